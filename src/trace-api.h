@@ -1,0 +1,219 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The contract between the BPF programs (bpf/http-tracer.bpf.c) and user
+ * space: the records written to the ring buffer, the connection map that both
+ * sides read and write, and the drop counters. Also the record format of
+ * --record files, which are these same records behind a small header.
+ *
+ * Rules: fixed-width types only, explicit padding, no pointers that user
+ * space would dereference, every size limit named here with its reason. Any
+ * change to a record's layout bumps HT_ABI_VERSION (recordings carry it).
+ */
+#pragma once
+
+#ifdef __BPF__
+/* vmlinux.h provides the __u8 ... __u64 types in the BPF build. */
+#else
+#include <linux/types.h>
+#endif
+
+#define HT_ABI_VERSION 1
+
+/* Length of a task's comm, as in the kernel's TASK_COMM_LEN. */
+#define HT_COMM_LEN 16
+
+/*
+ * Largest payload one data record may carry. The bytes are assembled in a
+ * per-CPU scratch value before bpf_ringbuf_output(); per-CPU map values are
+ * limited to 32 KiB (PCPU_MIN_UNIT_SIZE), and the record header lives in the
+ * same value, hence 32 KiB minus a little.
+ */
+#define HT_PAYLOAD_CAP 32512u
+
+/* Default per-record payload ("N"): covers request/response heads up to 16 KiB. */
+#define HT_PAYLOAD_DEFAULT 16384u
+
+/*
+ * iovecs captured one by one for readv/writev/recvmsg/sendmsg. The verifier
+ * needs a bounded loop; servers write a handful of iovecs per call (nginx:
+ * headers + chunk framing + body, usually < 8). Bytes in iovecs past this
+ * bound are reported as one gap of known length, never dropped silently.
+ */
+#define HT_IOV_CAP 32u
+
+/*
+ * A connection seen mid-stream (opened before the daemon started, or its
+ * first bytes lost) is re-examined on each data syscall until its bytes look
+ * like an HTTP message start, for at most this many syscalls; after that it
+ * is marked as not HTTP and costs nothing more.
+ */
+#define HT_MIDSTREAM_PROBES 64u
+
+/* Bytes of a buffer the in-kernel protocol inference looks at. */
+#define HT_INFER_BYTES 16u
+
+enum ht_event_type {
+        HT_EVENT_CONN_OPEN  = 1, /* struct ht_conn_open_event: an HTTP connection was recognised */
+        HT_EVENT_DATA       = 2, /* struct ht_data_event: bytes (and/or a gap) on a connection */
+        HT_EVENT_CONN_CLOSE = 3, /* struct ht_conn_close_event */
+        HT_EVENT_PROC_EXIT  = 4, /* struct ht_event_header only: a process with HTTP connections exited */
+};
+
+enum ht_role {
+        HT_ROLE_UNKNOWN = 0,
+        HT_ROLE_SERVER  = 1, /* the traced process reads requests and writes responses */
+        HT_ROLE_CLIENT  = 2, /* the traced process writes requests and reads responses */
+};
+
+enum ht_protocol {
+        HT_PROTO_UNKNOWN = 0, /* not classified yet */
+        HT_PROTO_HTTP1   = 1,
+        HT_PROTO_HTTP2   = 2, /* recognised by its preface; not traced yet */
+        HT_PROTO_OTHER   = 3, /* TLS, ssh, databases...: ignored, costs one map lookup per syscall */
+};
+
+enum ht_source {
+        HT_SOURCE_SYSCALL = 0, /* plaintext seen at the socket syscalls */
+        HT_SOURCE_TLS     = 1, /* reserved: plaintext from TLS library uprobes */
+};
+
+enum ht_direction {
+        HT_DIR_INGRESS = 0, /* read/received by the traced process */
+        HT_DIR_EGRESS  = 1, /* written/sent by the traced process */
+};
+
+enum ht_syscall {
+        HT_SYS_READ = 1,
+        HT_SYS_READV,
+        HT_SYS_RECVFROM,
+        HT_SYS_RECVMSG,
+        HT_SYS_WRITE,
+        HT_SYS_WRITEV,
+        HT_SYS_SENDTO,
+        HT_SYS_SENDMSG,
+        HT_SYS_SENDFILE,
+};
+
+/* ht_data_event.flags */
+enum {
+        HT_DATA_SEGMENT_START = 1 << 0, /* first record of a syscall's bytes */
+        HT_DATA_SENDFILE      = 1 << 1, /* bytes moved by sendfile(): never captured, a gap */
+        HT_DATA_FAULT         = 1 << 2, /* reading the user buffer failed: the bytes are a gap */
+};
+
+/* ht_conn_open_event.flags and struct ht_conn.flags */
+enum {
+        HT_CONN_SEEN_START = 1 << 0, /* accept()/connect() was seen: we have the stream from byte 0 */
+        HT_CONN_ANNOUNCED  = 1 << 1, /* kernel only: CONN_OPEN reached the ring buffer */
+        HT_CONN_SOCK_OK    = 1 << 2, /* kernel only: verified TCP over IPv4/IPv6 */
+};
+
+enum ht_close_reason {
+        HT_CLOSE_SYSCALL  = 1, /* close() */
+        HT_CLOSE_REUSED   = 2, /* the fd now refers to another file (dup2, close_range...) */
+};
+
+struct ht_event_header {
+        __u16 type;          /* enum ht_event_type */
+        __u16 _pad0;
+        __u32 size;          /* bytes of the whole record, header and payload included */
+        __u64 timestamp_ns;  /* CLOCK_MONOTONIC, bpf_ktime_get_ns() at the syscall's exit */
+        __u64 conn_id;       /* unique for the daemon's life; 0 in PROC_EXIT */
+        __u32 tgid;
+        __u32 tid;
+        __s32 fd;
+        __u32 _pad1;
+};
+
+struct ht_conn_open_event {
+        struct ht_event_header hdr;
+        __u16 family;            /* AF_INET or AF_INET6 */
+        __u16 local_port;        /* host byte order */
+        __u16 remote_port;       /* host byte order */
+        __u8 role;               /* enum ht_role */
+        __u8 protocol;           /* enum ht_protocol */
+        __u8 local_addr[16];     /* network order; IPv4 in the first 4 bytes */
+        __u8 remote_addr[16];
+        __u8 flags;              /* HT_CONN_SEEN_START */
+        __u8 source;             /* enum ht_source */
+        __u8 _pad[6];
+        char comm[HT_COMM_LEN];  /* of the thread that made the syscall */
+};
+
+struct ht_data_event {
+        struct ht_event_header hdr;
+        __u64 syscall_bytes;     /* the syscall's full return value */
+        __u64 lost_before;       /* bytes of this direction lost just before this record (ring full) */
+        __u32 length;            /* bytes this record stands for: captured + gap */
+        __u32 captured;          /* payload bytes that follow (<= length, <= payload setting) */
+        __u8 direction;          /* enum ht_direction */
+        __u8 syscall;            /* enum ht_syscall */
+        __u8 flags;              /* HT_DATA_* */
+        __u8 _pad[5];
+        __u8 data[];             /* captured bytes; length - captured more were not captured */
+};
+
+struct ht_conn_close_event {
+        struct ht_event_header hdr;
+        __u32 reason;            /* enum ht_close_reason */
+        __u32 _pad;
+};
+
+/* Key and value of the connection map, read and written by both sides. */
+struct ht_conn_key {
+        __u32 tgid;
+        __s32 fd;
+};
+
+struct ht_conn {
+        __u64 id;
+        __u64 file;              /* struct file * at classification: detects fd reuse we did not see */
+        __u64 lost[2];           /* per direction: bytes lost since the last delivered record */
+        __u16 family;
+        __u16 local_port;
+        __u16 remote_port;
+        __u8 role;
+        __u8 protocol;
+        __u8 flags;
+        __u8 probes;             /* mid-stream inference attempts so far */
+        __u8 _pad[6];
+        __u8 local_addr[16];
+        __u8 remote_addr[16];
+};
+
+/* Indexes of the per-CPU counter array; user space sums over CPUs. */
+enum ht_counter {
+        HT_CNT_RINGBUF_DROPS = 0,   /* records that did not fit in the ring buffer */
+        HT_CNT_RINGBUF_DROP_BYTES,  /* payload bytes those records stood for */
+        HT_CNT_CONN_MAP_FULL,       /* connections not tracked: connection map full */
+        HT_CNT_ARGS_MAP_FULL,       /* syscalls not traced: in-flight argument map full */
+        HT_CNT_RECORDS,             /* records delivered */
+        HT_CNT_CAPTURED_BYTES,      /* payload bytes delivered */
+        HT_CNT_GAP_BYTES,           /* bytes reported as gaps (over N, sendfile, iovecs past the cap) */
+        HT_CNT_READ_FAULTS,         /* user buffers that could not be read */
+        HT_CNT_CONNS_HTTP,          /* connections classified as HTTP/1 */
+        HT_CNT_CONNS_OTHER,         /* connections classified as not HTTP */
+        HT_CNT_IOV_TRUNCATED,       /* vectored syscalls with more than HT_IOV_CAP iovecs */
+        _HT_CNT_MAX,
+};
+
+/*
+ * Map sizes, all in one place, each with its reason. User space may resize
+ * the connection and argument maps before load (bpf_map__set_max_entries).
+ */
+#define HT_MAP_CONNS_DEFAULT     65536u      /* TCP sockets tracked at once, LRU: stale ones age out */
+#define HT_MAP_ARGS_DEFAULT      16384u      /* threads inside a traced syscall at once */
+#define HT_MAP_HTTP_PROCS        16384u      /* processes holding HTTP connections (for exit cleanup) */
+#define HT_RINGBUF_DEFAULT       (16u << 20) /* 16 MiB: ~100 ms of a saturated nginx at ~1 KiB/exchange */
+
+/* --record file: this header, then each ring buffer record as a __u32 length + bytes. */
+#define HT_RECORD_MAGIC "HTTRACE\0"
+struct ht_record_file_header {
+        char magic[8];           /* HT_RECORD_MAGIC */
+        __u32 abi_version;       /* HT_ABI_VERSION */
+        __u32 header_size;       /* sizeof(struct ht_record_file_header) */
+        __u64 monotonic_ns;      /* CLOCK_MONOTONIC when recording started */
+        __u64 realtime_ns;       /* CLOCK_REALTIME at the same moment */
+        __u32 payload_max;       /* the per-record payload setting in use */
+        __u32 _pad;
+};
