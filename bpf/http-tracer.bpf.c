@@ -66,8 +66,9 @@ struct syscall_args {
 };
 #define ARGS_CONNECT 100
 
+/* LRU: a thread killed inside a syscall never reaches its exit; its entry must age out. */
 struct {
-        __uint(type, BPF_MAP_TYPE_HASH);
+        __uint(type, BPF_MAP_TYPE_LRU_HASH);
         __uint(max_entries, HT_MAP_ARGS_DEFAULT);
         __type(key, __u64);
         __type(value, struct syscall_args);
@@ -431,8 +432,13 @@ static __always_inline bool infer(struct ht_conn *c, __u64 first, __u64 avail, _
                 count(HT_CNT_CONNS_OTHER, 1);
                 return false;
         }
-        /* From the first byte, anything else is not HTTP; mid-stream, keep looking a while. */
-        if (r == HT_INFER_OTHER || (c->flags & HT_CONN_SEEN_START) || ++c->probes >= HT_MIDSTREAM_PROBES) {
+        /*
+         * From the first byte, anything else is not HTTP -- once we have seen
+         * enough of it to be sure (a client may send its request in small
+         * pieces). Mid-stream, keep looking a while for a message start.
+         */
+        if (r == HT_INFER_OTHER || ((c->flags & HT_CONN_SEEN_START) && n >= HT_INFER_BYTES) ||
+            ++c->probes >= HT_MIDSTREAM_PROBES) {
                 c->protocol = HT_PROTO_OTHER;
                 count(HT_CNT_CONNS_OTHER, 1);
         }
@@ -531,8 +537,13 @@ int ht_enter_read(struct trace_event_raw_sys_enter *ctx) {
         return 0;
 }
 
+#define MSG_PEEK 2
+
 SEC("tracepoint/syscalls/sys_enter_recvfrom")
 int ht_enter_recvfrom(struct trace_event_raw_sys_enter *ctx) {
+        /* Peeked bytes are read again later: counting them now would duplicate them. */
+        if (ctx->args[3] & MSG_PEEK)
+                return 0;
         data_enter(ctx->args[0], ctx->args[1], 0, HT_SYS_RECVFROM, HT_DIR_INGRESS);
         return 0;
 }
@@ -555,6 +566,8 @@ static __always_inline void msg_enter(struct trace_event_raw_sys_enter *ctx, __u
 
 SEC("tracepoint/syscalls/sys_enter_recvmsg")
 int ht_enter_recvmsg(struct trace_event_raw_sys_enter *ctx) {
+        if (ctx->args[2] & MSG_PEEK)
+                return 0;
         msg_enter(ctx, HT_SYS_RECVMSG, HT_DIR_INGRESS);
         return 0;
 }
