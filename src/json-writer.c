@@ -325,8 +325,9 @@ int json_writer_write(JsonWriter *w, const FormatField *fields, size_t n_fields)
         w->n_lines++;
         stats_set_queued(w);
 
-        /* Something queued means we already wait for EPOLLOUT: don't try in between. */
-        if (!was_empty && w->mode != JSON_MODE_DIRECT)
+        /* Something queued means we already wait for EPOLLOUT: don't try in
+         * between (unless watching the fd failed: then every line tries). */
+        if (!was_empty && w->mode != JSON_MODE_DIRECT && w->io_source)
                 return 0;
 
         r = write_buffer(w);
