@@ -560,6 +560,11 @@ int journal_writer_send(JournalWriter *w, const FormatField *fields, size_t n_fi
                 return r == -ETIMEDOUT ? -ENOBUFS : r;
         }
 
+        /* Normally EPOLLOUT drains the queue; if watching the socket failed,
+         * each new entry gives the queue a chance instead. */
+        if (w->head && w->connected && !w->io_source)
+                (void) writer_drain(w, JOURNAL_DRAIN_BATCH);
+
         /* Order: nothing overtakes what is already queued. */
         if (w->head || !w->connected)
                 return queue_push(w, iov, n_iov, size);
