@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 
 #include "conf-files.h"
-#include "config.h"
+#include "configuration.h"
 
 /* More drop-ins than this is a mistake (or an attack on start-up time); refuse rather than crawl. */
 #define CONF_FILES_MAX 4096u

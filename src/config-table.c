@@ -15,7 +15,7 @@
 #include <string.h>
 #include <ctype.h>
 
-#include "config.h"
+#include "configuration.h"
 #include "trace-api.h"
 
 static const char *const role_names[] = { "server", "client", NULL };

@@ -24,7 +24,7 @@
 #include <syslog.h>
 
 #include "conf-files.h"
-#include "config.h"
+#include "configuration.h"
 #include "log.h"
 #include "yaml-tree.h"
 
