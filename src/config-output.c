@@ -457,8 +457,10 @@ int config_generate_docs(FILE *f) {
               "On by default. Values of the named headers are replaced by the mask; values of the named query\n"
               "parameters are replaced in the request target, and in Referer and Location values. Parameter\n"
               "names match case-insensitively after percent-decoding (`%74oken` is `token`), also as the base\n"
-              "or last bracketed part of `name[]` / `user[password]`; every repetition is masked; `;` separates\n"
-              "parameters as well as `&`, and a masked value extends to the next `&`. Empty values stay empty.\n", f);
+              "or a bracketed part of `token[]` / `user[password]`. Every repetition is masked. `;` separates\n"
+              "parameters as well as `&`, and a masked value extends to the next `&`; a `?` inside the query\n"
+              "or the fragment starts parameters again (`?next=/x?token=s`, `#/route?token=s`). Empty values\n"
+              "stay empty. Values of headers (Cookie, Authorization ...) are masked whole.\n", f);
 
         size_t cur = SIZE_MAX;
         const char *cur_key = NULL;

@@ -26,6 +26,7 @@
 #include "conf-files.h"
 #include "configuration.h"
 #include "log.h"
+#include "redact.h"
 #include "yaml-tree.h"
 
 /* Where a value was written, for diagnostics and sources. */
@@ -252,6 +253,8 @@ static const char *check_string(ConfigCheck check, const char *v) {
         case CHECK_QUERY_NAME:
                 if (!*v)
                         return "empty parameter name";
+                if (strlen(v) > REDACT_NAME_MAX)
+                        return "parameter names are at most 128 characters";
                 for (const char *p = v; *p; p++)
                         if ((unsigned char) *p < 0x20 || *p == 0x7f || strchr("&=#", *p))
                                 return "parameter names cannot contain '&', '=', '#' or control characters";
