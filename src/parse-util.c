@@ -6,10 +6,14 @@
  * as something else.
  */
 
+#define _GNU_SOURCE 1  /* strtod_l */
+
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <locale.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -160,27 +164,50 @@ int parse_duration_ns(const char *s, uint64_t *ret) {
         return 0;
 }
 
+/*
+ * Fractions (rates) below this, other than 0, are refused: nobody samples one in
+ * a billion, and it bounds the digits format_decimal() needs for an exact form.
+ */
+#define FRACTION_MIN 1e-9
+/* Digits needed to print any double in [FRACTION_MIN, 1e15] so that it reads back the same. */
+#define DECIMAL_PRECISION_MAX 30
+
+static locale_t c_locale(void) {
+        static locale_t l = (locale_t) 0;
+
+        if (!l)
+                l = newlocale(LC_NUMERIC_MASK, "C", (locale_t) 0);
+        return l;
+}
+
+/* strtod, but always with '.' as the decimal point whatever the process locale. */
+static double strtod_c(const char *s) {
+        locale_t l = c_locale();
+
+        return l ? strtod_l(s, NULL, l) : strtod(s, NULL);
+}
+
 int parse_decimal(const char *s, double *ret) {
+        const char *p = s;
         uint64_t whole;
-        double v, scale = 0.1;
         int r;
 
-        if (!s)
+        if (!s || strlen(s) > 64)
                 return -EINVAL;
-        r = read_digits(&s, &whole);
+        /* Our grammar first (no sign, exponent, hex, inf or nan), then a correctly rounded conversion. */
+        r = read_digits(&p, &whole);
         if (r < 0)
                 return r;
-        v = (double) whole;
-        if (*s == '.') {
-                s++;
-                if (!isdigit((unsigned char) *s))
+        if (*p == '.') {
+                const char *f = ++p;
+                while (isdigit((unsigned char) *p))
+                        p++;
+                if (p == f)
                         return -EINVAL;
-                for (; isdigit((unsigned char) *s); s++, scale /= 10)
-                        v += (*s - '0') * scale;
         }
-        if (*s)
+        if (*p)
                 return -EINVAL;
-        *ret = v;
+        *ret = strtod_c(s);
         return 0;
 }
 
@@ -206,7 +233,7 @@ int parse_fraction(const char *s, double *ret) {
                 return r;
         if (percent)
                 v /= 100;
-        if (v > 1)
+        if (v > 1 || (v > 0 && v < FRACTION_MIN))
                 return -ERANGE;
         *ret = v;
         return 0;
@@ -375,21 +402,21 @@ int format_duration_ns(uint64_t v, char *buf, size_t size) {
 }
 
 int format_decimal(double v, char *buf, size_t size) {
-        int n;
-
-        /* %g writes "1e-05" for small values, which parse_decimal refuses: use fixed notation, trimmed. */
-        n = snprintf(buf, size, "%.6f", v);
-        if (n < 0 || (size_t) n >= size)
-                return -ENOBUFS;
-        char *dot = strchr(buf, '.');
-        if (dot) {
-                char *e = buf + n - 1;
-                while (e > dot && *e == '0')
-                        *e-- = 0;
-                if (e == dot)
-                        *e = 0;
+        /*
+         * The shortest fixed-point form that reads back as the same double, so that
+         * --cat-config output loads to the very same configuration. %g would write
+         * exponents, which parse_decimal() refuses.
+         */
+        if (!(v >= 0) || v > 1e15)
+                return -EINVAL;
+        for (int prec = 0; prec <= DECIMAL_PRECISION_MAX; prec++) {
+                int n = snprintf(buf, size, "%.*f", prec, v);
+                if (n < 0 || (size_t) n >= size)
+                        return -ENOBUFS;
+                if (strtod_c(buf) == v)
+                        return 0;
         }
-        return 0;
+        return 0;  /* the longest form: as close as it gets */
 }
 
 const char *check_unit_name(const char *s) {

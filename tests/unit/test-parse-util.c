@@ -84,6 +84,21 @@ static void test_fraction_decimal(void **state) {
         assert_string_equal(buf, "1");
         assert_int_equal(format_decimal(0.00001, buf, sizeof(buf)), 0);
         assert_string_equal(buf, "0.00001");
+        assert_int_equal(parse_fraction("0.0000000001", &d), -ERANGE);  /* below one in a billion */
+        assert_int_equal(parse_fraction("0.000", &d), 0);
+
+        /* Found by fuzzing: "74%" and its printed form must be the same double, or
+         * --cat-config output would not read back to the same configuration. */
+        static const char *const texts[] = { "74%", "7.4%", "0.74", "33.333333%", "0.000000001", "99.999999999%",
+                                             "0.12345678901234567890123", "0.0001%" };
+        for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+                double a, b;
+                assert_int_equal(parse_fraction(texts[i], &a), 0);
+                assert_int_equal(format_decimal(a, buf, sizeof(buf)), 0);
+                assert_int_equal(parse_fraction(buf, &b), 0);
+                if (a != b)
+                        fail_msg("%s -> %.17g -> %s -> %.17g", texts[i], a, buf, b);
+        }
 }
 
 static void test_ports_status(void **state) {
