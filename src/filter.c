@@ -30,8 +30,9 @@ static bool globs_match(const StringList *l, const char *s) {
 }
 
 /*
- * One list: ret_in says whether the value matches. Unknown values (NULL)
- * match nothing, so they fail a non-empty include and pass an exclude.
+ * One list of n entries: known says the value is known, match that it is in
+ * the list. Unknown values match nothing, so they fail a non-empty include
+ * and pass an exclude.
  */
 static bool include_ok(size_t n, bool known, bool match) {
         return n == 0 || (known && match);
