@@ -1,0 +1,359 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Filters: user-space matching and compilation of the kernel-enforced part; see filter.h. */
+
+#define _GNU_SOURCE 1  /* asprintf */
+
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include "filter.h"
+#include "trace-api.h"
+
+/* --- user space -------------------------------------------------------------------------------- */
+
+static bool strings_contain(const StringList *l, const char *s) {
+        for (size_t i = 0; i < l->n; i++)
+                if (strcmp(l->items[i], s) == 0)
+                        return true;
+        return false;
+}
+
+static bool globs_match(const StringList *l, const char *s) {
+        for (size_t i = 0; i < l->n; i++)
+                if (fnmatch(l->items[i], s, 0) == 0)
+                        return true;
+        return false;
+}
+
+/*
+ * One list of n entries: known says the value is known, match that it is in
+ * the list. Unknown values match nothing, so they fail a non-empty include
+ * and pass an exclude.
+ */
+static bool include_ok(size_t n, bool known, bool match) {
+        return n == 0 || (known && match);
+}
+
+static bool exclude_hit(size_t n, bool known, bool match) {
+        return n > 0 && known && match;
+}
+
+bool filter_match_process(const Config *c, const char *comm, const char *exe) {
+        const FilterSet *in = &c->filter.include, *ex = &c->filter.exclude;
+
+        if (!include_ok(in->comms.n, comm, comm && strings_contain(&in->comms, comm)) ||
+            !include_ok(in->exes.n, exe, exe && globs_match(&in->exes, exe)))
+                return false;
+        if (exclude_hit(ex->comms.n, comm, comm && strings_contain(&ex->comms, comm)) ||
+            exclude_hit(ex->exes.n, exe, exe && globs_match(&ex->exes, exe)))
+                return false;
+        return true;
+}
+
+void filter_target_path(const char *target, size_t len, const char **ret_path, size_t *ret_len) {
+        const char *p = target, *end = target + len;
+
+        /* absolute-form: skip "scheme://authority" */
+        for (const char *s = target; s + 2 < end && *s != '/' && *s != '?' && *s != '#'; s++)
+                if (s[0] == ':' && s[1] == '/' && s[2] == '/') {
+                        p = s + 3;
+                        while (p < end && *p != '/' && *p != '?' && *p != '#')
+                                p++;
+                        break;
+                }
+        const char *e = p;
+        while (e < end && *e != '?' && *e != '#')
+                e++;
+        *ret_path = p;
+        *ret_len = (size_t) (e - p);
+}
+
+bool filter_path_match(const char *pattern, const char *path, size_t len) {
+        size_t n;
+
+        if (string_is_glob(pattern)) {
+                char buf[4096];
+                char *copy = len < sizeof(buf) ? buf : malloc(len + 1);
+                bool m;
+
+                if (!copy)
+                        return false;
+                memcpy(copy, path, len);
+                copy[len] = 0;
+                m = fnmatch(pattern, copy, 0) == 0;
+                if (copy != buf)
+                        free(copy);
+                return m;
+        }
+        n = strlen(pattern);
+        if (len < n || memcmp(pattern, path, n) != 0)
+                return false;
+        /* A prefix ends at a segment boundary, unless it already ends in '/'. */
+        return len == n || (n > 0 && pattern[n - 1] == '/') || path[n] == '/';
+}
+
+static bool paths_match(const StringList *l, const char *path, size_t len) {
+        for (size_t i = 0; i < l->n; i++)
+                if (filter_path_match(l->items[i], path, len))
+                        return true;
+        return false;
+}
+
+static bool statuses_match(const StatusRangeList *l, unsigned status) {
+        for (size_t i = 0; i < l->n; i++)
+                if (status >= l->items[i].first && status <= l->items[i].last)
+                        return true;
+        return false;
+}
+
+bool filter_match_exchange(const Config *c, const char *method, const char *target, unsigned status) {
+        const FilterSet *in = &c->filter.include, *ex = &c->filter.exclude;
+        const char *path = NULL;
+        size_t len = 0;
+
+        if (target)
+                filter_target_path(target, strlen(target), &path, &len);
+
+        if (!include_ok(in->methods.n, method, method && strings_contain(&in->methods, method)) ||
+            !include_ok(in->paths.n, path, path && paths_match(&in->paths, path, len)) ||
+            !include_ok(in->statuses.n, status > 0, statuses_match(&in->statuses, status)))
+                return false;
+        if (exclude_hit(ex->methods.n, method, method && strings_contain(&ex->methods, method)) ||
+            exclude_hit(ex->paths.n, path, path && paths_match(&ex->paths, path, len)) ||
+            exclude_hit(ex->statuses.n, status > 0, statuses_match(&ex->statuses, status)))
+                return false;
+        return true;
+}
+
+/* --- kernel ------------------------------------------------------------------------------------ */
+
+KernelFilter *kernel_filter_free(KernelFilter *f) {
+        if (!f)
+                return NULL;
+        free(f->pids);
+        for (size_t i = 0; i < f->n_cgroups; i++) {
+                free(f->cgroups[i].unit);
+                free(f->cgroups[i].path);
+        }
+        free(f->cgroups);
+        for (int h = 0; h < 2; h++) {
+                free(f->addr4[h]);
+                free(f->addr6[h]);
+        }
+        return mfree(f);
+}
+
+static int pid_cmp(const void *a, const void *b) {
+        const KernelFilterPid *x = a, *y = b;
+        return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+static int add_pids(KernelFilter *f, const PidList *l, uint8_t flag) {
+        KernelFilterPid *p;
+
+        if (l->n == 0)
+                return 0;
+        p = realloc(f->pids, (f->n_pids + l->n) * sizeof(KernelFilterPid));
+        if (!p)
+                return -ENOMEM;
+        f->pids = p;
+        for (size_t i = 0; i < l->n; i++)
+                f->pids[f->n_pids++] = (KernelFilterPid) { .pid = l->items[i], .flags = flag };
+        return 0;
+}
+
+/* Sorts and merges duplicates (a PID both included and excluded carries both flags). */
+static void pids_normalize(KernelFilter *f) {
+        size_t k = 0;
+
+        if (f->n_pids == 0)
+                return;
+        qsort(f->pids, f->n_pids, sizeof(KernelFilterPid), pid_cmp);
+        for (size_t i = 1; i < f->n_pids; i++) {
+                if (f->pids[i].pid == f->pids[k].pid)
+                        f->pids[k].flags |= f->pids[i].flags;
+                else
+                        f->pids[++k] = f->pids[i];
+        }
+        f->n_pids = k + 1;
+}
+
+static int add_cgroups(KernelFilter *f, const StringList *l, bool units, uint8_t flag) {
+        KernelFilterCgroup *c;
+
+        if (l->n == 0)
+                return 0;
+        c = realloc(f->cgroups, (f->n_cgroups + l->n) * sizeof(KernelFilterCgroup));
+        if (!c)
+                return -ENOMEM;
+        f->cgroups = c;
+        for (size_t i = 0; i < l->n; i++) {
+                char *s = strdup(l->items[i]);
+                if (!s)
+                        return -ENOMEM;
+                f->cgroups[f->n_cgroups++] = (KernelFilterCgroup) {
+                        .unit = units ? s : NULL,
+                        .path = units ? NULL : s,
+                        .flags = flag,
+                };
+        }
+        return 0;
+}
+
+static void set_ports(uint64_t bits[KFILTER_PORT_WORDS], const PortRangeList *l) {
+        for (size_t i = 0; i < l->n; i++)
+                for (unsigned p = l->items[i].first; p <= l->items[i].last; p++)
+                        bits[p / 64] |= UINT64_C(1) << (p % 64);
+}
+
+static int add_prefixes(KernelFilter *f, const CidrList *l, int half) {
+        size_t n4 = 0, n6 = 0;
+
+        for (size_t i = 0; i < l->n; i++) {
+                if (l->items[i].family == AF_INET)
+                        n4++;
+                else
+                        n6++;
+        }
+        f->addr4[half] = calloc(n4 + 1, sizeof(KernelFilterPrefix));
+        f->addr6[half] = calloc(n6 + 1, sizeof(KernelFilterPrefix));
+        if (!f->addr4[half] || !f->addr6[half])
+                return -ENOMEM;
+        for (size_t i = 0; i < l->n; i++) {
+                const Cidr *c = &l->items[i];
+                KernelFilterPrefix *p = c->family == AF_INET ? &f->addr4[half][f->n_addr4[half]++]
+                                                             : &f->addr6[half][f->n_addr6[half]++];
+                p->prefixlen = c->prefixlen;
+                memcpy(p->addr, c->addr, sizeof(p->addr));
+        }
+        return 0;
+}
+
+static uint8_t role_bits(unsigned roles) {
+        return (uint8_t) (((roles & FILTER_ROLE_SERVER) ? 1u << HT_ROLE_SERVER : 0) |
+                          ((roles & FILTER_ROLE_CLIENT) ? 1u << HT_ROLE_CLIENT : 0));
+}
+
+int kernel_filter_compile(const Config *c, KernelFilter **ret) {
+        _cleanup_(kernel_filter_freep) KernelFilter *f = NULL;
+        const FilterSet *sets[2] = { &c->filter.include, &c->filter.exclude };
+        static const uint8_t flags[2] = { KFILTER_FLAG_INCLUDE, KFILTER_FLAG_EXCLUDE };
+        int r;
+
+        f = calloc(1, sizeof(KernelFilter));
+        if (!f)
+                return -ENOMEM;
+        for (int h = 0; h < 2; h++) {
+                const FilterSet *s = sets[h];
+
+                r = add_pids(f, &s->pids, flags[h]);
+                if (r < 0)
+                        return r;
+                r = add_cgroups(f, &s->units, true, flags[h]);
+                if (r < 0)
+                        return r;
+                r = add_cgroups(f, &s->cgroups, false, flags[h]);
+                if (r < 0)
+                        return r;
+                set_ports(f->local_ports[h], &s->local_ports);
+                set_ports(f->remote_ports[h], &s->remote_ports);
+                r = add_prefixes(f, &s->addresses, h);
+                if (r < 0)
+                        return r;
+                f->roles[h] = role_bits(s->roles);
+        }
+        pids_normalize(f);
+
+        const FilterSet *in = sets[KFILTER_INCLUDE];
+        f->include_active = (in->pids.n ? KFILTER_DIM_PID : 0) |
+                            (in->units.n || in->cgroups.n ? KFILTER_DIM_CGROUP : 0) |
+                            (in->local_ports.n ? KFILTER_DIM_LOCAL_PORT : 0) |
+                            (in->remote_ports.n ? KFILTER_DIM_REMOTE_PORT : 0) |
+                            (in->addresses.n ? KFILTER_DIM_ADDRESS : 0) |
+                            (in->roles ? KFILTER_DIM_ROLE : 0);
+        *ret = TAKE_PTR(f);
+        return 0;
+}
+
+static bool prefix_match(const KernelFilterPrefix *p, size_t n, int family, const uint8_t *addr) {
+        for (size_t i = 0; i < n; i++) {
+                Cidr c = { .family = family, .prefixlen = (uint8_t) p[i].prefixlen };
+                memcpy(c.addr, p[i].addr, sizeof(c.addr));
+                if (cidr_contains(&c, family, addr))
+                        return true;
+        }
+        return false;
+}
+
+static bool pid_has(const KernelFilter *f, uint32_t pid, uint8_t flag) {
+        KernelFilterPid key = { .pid = pid };
+        const KernelFilterPid *p = f->n_pids ? bsearch(&key, f->pids, f->n_pids, sizeof(key), pid_cmp) : NULL;
+        return p && (p->flags & flag);
+}
+
+static bool cgroup_has(const KernelFilter *f, const KernelFilterConn *conn, uint8_t flag) {
+        for (size_t i = 0; i < f->n_cgroups; i++) {
+                if (!(f->cgroups[i].flags & flag) || f->cgroups[i].id == 0)
+                        continue;
+                for (size_t j = 0; j < conn->n_cgroup_ids; j++)
+                        if (conn->cgroup_ids[j] == f->cgroups[i].id)
+                                return true;
+        }
+        return false;
+}
+
+bool kernel_filter_match(const KernelFilter *f, const KernelFilterConn *conn) {
+        bool has_cg_exclude = false;
+        const KernelFilterPrefix *a[2];
+        size_t n[2];
+
+        for (int h = 0; h < 2; h++) {
+                a[h] = conn->family == AF_INET ? f->addr4[h] : f->addr6[h];
+                n[h] = conn->family == AF_INET ? f->n_addr4[h] : f->n_addr6[h];
+        }
+
+        if ((f->include_active & KFILTER_DIM_PID) && !pid_has(f, conn->tgid, KFILTER_FLAG_INCLUDE))
+                return false;
+        if ((f->include_active & KFILTER_DIM_CGROUP) && !cgroup_has(f, conn, KFILTER_FLAG_INCLUDE))
+                return false;
+        if ((f->include_active & KFILTER_DIM_LOCAL_PORT) &&
+            !kernel_filter_port_test(f->local_ports[KFILTER_INCLUDE], conn->local_port))
+                return false;
+        if ((f->include_active & KFILTER_DIM_REMOTE_PORT) &&
+            !kernel_filter_port_test(f->remote_ports[KFILTER_INCLUDE], conn->remote_port))
+                return false;
+        if ((f->include_active & KFILTER_DIM_ADDRESS) &&
+            !prefix_match(a[KFILTER_INCLUDE], n[KFILTER_INCLUDE], conn->family, conn->remote_addr))
+                return false;
+        if ((f->include_active & KFILTER_DIM_ROLE) && !(f->roles[KFILTER_INCLUDE] & (1u << conn->role)))
+                return false;
+
+        for (size_t i = 0; i < f->n_cgroups; i++)
+                has_cg_exclude |= !!(f->cgroups[i].flags & KFILTER_FLAG_EXCLUDE);
+        if (pid_has(f, conn->tgid, KFILTER_FLAG_EXCLUDE) ||
+            (has_cg_exclude && cgroup_has(f, conn, KFILTER_FLAG_EXCLUDE)) ||
+            kernel_filter_port_test(f->local_ports[KFILTER_EXCLUDE], conn->local_port) ||
+            kernel_filter_port_test(f->remote_ports[KFILTER_EXCLUDE], conn->remote_port) ||
+            prefix_match(a[KFILTER_EXCLUDE], n[KFILTER_EXCLUDE], conn->family, conn->remote_addr) ||
+            (f->roles[KFILTER_EXCLUDE] & (1u << conn->role)))
+                return false;
+        return true;
+}
+
+int filter_cgroup_id(const char *cgroup_root, const char *path, uint64_t *ret) {
+        _cleanup_(freep) char *p = NULL;
+        struct stat st;
+
+        if (asprintf(&p, "%s%s", cgroup_root ?: "/sys/fs/cgroup", path) < 0)
+                return -ENOMEM;
+        if (stat(p, &st) < 0)
+                return -errno;
+        if (!S_ISDIR(st.st_mode))
+                return -ENOTDIR;
+        *ret = (uint64_t) st.st_ino;
+        return 0;
+}
