@@ -1,5 +1,750 @@
-/* SPDX-License-Identifier: GPL-2.0-only */
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Kernel side of http-tracer: syscall tracepoints on the socket read/write
+ * families, accept, connect, close and process exit. For each TCP socket the
+ * first bytes decide whether it speaks HTTP/1.x; only HTTP connections send
+ * payload to user space, through one ring buffer whose wakeups are batched.
+ *
+ * Flow per data syscall: sys_enter_* looks the (tgid, fd) up in the
+ * connection map (classifying unknown fds through the fd table with CO-RE)
+ * and stashes the arguments; sys_exit_* knows the byte count, infers the
+ * protocol if still unknown, announces the connection once, and emits data
+ * records — one per iovec for vectored I/O, each carrying up to payload_max
+ * bytes and the rest as a gap of known length.
+ *
+ * Nothing is lost silently: a record that does not fit in the ring buffer is
+ * counted per CPU, and its bytes are reported to user space as lost_before
+ * on the next record of the same direction.
+ */
+
 #include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_tracing.h>
+
+#include "trace-api.h"
+#include "infer.h"
+
 char LICENSE[] SEC("license") = "GPL";
-struct { __uint(type, BPF_MAP_TYPE_RINGBUF); __uint(max_entries, 1 << 24); } events SEC(".maps");
+
+#define AF_INET       2
+#define AF_INET6      10
+#define SOCK_STREAM   1
+#define IPPROTO_TCP   6
+#define S_IFMT        00170000
+#define S_IFSOCK      0140000
+#define EINPROGRESS   115
+
+/* Load-time settings, written by user space through the skeleton's rodata. */
+const volatile __u32 self_tgid = 0;            /* the daemon: never traced */
+const volatile __u32 payload_max = HT_PAYLOAD_DEFAULT;
+const volatile __u64 wakeup_bytes = 1u << 20;  /* wake user space when this much is pending; 0 = every record */
+
+/* ---- maps (sizes: see trace-api.h, resized by user space before load) ---- */
+
+struct {
+        __uint(type, BPF_MAP_TYPE_RINGBUF);
+        __uint(max_entries, HT_RINGBUF_DEFAULT);
+} events SEC(".maps");
+
+struct {
+        __uint(type, BPF_MAP_TYPE_LRU_HASH);
+        __uint(max_entries, HT_MAP_CONNS_DEFAULT);
+        __type(key, struct ht_conn_key);
+        __type(value, struct ht_conn);
+} conns SEC(".maps");
+
+/* Arguments of a syscall in flight, from its enter to its exit, per thread. */
+struct syscall_args {
+        __u64 buf;          /* buffer, or the iovec array for vectored calls */
+        __u64 iovcnt;       /* 0 for plain buffers */
+        __s32 fd;
+        __u8 syscall;       /* enum ht_syscall, or ARGS_CONNECT */
+        __u8 direction;
+        __u8 _pad[2];
+};
+#define ARGS_CONNECT 100
+
+/* LRU: a thread killed inside a syscall never reaches its exit; its entry must age out. */
+struct {
+        __uint(type, BPF_MAP_TYPE_LRU_HASH);
+        __uint(max_entries, HT_MAP_ARGS_DEFAULT);
+        __type(key, __u64);
+        __type(value, struct syscall_args);
+} args_map SEC(".maps");
+
+/* Processes holding announced HTTP connections: only their exits matter to user space. */
+struct {
+        __uint(type, BPF_MAP_TYPE_LRU_HASH);
+        __uint(max_entries, HT_MAP_HTTP_PROCS);
+        __type(key, __u32);
+        __type(value, __u8);
+} http_procs SEC(".maps");
+
+struct {
+        __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+        __uint(max_entries, _HT_CNT_MAX);
+        __type(key, __u32);
+        __type(value, __u64);
+} counters SEC(".maps");
+
+/* Next connection id; ids are unique for the life of this BPF object, i.e. of the daemon. */
+struct {
+        __uint(type, BPF_MAP_TYPE_ARRAY);
+        __uint(max_entries, 1);
+        __type(key, __u32);
+        __type(value, __u64);
+} conn_id_seq SEC(".maps");
+
+/* Scratch space to assemble a data record before bpf_ringbuf_output() (32 KiB per-CPU limit). */
+struct data_scratch {
+        struct ht_data_event ev;
+        __u8 data[HT_PAYLOAD_CAP];
+};
+
+struct {
+        __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+        __uint(max_entries, 1);
+        __type(key, __u32);
+        __type(value, struct data_scratch);
+} scratch SEC(".maps");
+
+/* ---- helpers ---- */
+
+/* Keep the compiler from dropping a bounds check the verifier needs to see. */
+#ifndef barrier_var
+#define barrier_var(v) asm volatile("" : "+r"(v))
+#endif
+
+static __always_inline void count(__u32 idx, __u64 n) {
+        __u64 *v = bpf_map_lookup_elem(&counters, &idx);
+
+        if (v)
+                *v += n;
+}
+
+static __always_inline __u64 rb_flags(void) {
+        if (wakeup_bytes == 0)
+                return 0;
+        if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
+                return BPF_RB_FORCE_WAKEUP;
+        return BPF_RB_NO_WAKEUP;
+}
+
+static __always_inline bool traced_tgid(__u32 tgid) {
+        return tgid != self_tgid;
+}
+
+static __always_inline struct file *fd_to_file(int fd) {
+        struct task_struct *task = (struct task_struct *) bpf_get_current_task();
+        struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+        struct file **fdarr;
+        struct file *f = NULL;
+        unsigned int max;
+
+        if (!fdt || fd < 0)
+                return NULL;
+        max = BPF_CORE_READ(fdt, max_fds);
+        if ((unsigned int) fd >= max)
+                return NULL;
+        fdarr = BPF_CORE_READ(fdt, fd);
+        if (bpf_probe_read_kernel(&f, sizeof(f), &fdarr[fd]) < 0)
+                return NULL;
+        return f;
+}
+
+enum sock_kind {
+        SOCK_NOT_SOCKET = 0,
+        SOCK_OTHER,        /* a socket, but not TCP over IPv4/IPv6 */
+        SOCK_TCP,
+};
+
+/* Decide what file is and, for TCP, fill the addresses of c. */
+static __always_inline int classify_file(struct file *file, struct ht_conn *c) {
+        struct socket *sock;
+        struct sock *sk;
+        umode_t mode;
+        __u16 family, proto;
+        short type;
+
+        if (!file)
+                return SOCK_NOT_SOCKET;
+        mode = BPF_CORE_READ(file, f_inode, i_mode);
+        if ((mode & S_IFMT) != S_IFSOCK)
+                return SOCK_NOT_SOCKET;
+
+        sock = BPF_CORE_READ(file, private_data);
+        if (!sock)
+                return SOCK_OTHER;
+        type = BPF_CORE_READ(sock, type);
+        sk = BPF_CORE_READ(sock, sk);
+        if (type != SOCK_STREAM || !sk)
+                return SOCK_OTHER;
+        family = BPF_CORE_READ(sk, __sk_common.skc_family);
+        proto = BPF_CORE_READ(sk, sk_protocol);
+        if ((family != AF_INET && family != AF_INET6) || proto != IPPROTO_TCP)
+                return SOCK_OTHER;
+
+        c->family = family;
+        c->local_port = BPF_CORE_READ(sk, __sk_common.skc_num);
+        c->remote_port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+        if (family == AF_INET) {
+                __u32 l = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+                __u32 r = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+
+                __builtin_memcpy(c->local_addr, &l, 4);
+                __builtin_memcpy(c->remote_addr, &r, 4);
+        } else {
+                BPF_CORE_READ_INTO(&c->local_addr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+                BPF_CORE_READ_INTO(&c->remote_addr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+        }
+        return SOCK_TCP;
+}
+
+static __always_inline __u64 next_conn_id(void) {
+        __u32 zero = 0;
+        __u64 *seq = bpf_map_lookup_elem(&conn_id_seq, &zero);
+
+        if (!seq)
+                return 0;
+        return __sync_fetch_and_add(seq, 1) + 1;
+}
+
+static __always_inline void fill_header(struct ht_event_header *h, __u16 type, __u32 size,
+                                        __u64 conn_id, __u64 pid_tgid, int fd) {
+        h->type = type;
+        h->_pad0 = 0;
+        h->size = size;
+        h->timestamp_ns = bpf_ktime_get_ns();
+        h->conn_id = conn_id;
+        h->tgid = pid_tgid >> 32;
+        h->tid = (__u32) pid_tgid;
+        h->fd = fd;
+        h->_pad1 = 0;
+}
+
+static __always_inline void emit_close(struct ht_conn *c, __u64 pid_tgid, int fd, __u32 reason) {
+        struct ht_conn_close_event ev = {};
+
+        fill_header(&ev.hdr, HT_EVENT_CONN_CLOSE, sizeof(ev), c->id, pid_tgid, fd);
+        ev.reason = reason;
+        if (bpf_ringbuf_output(&events, &ev, sizeof(ev), rb_flags()) < 0)
+                count(HT_CNT_RINGBUF_DROPS, 1);
+        else
+                count(HT_CNT_RECORDS, 1);
+}
+
+/*
+ * Track a new TCP socket at (tgid, fd), replacing whatever was there.
+ * seen_start: created by accept/connect, so we see its bytes from the first.
+ */
+static __always_inline struct ht_conn *conn_create(__u64 pid_tgid, int fd, struct file *file,
+                                                   __u8 role, bool seen_start) {
+        struct ht_conn_key key = { .tgid = pid_tgid >> 32, .fd = fd };
+        struct ht_conn c = {}, *old;
+        int kind;
+
+        old = bpf_map_lookup_elem(&conns, &key);
+        if (old && (old->flags & HT_CONN_ANNOUNCED))
+                emit_close(old, pid_tgid, fd, HT_CLOSE_REUSED);
+
+        kind = classify_file(file, &c);
+        if (kind == SOCK_NOT_SOCKET) {
+                if (old)
+                        bpf_map_delete_elem(&conns, &key);
+                return NULL;
+        }
+
+        c.id = next_conn_id();
+        c.file = (__u64) file;
+        c.role = role;
+        if (kind == SOCK_TCP) {
+                c.flags = HT_CONN_SOCK_OK | (seen_start ? HT_CONN_SEEN_START : 0);
+                c.protocol = HT_PROTO_UNKNOWN;
+        } else {
+                /* Negative cache: unix sockets, UDP... cost one lookup from now on. */
+                c.protocol = HT_PROTO_OTHER;
+        }
+
+        if (bpf_map_update_elem(&conns, &key, &c, BPF_ANY) < 0) {
+                count(HT_CNT_CONN_MAP_FULL, 1);
+                return NULL;
+        }
+        return bpf_map_lookup_elem(&conns, &key);
+}
+
+/* The tracked state of (tgid, fd), classifying the fd on first sight. */
+static __always_inline struct ht_conn *conn_get(__u64 pid_tgid, int fd) {
+        struct ht_conn_key key = { .tgid = pid_tgid >> 32, .fd = fd };
+        struct ht_conn *c;
+        struct file *file;
+
+        c = bpf_map_lookup_elem(&conns, &key);
+        file = fd_to_file(fd);
+        if (c && c->file == (__u64) file)
+                return c;
+
+        /* Unknown, or the fd now names another file (dup2, close_range...): look again. */
+        return conn_create(pid_tgid, fd, file, HT_ROLE_UNKNOWN, false);
+}
+
+static __always_inline void save_args(__u64 pid_tgid, int fd, __u64 buf, __u64 iovcnt,
+                                      __u8 sys, __u8 dir) {
+        struct syscall_args a = {
+                .buf = buf, .iovcnt = iovcnt, .fd = fd, .syscall = sys, .direction = dir,
+        };
+
+        if (bpf_map_update_elem(&args_map, &pid_tgid, &a, BPF_ANY) < 0)
+                count(HT_CNT_ARGS_MAP_FULL, 1);
+}
+
+/* Enter of a data syscall: remember its arguments if the fd is (or may be) HTTP. */
+static __always_inline void data_enter(int fd, __u64 buf, __u64 iovcnt, __u8 sys, __u8 dir) {
+        __u64 pid_tgid = bpf_get_current_pid_tgid();
+        struct ht_conn *c;
+
+        if (!traced_tgid(pid_tgid >> 32))
+                return;
+        c = conn_get(pid_tgid, fd);
+        if (!c || c->protocol == HT_PROTO_OTHER || c->protocol == HT_PROTO_HTTP2)
+                return;
+        save_args(pid_tgid, fd, buf, iovcnt, sys, dir);
+}
+
+/* Send the CONN_OPEN record; false when it did not fit (the caller then counts the bytes as lost). */
+static __always_inline bool announce(struct ht_conn *c, __u64 pid_tgid, int fd) {
+        struct ht_conn_open_event ev = {};
+        __u32 tgid = pid_tgid >> 32;
+        __u8 one = 1;
+
+        if (c->flags & HT_CONN_ANNOUNCED)
+                return true;
+
+        fill_header(&ev.hdr, HT_EVENT_CONN_OPEN, sizeof(ev), c->id, pid_tgid, fd);
+        ev.family = c->family;
+        ev.local_port = c->local_port;
+        ev.remote_port = c->remote_port;
+        ev.role = c->role;
+        ev.protocol = c->protocol;
+        __builtin_memcpy(ev.local_addr, c->local_addr, 16);
+        __builtin_memcpy(ev.remote_addr, c->remote_addr, 16);
+        ev.flags = c->flags & HT_CONN_SEEN_START;
+        ev.source = HT_SOURCE_SYSCALL;
+        bpf_get_current_comm(ev.comm, sizeof(ev.comm));
+
+        if (bpf_ringbuf_output(&events, &ev, sizeof(ev), rb_flags()) < 0) {
+                count(HT_CNT_RINGBUF_DROPS, 1);
+                return false;
+        }
+        count(HT_CNT_RECORDS, 1);
+        c->flags |= HT_CONN_ANNOUNCED;
+        bpf_map_update_elem(&http_procs, &tgid, &one, BPF_ANY);
+        return true;
+}
+
+/*
+ * One data record: up to payload_max bytes of buf, and (length - captured)
+ * bytes of gap. buf == 0 means a pure gap (sendfile, iovecs past the cap).
+ */
+static __always_inline void emit_data(struct ht_conn *c, __u64 pid_tgid, int fd, __u8 dir, __u8 sys,
+                                      __u64 buf, __u32 length, __u64 syscall_bytes, __u8 flags) {
+        struct data_scratch *s;
+        __u32 zero = 0, cap = 0;
+        __u64 lost;
+
+        s = bpf_map_lookup_elem(&scratch, &zero);
+        if (!s)
+                return;
+
+        if (buf) {
+                cap = length < payload_max ? length : payload_max;
+                if (cap > HT_PAYLOAD_CAP)
+                        cap = HT_PAYLOAD_CAP;
+                barrier_var(cap);
+                if (cap > 0 && bpf_probe_read_user(s->data, cap, (const void *) buf) < 0) {
+                        cap = 0;
+                        flags |= HT_DATA_FAULT;
+                        count(HT_CNT_READ_FAULTS, 1);
+                }
+        }
+        barrier_var(cap);
+        if (cap > HT_PAYLOAD_CAP)
+                return;
+
+        dir &= 1;
+        lost = c->lost[dir];
+        fill_header(&s->ev.hdr, HT_EVENT_DATA, sizeof(s->ev) + cap, c->id, pid_tgid, fd);
+        s->ev.syscall_bytes = syscall_bytes;
+        s->ev.lost_before = lost;
+        s->ev.length = length;
+        s->ev.captured = cap;
+        s->ev.direction = dir;
+        s->ev.syscall = sys;
+        s->ev.flags = flags;
+        __builtin_memset(s->ev._pad, 0, sizeof(s->ev._pad));
+
+        if (bpf_ringbuf_output(&events, s, sizeof(s->ev) + cap, rb_flags()) < 0) {
+                count(HT_CNT_RINGBUF_DROPS, 1);
+                count(HT_CNT_RINGBUF_DROP_BYTES, length);
+                __sync_fetch_and_add(&c->lost[dir], length);
+                return;
+        }
+        if (lost)
+                __sync_fetch_and_add(&c->lost[dir], -lost);
+        count(HT_CNT_RECORDS, 1);
+        count(HT_CNT_CAPTURED_BYTES, cap);
+        if (length > cap)
+                count(HT_CNT_GAP_BYTES, length - cap);
+}
+
+/* Classify a connection from the first bytes of this syscall; true if it is HTTP/1 now. */
+static __always_inline bool infer(struct ht_conn *c, __u64 first, __u64 avail, __u8 dir) {
+        unsigned char b[HT_INFER_BYTES] = {};
+        __u32 n = avail < HT_INFER_BYTES ? avail : HT_INFER_BYTES;
+        int r;
+
+        if (c->protocol == HT_PROTO_HTTP1)
+                return true;
+        if (c->protocol != HT_PROTO_UNKNOWN)
+                return false;
+
+        barrier_var(n);
+        if (n == 0 || n > HT_INFER_BYTES)
+                return false;
+        if (bpf_probe_read_user(b, n, (const void *) first) < 0)
+                return false;
+        r = ht_infer_protocol(b, n);
+
+        if (r == HT_INFER_REQUEST || r == HT_INFER_RESPONSE) {
+                if (c->role == HT_ROLE_UNKNOWN) {
+                        bool request = r == HT_INFER_REQUEST;
+                        bool ingress = dir == HT_DIR_INGRESS;
+
+                        c->role = request == ingress ? HT_ROLE_SERVER : HT_ROLE_CLIENT;
+                }
+                c->protocol = HT_PROTO_HTTP1;
+                count(HT_CNT_CONNS_HTTP, 1);
+                return true;
+        }
+        if (r == HT_INFER_HTTP2) {
+                c->protocol = HT_PROTO_HTTP2;
+                count(HT_CNT_CONNS_OTHER, 1);
+                return false;
+        }
+        /*
+         * From the first byte, anything else is not HTTP -- once we have seen
+         * enough of it to be sure (a client may send its request in small
+         * pieces). Mid-stream, keep looking a while for a message start.
+         */
+        if (r == HT_INFER_OTHER || ((c->flags & HT_CONN_SEEN_START) && n >= HT_INFER_BYTES) ||
+            ++c->probes >= HT_MIDSTREAM_PROBES) {
+                c->protocol = HT_PROTO_OTHER;
+                count(HT_CNT_CONNS_OTHER, 1);
+        }
+        return false;
+}
+
+struct iovec_user {
+        __u64 base;
+        __u64 len;
+};
+
+/* Exit of a data syscall that returned ret bytes. */
+static __always_inline void data_exit(long ret) {
+        __u64 pid_tgid = bpf_get_current_pid_tgid();
+        struct ht_conn_key key;
+        struct syscall_args a, *ap;
+        struct ht_conn *c;
+        __u64 first;
+
+        ap = bpf_map_lookup_elem(&args_map, &pid_tgid);
+        if (!ap)
+                return;
+        a = *ap;
+        bpf_map_delete_elem(&args_map, &pid_tgid);
+        if (ret <= 0)
+                return;
+
+        key.tgid = pid_tgid >> 32;
+        key.fd = a.fd;
+        c = bpf_map_lookup_elem(&conns, &key);
+        if (!c)
+                return;
+
+        if (a.syscall == HT_SYS_SENDFILE) {
+                if (c->protocol != HT_PROTO_HTTP1 || !announce(c, pid_tgid, a.fd)) {
+                        if (c->protocol == HT_PROTO_HTTP1)
+                                __sync_fetch_and_add(&c->lost[HT_DIR_EGRESS], ret);
+                        return;
+                }
+                emit_data(c, pid_tgid, a.fd, HT_DIR_EGRESS, HT_SYS_SENDFILE, 0, ret, ret,
+                          HT_DATA_SEGMENT_START | HT_DATA_SENDFILE);
+                return;
+        }
+
+        /* The first bytes: the buffer itself, or the first non-empty iovec's base. */
+        first = a.buf;
+        if (a.iovcnt) {
+                struct iovec_user iv = {};
+
+                if (bpf_probe_read_user(&iv, sizeof(iv), (const void *) a.buf) < 0)
+                        return;
+                first = iv.base;
+        }
+        if (!infer(c, first, (__u64) ret, a.direction))
+                return;
+        if (!announce(c, pid_tgid, a.fd)) {
+                __sync_fetch_and_add(&c->lost[a.direction & 1], ret);
+                return;
+        }
+
+        if (!a.iovcnt) {
+                emit_data(c, pid_tgid, a.fd, a.direction, a.syscall, a.buf, ret, ret, HT_DATA_SEGMENT_START);
+                return;
+        }
+
+        /* Vectored: a record per iovec, in order, until ret bytes are accounted for. */
+        __u64 left = ret;
+        __u8 flags = HT_DATA_SEGMENT_START;
+        for (__u32 i = 0; i < HT_IOV_CAP; i++) {
+                struct iovec_user iv;
+                __u64 seg;
+
+                if (i >= a.iovcnt || left == 0)
+                        break;
+                if (bpf_probe_read_user(&iv, sizeof(iv), (const void *) (a.buf + i * sizeof(iv))) < 0)
+                        break;
+                seg = iv.len < left ? iv.len : left;
+                if (seg == 0)
+                        continue;
+                emit_data(c, pid_tgid, a.fd, a.direction, a.syscall, iv.base, seg, ret, flags);
+                flags = 0;
+                left -= seg;
+        }
+        if (left > 0) {
+                /* More iovecs than we walk (or an unreadable array): the rest is a gap of known size. */
+                count(HT_CNT_IOV_TRUNCATED, 1);
+                emit_data(c, pid_tgid, a.fd, a.direction, a.syscall, 0, left, ret, flags);
+        }
+}
+
+/* ---- entry points: thin, all logic above ---- */
+
+SEC("tracepoint/syscalls/sys_enter_read")
+int ht_enter_read(struct trace_event_raw_sys_enter *ctx) {
+        data_enter(ctx->args[0], ctx->args[1], 0, HT_SYS_READ, HT_DIR_INGRESS);
+        return 0;
+}
+
+#define MSG_PEEK 2
+
+SEC("tracepoint/syscalls/sys_enter_recvfrom")
+int ht_enter_recvfrom(struct trace_event_raw_sys_enter *ctx) {
+        /* Peeked bytes are read again later: counting them now would duplicate them. */
+        if (ctx->args[3] & MSG_PEEK)
+                return 0;
+        data_enter(ctx->args[0], ctx->args[1], 0, HT_SYS_RECVFROM, HT_DIR_INGRESS);
+        return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_readv")
+int ht_enter_readv(struct trace_event_raw_sys_enter *ctx) {
+        if (ctx->args[2] > 0)
+                data_enter(ctx->args[0], ctx->args[1], ctx->args[2], HT_SYS_READV, HT_DIR_INGRESS);
+        return 0;
+}
+
+static __always_inline void msg_enter(struct trace_event_raw_sys_enter *ctx, __u8 sys, __u8 dir) {
+        struct user_msghdr msg = {};
+
+        if (bpf_probe_read_user(&msg, sizeof(msg), (const void *) ctx->args[1]) < 0)
+                return;
+        if (msg.msg_iovlen > 0)
+                data_enter(ctx->args[0], (__u64) msg.msg_iov, msg.msg_iovlen, sys, dir);
+}
+
+SEC("tracepoint/syscalls/sys_enter_recvmsg")
+int ht_enter_recvmsg(struct trace_event_raw_sys_enter *ctx) {
+        if (ctx->args[2] & MSG_PEEK)
+                return 0;
+        msg_enter(ctx, HT_SYS_RECVMSG, HT_DIR_INGRESS);
+        return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_write")
+int ht_enter_write(struct trace_event_raw_sys_enter *ctx) {
+        data_enter(ctx->args[0], ctx->args[1], 0, HT_SYS_WRITE, HT_DIR_EGRESS);
+        return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendto")
+int ht_enter_sendto(struct trace_event_raw_sys_enter *ctx) {
+        data_enter(ctx->args[0], ctx->args[1], 0, HT_SYS_SENDTO, HT_DIR_EGRESS);
+        return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_writev")
+int ht_enter_writev(struct trace_event_raw_sys_enter *ctx) {
+        if (ctx->args[2] > 0)
+                data_enter(ctx->args[0], ctx->args[1], ctx->args[2], HT_SYS_WRITEV, HT_DIR_EGRESS);
+        return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendmsg")
+int ht_enter_sendmsg(struct trace_event_raw_sys_enter *ctx) {
+        msg_enter(ctx, HT_SYS_SENDMSG, HT_DIR_EGRESS);
+        return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendfile64")
+int ht_enter_sendfile(struct trace_event_raw_sys_enter *ctx) {
+        __u64 pid_tgid = bpf_get_current_pid_tgid();
+        struct ht_conn_key key = { .tgid = pid_tgid >> 32, .fd = ctx->args[0] };
+        struct ht_conn *c;
+
+        if (!traced_tgid(pid_tgid >> 32))
+                return 0;
+        /* sendfile never starts a connection's classification: its bytes are invisible. */
+        c = bpf_map_lookup_elem(&conns, &key);
+        if (!c || c->protocol != HT_PROTO_HTTP1)
+                return 0;
+        save_args(pid_tgid, ctx->args[0], 0, 0, HT_SYS_SENDFILE, HT_DIR_EGRESS);
+        return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_read")
+int ht_exit_read(struct trace_event_raw_sys_exit *ctx) {
+        data_exit(ctx->ret);
+        return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_recvfrom")
+int ht_exit_recvfrom(struct trace_event_raw_sys_exit *ctx) {
+        data_exit(ctx->ret);
+        return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_readv")
+int ht_exit_readv(struct trace_event_raw_sys_exit *ctx) {
+        data_exit(ctx->ret);
+        return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_recvmsg")
+int ht_exit_recvmsg(struct trace_event_raw_sys_exit *ctx) {
+        data_exit(ctx->ret);
+        return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_write")
+int ht_exit_write(struct trace_event_raw_sys_exit *ctx) {
+        data_exit(ctx->ret);
+        return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_sendto")
+int ht_exit_sendto(struct trace_event_raw_sys_exit *ctx) {
+        data_exit(ctx->ret);
+        return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_writev")
+int ht_exit_writev(struct trace_event_raw_sys_exit *ctx) {
+        data_exit(ctx->ret);
+        return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_sendmsg")
+int ht_exit_sendmsg(struct trace_event_raw_sys_exit *ctx) {
+        data_exit(ctx->ret);
+        return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_sendfile64")
+int ht_exit_sendfile(struct trace_event_raw_sys_exit *ctx) {
+        data_exit(ctx->ret);
+        return 0;
+}
+
+static __always_inline void accept_exit(long ret) {
+        __u64 pid_tgid = bpf_get_current_pid_tgid();
+
+        if (ret < 0 || !traced_tgid(pid_tgid >> 32))
+                return;
+        conn_create(pid_tgid, ret, fd_to_file(ret), HT_ROLE_SERVER, true);
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept")
+int ht_exit_accept(struct trace_event_raw_sys_exit *ctx) {
+        accept_exit(ctx->ret);
+        return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept4")
+int ht_exit_accept4(struct trace_event_raw_sys_exit *ctx) {
+        accept_exit(ctx->ret);
+        return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_connect")
+int ht_enter_connect(struct trace_event_raw_sys_enter *ctx) {
+        __u64 pid_tgid = bpf_get_current_pid_tgid();
+
+        if (!traced_tgid(pid_tgid >> 32))
+                return 0;
+        save_args(pid_tgid, ctx->args[0], 0, 0, ARGS_CONNECT, HT_DIR_EGRESS);
+        return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_connect")
+int ht_exit_connect(struct trace_event_raw_sys_exit *ctx) {
+        __u64 pid_tgid = bpf_get_current_pid_tgid();
+        struct syscall_args *ap;
+        int fd;
+
+        ap = bpf_map_lookup_elem(&args_map, &pid_tgid);
+        if (!ap)
+                return 0;
+        fd = ap->fd;
+        bpf_map_delete_elem(&args_map, &pid_tgid);
+        if (ctx->ret == 0 || ctx->ret == -EINPROGRESS)
+                conn_create(pid_tgid, fd, fd_to_file(fd), HT_ROLE_CLIENT, true);
+        return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_close")
+int ht_enter_close(struct trace_event_raw_sys_enter *ctx) {
+        __u64 pid_tgid = bpf_get_current_pid_tgid();
+        struct ht_conn_key key = { .tgid = pid_tgid >> 32, .fd = ctx->args[0] };
+        struct ht_conn *c;
+
+        c = bpf_map_lookup_elem(&conns, &key);
+        if (!c)
+                return 0;
+        if (c->flags & HT_CONN_ANNOUNCED)
+                emit_close(c, pid_tgid, key.fd, HT_CLOSE_SYSCALL);
+        bpf_map_delete_elem(&conns, &key);
+        return 0;
+}
+
+SEC("tracepoint/sched/sched_process_exit")
+int ht_process_exit(void *ctx) {
+        __u64 pid_tgid = bpf_get_current_pid_tgid();
+        __u32 tgid = pid_tgid >> 32;
+        struct ht_event_header ev = {};
+
+        /* The thread group leader's exit stands for the process. */
+        if ((__u32) pid_tgid != tgid)
+                return 0;
+        if (!bpf_map_lookup_elem(&http_procs, &tgid))
+                return 0;
+        bpf_map_delete_elem(&http_procs, &tgid);
+
+        fill_header(&ev, HT_EVENT_PROC_EXIT, sizeof(ev), 0, pid_tgid, -1);
+        if (bpf_ringbuf_output(&events, &ev, sizeof(ev), rb_flags()) < 0)
+                count(HT_CNT_RINGBUF_DROPS, 1);
+        else
+                count(HT_CNT_RECORDS, 1);
+        return 0;
+}

@@ -1,1 +1,102 @@
-/* placeholder */
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Protocol inference on the first bytes of a connection's data: is this an
+ * HTTP/1.x request, a response, the HTTP/2 preface, or certainly something
+ * else (TLS, ssh)? A pure function over a small buffer so that the same code
+ * runs in the BPF programs and in the unit tests (tests/unit/test-infer.c),
+ * which compile it with ordinary C types.
+ */
+#pragma once
+
+#ifndef __always_inline
+#define __always_inline inline __attribute__((always_inline))
+#endif
+
+enum ht_infer {
+        HT_INFER_UNKNOWN  = 0, /* not enough evidence either way (mid-stream body bytes, short read) */
+        HT_INFER_REQUEST  = 1, /* "METHOD " */
+        HT_INFER_RESPONSE = 2, /* "HTTP/1." */
+        HT_INFER_HTTP2    = 3, /* "PRI * HTTP/2.0" connection preface */
+        HT_INFER_OTHER    = 4, /* certainly not HTTP: TLS record, ssh banner */
+};
+
+static __always_inline int ht_prefix(const unsigned char *b, unsigned n, const char *p, unsigned plen) {
+        if (n < plen)
+                return 0;
+        for (unsigned i = 0; i < plen; i++)
+                if (b[i] != (unsigned char) p[i])
+                        return 0;
+        return 1;
+}
+
+/*
+ * b holds the first n (<= HT_INFER_BYTES) bytes of a syscall's data. The
+ * method list is the registered methods common on the wire (RFC 9110 plus
+ * PATCH and the WebDAV ones servers actually see); a method must be followed
+ * by a space, so "GETTER" or "POSTGRES" never match.
+ */
+static __always_inline int ht_infer_protocol(const unsigned char *b, unsigned n) {
+        if (n < 4)
+                return HT_INFER_UNKNOWN;
+
+        if (ht_prefix(b, n, "HTTP/1.", 7))
+                return HT_INFER_RESPONSE;
+        if (ht_prefix(b, n, "PRI * HTTP/2", 12))
+                return HT_INFER_HTTP2;
+
+        switch (b[0]) {
+        case 'G':
+                if (ht_prefix(b, n, "GET ", 4))
+                        return HT_INFER_REQUEST;
+                break;
+        case 'H':
+                if (ht_prefix(b, n, "HEAD ", 5))
+                        return HT_INFER_REQUEST;
+                break;
+        case 'P':
+                if (ht_prefix(b, n, "POST ", 5) || ht_prefix(b, n, "PUT ", 4) ||
+                    ht_prefix(b, n, "PATCH ", 6) || ht_prefix(b, n, "PROPFIND ", 9) ||
+                    ht_prefix(b, n, "PROPPATCH ", 10))
+                        return HT_INFER_REQUEST;
+                break;
+        case 'D':
+                if (ht_prefix(b, n, "DELETE ", 7))
+                        return HT_INFER_REQUEST;
+                break;
+        case 'O':
+                if (ht_prefix(b, n, "OPTIONS ", 8))
+                        return HT_INFER_REQUEST;
+                break;
+        case 'C':
+                if (ht_prefix(b, n, "CONNECT ", 8) || ht_prefix(b, n, "COPY ", 5))
+                        return HT_INFER_REQUEST;
+                break;
+        case 'T':
+                if (ht_prefix(b, n, "TRACE ", 6))
+                        return HT_INFER_REQUEST;
+                break;
+        case 'M':
+                if (ht_prefix(b, n, "MKCOL ", 6) || ht_prefix(b, n, "MOVE ", 5))
+                        return HT_INFER_REQUEST;
+                break;
+        case 'L':
+                if (ht_prefix(b, n, "LOCK ", 5))
+                        return HT_INFER_REQUEST;
+                break;
+        case 'U':
+                if (ht_prefix(b, n, "UNLOCK ", 7))
+                        return HT_INFER_REQUEST;
+                break;
+        case 'S':
+                if (ht_prefix(b, n, "SSH-", 4))
+                        return HT_INFER_OTHER;
+                break;
+        case 0x14: case 0x15: case 0x16: case 0x17: case 0x18:
+                /* TLS record: content type, then version 3.x with x <= 4 (SSL 3.0 ... TLS 1.3). */
+                if (b[1] == 0x03 && b[2] <= 0x04)
+                        return HT_INFER_OTHER;
+                break;
+        }
+
+        return HT_INFER_UNKNOWN;
+}

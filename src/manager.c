@@ -1,0 +1,339 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The daemon's event loop; see manager.h. */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-event.h>
+#include <time.h>
+
+#include "conn.h"
+#include "log.h"
+#include "macro.h"
+#include "manager.h"
+#include "record.h"
+
+/* Statistics, idle expiry and drop warnings run this often. */
+#define HOUSEKEEPING_INTERVAL_USEC (1 * USEC_PER_SEC)
+/* At shutdown, wait at most this long for the output to take what is queued. */
+#define SHUTDOWN_FLUSH_USEC (2 * USEC_PER_SEC)
+
+struct Manager {
+        ManagerOptions opts;
+        Stats stats;
+
+        sd_event *event;
+        sd_event_source *ring_source;
+        sd_event_source *drain_timer;
+        sd_event_source *housekeeping_timer;
+        sd_event_source *sigterm_source, *sigint_source;
+
+        BpfTracer *tracer;
+        ConnTable *conns;
+        Output *output;
+        Recorder *recorder;
+
+        uint64_t kernel[_HT_CNT_MAX];       /* last read of the kernel's counters */
+        uint64_t drops_reported;
+};
+
+void manager_options_init(ManagerOptions *o) {
+        *o = (ManagerOptions) {
+                .output = OUTPUT_JOURNAL,
+                .bpf = bpf_tracer_options_default,
+                .limits = limits_default,
+                /* Records wait at most 10 ms in the ring buffer when no wakeup comes. */
+                .drain_interval_usec = 10 * 1000,
+        };
+}
+
+static uint64_t now_monotonic_ns(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * NSEC_PER_SEC + (uint64_t) ts.tv_nsec;
+}
+
+static int on_exchange(void *userdata, const Exchange *x) {
+        Manager *m = ASSERT_PTR(userdata);
+
+        return output_exchange(m->output, x);
+}
+
+static void on_forget(void *userdata, const ConnInfo *info, bool reannounce) {
+        Manager *m = ASSERT_PTR(userdata);
+
+        bpf_tracer_forget(m->tracer, info, reannounce);
+}
+
+static int on_record(void *userdata, const void *data, size_t size) {
+        Manager *m = ASSERT_PTR(userdata);
+        int r;
+
+        if (m->recorder) {
+                r = recorder_write(m->recorder, data, size);
+                if (r < 0)
+                        log_error_errno(r, "Failed to write to the recording %s, recording stopped: %m",
+                                        m->opts.record_path);
+        }
+        r = conn_table_handle_record(m->conns, data, size);
+        if (r < 0)
+                log_warning_errno(r, "Failed to process a record, ignoring: %m");
+        return 0;
+}
+
+int manager_new(const ManagerOptions *o, Manager **ret) {
+        _cleanup_(manager_freep) Manager *m = NULL;
+        ExchangeSink sink;
+        int r;
+
+        m = calloc(1, sizeof(*m));
+        if (!m)
+                return log_oom();
+        m->opts = *o;
+
+        sink = (ExchangeSink) { .emit = on_exchange, .userdata = m };
+        r = conn_table_new(&m->opts.limits, &m->stats, &sink, &m->conns);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the connection table: %m");
+        conn_table_set_forget(m->conns, on_forget, m);
+
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+Manager *manager_free(Manager *m) {
+        if (!m)
+                return NULL;
+        sd_event_source_disable_unref(m->ring_source);
+        sd_event_source_disable_unref(m->drain_timer);
+        sd_event_source_disable_unref(m->housekeeping_timer);
+        sd_event_source_disable_unref(m->sigterm_source);
+        sd_event_source_disable_unref(m->sigint_source);
+        conn_table_free(m->conns);
+        output_free(m->output);
+        (void) recorder_close(m->recorder);
+        bpf_tracer_free(m->tracer);
+        sd_event_unref(m->event);
+        free(m);
+        return NULL;
+}
+
+const Stats *manager_stats(const Manager *m) {
+        return &m->stats;
+}
+
+static int open_output(Manager *m, sd_event *event) {
+        int r;
+
+        r = output_new(m->opts.output, event, &m->stats, &m->output);
+        if (r == -ENOENT && m->opts.output == OUTPUT_JOURNAL)
+                return log_error_errno(r, "journald is not running (its socket /run/systemd/journal/socket is missing). "
+                                       "Start systemd-journald, or use --output json to print entries on stdout.");
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the %s output: %m", output_kind_to_string(m->opts.output));
+        return 0;
+}
+
+static void drain(Manager *m) {
+        int r;
+
+        r = bpf_tracer_consume(m->tracer);
+        if (r < 0 && r != -EINTR)
+                log_warning_errno(r, "Failed to read the ring buffer, ignoring: %m");
+}
+
+static int on_ring(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Manager *m = ASSERT_PTR(userdata);
+
+        drain(m);
+        return 0;
+}
+
+static int on_drain_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = ASSERT_PTR(userdata);
+        int r;
+
+        drain(m);
+        r = sd_event_source_set_time_relative(s, m->opts.drain_interval_usec);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+        if (r < 0)
+                return log_error_errno(r, "Failed to re-arm the drain timer: %m");
+        return 0;
+}
+
+static void format_status(Manager *m, char *buf, size_t size) {
+        uint64_t exchanges = m->stats.exchanges_complete + m->stats.exchanges_no_response +
+                             m->stats.exchanges_uncorrelated;
+        uint64_t dropped = m->kernel[HT_CNT_RINGBUF_DROPS] + m->stats.entries_dropped;
+
+        snprintf(buf, size, "Tracing: %" PRIu64 " exchanges, %" PRIu64 " dropped, %zu connections",
+                 exchanges, dropped, conn_table_size(m->conns));
+}
+
+static int on_housekeeping(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = ASSERT_PTR(userdata);
+        char status[256];
+        int r;
+
+        conn_table_expire(m->conns, now_monotonic_ns());
+
+        if (m->tracer && bpf_tracer_read_counters(m->tracer, m->kernel) >= 0 &&
+            m->kernel[HT_CNT_RINGBUF_DROPS] > m->drops_reported) {
+                log_warning("%" PRIu64 " records dropped in the kernel since the last report: the ring buffer was full. "
+                            "Their bytes are reported as gaps; affected exchanges are flagged.",
+                            m->kernel[HT_CNT_RINGBUF_DROPS] - m->drops_reported);
+                m->drops_reported = m->kernel[HT_CNT_RINGBUF_DROPS];
+        }
+
+        format_status(m, status, sizeof(status));
+        (void) sd_notifyf(false, "STATUS=%s", status);
+
+        r = sd_event_source_set_time_relative(s, HOUSEKEEPING_INTERVAL_USEC);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+        if (r < 0)
+                return log_error_errno(r, "Failed to re-arm the housekeeping timer: %m");
+        return 0;
+}
+
+static void log_statistics(Manager *m) {
+        const Stats *s = &m->stats;
+
+        if (m->tracer)
+                (void) bpf_tracer_read_counters(m->tracer, m->kernel);
+
+        log_info("Statistics: records=%" PRIu64 " exchanges=%" PRIu64 " no_response=%" PRIu64
+                 " uncorrelated=%" PRIu64 " parse_errors=%" PRIu64 " desyncs=%" PRIu64
+                 " ringbuf_drops=%" PRIu64 " bytes_lost=%" PRIu64 " entries_written=%" PRIu64
+                 " entries_dropped=%" PRIu64 " output_errors=%" PRIu64 " records_orphan=%" PRIu64
+                 " records_invalid=%" PRIu64 " conns_opened=%" PRIu64 " conns_refused=%" PRIu64
+                 " head_overflows=%" PRIu64 " pipeline_overflows=%" PRIu64 " memory_refused=%" PRIu64
+                 " map_full=%" PRIu64,
+                 s->records, s->exchanges_complete, s->exchanges_no_response, s->exchanges_uncorrelated,
+                 s->parse_errors, s->desyncs, m->kernel[HT_CNT_RINGBUF_DROPS], s->bytes_lost,
+                 s->entries_written, s->entries_dropped, s->output_errors, s->records_orphan,
+                 s->records_invalid, s->conns_opened, s->conns_refused, s->head_overflows,
+                 s->pipeline_overflows, s->memory_refused,
+                 m->kernel[HT_CNT_CONN_MAP_FULL] + m->kernel[HT_CNT_ARGS_MAP_FULL]);
+}
+
+static int setup_signals(Manager *m) {
+        sigset_t mask;
+        int r;
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return log_error_errno(errno, "Failed to block signals: %m");
+
+        r = sd_event_add_signal(m->event, &m->sigterm_source, SIGTERM, NULL, NULL);
+        if (r >= 0)
+                r = sd_event_add_signal(m->event, &m->sigint_source, SIGINT, NULL, NULL);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch SIGTERM/SIGINT: %m");
+        return 0;
+}
+
+int manager_run(Manager *m) {
+        char status[256];
+        int r;
+
+        r = sd_event_new(&m->event);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create the event loop: %m");
+        r = setup_signals(m);
+        if (r < 0)
+                return r;
+        (void) sd_event_set_watchdog(m->event, true);
+
+        r = open_output(m, m->event);
+        if (r < 0)
+                return r;
+
+        if (m->opts.record_path) {
+                r = recorder_open(m->opts.record_path, m->opts.bpf.payload_max, &m->recorder);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to create the recording %s: %m", m->opts.record_path);
+        }
+
+        r = bpf_tracer_new(&m->opts.bpf, on_record, m, &m->tracer);
+        if (r < 0)
+                return r;   /* logged */
+
+        r = sd_event_add_io(m->event, &m->ring_source, bpf_tracer_epoll_fd(m->tracer), EPOLLIN, on_ring, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch the ring buffer: %m");
+        r = sd_event_add_time_relative(m->event, &m->drain_timer, CLOCK_MONOTONIC,
+                                       m->opts.drain_interval_usec, 1000, on_drain_timer, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add the drain timer: %m");
+        r = sd_event_add_time_relative(m->event, &m->housekeeping_timer, CLOCK_MONOTONIC,
+                                       HOUSEKEEPING_INTERVAL_USEC, 100 * 1000, on_housekeeping, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add the housekeeping timer: %m");
+
+        log_info("Tracing HTTP/1.x on all TCP sockets (%u BPF programs attached, output %s, %u bytes captured per syscall).",
+                 bpf_tracer_programs_attached(m->tracer), output_kind_to_string(m->opts.output),
+                 m->opts.bpf.payload_max);
+        format_status(m, status, sizeof(status));
+        (void) sd_notifyf(false, "READY=1\nSTATUS=%s", status);
+
+        r = sd_event_loop(m->event);
+        if (r < 0)
+                log_error_errno(r, "Event loop failed: %m");
+
+        (void) sd_notify(false, "STOPPING=1\nSTATUS=Stopping: flushing entries");
+        /* What the kernel wrote before we stop reading still counts. */
+        drain(m);
+        conn_table_finish_all(m->conns, now_monotonic_ns(), EXCHANGE_END_SHUTDOWN);
+        (void) output_flush(m->output, SHUTDOWN_FLUSH_USEC);
+        log_statistics(m);
+
+        /* Detach everything before returning: no program stays loaded after we exit. */
+        m->ring_source = sd_event_source_disable_unref(m->ring_source);
+        m->tracer = bpf_tracer_free(m->tracer);
+        if (m->recorder) {
+                int k = recorder_close(TAKE_PTR(m->recorder));
+                if (k < 0)
+                        log_error_errno(k, "Failed to complete the recording %s: %m", m->opts.record_path);
+        }
+        return r < 0 ? r : 0;
+}
+
+static int on_replay_record(void *userdata, const void *data, size_t size) {
+        Manager *m = ASSERT_PTR(userdata);
+        int r;
+
+        r = conn_table_handle_record(m->conns, data, size);
+        if (r < 0)
+                return log_error_errno(r, "Failed to process a recorded record: %m");
+        return 0;
+}
+
+int manager_replay(Manager *m, const char *path) {
+        struct ht_record_file_header h;
+        int r;
+
+        r = open_output(m, NULL);
+        if (r < 0)
+                return r;
+
+        r = replay_file(path, &h, on_replay_record, m);
+        if (r == -EBADMSG)
+                return log_error_errno(r, "%s is not a recording this version can read (bad header, ABI version, "
+                                       "or a truncated record).", path);
+        if (r < 0)
+                return log_error_errno(r, "Failed to replay %s: %m", path);
+
+        conn_table_finish_all(m->conns, conn_table_last_timestamp(m->conns), EXCHANGE_END_SHUTDOWN);
+        (void) output_flush(m->output, SHUTDOWN_FLUSH_USEC);
+        log_statistics(m);
+        return 0;
+}

@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Recording and replaying ring-buffer records; see record.h. */
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "macro.h"
+#include "record.h"
+
+struct Recorder {
+        FILE *f;
+        int error;
+};
+
+static uint64_t clock_ns(clockid_t id) {
+        struct timespec ts;
+
+        clock_gettime(id, &ts);
+        return (uint64_t) ts.tv_sec * NSEC_PER_SEC + (uint64_t) ts.tv_nsec;
+}
+
+int recorder_open(const char *path, uint32_t payload_max, Recorder **ret) {
+        struct ht_record_file_header h = {
+                .abi_version = HT_ABI_VERSION,
+                .header_size = sizeof(h),
+                .monotonic_ns = clock_ns(CLOCK_MONOTONIC),
+                .realtime_ns = clock_ns(CLOCK_REALTIME),
+                .payload_max = payload_max,
+        };
+        Recorder *r;
+
+        memcpy(h.magic, HT_RECORD_MAGIC, sizeof(h.magic));
+
+        r = calloc(1, sizeof(*r));
+        if (!r)
+                return -ENOMEM;
+        r->f = fopen(path, "we");
+        if (!r->f) {
+                int e = -errno;
+                free(r);
+                return e;
+        }
+        if (fwrite(&h, sizeof(h), 1, r->f) != 1) {
+                int e = -errno ?: -EIO;
+                fclose(r->f);
+                free(r);
+                return e;
+        }
+        *ret = r;
+        return 0;
+}
+
+int recorder_write(Recorder *r, const void *data, size_t size) {
+        uint32_t len = (uint32_t) size;
+
+        if (!r || r->error)
+                return 0;
+        if (size > RECORD_MAX_SIZE)
+                return 0;
+        if (fwrite(&len, sizeof(len), 1, r->f) != 1 || fwrite(data, 1, size, r->f) != size) {
+                r->error = errno > 0 ? -errno : -EIO;
+                return r->error;
+        }
+        return 0;
+}
+
+int recorder_close(Recorder *r) {
+        int e;
+
+        if (!r)
+                return 0;
+        e = r->error;
+        if (fclose(r->f) != 0 && e == 0)
+                e = errno > 0 ? -errno : -EIO;
+        free(r);
+        return e;
+}
+
+int replay_file(const char *path, struct ht_record_file_header *ret_header, ReplayFn fn, void *userdata) {
+        _cleanup_(freep) uint8_t *buf = NULL;
+        struct ht_record_file_header h;
+        FILE *f;
+        int n = 0, r = 0;
+
+        f = fopen(path, "re");
+        if (!f)
+                return -errno;
+
+        if (fread(&h, sizeof(h), 1, f) != 1 ||
+            memcmp(h.magic, HT_RECORD_MAGIC, sizeof(h.magic)) != 0 ||
+            h.abi_version != HT_ABI_VERSION ||
+            h.header_size != sizeof(h)) {
+                fclose(f);
+                return -EBADMSG;
+        }
+
+        buf = malloc(RECORD_MAX_SIZE);
+        if (!buf) {
+                fclose(f);
+                return -ENOMEM;
+        }
+
+        for (;;) {
+                uint32_t len;
+
+                if (fread(&len, sizeof(len), 1, f) != 1) {
+                        if (!feof(f))
+                                r = -EIO;
+                        break;
+                }
+                if (len > RECORD_MAX_SIZE || fread(buf, 1, len, f) != len) {
+                        r = -EBADMSG;
+                        break;
+                }
+                r = fn(userdata, buf, len);
+                if (r < 0)
+                        break;
+                n++;
+        }
+        fclose(f);
+        if (r < 0)
+                return r;
+        if (ret_header)
+                *ret_header = h;
+        return n;
+}

@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Unit tests for the in-kernel protocol inference (bpf/infer.h), compiled as plain C. */
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "../../bpf/infer.h"
+
+static int infer(const char *s, unsigned n) {
+        return ht_infer_protocol((const unsigned char *) s, n);
+}
+
+static int infer_str(const char *s) {
+        size_t n = strlen(s);
+        return infer(s, n > 16 ? 16 : (unsigned) n);
+}
+
+static void test_requests(void **state) {
+        static const char *const ok[] = {
+                "GET / HTTP/1.1\r\n", "HEAD /x HTTP/1.1", "POST /api HTTP/1.1", "PUT /a HTTP/1.1",
+                "DELETE /a HTTP/1.1", "OPTIONS * HTTP/1.1", "CONNECT a:443 HTTP/1.1", "PATCH /p HTTP/1.1",
+                "TRACE / HTTP/1.1", "PROPFIND / HTTP/1.1", "MKCOL /d HTTP/1.1", "COPY /a HTTP/1.1",
+                "MOVE /a HTTP/1.1", "LOCK /a HTTP/1.1", "UNLOCK /a HTTP/1.1", "PROPPATCH /a HTTP/1.1",
+        };
+        for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+                assert_int_equal(infer_str(ok[i]), HT_INFER_REQUEST);
+}
+
+static void test_responses(void **state) {
+        assert_int_equal(infer_str("HTTP/1.1 200 OK\r\n"), HT_INFER_RESPONSE);
+        assert_int_equal(infer_str("HTTP/1.0 404 Not"), HT_INFER_RESPONSE);
+        assert_int_equal(infer_str("PRI * HTTP/2.0\r\n"), HT_INFER_HTTP2);
+}
+
+static void test_not_http(void **state) {
+        /* TLS ClientHello and application data, ssh banner */
+        assert_int_equal(infer("\x16\x03\x01\x02\x00\x01\x00\x01", 8), HT_INFER_OTHER);
+        assert_int_equal(infer("\x17\x03\x03\x00\x20xxxx", 9), HT_INFER_OTHER);
+        assert_int_equal(infer_str("SSH-2.0-OpenSSH_9"), HT_INFER_OTHER);
+        /* look-alikes that are not methods */
+        assert_int_equal(infer_str("GETTER / HTTP/1.1"), HT_INFER_UNKNOWN);
+        assert_int_equal(infer_str("POSTGRES"), HT_INFER_UNKNOWN);
+        assert_int_equal(infer_str("get / HTTP/1.1"), HT_INFER_UNKNOWN);
+        assert_int_equal(infer_str("HTTP/2 200"), HT_INFER_UNKNOWN);
+        /* body bytes mid-stream */
+        assert_int_equal(infer_str("{\"key\": \"value\"}"), HT_INFER_UNKNOWN);
+        assert_int_equal(infer("\0\0\0\0\0\0", 6), HT_INFER_UNKNOWN);
+}
+
+static void test_short(void **state) {
+        /* Fewer bytes than the pattern: never a match, never a read past n. */
+        assert_int_equal(infer("GET", 3), HT_INFER_UNKNOWN);
+        assert_int_equal(infer("GET ", 4), HT_INFER_REQUEST);
+        assert_int_equal(infer("HTTP/1", 6), HT_INFER_UNKNOWN);
+        assert_int_equal(infer("DELETE", 6), HT_INFER_UNKNOWN);
+        assert_int_equal(infer("", 0), HT_INFER_UNKNOWN);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_requests),
+                cmocka_unit_test(test_responses),
+                cmocka_unit_test(test_not_http),
+                cmocka_unit_test(test_short),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
