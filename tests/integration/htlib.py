@@ -709,15 +709,15 @@ def raw_exchange(port, data, read_until_close=True, timeout=10):
         return b"".join(chunks)
 
 
-def read_response(sock, head_only=False):
+def read_response(conn, head_only=False):
     """Read one HTTP/1.x response (Content-Length, chunked or bodyless).
 
-    sock is a socket; its buffered reader is kept on it so that pipelined
-    responses arriving together are not lost between calls.
+    conn is a Conn: its buffered reader keeps pipelined responses that
+    arrive together.
     Returns (status, headers dict lower-case, body bytes, body length; for
     chunked, the decoded chunk payload length).
     """
-    f = _reader(sock)
+    f = conn.reader
     status_line = f.readline()
     if not status_line:
         raise Failure("connection closed before a response")
@@ -751,15 +751,34 @@ def read_response(sock, head_only=False):
     return status, headers, body, len(body)
 
 
-_readers = {}
+class Conn:
+    """A client TCP connection with a buffered reader for responses.
+
+    close() really closes the fd (a socket's makefile() otherwise keeps it
+    open, and the server then waits for the client: nginx's lingering close).
+    """
+
+    def __init__(self, port, timeout=10):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.reader = self.sock.makefile("rb")
+        self.local_port = self.sock.getsockname()[1]
+
+    def sendall(self, data):
+        self.sock.sendall(data)
+
+    def close(self):
+        self.reader.close()
+        self.sock.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
 
-def _reader(sock):
-    r = _readers.get(id(sock))
-    if r is None or r[0] is not sock:
-        r = (sock, sock.makefile("rb"))
-        _readers[id(sock)] = r
-    return r[1]
+def connect(port, timeout=10):
+    return Conn(port, timeout)
 
 
 def _read_exact(f, n):

@@ -9,7 +9,6 @@ and HTTP/1.0; then `HTTP_STATUS=404` returns exactly nginx's 404s. The raw
 socket client (this process) gets client-role entries too."""
 
 import os
-import socket
 
 import htlib
 from htlib import TRACEPARENT, TRACE_ID, SPAN_ID, expect, ensure, log
@@ -60,8 +59,8 @@ def test(ctx):
         ("GET", "/index.html", ["X-Big: " + "b" * 6144], b"", {"big_header": True}),
         ("GET", "/nope/again", [], b"", {}),
     ]
-    with socket.create_connection(("127.0.0.1", nginx.port), timeout=10) as s:
-        ka_port = s.getsockname()[1]
+    with htlib.connect(nginx.port) as s:
+        ka_port = s.local_port
         for i, (method, target, headers, body, flags) in enumerate(plan):
             s.sendall(req(method, target, host, headers, body))
             status, rh, rbody, payload = htlib.read_response(s, head_only=flags.get("head", False))
@@ -73,8 +72,8 @@ def test(ctx):
     # B. Three pipelined requests in one send(); the last closes.
     pipe = (req("GET", "/index.html", host) + req("GET", "/missing-pipelined", host) +
             req("GET", "/index.html?p=3", host, ["Connection: close"]))
-    with socket.create_connection(("127.0.0.1", nginx.port), timeout=10) as s:
-        pipe_port = s.getsockname()[1]
+    with htlib.connect(nginx.port) as s:
+        pipe_port = s.local_port
         s.sendall(pipe)
         for i in range(3):
             status, rh, rbody, payload = htlib.read_response(s)

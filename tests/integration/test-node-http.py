@@ -6,7 +6,6 @@ node's pid, request and response body sizes (chunked: decoded payload), and
 a duration within a few ms of node's own measurement. Keep-alive on a raw
 socket, plus a separate curl."""
 
-import socket
 
 import htlib
 from htlib import expect, ensure, log
@@ -22,7 +21,7 @@ def test(ctx):
 
     plan = [("GET", "/json", b""), ("GET", "/chunked", b""), ("POST", "/echo", b"e" * 3000),
             ("GET", "/missing?x=y", b""), ("GET", "/error", b""), ("GET", "/chunked?again=1", b"")]
-    with socket.create_connection(("127.0.0.1", srv.port), timeout=10) as s:
+    with htlib.connect(srv.port) as s:
         for method, target, body in plan:
             head = f"{method} {target} HTTP/1.1\r\nHost: {host}\r\n"
             if body:

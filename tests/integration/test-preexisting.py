@@ -6,7 +6,6 @@ server-role entries (nginx worker) and client-role entries (this process),
 and the request from before the start leaves no entry."""
 
 import os
-import socket
 
 import htlib
 from htlib import expect, ensure, log
@@ -22,9 +21,9 @@ def test(ctx):
     htlib.require_tools("nginx")
     nginx = htlib.Nginx(ctx)
     host = f"127.0.0.1:{nginx.port}"
-    s = socket.create_connection(("127.0.0.1", nginx.port), timeout=10)
+    s = htlib.connect(nginx.port)
     ctx.cleanup.callback(s.close)
-    port = s.getsockname()[1]
+    port = s.local_port
     get(s, host, "/index.html?before=1")
 
     daemon = htlib.Daemon(ctx).start()

@@ -6,7 +6,6 @@ stdout), then --replay FILE --output json as an unprivileged user
 run printed, field for field, and the live run matches nginx's access log."""
 
 import os
-import socket
 
 import htlib
 from htlib import expect, ensure, log
@@ -27,7 +26,7 @@ def test(ctx):
     host = f"127.0.0.1:{nginx.port}"
     rec = os.path.join(ctx.tmp, "trace.htrec")
     daemon = htlib.Daemon(ctx, ["--record", rec, "--output", "json"]).start()
-    with socket.create_connection(("127.0.0.1", nginx.port), timeout=10) as s:
+    with htlib.connect(nginx.port) as s:
         for t in ("/index.html", "/index.html?r=2", "/missing", "/big.bin"):
             s.sendall(f"GET {t} HTTP/1.1\r\nHost: {host}\r\ntraceparent: {htlib.TRACEPARENT}\r\n\r\n".encode())
             htlib.read_response(s)
