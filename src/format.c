@@ -1,0 +1,716 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The journal entry contract: Exchange -> ordered (NAME, value) fields, with
+ * every value from the traffic bounded and escaped. See format.h for the
+ * rules and docs/journal-fields.md for each field.
+ */
+
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <syslog.h>
+
+#include "format.h"
+#include "macro.h"
+
+#define ELLIPSIS "\xe2\x80\xa6"   /* U+2026, marks a value cut to its limit */
+#define ELLIPSIS_LEN 3u
+
+/* ---- escaping ------------------------------------------------------------ */
+
+/* Length (2-4) of the well-formed UTF-8 sequence at s, or 0. Rejects
+ * overlong forms, surrogates and code points above U+10FFFF (RFC 3629). */
+static size_t utf8_decode(const uint8_t *s, size_t n, uint32_t *ret_cp) {
+        uint8_t lo = 0x80, hi = 0xbf;
+        size_t len;
+        uint32_t cp;
+
+        if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+                len = 2;
+                cp = s[0] & 0x1f;
+        } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+                len = 3;
+                cp = s[0] & 0x0f;
+                if (s[0] == 0xe0)
+                        lo = 0xa0;      /* overlong */
+                else if (s[0] == 0xed)
+                        hi = 0x9f;      /* surrogates */
+        } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+                len = 4;
+                cp = s[0] & 0x07;
+                if (s[0] == 0xf0)
+                        lo = 0x90;      /* overlong */
+                else if (s[0] == 0xf4)
+                        hi = 0x8f;      /* above U+10FFFF */
+        } else
+                return 0;
+
+        if (n < len)
+                return 0;
+        for (size_t i = 1; i < len; i++) {
+                uint8_t c = s[i];
+
+                if (c < (i == 1 ? lo : 0x80) || c > (i == 1 ? hi : 0xbf))
+                        return 0;
+                cp = (cp << 6) | (c & 0x3f);
+        }
+        *ret_cp = cp;
+        return len;
+}
+
+/*
+ * Code points that are valid UTF-8 but must not reach a log line as they
+ * are: C1 controls (terminals act on some), line and paragraph separators
+ * (some viewers break lines on them), and bidi controls (they make a line
+ * display differently from what it contains, cf. "Trojan Source").
+ */
+static bool unichar_is_unsafe(uint32_t cp) {
+        return (cp >= 0x80 && cp <= 0x9f) ||
+                cp == 0x061c ||
+                cp == 0x200e || cp == 0x200f ||
+                (cp >= 0x2028 && cp <= 0x202e) ||
+                (cp >= 0x2066 && cp <= 0x2069);
+}
+
+static size_t hex_escape(char *out, const uint8_t *s, size_t n) {
+        static const char hex[] = "0123456789abcdef";
+        size_t o = 0;
+
+        for (size_t i = 0; i < n; i++) {
+                out[o++] = '\\';
+                out[o++] = 'x';
+                out[o++] = hex[s[i] >> 4];
+                out[o++] = hex[s[i] & 0xf];
+        }
+        return o;
+}
+
+size_t format_escape(char *dst, size_t size, const void *src, size_t n, bool *ret_truncated) {
+        const uint8_t *s = src;
+        size_t limit, o = 0, cut = 0;
+        bool truncated = false;
+
+        if (size == 0) {
+                if (ret_truncated)
+                        *ret_truncated = n > 0;
+                return 0;
+        }
+        limit = size - 1;
+
+        /* Work in whole units (a character or one escape), so a cut can never
+         * split a UTF-8 sequence or an escape. 'cut' remembers the last unit
+         * boundary that still leaves room for the ellipsis. */
+        for (size_t i = 0; i < n;) {
+                char unit[16];
+                size_t ul, il;
+                uint32_t cp;
+
+                if (s[i] == '\\') {
+                        unit[0] = unit[1] = '\\';
+                        ul = 2, il = 1;
+                } else if (s[i] >= 0x20 && s[i] < 0x7f) {
+                        unit[0] = (char) s[i];
+                        ul = 1, il = 1;
+                } else if (s[i] < 0x80) {
+                        ul = hex_escape(unit, s + i, 1), il = 1;
+                } else if ((il = utf8_decode(s + i, n - i, &cp)) > 0) {
+                        if (unichar_is_unsafe(cp))
+                                ul = hex_escape(unit, s + i, il);
+                        else {
+                                memcpy(unit, s + i, il);
+                                ul = il;
+                        }
+                } else
+                        ul = hex_escape(unit, s + i, 1), il = 1;
+
+                if (o + ul > limit) {
+                        truncated = true;
+                        break;
+                }
+                memcpy(dst + o, unit, ul);
+                o += ul;
+                i += il;
+                if (o + ELLIPSIS_LEN <= limit)
+                        cut = o;
+        }
+
+        if (truncated) {
+                o = cut;
+                if (o + ELLIPSIS_LEN <= limit) {
+                        memcpy(dst + o, ELLIPSIS, ELLIPSIS_LEN);
+                        o += ELLIPSIS_LEN;
+                }
+        }
+        dst[o] = 0;
+        if (ret_truncated)
+                *ret_truncated = truncated;
+        return o;
+}
+
+/* ---- small value formatters ---------------------------------------------- */
+
+const char *format_duration(char buf[static FORMAT_DURATION_MAX], uint64_t ns) {
+        if (ns < NSEC_PER_MSEC) {
+                snprintf(buf, FORMAT_DURATION_MAX, "%" PRIu64 " µs", ns / NSEC_PER_USEC);
+                return buf;
+        }
+
+        /* Rounded to a tenth; 999.96 ms becomes "1.0 s", not "1000.0 ms". */
+        uint64_t tenths = (ns + NSEC_PER_MSEC / 20) / (NSEC_PER_MSEC / 10);
+        if (tenths < 10000) {
+                snprintf(buf, FORMAT_DURATION_MAX, "%" PRIu64 ".%" PRIu64 " ms", tenths / 10, tenths % 10);
+                return buf;
+        }
+
+        tenths = (ns + NSEC_PER_SEC / 20) / (NSEC_PER_SEC / 10);
+        snprintf(buf, FORMAT_DURATION_MAX, "%" PRIu64 ".%" PRIu64 " s", tenths / 10, tenths % 10);
+        return buf;
+}
+
+const char *format_http_version(char buf[static 16], unsigned version) {
+        snprintf(buf, 16, "%u.%u", version / 10, version % 10);
+        return buf;
+}
+
+static bool is_lower_hex(char c) {
+        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+}
+
+static bool lower_hex_run(const char *s, size_t n, bool *ret_all_zero) {
+        bool zero = true;
+
+        for (size_t i = 0; i < n; i++) {
+                if (!is_lower_hex(s[i]))
+                        return false;
+                if (s[i] != '0')
+                        zero = false;
+        }
+        *ret_all_zero = zero;
+        return true;
+}
+
+int format_traceparent(const char *v, size_t n, char ret_trace_id[static 33], char ret_span_id[static 17]) {
+        bool zero;
+
+        /* "vv-" 32 "-" 16 "-ff": 55 characters for version 00. */
+        if (!v || n < 55)
+                return -EINVAL;
+        if (!lower_hex_run(v, 2, &zero) || (v[0] == 'f' && v[1] == 'f'))
+                return -EINVAL;
+        if (v[2] != '-' || v[35] != '-' || v[52] != '-')
+                return -EINVAL;
+        if (!lower_hex_run(v + 3, 32, &zero) || zero)
+                return -EINVAL;
+        if (!lower_hex_run(v + 36, 16, &zero) || zero)
+                return -EINVAL;
+        if (!lower_hex_run(v + 53, 2, &zero))
+                return -EINVAL;
+        /* Version 00 is exactly this; later versions may append "-...". */
+        if (n > 55 && (memcmp(v, "00", 2) == 0 || v[55] != '-'))
+                return -EINVAL;
+
+        memcpy(ret_trace_id, v + 3, 32);
+        ret_trace_id[32] = 0;
+        memcpy(ret_span_id, v + 36, 16);
+        ret_span_id[16] = 0;
+        return 0;
+}
+
+int format_priority(const Exchange *x) {
+        const HttpMessage *resp = x ? x->response : NULL;
+
+        switch (x ? x->kind : _EXCHANGE_KIND_MAX) {
+        case EXCHANGE_COMPLETE:
+        case EXCHANGE_UNCORRELATED:
+                if (resp && resp->status >= 500 && resp->status <= 599)
+                        return LOG_WARNING;
+                if (resp && resp->status >= 400 && resp->status <= 499)
+                        return LOG_NOTICE;
+                return LOG_INFO;
+        case EXCHANGE_NO_RESPONSE:
+                return LOG_NOTICE;
+        default:
+                return LOG_WARNING;
+        }
+}
+
+/* ---- building an entry --------------------------------------------------- */
+
+/*
+ * A value under construction at the end of the entry's storage. Appends
+ * past 'size' set 'overflow' instead of writing; the limits make that a
+ * bug, reported as -ENOBUFS rather than a silently short value.
+ */
+typedef struct Builder {
+        char *buf;
+        size_t size;
+        size_t len;
+        bool overflow;
+} Builder;
+
+static Builder builder_start(FormatEntry *e, size_t max) {
+        size_t avail = sizeof(e->buf) - e->used;
+
+        return (Builder) {
+                .buf = e->buf + e->used,
+                .size = MIN(avail, max + 1),
+                .overflow = avail < max + 1,
+        };
+}
+
+static void builder_putn(Builder *b, const char *s, size_t n) {
+        if (b->len + n + 1 > b->size) {
+                b->overflow = true;
+                return;
+        }
+        memcpy(b->buf + b->len, s, n);
+        b->len += n;
+        b->buf[b->len] = 0;
+}
+
+static void builder_puts(Builder *b, const char *s) {
+        builder_putn(b, s, strlen(s));
+}
+
+_printf_(2, 3)
+static void builder_printf(Builder *b, const char *format, ...) {
+        va_list ap;
+        int k;
+
+        if (b->len >= b->size) {
+                b->overflow = true;
+                return;
+        }
+        va_start(ap, format);
+        k = vsnprintf(b->buf + b->len, b->size - b->len, format, ap);
+        va_end(ap);
+        if (k < 0 || (size_t) k >= b->size - b->len) {
+                b->overflow = true;
+                b->buf[b->len] = 0;
+                return;
+        }
+        b->len += k;
+}
+
+/* Append escaped untrusted bytes, using at most max bytes. Returns whether they were cut. */
+static bool builder_escape(Builder *b, const void *src, size_t n, size_t max) {
+        bool truncated;
+
+        if (b->len + max + 1 > b->size) {
+                b->overflow = true;
+                return false;
+        }
+        b->len += format_escape(b->buf + b->len, max + 1, src, n, &truncated);
+        return truncated;
+}
+
+static int builder_commit(FormatEntry *e, Builder *b, const char *name, FormatType type) {
+        if (b->overflow || e->n_fields >= ELEMENTSOF(e->fields))
+                return -ENOBUFS;
+
+        e->fields[e->n_fields++] = (FormatField) {
+                .name = name,
+                .value = b->buf,
+                .len = b->len,
+                .type = type,
+        };
+        e->used += b->len + 1;
+        return 0;
+}
+
+_printf_(4, 5)
+static int entry_addf(FormatEntry *e, const char *name, FormatType type, const char *format, ...) {
+        Builder b = builder_start(e, 64);
+        va_list ap;
+        int k;
+
+        /* Only our own numbers and constants go through here: 64 bytes is plenty. */
+        if (b.overflow)
+                return -ENOBUFS;
+        va_start(ap, format);
+        k = vsnprintf(b.buf, b.size, format, ap);
+        va_end(ap);
+        if (k < 0 || (size_t) k >= b.size)
+                return -ENOBUFS;
+        b.len = k;
+        return builder_commit(e, &b, name, type);
+}
+
+static int entry_add_u64(FormatEntry *e, const char *name, uint64_t v) {
+        return entry_addf(e, name, FORMAT_NUMBER, "%" PRIu64, v);
+}
+
+static int entry_add_str(FormatEntry *e, const char *name, const char *s) {
+        return entry_addf(e, name, FORMAT_STRING, "%s", s);
+}
+
+/* Untrusted bytes: escaped, cut to max, the cut counted. */
+static int entry_add_escaped(FormatEntry *e, const char *name, const void *src, size_t n, size_t max, Stats *stats) {
+        Builder b = builder_start(e, max);
+
+        if (builder_escape(&b, src, n, max)) {
+                e->n_truncated++;
+                if (stats)
+                        stats->fields_truncated++;
+        }
+        return builder_commit(e, &b, name, FORMAT_STRING);
+}
+
+/* ---- what an exchange says ----------------------------------------------- */
+
+typedef struct Endpoint {
+        char addr[INET6_ADDRSTRLEN];
+        bool ipv6;                      /* needs brackets before ":port" */
+        uint16_t port;
+        bool valid;
+} Endpoint;
+
+static Endpoint endpoint_make(uint16_t family, const uint8_t a[16], uint16_t port) {
+        Endpoint ep = { .port = port };
+
+        if (family == AF_INET)
+                ep.valid = inet_ntop(AF_INET, a, ep.addr, sizeof(ep.addr));
+        else if (family == AF_INET6) {
+                /* ::ffff:a.b.c.d is an IPv4 peer on a dual-stack socket: show it as one. */
+                if (IN6_IS_ADDR_V4MAPPED((const struct in6_addr *) a))
+                        ep.valid = inet_ntop(AF_INET, a + 12, ep.addr, sizeof(ep.addr));
+                else
+                        ep.valid = ep.ipv6 = inet_ntop(AF_INET6, a, ep.addr, sizeof(ep.addr));
+        }
+        return ep;
+}
+
+static bool conn_is_client(const ConnInfo *c) {
+        /* An unknown role is shown as server: the kernel side labels every
+         * accept()ed socket, so unknown ones are mostly servers seen mid-stream. */
+        return c->role == HT_ROLE_CLIENT;
+}
+
+static const char *role_to_string(uint8_t role) {
+        switch (role) {
+        case HT_ROLE_SERVER:
+                return "server";
+        case HT_ROLE_CLIENT:
+                return "client";
+        default:
+                return "unknown";
+        }
+}
+
+/* Which HTTP stream a direction is, seen from the traced process's role. */
+static const char *direction_to_stream(const ConnInfo *c, uint8_t direction) {
+        bool ingress = direction == HT_DIR_INGRESS;
+
+        return ingress != conn_is_client(c) ? "request" : "response";
+}
+
+static bool has_prefix_case(const char *s, size_t n, const char *prefix) {
+        size_t k = strlen(prefix);
+
+        return n >= k && strncasecmp(s, prefix, k) == 0;
+}
+
+/*
+ * The path part of a request-target (RFC 9112 §3.2): origin-form as is,
+ * absolute-form without scheme and authority; query and fragment dropped.
+ * Authority-form (CONNECT) and asterisk-form have no path: returns false.
+ * *ret_len == 0 means an absolute-form target with an empty path: "/".
+ */
+static bool target_path(const char *t, size_t n, size_t *ret_off, size_t *ret_len) {
+        size_t off;
+
+        if (n > 0 && t[0] == '/')
+                off = 0;
+        else if (has_prefix_case(t, n, "http://") || has_prefix_case(t, n, "https://")) {
+                off = strchr(t, ':') - t + 3;
+                off += strcspn(t + off, "/?#");
+                if (off >= n || t[off] != '/') {
+                        *ret_off = off;
+                        *ret_len = 0;
+                        return true;
+                }
+        } else
+                return false;
+
+        *ret_off = off;
+        *ret_len = strcspn(t + off, "?#");
+        return true;
+}
+
+/* The authority of an absolute-form target, for requests without a Host header. */
+static bool target_authority(const char *t, size_t n, size_t *ret_off, size_t *ret_len) {
+        size_t off;
+
+        if (!has_prefix_case(t, n, "http://") && !has_prefix_case(t, n, "https://"))
+                return false;
+        off = strchr(t, ':') - t + 3;
+        *ret_off = off;
+        *ret_len = strcspn(t + off, "/?#");
+        return *ret_len > 0;
+}
+
+static const HttpHeaderField *single_header(const HttpMessage *m, const char *name, bool *ret_repeated) {
+        const HttpHeaderField *found = NULL;
+
+        *ret_repeated = false;
+        for (size_t i = 0; m && i < m->n_headers; i++)
+                if (strcasecmp(m->headers[i].name, name) == 0) {
+                        if (found)
+                                *ret_repeated = true;
+                        else
+                                found = &m->headers[i];
+                }
+        return found;
+}
+
+static void builder_endpoint(Builder *b, const Endpoint *ep) {
+        if (!ep->valid) {
+                builder_puts(b, "?");
+                return;
+        }
+        builder_printf(b, ep->ipv6 ? "[%s]:%u" : "%s:%u", ep->addr, ep->port);
+}
+
+/* "(nginx[812] 127.0.0.1:50432 → 127.0.0.1:80)": who, and client → server. */
+static void builder_context(Builder *b, const ConnInfo *c, const Endpoint *client, const Endpoint *server) {
+        builder_puts(b, " (");
+        builder_escape(b, c->comm, strnlen(c->comm, sizeof(c->comm)), FORMAT_VALUE_MAX);
+        builder_printf(b, "[%" PRIu32 "] ", c->tgid);
+        builder_endpoint(b, client);
+        builder_puts(b, " → ");
+        builder_endpoint(b, server);
+        builder_puts(b, ")");
+}
+
+static int entry_add_message(FormatEntry *e, const Exchange *x, const Endpoint *client, const Endpoint *server) {
+        Builder b = builder_start(e, FORMAT_MESSAGE_MAX);
+        const HttpMessage *req = x->request, *resp = x->response;
+        char dur[FORMAT_DURATION_MAX];
+
+        /* The request part: "GET /index.html" */
+        if (req && req->method && req->target) {
+                builder_escape(&b, req->method, strlen(req->method), FORMAT_VALUE_MAX);
+                builder_puts(&b, " ");
+                builder_escape(&b, req->target, strlen(req->target), FORMAT_MESSAGE_TARGET_MAX);
+                builder_puts(&b, " ");
+        }
+
+        switch (x->kind) {
+        case EXCHANGE_COMPLETE:
+                builder_printf(&b, "→ %u in %s", resp->status, format_duration(dur, x->duration_ns));
+                break;
+        case EXCHANGE_NO_RESPONSE:
+                builder_printf(&b, "→ no response (%s)", strna(exchange_end_reason_to_string(x->reason)));
+                break;
+        case EXCHANGE_UNCORRELATED:
+                builder_printf(&b, "→ %u (request not seen)", resp->status);
+                break;
+        case EXCHANGE_PARSE_ERROR:
+                builder_printf(&b, "parse error in %s stream: ", direction_to_stream(x->conn, x->error_direction));
+                builder_escape(&b, x->error ?: "unknown", strlen(x->error ?: "unknown"), FORMAT_VALUE_MAX);
+                builder_printf(&b, " at byte %" PRIu64, x->error_offset);
+                break;
+        default:
+                return -EINVAL;
+        }
+
+        builder_context(&b, x->conn, client, server);
+        return builder_commit(e, &b, "MESSAGE", FORMAT_STRING);
+}
+
+static void flags_add(char *buf, size_t size, const char *flag) {
+        size_t n = strlen(buf);
+
+        snprintf(buf + n, size - n, "%s%s", n > 0 ? "," : "", flag);
+}
+
+/* Only the flags that say something went differently from a plain exchange. */
+static void exchange_flags(char *buf, size_t size, const Exchange *x, bool fields_truncated) {
+        unsigned f = (x->request ? x->request->flags : 0) | (x->response ? x->response->flags : 0);
+
+        buf[0] = 0;
+        if (f & HTTP_MESSAGE_GAP)
+                flags_add(buf, size, "gap");
+        if (f & HTTP_MESSAGE_TRUNCATED)
+                flags_add(buf, size, "truncated");
+        if (f & HTTP_MESSAGE_HEAD_TRUNCATED)
+                flags_add(buf, size, "head-truncated");
+        if (f & HTTP_MESSAGE_MEMORY_CAPPED)
+                flags_add(buf, size, "memory-capped");
+        if (f & HTTP_MESSAGE_UPGRADE)
+                flags_add(buf, size, "upgrade");
+        if (x->conn->source == HT_SOURCE_TLS)
+                flags_add(buf, size, "tls");
+        if (fields_truncated)
+                flags_add(buf, size, "fields-truncated");
+}
+
+#define TRY(expr)                               \
+        do {                                    \
+                int _r_ = (expr);               \
+                if (_r_ < 0)                    \
+                        return _r_;             \
+        } while (0)
+
+static int entry_add_request(FormatEntry *e, const HttpMessage *req, Stats *stats) {
+        const HttpHeaderField *h;
+        size_t tlen, off, len;
+        bool repeated;
+
+        if (req->method)
+                TRY(entry_add_escaped(e, "HTTP_METHOD", req->method, strlen(req->method), FORMAT_VALUE_MAX, stats));
+        if (req->target) {
+                tlen = strlen(req->target);
+                TRY(entry_add_escaped(e, "HTTP_TARGET", req->target, tlen, FORMAT_TARGET_MAX, stats));
+                if (target_path(req->target, tlen, &off, &len)) {
+                        if (len == 0)
+                                TRY(entry_add_str(e, "HTTP_PATH", "/"));
+                        else
+                                TRY(entry_add_escaped(e, "HTTP_PATH", req->target + off, len, FORMAT_TARGET_MAX, stats));
+                }
+        }
+
+        h = http_message_header(req, "Host");
+        if (h)
+                TRY(entry_add_escaped(e, "HTTP_HOST", h->value, h->value_len, FORMAT_VALUE_MAX, stats));
+        else if (req->target && target_authority(req->target, strlen(req->target), &off, &len))
+                TRY(entry_add_escaped(e, "HTTP_HOST", req->target + off, len, FORMAT_VALUE_MAX, stats));
+
+        h = http_message_header(req, "User-Agent");
+        if (h)
+                TRY(entry_add_escaped(e, "HTTP_USER_AGENT", h->value, h->value_len, FORMAT_VALUE_MAX, stats));
+
+        /* Absent means no body: most requests have none, and each field costs journald. */
+        if (req->body_bytes > 0)
+                TRY(entry_add_u64(e, "HTTP_REQUEST_BODY_BYTES", req->body_bytes));
+
+        /* W3C Trace Context: two traceparent headers make it invalid (§3.2). */
+        h = single_header(req, "traceparent", &repeated);
+        if (h && !repeated) {
+                char trace_id[33], span_id[17];
+
+                if (format_traceparent(h->value, h->value_len, trace_id, span_id) >= 0) {
+                        TRY(entry_add_str(e, "TRACE_ID", trace_id));
+                        TRY(entry_add_str(e, "SPAN_ID", span_id));
+                }
+        }
+        return 0;
+}
+
+int format_exchange(FormatEntry *e, const Exchange *x, Stats *stats) {
+        const HttpMessage *req, *resp, *vmsg;
+        Endpoint local, remote;
+        const Endpoint *client, *server;
+        const ConnInfo *c;
+        const char *id;
+        char buf[128];
+
+        if (!e || !x || !x->conn)
+                return -EINVAL;
+
+        e->n_fields = 0;
+        e->used = 0;
+        e->n_truncated = 0;
+
+        c = x->conn;
+        req = x->request;
+        resp = x->response;
+
+        switch (x->kind) {
+        case EXCHANGE_COMPLETE:
+                if (!req || !resp)
+                        return -EINVAL;
+                id = FORMAT_MESSAGE_ID_COMPLETE;
+                break;
+        case EXCHANGE_NO_RESPONSE:
+                if (!req)
+                        return -EINVAL;
+                resp = NULL;
+                id = FORMAT_MESSAGE_ID_NO_RESPONSE;
+                break;
+        case EXCHANGE_UNCORRELATED:
+                if (!resp)
+                        return -EINVAL;
+                req = NULL;
+                id = FORMAT_MESSAGE_ID_UNCORRELATED;
+                break;
+        case EXCHANGE_PARSE_ERROR:
+                req = resp = NULL;
+                id = FORMAT_MESSAGE_ID_PARSE_ERROR;
+                break;
+        default:
+                return -EINVAL;
+        }
+        /* Normalised copy, so the helpers see only the messages this kind carries. */
+        Exchange xn = *x;
+        xn.request = req;
+        xn.response = resp;
+
+        local = endpoint_make(c->family, c->local_addr, c->local_port);
+        remote = endpoint_make(c->family, c->remote_addr, c->remote_port);
+        client = conn_is_client(c) ? &local : &remote;
+        server = conn_is_client(c) ? &remote : &local;
+
+        TRY(entry_add_message(e, &xn, client, server));
+        TRY(entry_addf(e, "PRIORITY", FORMAT_NUMBER, "%d", format_priority(&xn)));
+        TRY(entry_add_str(e, "MESSAGE_ID", id));
+        TRY(entry_add_str(e, "SYSLOG_IDENTIFIER", FORMAT_SYSLOG_IDENTIFIER));
+        if (c->tgid > 0)
+                TRY(entry_add_u64(e, "OBJECT_PID", c->tgid));
+        TRY(entry_add_str(e, "HTTP_ROLE", role_to_string(c->role)));
+
+        if (req)
+                TRY(entry_add_request(e, req, stats));
+
+        vmsg = req ?: resp;
+        if (vmsg && vmsg->version > 0)
+                TRY(entry_add_str(e, "HTTP_VERSION", format_http_version(buf, vmsg->version)));
+        if (resp) {
+                TRY(entry_add_u64(e, "HTTP_STATUS", resp->status));
+                TRY(entry_add_u64(e, "HTTP_RESPONSE_BODY_BYTES", resp->body_bytes));
+        }
+        if (x->kind == EXCHANGE_COMPLETE)
+                TRY(entry_add_u64(e, "HTTP_DURATION_USEC", x->duration_ns / NSEC_PER_USEC));
+
+        if (client->valid) {
+                TRY(entry_add_str(e, "CLIENT_ADDR", client->addr));
+                TRY(entry_add_u64(e, "CLIENT_PORT", client->port));
+        }
+        if (server->valid) {
+                TRY(entry_add_str(e, "SERVER_ADDR", server->addr));
+                TRY(entry_add_u64(e, "SERVER_PORT", server->port));
+        }
+        TRY(entry_add_u64(e, "HTTP_CONNECTION_ID", c->id));
+
+        if (x->kind == EXCHANGE_NO_RESPONSE)
+                TRY(entry_add_str(e, "HTTP_NO_RESPONSE_REASON", strna(exchange_end_reason_to_string(x->reason))));
+
+        if (x->kind == EXCHANGE_PARSE_ERROR) {
+                const char *err = x->error ?: "unknown";
+
+                TRY(entry_add_escaped(e, "HTTP_PARSE_ERROR", err, strlen(err), FORMAT_VALUE_MAX, stats));
+                TRY(entry_add_str(e, "HTTP_PARSE_ERROR_DIRECTION", direction_to_stream(c, x->error_direction)));
+                TRY(entry_add_u64(e, "HTTP_PARSE_ERROR_OFFSET", x->error_offset));
+                if (x->excerpt && x->excerpt_len > 0)
+                        TRY(entry_add_escaped(e, "HTTP_PARSE_ERROR_EXCERPT", x->excerpt, x->excerpt_len,
+                                              FORMAT_VALUE_MAX, stats));
+        }
+
+        /* Last, so that it can say whether any value above was cut. */
+        exchange_flags(buf, sizeof(buf), &xn, e->n_truncated > 0);
+        if (buf[0])
+                TRY(entry_add_str(e, "HTTP_FLAGS", buf));
+
+        return 0;
+}
+
+const char *format_entry_get(const FormatEntry *e, const char *name) {
+        for (size_t i = 0; e && i < e->n_fields; i++)
+                if (strcmp(e->fields[i].name, name) == 0)
+                        return e->fields[i].value;
+        return NULL;
+}

@@ -1,0 +1,620 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The journal entry contract: every field for each kind of exchange, the
+ * address and role rules, and what hostile values turn into.
+ */
+
+#include <arpa/inet.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/socket.h>
+
+#include <cmocka.h>
+
+#include "format.h"
+#include "macro.h"
+
+/* ---- fixtures ------------------------------------------------------------ */
+
+typedef struct Fixture {
+        ConnInfo conn;
+        HttpHeaderField req_headers[8];
+        HttpMessage req;
+        HttpMessage resp;
+        Exchange x;
+        Stats stats;
+        FormatEntry e;
+} Fixture;
+
+static void set_v4(uint8_t a[16], const char *s) {
+        memset(a, 0, 16);
+        assert_int_equal(inet_pton(AF_INET, s, a), 1);
+}
+
+static void set_v6(uint8_t a[16], const char *s) {
+        assert_int_equal(inet_pton(AF_INET6, s, a), 1);
+}
+
+static void add_header(Fixture *f, const char *name, const char *value) {
+        f->req_headers[f->req.n_headers++] = (HttpHeaderField) {
+                .name = name, .value = value, .name_len = strlen(name), .value_len = strlen(value),
+        };
+}
+
+/* nginx[812] serving 127.0.0.1:80 to 127.0.0.1:50432: GET /index.html?x=1 → 200 in 1.2 ms. */
+static int setup(void **state) {
+        Fixture *f = calloc(1, sizeof(Fixture));
+
+        assert_non_null(f);
+        f->conn = (ConnInfo) {
+                .id = 42, .tgid = 812, .fd = 7,
+                .role = HT_ROLE_SERVER, .protocol = HT_PROTO_HTTP1,
+                .family = AF_INET, .local_port = 80, .remote_port = 50432,
+        };
+        set_v4(f->conn.local_addr, "127.0.0.1");
+        set_v4(f->conn.remote_addr, "127.0.0.1");
+        strcpy(f->conn.comm, "nginx");
+
+        f->req = (HttpMessage) {
+                .kind = HTTP_MESSAGE_REQUEST, .method = strdup("GET"), .target = strdup("/index.html?x=1#frag"),
+                .version = 11, .headers = f->req_headers,
+        };
+        add_header(f, "Host", "example.com");
+        add_header(f, "User-Agent", "curl/7.88.1");
+        f->resp = (HttpMessage) {
+                .kind = HTTP_MESSAGE_RESPONSE, .version = 11, .status = 200, .reason = strdup("OK"),
+                .body_bytes = 612,
+        };
+        f->x = (Exchange) {
+                .kind = EXCHANGE_COMPLETE, .conn = &f->conn, .request = &f->req, .response = &f->resp,
+                .duration_ns = 1234567,
+        };
+        *state = f;
+        return 0;
+}
+
+static int teardown(void **state) {
+        Fixture *f = *state;
+
+        free(f->req.method);
+        free(f->req.target);
+        free(f->resp.reason);
+        free(f);
+        return 0;
+}
+
+static void set_target(Fixture *f, const char *t) {
+        free(f->req.target);
+        f->req.target = strdup(t);
+}
+
+static const char *get(Fixture *f, const char *name) {
+        return format_entry_get(&f->e, name);
+}
+
+static void format_ok(Fixture *f) {
+        assert_int_equal(format_exchange(&f->e, &f->x, &f->stats), 0);
+}
+
+/* Every value: valid UTF-8, printable, no newline; names as journald wants them. */
+static void assert_entry_clean(const FormatEntry *e) {
+        for (size_t i = 0; i < e->n_fields; i++) {
+                const FormatField *fl = &e->fields[i];
+
+                assert_int_equal(strlen(fl->value), fl->len);
+                for (const char *n = fl->name; *n; n++)
+                        assert_true((*n >= 'A' && *n <= 'Z') || (*n >= '0' && *n <= '9') || *n == '_');
+                assert_true(fl->name[0] != '_');
+                for (size_t j = 0; j < fl->len; j++) {
+                        unsigned char c = fl->value[j];
+                        assert_true(c >= 0x20 && c != 0x7f);
+                }
+                /* Each name once. */
+                for (size_t j = 0; j < i; j++)
+                        assert_string_not_equal(e->fields[j].name, fl->name);
+                if (fl->type == FORMAT_NUMBER)
+                        assert_int_equal(strspn(fl->value, "0123456789"), fl->len);
+        }
+}
+
+/* ---- each kind ----------------------------------------------------------- */
+
+static void test_complete(void **state) {
+        Fixture *f = *state;
+
+        format_ok(f);
+        assert_entry_clean(&f->e);
+        assert_string_equal(get(f, "MESSAGE"),
+                            "GET /index.html?x=1#frag → 200 in 1.2 ms (nginx[812] 127.0.0.1:50432 → 127.0.0.1:80)");
+        assert_string_equal(get(f, "MESSAGE_ID"), FORMAT_MESSAGE_ID_COMPLETE);
+        assert_string_equal(get(f, "PRIORITY"), "6");
+        assert_string_equal(get(f, "SYSLOG_IDENTIFIER"), "http-tracer");
+        assert_string_equal(get(f, "OBJECT_PID"), "812");
+        assert_string_equal(get(f, "HTTP_ROLE"), "server");
+        assert_string_equal(get(f, "HTTP_METHOD"), "GET");
+        assert_string_equal(get(f, "HTTP_TARGET"), "/index.html?x=1#frag");
+        assert_string_equal(get(f, "HTTP_PATH"), "/index.html");
+        assert_string_equal(get(f, "HTTP_VERSION"), "1.1");
+        assert_string_equal(get(f, "HTTP_STATUS"), "200");
+        assert_string_equal(get(f, "HTTP_HOST"), "example.com");
+        assert_string_equal(get(f, "HTTP_USER_AGENT"), "curl/7.88.1");
+        assert_null(get(f, "HTTP_REQUEST_BODY_BYTES"));
+        assert_string_equal(get(f, "HTTP_RESPONSE_BODY_BYTES"), "612");
+        assert_string_equal(get(f, "HTTP_DURATION_USEC"), "1234");
+        assert_string_equal(get(f, "CLIENT_ADDR"), "127.0.0.1");
+        assert_string_equal(get(f, "CLIENT_PORT"), "50432");
+        assert_string_equal(get(f, "SERVER_ADDR"), "127.0.0.1");
+        assert_string_equal(get(f, "SERVER_PORT"), "80");
+        assert_string_equal(get(f, "HTTP_CONNECTION_ID"), "42");
+        assert_null(get(f, "TRACE_ID"));
+        assert_null(get(f, "SPAN_ID"));
+        assert_null(get(f, "HTTP_FLAGS"));
+        assert_null(get(f, "HTTP_NO_RESPONSE_REASON"));
+        assert_null(get(f, "HTTP_PARSE_ERROR"));
+        assert_int_equal(f->e.n_fields, 20);
+        assert_int_equal(f->stats.fields_truncated, 0);
+}
+
+static void test_no_response(void **state) {
+        Fixture *f = *state;
+
+        f->x.kind = EXCHANGE_NO_RESPONSE;
+        f->x.reason = EXCHANGE_END_CLOSED;
+        f->req.body_bytes = 17;
+        set_target(f, "/x");
+        format_ok(f);
+        assert_entry_clean(&f->e);
+        assert_string_equal(get(f, "MESSAGE"), "GET /x → no response (closed) (nginx[812] 127.0.0.1:50432 → 127.0.0.1:80)");
+        assert_string_equal(get(f, "MESSAGE_ID"), FORMAT_MESSAGE_ID_NO_RESPONSE);
+        assert_string_equal(get(f, "PRIORITY"), "5");
+        assert_string_equal(get(f, "HTTP_NO_RESPONSE_REASON"), "closed");
+        assert_string_equal(get(f, "HTTP_REQUEST_BODY_BYTES"), "17");
+        assert_string_equal(get(f, "HTTP_VERSION"), "1.1");
+        /* The response pointer is ignored for this kind even if set. */
+        assert_null(get(f, "HTTP_STATUS"));
+        assert_null(get(f, "HTTP_RESPONSE_BODY_BYTES"));
+        assert_null(get(f, "HTTP_DURATION_USEC"));
+}
+
+static void test_uncorrelated(void **state) {
+        Fixture *f = *state;
+
+        f->x.kind = EXCHANGE_UNCORRELATED;
+        f->x.request = NULL;
+        f->resp.version = 10;
+        format_ok(f);
+        assert_entry_clean(&f->e);
+        assert_string_equal(get(f, "MESSAGE"), "→ 200 (request not seen) (nginx[812] 127.0.0.1:50432 → 127.0.0.1:80)");
+        assert_string_equal(get(f, "MESSAGE_ID"), FORMAT_MESSAGE_ID_UNCORRELATED);
+        assert_string_equal(get(f, "PRIORITY"), "6");
+        assert_string_equal(get(f, "HTTP_STATUS"), "200");
+        assert_string_equal(get(f, "HTTP_VERSION"), "1.0");
+        assert_null(get(f, "HTTP_METHOD"));
+        assert_null(get(f, "HTTP_TARGET"));
+        assert_null(get(f, "HTTP_HOST"));
+        assert_null(get(f, "HTTP_DURATION_USEC"));
+}
+
+static void test_parse_error(void **state) {
+        Fixture *f = *state;
+        static const uint8_t excerpt[] = "zz\r\nHTTP/1.1 200";
+
+        f->x = (Exchange) {
+                .kind = EXCHANGE_PARSE_ERROR, .conn = &f->conn,
+                .error_direction = HT_DIR_EGRESS, .error = "invalid chunk size", .error_offset = 1234,
+                .excerpt = excerpt, .excerpt_len = sizeof(excerpt) - 1,
+        };
+        format_ok(f);
+        assert_entry_clean(&f->e);
+        assert_string_equal(get(f, "MESSAGE"),
+                            "parse error in response stream: invalid chunk size at byte 1234 "
+                            "(nginx[812] 127.0.0.1:50432 → 127.0.0.1:80)");
+        assert_string_equal(get(f, "MESSAGE_ID"), FORMAT_MESSAGE_ID_PARSE_ERROR);
+        assert_string_equal(get(f, "PRIORITY"), "4");
+        assert_string_equal(get(f, "HTTP_PARSE_ERROR"), "invalid chunk size");
+        assert_string_equal(get(f, "HTTP_PARSE_ERROR_DIRECTION"), "response");
+        assert_string_equal(get(f, "HTTP_PARSE_ERROR_OFFSET"), "1234");
+        assert_string_equal(get(f, "HTTP_PARSE_ERROR_EXCERPT"), "zz\\x0d\\x0aHTTP/1.1 200");
+        assert_null(get(f, "HTTP_STATUS"));
+        assert_null(get(f, "HTTP_METHOD"));
+
+        /* A client reads responses: ingress is the response stream there. */
+        f->conn.role = HT_ROLE_CLIENT;
+        f->x.error_direction = HT_DIR_INGRESS;
+        format_ok(f);
+        assert_string_equal(get(f, "HTTP_PARSE_ERROR_DIRECTION"), "response");
+        f->x.error_direction = HT_DIR_EGRESS;
+        format_ok(f);
+        assert_string_equal(get(f, "HTTP_PARSE_ERROR_DIRECTION"), "request");
+}
+
+static void test_invalid(void **state) {
+        Fixture *f = *state;
+        Exchange x = f->x;
+
+        assert_int_equal(format_exchange(&f->e, NULL, NULL), -EINVAL);
+        x.conn = NULL;
+        assert_int_equal(format_exchange(&f->e, &x, NULL), -EINVAL);
+        x = f->x;
+        x.response = NULL;
+        assert_int_equal(format_exchange(&f->e, &x, NULL), -EINVAL);
+        x = f->x;
+        x.kind = EXCHANGE_UNCORRELATED;
+        x.response = NULL;
+        assert_int_equal(format_exchange(&f->e, &x, NULL), -EINVAL);
+        x.kind = _EXCHANGE_KIND_MAX;
+        assert_int_equal(format_exchange(&f->e, &x, NULL), -EINVAL);
+}
+
+/* ---- priority, flags ----------------------------------------------------- */
+
+static void test_priority(void **state) {
+        Fixture *f = *state;
+        static const struct { unsigned status; const char *prio; } t[] = {
+                { 101, "6" }, { 200, "6" }, { 304, "6" }, { 399, "6" },
+                { 400, "5" }, { 404, "5" }, { 499, "5" },
+                { 500, "4" }, { 503, "4" }, { 599, "4" }, { 600, "6" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(t); i++) {
+                f->resp.status = t[i].status;
+                format_ok(f);
+                assert_string_equal(get(f, "PRIORITY"), t[i].prio);
+        }
+        f->x.kind = EXCHANGE_UNCORRELATED;
+        f->resp.status = 502;
+        format_ok(f);
+        assert_string_equal(get(f, "PRIORITY"), "4");
+}
+
+static void test_flags(void **state) {
+        Fixture *f = *state;
+
+        f->req.flags = HTTP_MESSAGE_CHUNKED | HTTP_MESSAGE_CONNECTION_CLOSE;
+        format_ok(f);
+        assert_null(get(f, "HTTP_FLAGS"));   /* plain framing is not news */
+
+        f->req.flags = HTTP_MESSAGE_GAP;
+        f->resp.flags = HTTP_MESSAGE_TRUNCATED | HTTP_MESSAGE_UPGRADE;
+        f->conn.source = HT_SOURCE_TLS;
+        format_ok(f);
+        assert_string_equal(get(f, "HTTP_FLAGS"), "gap,truncated,upgrade,tls");
+}
+
+static void test_version(void **state) {
+        Fixture *f = *state;
+
+        f->req.version = 10;
+        format_ok(f);
+        assert_string_equal(get(f, "HTTP_VERSION"), "1.0");
+        f->req.version = 0;       /* unknown: omitted rather than "0.0" */
+        format_ok(f);
+        assert_null(get(f, "HTTP_VERSION"));
+}
+
+/* ---- addresses and roles ------------------------------------------------- */
+
+static void test_ipv6(void **state) {
+        Fixture *f = *state;
+
+        f->conn.family = AF_INET6;
+        set_v6(f->conn.local_addr, "2001:db8::1");
+        set_v6(f->conn.remote_addr, "fe80::2");
+        format_ok(f);
+        assert_string_equal(get(f, "SERVER_ADDR"), "2001:db8::1");
+        assert_string_equal(get(f, "CLIENT_ADDR"), "fe80::2");
+        assert_non_null(strstr(get(f, "MESSAGE"), "(nginx[812] [fe80::2]:50432 → [2001:db8::1]:80)"));
+}
+
+static void test_v4_mapped(void **state) {
+        Fixture *f = *state;
+
+        f->conn.family = AF_INET6;
+        set_v6(f->conn.local_addr, "::ffff:10.0.0.1");
+        set_v6(f->conn.remote_addr, "::ffff:192.168.1.20");
+        format_ok(f);
+        assert_string_equal(get(f, "SERVER_ADDR"), "10.0.0.1");
+        assert_string_equal(get(f, "CLIENT_ADDR"), "192.168.1.20");
+        assert_non_null(strstr(get(f, "MESSAGE"), "(nginx[812] 192.168.1.20:50432 → 10.0.0.1:80)"));
+}
+
+static void test_client_role(void **state) {
+        Fixture *f = *state;
+
+        /* curl on 10.0.0.5:40000 talking to 93.184.216.34:80 */
+        f->conn.role = HT_ROLE_CLIENT;
+        strcpy(f->conn.comm, "curl");
+        f->conn.tgid = 999;
+        set_v4(f->conn.local_addr, "10.0.0.5");
+        f->conn.local_port = 40000;
+        set_v4(f->conn.remote_addr, "93.184.216.34");
+        f->conn.remote_port = 80;
+        format_ok(f);
+        assert_string_equal(get(f, "HTTP_ROLE"), "client");
+        assert_string_equal(get(f, "CLIENT_ADDR"), "10.0.0.5");
+        assert_string_equal(get(f, "CLIENT_PORT"), "40000");
+        assert_string_equal(get(f, "SERVER_ADDR"), "93.184.216.34");
+        assert_string_equal(get(f, "SERVER_PORT"), "80");
+        assert_string_equal(get(f, "OBJECT_PID"), "999");
+        assert_non_null(strstr(get(f, "MESSAGE"), "(curl[999] 10.0.0.5:40000 → 93.184.216.34:80)"));
+
+        f->conn.role = HT_ROLE_UNKNOWN;
+        format_ok(f);
+        assert_string_equal(get(f, "HTTP_ROLE"), "unknown");
+        assert_string_equal(get(f, "SERVER_ADDR"), "10.0.0.5");
+}
+
+static void test_unknown_family(void **state) {
+        Fixture *f = *state;
+
+        f->conn.family = 0;
+        format_ok(f);
+        assert_entry_clean(&f->e);
+        assert_null(get(f, "CLIENT_ADDR"));
+        assert_null(get(f, "SERVER_PORT"));
+        assert_non_null(strstr(get(f, "MESSAGE"), "(nginx[812] ? → ?)"));
+}
+
+/* ---- targets ------------------------------------------------------------- */
+
+static void test_paths(void **state) {
+        Fixture *f = *state;
+        static const struct { const char *target, *path; } t[] = {
+                { "/", "/" },
+                { "/a/b?c=d", "/a/b" },
+                { "/a#f?g", "/a" },
+                { "/?q", "/" },
+                { "http://example.com/p/q?x", "/p/q" },
+                { "HTTPS://example.com", "/" },
+                { "http://example.com?x", "/" },
+                { "example.com:443", NULL },   /* CONNECT */
+                { "*", NULL },                 /* OPTIONS * */
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(t); i++) {
+                set_target(f, t[i].target);
+                format_ok(f);
+                assert_string_equal(get(f, "HTTP_TARGET"), t[i].target);
+                if (t[i].path)
+                        assert_string_equal(get(f, "HTTP_PATH"), t[i].path);
+                else
+                        assert_null(get(f, "HTTP_PATH"));
+        }
+
+        /* Host from an absolute-form target when no Host header was sent. */
+        f->req.n_headers = 0;
+        set_target(f, "http://proxy.example:8080/x");
+        format_ok(f);
+        assert_string_equal(get(f, "HTTP_HOST"), "proxy.example:8080");
+        assert_null(get(f, "HTTP_USER_AGENT"));
+        set_target(f, "/x");
+        format_ok(f);
+        assert_null(get(f, "HTTP_HOST"));
+}
+
+/* ---- traceparent --------------------------------------------------------- */
+
+static void test_traceparent(void **state) {
+        Fixture *f = *state;
+        static const char *const invalid[] = {
+                "",
+                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7",           /* no flags */
+                "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",        /* upper case */
+                "00-00000000000000000000000000000000-00f067aa0ba902b7-01",        /* zero trace id */
+                "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",        /* zero span id */
+                "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",        /* version ff */
+                "0g-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra",  /* 00 must end */
+                "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01x",
+                "00_4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+                "00-4bf92f3577b34da6a3ce929d0e0e473-600f067aa0ba902b7-01",
+                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0x",
+        };
+        char trace[33], span[17];
+
+        add_header(f, "TraceParent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+        format_ok(f);
+        assert_string_equal(get(f, "TRACE_ID"), "4bf92f3577b34da6a3ce929d0e0e4736");
+        assert_string_equal(get(f, "SPAN_ID"), "00f067aa0ba902b7");
+
+        /* A later version may carry more after a '-'. */
+        assert_int_equal(format_traceparent("cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-what-the-future",
+                                            strlen("cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-what-the-future"),
+                                            trace, span), 0);
+
+        for (size_t i = 0; i < ELEMENTSOF(invalid); i++) {
+                strcpy(trace, "untouched");
+                assert_int_equal(format_traceparent(invalid[i], strlen(invalid[i]), trace, span), -EINVAL);
+                assert_string_equal(trace, "untouched");
+                f->req_headers[f->req.n_headers - 1].value = invalid[i];
+                f->req_headers[f->req.n_headers - 1].value_len = strlen(invalid[i]);
+                format_ok(f);
+                assert_null(get(f, "TRACE_ID"));
+                assert_null(get(f, "SPAN_ID"));
+        }
+
+        /* Two traceparent headers: invalid, whatever they say. */
+        f->req_headers[f->req.n_headers - 1].value = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        f->req_headers[f->req.n_headers - 1].value_len = 55;
+        add_header(f, "traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+        format_ok(f);
+        assert_null(get(f, "TRACE_ID"));
+}
+
+/* ---- durations ----------------------------------------------------------- */
+
+static void test_duration(void **state) {
+        static const struct { uint64_t ns; const char *s; } t[] = {
+                { 0, "0 µs" },
+                { 999, "0 µs" },
+                { 850 * 1000, "850 µs" },
+                { 999999, "999 µs" },
+                { 1000000, "1.0 ms" },
+                { 1234567, "1.2 ms" },
+                { 1250000, "1.3 ms" },
+                { 999949999, "999.9 ms" },
+                { 999950000, "1.0 s" },
+                { 3456000000, "3.5 s" },
+                { UINT64_C(5400) * NSEC_PER_SEC, "5400.0 s" },
+        };
+        char buf[FORMAT_DURATION_MAX];
+
+        for (size_t i = 0; i < ELEMENTSOF(t); i++)
+                assert_string_equal(format_duration(buf, t[i].ns), t[i].s);
+}
+
+/* ---- hostile values ------------------------------------------------------ */
+
+static const char *escape(const char *in, size_t n, size_t size, bool *truncated) {
+        static char buf[1024];
+
+        assert_true(size <= sizeof(buf));
+        format_escape(buf, size, in, n, truncated);
+        return buf;
+}
+
+static void test_escape(void **state) {
+        bool t;
+
+        assert_string_equal(escape("plain", 5, 64, &t), "plain");
+        assert_false(t);
+        assert_string_equal(escape("a\nb\rc\td", 7, 64, &t), "a\\x0ab\\x0dc\\x09d");
+        assert_string_equal(escape("back\\slash \"q\"", 14, 64, &t), "back\\\\slash \"q\"");
+        assert_string_equal(escape("\x7f\x01", 2, 64, &t), "\\x7f\\x01");
+        assert_string_equal(escape("nul\0in", 6, 64, &t), "nul\\x00in");
+        /* Valid UTF-8 passes: é, €, 😀 */
+        assert_string_equal(escape("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 9, 64, &t), "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80");
+        /* Invalid: lone continuation, overlong '/', surrogate, > U+10FFFF, cut sequence. */
+        assert_string_equal(escape("\x80", 1, 64, &t), "\\x80");
+        assert_string_equal(escape("\xc0\xaf", 2, 64, &t), "\\xc0\\xaf");
+        assert_string_equal(escape("\xed\xa0\x80", 3, 64, &t), "\\xed\\xa0\\x80");
+        assert_string_equal(escape("\xf4\x90\x80\x80", 4, 64, &t), "\\xf4\\x90\\x80\\x80");
+        assert_string_equal(escape("\xe2\x82", 2, 64, &t), "\\xe2\\x82");
+        assert_string_equal(escape("\xff\xfe", 2, 64, &t), "\\xff\\xfe");
+        /* Valid but unsafe: C1 NEL, U+2028, RLO */
+        assert_string_equal(escape("\xc2\x85", 2, 64, &t), "\\xc2\\x85");
+        assert_string_equal(escape("\xe2\x80\xa8", 3, 64, &t), "\\xe2\\x80\\xa8");
+        assert_string_equal(escape("\xe2\x80\xae", 3, 64, &t), "\\xe2\\x80\\xae");
+        assert_false(t);
+}
+
+static void test_escape_truncation(void **state) {
+        bool t;
+
+        /* Exactly fits: no ellipsis. */
+        assert_string_equal(escape("abcdefgh", 8, 9, &t), "abcdefgh");
+        assert_false(t);
+        /* One over: cut with room for "…" (3 bytes) within 8. */
+        assert_string_equal(escape("abcdefghi", 9, 9, &t), "abcde…");
+        assert_true(t);
+        /* Never split an escape: "ab" + "\x0a" would need 6; 8-3 = 5 leaves only "ab". */
+        assert_string_equal(escape("ab\ncdefgh", 9, 9, &t), "ab…");
+        assert_true(t);
+        /* Never split a UTF-8 sequence: "a€" is 4 bytes, "aa€" 5, cut leaves "aa" */
+        assert_string_equal(escape("aa\xe2\x82\xac" "bbbb", 9, 9, &t), "aa\xe2\x82\xac…");
+        assert_string_equal(escape("aaa\xe2\x82\xac" "bbbb", 10, 9, &t), "aaa…");
+        assert_string_equal(escape("\\\\\\\\\\", 5, 9, &t), "\\\\\\\\…");
+        /* Too small for anything but nothing. */
+        assert_string_equal(escape("abcdef", 6, 3, &t), "");
+        assert_true(t);
+}
+
+static void test_hostile_fields(void **state) {
+        Fixture *f = *state;
+        const char *msg;
+
+        set_target(f, "/a\nHTTP_STATUS=200\r\nMESSAGE=forged\"\\\xff");
+        add_header(f, "X-Ignored", "whatever");
+        f->req_headers[1].value = "evil\nPRIORITY=0";
+        f->req_headers[1].value_len = strlen(f->req_headers[1].value);
+        strcpy(f->conn.comm, "ev\x1b[31mil");
+        format_ok(f);
+        assert_entry_clean(&f->e);
+        assert_string_equal(get(f, "HTTP_TARGET"), "/a\\x0aHTTP_STATUS=200\\x0d\\x0aMESSAGE=forged\"\\\\\\xff");
+        assert_string_equal(get(f, "HTTP_PATH"), "/a\\x0aHTTP_STATUS=200\\x0d\\x0aMESSAGE=forged\"\\\\\\xff");
+        assert_string_equal(get(f, "HTTP_USER_AGENT"), "evil\\x0aPRIORITY=0");
+        assert_string_equal(get(f, "HTTP_STATUS"), "200");
+        assert_string_equal(get(f, "PRIORITY"), "6");
+        msg = get(f, "MESSAGE");
+        assert_null(strchr(msg, '\n'));
+        assert_non_null(strstr(msg, "(ev\\x1b[31mil[812] "));
+}
+
+static void test_overlong(void **state) {
+        Fixture *f = *state;
+        size_t n = 64 * 1024;
+        _cleanup_(freep) char *big = malloc(n + 1), *ua = malloc(n + 1);
+        const char *v;
+
+        assert_non_null(big);
+        assert_non_null(ua);
+        big[0] = '/';
+        memset(big + 1, 'a', n - 1);
+        big[n] = 0;
+        memset(ua, '\n', n);       /* each byte escapes to 4 */
+        ua[n] = 0;
+        set_target(f, big);
+        f->req_headers[1].value = ua;
+        f->req_headers[1].value_len = n;
+        f->req.method = (free(f->req.method), strdup(big + 1));
+        format_ok(f);
+        assert_entry_clean(&f->e);
+
+        v = get(f, "HTTP_TARGET");
+        assert_int_equal(strlen(v), FORMAT_TARGET_MAX);
+        assert_string_equal(v + FORMAT_TARGET_MAX - 3, "…");
+        assert_int_equal(strlen(get(f, "HTTP_PATH")), FORMAT_TARGET_MAX);
+        v = get(f, "HTTP_USER_AGENT");
+        assert_true(strlen(v) <= FORMAT_VALUE_MAX);
+        assert_int_equal(strlen(v), (FORMAT_VALUE_MAX - 3) / 4 * 4 + 3);
+        assert_string_equal(v + strlen(v) - 3, "…");
+        assert_int_equal(strlen(get(f, "HTTP_METHOD")), FORMAT_VALUE_MAX);
+        assert_true(strlen(get(f, "MESSAGE")) <= FORMAT_MESSAGE_MAX);
+        /* method, target, path, user agent */
+        assert_int_equal(f->stats.fields_truncated, 4);
+        assert_int_equal(f->e.n_truncated, 4);
+        assert_string_equal(get(f, "HTTP_FLAGS"), "fields-truncated");
+        assert_true(f->e.used <= sizeof(f->e.buf));
+}
+
+/* The entry is reused: nothing from the previous exchange may leak into the next. */
+static void test_reuse(void **state) {
+        Fixture *f = *state;
+
+        add_header(f, "traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+        format_ok(f);
+        assert_non_null(get(f, "TRACE_ID"));
+        f->x.kind = EXCHANGE_UNCORRELATED;
+        format_ok(f);
+        assert_null(get(f, "TRACE_ID"));
+        assert_null(get(f, "HTTP_METHOD"));
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_complete, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_no_response, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_uncorrelated, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_parse_error, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_invalid, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_priority, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_flags, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_version, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_ipv6, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_v4_mapped, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_client_role, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_unknown_family, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_paths, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_traceparent, setup, teardown),
+                cmocka_unit_test(test_duration),
+                cmocka_unit_test(test_escape),
+                cmocka_unit_test(test_escape_truncation),
+                cmocka_unit_test_setup_teardown(test_hostile_fields, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_overlong, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_reuse, setup, teardown),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
