@@ -328,7 +328,7 @@ static int entry_addf(FormatEntry *e, const char *name, FormatType type, const c
         va_list ap;
         int k;
 
-        /* Only our own numbers and constants go through here: 64 bytes is plenty. */
+        /* Only our own numbers go through here: 64 bytes is plenty. */
         if (b.overflow)
                 return -ENOBUFS;
         va_start(ap, format);
@@ -344,8 +344,13 @@ static int entry_add_u64(FormatEntry *e, const char *name, uint64_t v) {
         return entry_addf(e, name, FORMAT_NUMBER, "%" PRIu64, v);
 }
 
+/* Our own strings (constants, addresses, ids, flags): no escaping, no limit but the storage. */
 static int entry_add_str(FormatEntry *e, const char *name, const char *s) {
-        return entry_addf(e, name, FORMAT_STRING, "%s", s);
+        size_t n = strlen(s);
+        Builder b = builder_start(e, n);
+
+        builder_putn(&b, s, n);
+        return builder_commit(e, &b, name, FORMAT_STRING);
 }
 
 /* Untrusted bytes: escaped, cut to max, the cut counted. */
@@ -376,7 +381,10 @@ static Endpoint endpoint_make(uint16_t family, const uint8_t a[16], uint16_t por
                 ep.valid = inet_ntop(AF_INET, a, ep.addr, sizeof(ep.addr));
         else if (family == AF_INET6) {
                 /* ::ffff:a.b.c.d is an IPv4 peer on a dual-stack socket: show it as one. */
-                if (IN6_IS_ADDR_V4MAPPED((const struct in6_addr *) a))
+                static const uint8_t v4mapped[12] = { [10] = 0xff, [11] = 0xff };
+
+                /* memcmp, not IN6_IS_ADDR_V4MAPPED: the bytes need not be aligned for struct in6_addr. */
+                if (memcmp(a, v4mapped, sizeof(v4mapped)) == 0)
                         ep.valid = inet_ntop(AF_INET, a + 12, ep.addr, sizeof(ep.addr));
                 else
                         ep.valid = ep.ipv6 = inet_ntop(AF_INET6, a, ep.addr, sizeof(ep.addr));

@@ -273,8 +273,8 @@ static void writer_schedule_retry(JournalWriter *w) {
                 r = sd_event_add_time_relative(w->event, &w->retry_source, CLOCK_MONOTONIC,
                                                w->backoff_usec, 0, on_retry, w);
         if (r < 0) {
-                /* Without a timer the queue would wait forever: it is bounded, and
-                 * the next EPOLLOUT or flush retries, so count and carry on. */
+                /* Then only a flush reconnects; meanwhile the queue fills to its
+                 * bound and drops are counted: degraded, never stuck or unbounded. */
                 w->stats->output_errors++;
                 log_debug_errno(r, "Failed to arm journal reconnect timer: %m");
         }
@@ -388,7 +388,6 @@ static void writer_update_io(JournalWriter *w) {
                 if (r < 0) {
                         w->stats->output_errors++;
                         log_debug_errno(r, "Failed to watch journal socket: %m");
-                        return;
                 }
                 return;
         }
@@ -559,6 +558,11 @@ int journal_writer_send(JournalWriter *w, const FormatField *fields, size_t n_fi
                 w->stats->entries_dropped++;
                 return r == -ETIMEDOUT ? -ENOBUFS : r;
         }
+
+        /* Normally EPOLLOUT drains the queue; if watching the socket failed,
+         * each new entry gives the queue a chance instead. */
+        if (w->head && w->connected && !w->io_source)
+                (void) writer_drain(w, JOURNAL_DRAIN_BATCH);
 
         /* Order: nothing overtakes what is already queued. */
         if (w->head || !w->connected)

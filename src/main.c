@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,6 +143,9 @@ int main(int argc, char *argv[]) {
         _cleanup_(manager_freep) Manager *m = NULL;
         ManagerOptions o;
         int r;
+
+        /* A JSON reader or journald going away must surface as EPIPE, not kill us. */
+        (void) signal(SIGPIPE, SIG_IGN);
 
         r = parse_argv(argc, argv);
         if (r <= 0)

@@ -39,6 +39,7 @@ struct Manager {
 
         uint64_t kernel[_HT_CNT_MAX];       /* last read of the kernel's counters */
         uint64_t drops_reported;
+        uint64_t entries_dropped_reported;
 };
 
 void manager_options_init(ManagerOptions *o) {
@@ -61,7 +62,13 @@ static uint64_t now_monotonic_ns(void) {
 static int on_exchange(void *userdata, const Exchange *x) {
         Manager *m = ASSERT_PTR(userdata);
 
-        return output_exchange(m->output, x);
+        /*
+         * The output counts what it cannot deliver (entries_dropped,
+         * output_errors) and the housekeeping timer reports it; an error here
+         * must not travel back into the parser or be logged per entry.
+         */
+        (void) output_exchange(m->output, x);
+        return 0;
 }
 
 static void on_forget(void *userdata, const ConnInfo *info, bool reannounce) {
@@ -189,6 +196,14 @@ static int on_housekeeping(sd_event_source *s, uint64_t usec, void *userdata) {
                             "Their bytes are reported as gaps; affected exchanges are flagged.",
                             m->kernel[HT_CNT_RINGBUF_DROPS] - m->drops_reported);
                 m->drops_reported = m->kernel[HT_CNT_RINGBUF_DROPS];
+        }
+
+        if (m->stats.entries_dropped > m->entries_dropped_reported) {
+                log_warning("%" PRIu64 " entries dropped since the last report: the %s output did not keep up "
+                            "(queue full or receiver gone).",
+                            m->stats.entries_dropped - m->entries_dropped_reported,
+                            output_kind_to_string(m->opts.output));
+                m->entries_dropped_reported = m->stats.entries_dropped;
         }
 
         format_status(m, status, sizeof(status));

@@ -281,6 +281,16 @@ static void test_flags(void **state) {
         f->conn.source = HT_SOURCE_TLS;
         format_ok(f);
         assert_string_equal(get(f, "HTTP_FLAGS"), "gap,truncated,upgrade,tls");
+
+        /* Every flag at once is longer than a number: found by fuzzing. */
+        f->req.flags = 0xff;
+        free(f->req.method);
+        f->req.method = malloc(FORMAT_VALUE_MAX + 100);
+        assert_non_null(f->req.method);
+        memset(f->req.method, 'M', FORMAT_VALUE_MAX + 99);
+        f->req.method[FORMAT_VALUE_MAX + 99] = 0;
+        format_ok(f);
+        assert_string_equal(get(f, "HTTP_FLAGS"), "gap,truncated,head-truncated,memory-capped,upgrade,tls,fields-truncated");
 }
 
 static void test_version(void **state) {

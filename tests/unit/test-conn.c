@@ -1,0 +1,303 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Unit tests for the connection layer: synthetic kernel records (built the
+ * way bpf/http-tracer.bpf.c builds them) through conn.c and the real HTTP/1
+ * handler, checking exchanges, lifetimes, caps and counters.
+ */
+
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "conn.h"
+#include "macro.h"
+
+typedef struct Captured {
+        ExchangeKind kind;
+        ExchangeEndReason reason;
+        char method[16];
+        char target[64];
+        unsigned status;
+        uint64_t duration_ns;
+        uint64_t conn_id;
+        unsigned req_flags, resp_flags;
+} Captured;
+
+typedef struct Fixture {
+        Stats stats;
+        ConnTable *t;
+        Captured got[64];
+        size_t n;
+        unsigned forgets, reannounces;
+        uint8_t buf[70000];
+} Fixture;
+
+static int sink(void *userdata, const Exchange *x) {
+        Fixture *f = userdata;
+        Captured *c;
+
+        assert_true(f->n < 64);
+        c = &f->got[f->n++];
+        memset(c, 0, sizeof(*c));
+        c->kind = x->kind;
+        c->reason = x->reason;
+        c->duration_ns = x->duration_ns;
+        c->conn_id = x->conn->id;
+        if (x->request) {
+                strncpy(c->method, x->request->method, sizeof(c->method) - 1);
+                strncpy(c->target, x->request->target, sizeof(c->target) - 1);
+                c->req_flags = x->request->flags;
+        }
+        if (x->response) {
+                c->status = x->response->status;
+                c->resp_flags = x->response->flags;
+        }
+        return 0;
+}
+
+static void forget(void *userdata, const ConnInfo *info, bool reannounce) {
+        Fixture *f = userdata;
+
+        f->forgets++;
+        if (reannounce)
+                f->reannounces++;
+}
+
+static int setup(void **state) {
+        Fixture *f = calloc(1, sizeof(*f));
+        ExchangeSink s = { .emit = sink, .userdata = f };
+        Limits l = limits_default;
+
+        l.conns_max = 4;
+        l.idle_timeout_ns = 10 * NSEC_PER_SEC;
+        assert_int_equal(conn_table_new(&l, &f->stats, &s, &f->t), 0);
+        conn_table_set_forget(f->t, forget, f);
+        *state = f;
+        return 0;
+}
+
+static int teardown(void **state) {
+        Fixture *f = *state;
+
+        conn_table_free(f->t);
+        free(f);
+        return 0;
+}
+
+static void header(struct ht_event_header *h, uint16_t type, uint32_t size, uint64_t id,
+                   uint32_t tgid, int fd, uint64_t ts) {
+        *h = (struct ht_event_header) {
+                .type = type, .size = size, .timestamp_ns = ts, .conn_id = id,
+                .tgid = tgid, .tid = tgid, .fd = fd,
+        };
+}
+
+static void open_conn(Fixture *f, uint64_t id, uint32_t tgid, int fd, uint8_t role, uint64_t ts) {
+        struct ht_conn_open_event ev = {};
+
+        header(&ev.hdr, HT_EVENT_CONN_OPEN, sizeof(ev), id, tgid, fd, ts);
+        ev.family = 2;
+        ev.local_port = 80;
+        ev.remote_port = 40000;
+        ev.role = role;
+        ev.protocol = HT_PROTO_HTTP1;
+        ev.flags = HT_CONN_SEEN_START;
+        memcpy(ev.comm, "nginx", 6);
+        assert_int_equal(conn_table_handle_record(f->t, &ev, sizeof(ev)), 0);
+}
+
+/* A data record: captured bytes from s, plus gap more bytes not captured, after lost bytes lost. */
+static void data(Fixture *f, uint64_t id, uint32_t tgid, int fd, uint8_t dir, const char *s,
+                 uint32_t gap, uint64_t lost, uint64_t ts) {
+        struct ht_data_event ev = {};
+        size_t n = s ? strlen(s) : 0;
+
+        header(&ev.hdr, HT_EVENT_DATA, sizeof(ev) + n, id, tgid, fd, ts);
+        ev.syscall_bytes = n + gap;
+        ev.lost_before = lost;
+        ev.length = n + gap;
+        ev.captured = n;
+        ev.direction = dir;
+        ev.flags = HT_DATA_SEGMENT_START;
+        memcpy(f->buf, &ev, sizeof(ev));
+        if (n)
+                memcpy(f->buf + sizeof(ev), s, n);
+        assert_int_equal(conn_table_handle_record(f->t, f->buf, sizeof(ev) + n), 0);
+}
+
+static void close_conn(Fixture *f, uint64_t id, uint32_t tgid, int fd, uint64_t ts) {
+        struct ht_conn_close_event ev = {};
+
+        header(&ev.hdr, HT_EVENT_CONN_CLOSE, sizeof(ev), id, tgid, fd, ts);
+        ev.reason = HT_CLOSE_SYSCALL;
+        assert_int_equal(conn_table_handle_record(f->t, &ev, sizeof(ev)), 0);
+}
+
+#define REQ(path) "GET " path " HTTP/1.1\r\nHost: h\r\n\r\n"
+#define RESP200 "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"
+
+static void test_server_exchange(void **state) {
+        Fixture *f = *state;
+
+        open_conn(f, 1, 100, 5, HT_ROLE_SERVER, 1000);
+        data(f, 1, 100, 5, HT_DIR_INGRESS, REQ("/a"), 0, 0, 2000);
+        data(f, 1, 100, 5, HT_DIR_EGRESS, RESP200, 0, 0, 5000);
+        assert_int_equal(f->n, 1);
+        assert_int_equal(f->got[0].kind, EXCHANGE_COMPLETE);
+        assert_string_equal(f->got[0].method, "GET");
+        assert_string_equal(f->got[0].target, "/a");
+        assert_int_equal(f->got[0].status, 200);
+        assert_int_equal(f->got[0].duration_ns, 3000);
+        close_conn(f, 1, 100, 5, 6000);
+        assert_int_equal(f->n, 1);
+        assert_int_equal(conn_table_size(f->t), 0);
+        assert_int_equal(f->stats.conns_opened, 1);
+        assert_int_equal(f->stats.conns_closed, 1);
+}
+
+static void test_client_role_and_close_pending(void **state) {
+        Fixture *f = *state;
+
+        open_conn(f, 2, 200, 3, HT_ROLE_CLIENT, 1000);
+        data(f, 2, 200, 3, HT_DIR_EGRESS, REQ("/c1"), 0, 0, 1000);
+        data(f, 2, 200, 3, HT_DIR_INGRESS, RESP200, 0, 0, 1500);
+        data(f, 2, 200, 3, HT_DIR_EGRESS, REQ("/c2"), 0, 0, 2000);
+        close_conn(f, 2, 200, 3, 3000);
+        assert_int_equal(f->n, 2);
+        assert_int_equal(f->got[0].kind, EXCHANGE_COMPLETE);
+        assert_int_equal(f->got[1].kind, EXCHANGE_NO_RESPONSE);
+        assert_int_equal(f->got[1].reason, EXCHANGE_END_CLOSED);
+        assert_string_equal(f->got[1].target, "/c2");
+}
+
+static void test_lost_bytes_become_gaps(void **state) {
+        Fixture *f = *state;
+
+        open_conn(f, 3, 300, 7, HT_ROLE_SERVER, 1000);
+        data(f, 3, 300, 7, HT_DIR_INGRESS, REQ("/big"), 0, 0, 2000);
+        /* Head captured, 100000 body bytes not captured (over N), then the next response's head after 10 lost bytes... */
+        data(f, 3, 300, 7, HT_DIR_EGRESS, "HTTP/1.1 200 OK\r\nContent-Length: 100010\r\n\r\n", 100000, 0, 3000);
+        /* ...the last 10 body bytes were lost in the kernel (ring full): lost_before on the next record. */
+        data(f, 3, 300, 7, HT_DIR_INGRESS, REQ("/next"), 0, 0, 4000);
+        data(f, 3, 300, 7, HT_DIR_EGRESS, RESP200, 0, 10, 5000);
+        assert_int_equal(f->n, 2);
+        assert_int_equal(f->got[0].kind, EXCHANGE_COMPLETE);
+        assert_string_equal(f->got[0].target, "/big");
+        assert_true(f->got[0].resp_flags & HTTP_MESSAGE_GAP);
+        assert_int_equal(f->got[1].kind, EXCHANGE_COMPLETE);
+        assert_string_equal(f->got[1].target, "/next");
+        assert_int_equal(f->stats.bytes_lost, 10);
+        assert_int_equal(f->stats.bytes_gap, 100000);
+}
+
+static void test_fd_reuse_and_orphans(void **state) {
+        Fixture *f = *state;
+
+        open_conn(f, 4, 400, 9, HT_ROLE_SERVER, 1000);
+        data(f, 4, 400, 9, HT_DIR_INGRESS, REQ("/old"), 0, 0, 2000);
+        /* Same tgid/fd, new id: its close was not seen. The old pending request is reported. */
+        open_conn(f, 5, 400, 9, HT_ROLE_SERVER, 3000);
+        assert_int_equal(f->n, 1);
+        assert_int_equal(f->got[0].kind, EXCHANGE_NO_RESPONSE);
+        assert_int_equal(conn_table_size(f->t), 1);
+
+        /* Data and close for ids we never saw opened are counted, not crashed on. */
+        data(f, 99, 400, 9, HT_DIR_INGRESS, REQ("/x"), 0, 0, 4000);
+        close_conn(f, 98, 400, 9, 4000);
+        assert_int_equal(f->stats.records_orphan, 2);
+}
+
+static void test_proc_exit(void **state) {
+        Fixture *f = *state;
+        struct ht_event_header h;
+
+        open_conn(f, 6, 500, 3, HT_ROLE_SERVER, 1000);
+        open_conn(f, 7, 500, 4, HT_ROLE_SERVER, 1000);
+        open_conn(f, 8, 501, 3, HT_ROLE_SERVER, 1000);
+        data(f, 6, 500, 3, HT_DIR_INGRESS, REQ("/p"), 0, 0, 2000);
+        header(&h, HT_EVENT_PROC_EXIT, sizeof(h), 0, 500, -1, 3000);
+        assert_int_equal(conn_table_handle_record(f->t, &h, sizeof(h)), 0);
+        assert_int_equal(conn_table_size(f->t), 1);
+        assert_int_equal(f->forgets, 2);
+        assert_int_equal(f->n, 1);
+        assert_int_equal(f->got[0].kind, EXCHANGE_NO_RESPONSE);
+        assert_int_equal(f->got[0].reason, EXCHANGE_END_PROCESS_EXIT);
+}
+
+static void test_idle_expiry(void **state) {
+        Fixture *f = *state;
+
+        open_conn(f, 10, 600, 3, HT_ROLE_SERVER, 1 * NSEC_PER_SEC);
+        open_conn(f, 11, 600, 4, HT_ROLE_SERVER, 1 * NSEC_PER_SEC);
+        data(f, 10, 600, 3, HT_DIR_INGRESS, REQ("/slow"), 0, 0, 2 * NSEC_PER_SEC);
+        data(f, 11, 600, 4, HT_DIR_INGRESS, REQ("/fresh"), 0, 0, 9 * NSEC_PER_SEC);
+
+        conn_table_expire(f->t, 11 * NSEC_PER_SEC);   /* conn 10 idle 9 s: kept */
+        assert_int_equal(conn_table_size(f->t), 2);
+        conn_table_expire(f->t, 13 * NSEC_PER_SEC);   /* conn 10 idle 11 s: expired */
+        assert_int_equal(conn_table_size(f->t), 1);
+        assert_int_equal(f->n, 1);
+        assert_int_equal(f->got[0].kind, EXCHANGE_NO_RESPONSE);
+        assert_int_equal(f->got[0].reason, EXCHANGE_END_IDLE_TIMEOUT);
+        assert_string_equal(f->got[0].target, "/slow");
+        assert_int_equal(f->reannounces, 1);
+        assert_int_equal(f->stats.conns_expired, 1);
+
+        /* The kernel re-announces it later under the same id: it starts afresh. */
+        open_conn(f, 10, 600, 3, HT_ROLE_SERVER, 20 * NSEC_PER_SEC);
+        data(f, 10, 600, 3, HT_DIR_EGRESS, RESP200, 0, 0, 21 * NSEC_PER_SEC);
+        assert_int_equal(f->n, 2);
+        assert_int_equal(f->got[1].kind, EXCHANGE_UNCORRELATED);
+}
+
+static void test_conns_cap(void **state) {
+        Fixture *f = *state;
+
+        for (int i = 0; i < 6; i++)
+                open_conn(f, 20 + i, 700, 10 + i, HT_ROLE_SERVER, 1000);
+        assert_int_equal(conn_table_size(f->t), 4);
+        assert_int_equal(f->stats.conns_refused, 2);
+        data(f, 25, 700, 15, HT_DIR_INGRESS, REQ("/refused"), 0, 0, 2000);
+        assert_int_equal(f->stats.records_orphan, 1);
+        conn_table_finish_all(f->t, 3000, EXCHANGE_END_SHUTDOWN);
+        assert_int_equal(conn_table_size(f->t), 0);
+}
+
+static void test_bad_records(void **state) {
+        Fixture *f = *state;
+        struct ht_data_event ev = {};
+        uint8_t junk[8] = { 2, 0 };
+
+        /* Too short for a header, unknown type, data claiming more payload than present. */
+        assert_int_equal(conn_table_handle_record(f->t, junk, 3), 0);
+        header(&ev.hdr, 77, sizeof(ev), 1, 1, 1, 1);
+        assert_int_equal(conn_table_handle_record(f->t, &ev, sizeof(ev)), 0);
+        header(&ev.hdr, HT_EVENT_DATA, sizeof(ev), 1, 1, 1, 1);
+        ev.captured = 100;
+        ev.length = 100;
+        assert_int_equal(conn_table_handle_record(f->t, &ev, sizeof(ev)), 0);
+        ev.captured = 0;
+        ev.length = 0;
+        assert_int_equal(conn_table_handle_record(f->t, &ev, sizeof(ev) - 1), 0);
+        assert_int_equal(f->stats.records_invalid, 4);
+        assert_int_equal(f->stats.records, 4);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_server_exchange, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_client_role_and_close_pending, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_lost_bytes_become_gaps, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_fd_reuse_and_orphans, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_proc_exit, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_idle_expiry, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_conns_cap, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_bad_records, setup, teardown),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
