@@ -1,0 +1,78 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""node's http module (read/writev, chunked responses): every response the
+server logs has one server-role entry with the same method, target, status,
+node's pid, request and response body sizes (chunked: decoded payload), and
+a duration no longer than the client's own wall-clock time for the request
+and within 20 ms of node's own measurement (node's 'finish' event can come
+several ms after the last write on a loaded machine, so its number is only
+a loose reference). Keep-alive on a raw socket, plus a separate curl."""
+
+
+import time
+
+import htlib
+from htlib import expect, ensure, log
+
+DURATION_TOLERANCE_US = 20000
+
+
+def test(ctx):
+    htlib.require_tools("node", "curl")
+    srv = htlib.NodeHttpServer(ctx)
+    host = f"127.0.0.1:{srv.port}"
+    daemon = htlib.Daemon(ctx).start()
+
+    plan = [("GET", "/json", b""), ("GET", "/chunked", b""), ("POST", "/echo", b"e" * 3000),
+            ("GET", "/missing?x=y", b""), ("GET", "/error", b""), ("GET", "/chunked?again=1", b"")]
+    wall_us = {}
+    with htlib.connect(srv.port) as s:
+        ka_port = s.local_port
+        for method, target, body in plan:
+            t0 = time.monotonic()
+            head = f"{method} {target} HTTP/1.1\r\nHost: {host}\r\n"
+            if body:
+                head += f"Content-Length: {len(body)}\r\n"
+            s.sendall(head.encode() + b"\r\n" + body)
+            status, rh, _, _ = htlib.read_response(s)
+            wall_us[target] = (time.monotonic() - t0) * 1e6
+            if target.startswith("/chunked"):
+                ensure(rh.get("transfer-encoding") == "chunked", f"fixture: node did not chunk: {rh}")
+    htlib.curl("-o", "/dev/null", srv.url("/chunked"))
+
+    n = len(plan) + 1
+    log_lines = htlib.wait_log_lines(srv, n)
+    ensure(len(log_lines) == n, f"fixture: node logged {len(log_lines)} responses, sent {n}")
+    daemon.stop()
+
+    entries = htlib.journal_wait(daemon.pid, f"SERVER_PORT={srv.port}", expected=2 * n)
+    server = sorted(htlib.entries_for_server(entries, srv.port, "server"), key=htlib.entry_order)
+    log(f"node logged {n}, journal has {len(server)} server entries")
+    expect(len(server) == n, f"server entries {len(server)} != node access log lines {n}")
+    pairs, lonely_log, lonely_entries = htlib.match_in_order(
+        log_lines, server, lambda l: str(l["remote_port"]), lambda e: e.get("CLIENT_PORT"))
+    for l in lonely_log:
+        expect(False, f"node logged {l['method']} {l['uri']} {l['status']} but the journal has no entry")
+    for e in lonely_entries:
+        expect(False, f"journal entry without a node log line: {e.get('MESSAGE')}")
+    for l, e in pairs:
+        what = f"{l['method']} {l['uri']}"
+        htlib.check_common_fields(e, srv.port, what)
+        for field, want in (("HTTP_METHOD", l["method"]), ("HTTP_TARGET", l["uri"]),
+                            ("HTTP_PATH", l["uri"].split("?")[0]), ("HTTP_STATUS", str(l["status"])),
+                            ("HTTP_VERSION", l["version"]), ("OBJECT_PID", str(l["pid"])),
+                            ("HTTP_RESPONSE_BODY_BYTES", str(l["body_bytes"])),
+                            ("HTTP_REQUEST_BODY_BYTES", str(l["req_body_bytes"]))):
+            got = e.get(field, "0" if field == "HTTP_REQUEST_BODY_BYTES" else None)
+            expect(got == want, f"{what}: {field}={got}, node says {want}")
+        d = int(e.get("HTTP_DURATION_USEC", "-1"))
+        if l["remote_port"] == ka_port and l["uri"] in wall_us:
+            expect(d <= wall_us[l["uri"]] + 1000,
+                   f"{what}: HTTP_DURATION_USEC={d} but the client saw the whole exchange in "
+                   f"{wall_us[l['uri']]:.0f} us")
+        expect(abs(d - l["usec"]) <= DURATION_TOLERANCE_US,
+               f"{what}: HTTP_DURATION_USEC={d}, node measured {l['usec']} us")
+
+
+if __name__ == "__main__":
+    htlib.run(test)
