@@ -900,8 +900,6 @@ static bool head_line(Http1Parser *p, size_t content, bool cr, uint64_t next_off
                 /* not stored: read it for framing only; obs-fold continuations are ignored */
                 if (!is_ows(p->scratch[0])) {
                         e = field_line(p, (const char *) p->scratch, have, have < text, &f);
-                        if (!e)
-                                count_field_overflow(p);
                 }
                 if (e) {
                         fail(p, e, p->line_start_offset, p->scratch, have);
@@ -968,6 +966,7 @@ static size_t chunk_size_consume(Http1Parser *p, const uint8_t *q, size_t avail)
                 if (d >= 0) {
                         if (p->chunk_size > (UINT64_MAX >> 4) ||
                             (p->chunk_size << 4 | (unsigned) d) > HTTP1_CONTENT_LENGTH_MAX) {
+                                p->cur->m.wire_bytes += i;
                                 fail(p, "chunk size overflow", p->offset + i, q + i, avail - i);
                                 return i + 1;
                         }
@@ -976,6 +975,7 @@ static size_t chunk_size_consume(Http1Parser *p, const uint8_t *q, size_t avail)
                         continue;
                 }
                 if (p->chunk_digits == 0 || !(c == ';' || is_ows(c) || c == '\r' || c == '\n')) {
+                        p->cur->m.wire_bytes += i;
                         fail(p, "invalid chunk size", p->offset + i, q + i, avail - i);
                         return i + 1;
                 }
