@@ -529,7 +529,6 @@ static void test_malformed_fields(void **state) {
                 { "GET / HTTP/1.1\r\nNo colon here\r\n\r\n",       "invalid header field line" },
                 { "GET / HTTP/1.1\r\n: empty\r\n\r\n",             "invalid header field name" },
                 { "GET / HTTP/1.1\r\nX-A: a\0b\r\n\r\n",           "invalid character in header field value" },
-                { "GET / HTTP/1.1\r\nX-A: a\rb\r\n\r\n",           "invalid character in header field value" },
                 { "GET / HTTP/1.1\r\nX\x80Y: 1\r\n\r\n",           "invalid header field name" },
         };
 
