@@ -458,6 +458,27 @@ static void test_obs_fold(void **state) {
         assert_int_equal(r3->n_errors, 1);
 }
 
+static void test_bare_cr_and_nul(void **state) {
+        static const char nul[] = "GET / HTTP/1.1\r\nA: 1\r\nB: x\0y\r\n\r\n";
+        _cleanup_(rec_freep) Rec *r1 = NULL, *r2 = NULL;
+
+        /* a bare CR inside a value is kept (RFC 9112 §2.2), the line still ends at LF */
+        r1 = parse(HTTP1_KIND_REQUEST, "GET / HTTP/1.1\r\nX-A: a\rb\r\nContent-Length: 1\r\n\r\nZ");
+        assert_int_equal(r1->n_errors, 0);
+        assert_int_equal(r1->n_msgs, 1);
+        assert_string_equal(header(r1->msgs[0], "X-A"), "a\rb");
+        assert_int_equal(r1->msgs[0]->m.body_bytes, 1);
+
+        /* NUL is refused, at the line that holds it; the fields before it are kept */
+        r2 = parse_full(HTTP1_KIND_REQUEST, nul, sizeof(nul) - 1, &default_limits, 0, NULL);
+        assert_int_equal(r2->n_errors, 1);
+        assert_string_equal(r2->errors[0], "invalid character in header field value");
+        assert_int_equal(r2->error_offsets[0], 22);
+        assert_int_equal(r2->n_msgs, 1);
+        assert_int_equal(r2->msgs[0]->m.n_headers, 1);
+        assert_string_equal(header(r2->msgs[0], "A"), "1");
+}
+
 static void test_content_length_rules(void **state) {
         _cleanup_(rec_freep) Rec *r1 = NULL, *r2 = NULL, *r3 = NULL, *r4 = NULL;
 
@@ -989,6 +1010,7 @@ int main(void) {
                 cmocka_unit_test(test_http10_and_connection),
                 cmocka_unit_test(test_bare_lf_and_leading_crlf),
                 cmocka_unit_test(test_obs_fold),
+                cmocka_unit_test(test_bare_cr_and_nul),
                 cmocka_unit_test(test_content_length_rules),
                 cmocka_unit_test(test_malformed_start_lines),
                 cmocka_unit_test(test_malformed_fields),
