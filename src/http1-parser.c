@@ -35,6 +35,13 @@
  */
 #define HTTP1_CHUNK_EXT_MAX 4096u
 
+/*
+ * Field lines whose ends are remembered while a head accumulates, so that
+ * parsing it does not search for them again. Typical heads have 5-20;
+ * lines past this are found with memchr.
+ */
+#define HTTP1_LINES_TRACKED 48u
+
 /* Longest method recognised when looking for a resync point ("PROPPATCH", "VERSION-CONTROL"). */
 #define HTTP1_METHOD_MAX 32u
 
@@ -90,6 +97,8 @@ struct Http1Parser {
         uint64_t line_start_offset;     /* stream offset of the current line */
         size_t scratch_len;
         uint8_t scratch[HTTP1_SCRATCH_MAX];
+        size_t n_lines;                 /* stored field lines (the final empty one included) */
+        uint32_t line_ends[HTTP1_LINES_TRACKED]; /* offset of each stored field line's LF in cur->buf */
 
         /* start line pieces, as offsets into cur->buf (valid when stored) */
         bool start_stored;
@@ -222,6 +231,7 @@ static void message_reset(Http1Parser *p) {
         p->line_off = 0;
         p->fields_off = 0;
         p->scratch_len = 0;
+        p->n_lines = 0;
         p->start_stored = false;
         p->method_len = p->target_off = p->target_len = p->reason_off = 0;
         p->content_length = 0;
@@ -596,17 +606,16 @@ typedef struct FieldLine {
  * truncated: only a prefix of the line is known (scratch).
  */
 static const char *field_line(Http1Parser *p, const char *line, size_t len, bool truncated, FieldLine *ret) {
-        const char *colon = memchr(line, ':', len);
-        size_t n, a, b;
+        size_t n = 0, a, b;
 
-        if (!colon)
-                return truncated ? "header field line too long" : "invalid header field line";
-        n = colon - line;
-        if (n == 0)
+        /* the name and the search for the colon in one pass */
+        while (n < len && tchar[(uint8_t) line[n]])
+                n++;
+        if (_unlikely_(n == len || line[n] != ':' || n == 0)) {
+                if (!memchr(line, ':', len))
+                        return truncated ? "header field line too long" : "invalid header field line";
                 return "invalid header field name";
-        for (size_t i = 0; i < n; i++)
-                if (!tchar[(uint8_t) line[i]])
-                        return "invalid header field name";
+        }
 
         a = n + 1;
         b = len;
@@ -614,12 +623,16 @@ static const char *field_line(Http1Parser *p, const char *line, size_t len, bool
                 a++;
         while (b > a && is_ows(line[b - 1]))
                 b--;
-        if (memchr(line + a, '\0', b - a) || memchr(line + a, '\r', b - a))
-                return "invalid character in header field value";
+        /*
+         * NUL was refused for the whole head at once (head_finalize). A bare
+         * CR is kept: RFC 9112 §2.2 lets a recipient treat it as SP, and
+         * outputs escape control characters anyway.
+         */
 
         *ret = (FieldLine) { .name_len = n, .value_off = a, .value_len = b - a };
 
-        switch (n) {
+        /* framing fields all start with c, t or u: skip the comparisons for the others */
+        switch ((line[0] | 0x20) == 'c' || (line[0] | 0x20) == 't' || (line[0] | 0x20) == 'u' ? n : 0) {
         case 14:
                 if (strncasecmp(line, "content-length", 14) == 0) {
                         ret->framing = true;
@@ -671,20 +684,13 @@ static void count_field_overflow(Http1Parser *p) {
 static void head_finalize(Http1Parser *p, size_t end, const char **ret_error, size_t *ret_line) {
         Http1Message *m = p->cur;
         HttpHeaderField *fields = NULL, *last = NULL;
-        size_t n_lines = 0, keep, o;
+        size_t keep, o, k = 0, nul_line = 0;
         bool any = false, last_framing = false;
+        const char *nul_error = NULL;
 
         p->head_finalized = true;
 
-        for (o = p->fields_off; o < end; ) {
-                const char *lf = memchr(m->buf + o, '\n', end - o);
-                if (!lf)
-                        break;
-                n_lines++;
-                o = lf - m->buf + 1;
-        }
-
-        keep = MIN(n_lines, p->limits->fields_max);
+        keep = MIN(p->n_lines, p->limits->fields_max);
         if (keep > 0) {
                 size_t at = (m->len + alignof(HttpHeaderField) - 1) & ~(alignof(HttpHeaderField) - 1);
                 size_t need = at + keep * sizeof(HttpHeaderField);
@@ -714,6 +720,19 @@ static void head_finalize(Http1Parser *p, size_t end, const char **ret_error, si
         m->m.headers = fields;
         m->m.n_headers = 0;
 
+        /* strings are NUL-terminated: a NUL inside would cut one short (one search for the whole head) */
+        {
+                const char *nul = end > p->fields_off ? memchr(m->buf + p->fields_off, '\0', end - p->fields_off) : NULL;
+                if (nul) {
+                        const char *ls = nul;
+                        while (ls > m->buf + p->fields_off && ls[-1] != '\n')
+                                ls--;
+                        /* parse up to the bad line; report it there unless an earlier line is bad too */
+                        end = nul_line = ls - m->buf;
+                        nul_error = "invalid character in header field value";
+                }
+        }
+
         if (p->start_stored) {
                 if (m->m.kind == HTTP_MESSAGE_REQUEST) {
                         m->m.method = m->buf;
@@ -722,13 +741,17 @@ static void head_finalize(Http1Parser *p, size_t end, const char **ret_error, si
                         m->m.reason = m->buf + p->reason_off;
         }
 
-        for (o = p->fields_off; o < end; ) {
-                char *line = m->buf + o, *lf = memchr(line, '\n', end - o);
+        for (o = p->fields_off; o < end; k++) {
+                char *line = m->buf + o, *lf;
                 size_t len, next;
                 const char *e;
                 FieldLine f;
 
-                if (!lf)
+                if (k < HTTP1_LINES_TRACKED && k < p->n_lines)
+                        lf = m->buf + p->line_ends[k];
+                else
+                        lf = memchr(line, '\n', end - o);
+                if (!lf || lf >= m->buf + end)
                         break;
                 len = lf - line;
                 next = o + len + 1;
@@ -745,8 +768,6 @@ static void head_finalize(Http1Parser *p, size_t end, const char **ret_error, si
                                 e = "obs-fold without a preceding field";
                         else if (last_framing)
                                 e = "obs-fold in a framing header field";
-                        else if (memchr(line, '\0', len) || memchr(line, '\r', len))
-                                e = "invalid character in header field value";
                         else
                                 e = NULL;
                         if (e) {
@@ -799,6 +820,10 @@ static void head_finalize(Http1Parser *p, size_t end, const char **ret_error, si
                         count_field_overflow(p);
                 }
                 o = next;
+        }
+        if (nul_error && ret_error) {
+                *ret_error = nul_error;
+                *ret_line = nul_line;
         }
 }
 
@@ -900,8 +925,6 @@ static bool head_line(Http1Parser *p, size_t content, bool cr, uint64_t next_off
                 /* not stored: read it for framing only; obs-fold continuations are ignored */
                 if (!is_ows(p->scratch[0])) {
                         e = field_line(p, (const char *) p->scratch, have, have < text, &f);
-                        if (!e)
-                                count_field_overflow(p);
                 }
                 if (e) {
                         fail(p, e, p->line_start_offset, p->scratch, have);
@@ -909,6 +932,11 @@ static bool head_line(Http1Parser *p, size_t content, bool cr, uint64_t next_off
                 }
         }
 
+        if (!p->overflow && p->start_done && p->fields_off < p->cur->len) {
+                if (p->n_lines < HTTP1_LINES_TRACKED)
+                        p->line_ends[p->n_lines] = p->cur->len - 1;
+                p->n_lines++;
+        }
         p->scratch_len = 0;
         p->line_off = p->cur->len;
         p->line_start_offset = next_offset;
@@ -968,6 +996,7 @@ static size_t chunk_size_consume(Http1Parser *p, const uint8_t *q, size_t avail)
                 if (d >= 0) {
                         if (p->chunk_size > (UINT64_MAX >> 4) ||
                             (p->chunk_size << 4 | (unsigned) d) > HTTP1_CONTENT_LENGTH_MAX) {
+                                p->cur->m.wire_bytes += i;
                                 fail(p, "chunk size overflow", p->offset + i, q + i, avail - i);
                                 return i + 1;
                         }
@@ -976,6 +1005,7 @@ static size_t chunk_size_consume(Http1Parser *p, const uint8_t *q, size_t avail)
                         continue;
                 }
                 if (p->chunk_digits == 0 || !(c == ';' || is_ows(c) || c == '\r' || c == '\n')) {
+                        p->cur->m.wire_bytes += i;
                         fail(p, "invalid chunk size", p->offset + i, q + i, avail - i);
                         return i + 1;
                 }
@@ -1095,8 +1125,10 @@ int http1_parser_feed(Http1Parser *p, const uint8_t *buf, size_t n, uint64_t ts_
                                 break;
                         }
                         k = 0;
-                        if (!tchar[*q]) {
-                                fail(p, p->kind == HTTP1_KIND_RESPONSE ? "invalid status line" : "invalid request line",
+                        /* refuse what cannot start a message at once rather than buffer it */
+                        if (!tchar[*q] || (p->kind == HTTP1_KIND_RESPONSE && *q != 'H')) {
+                                fail(p, p->kind != HTTP1_KIND_RESPONSE ? "invalid request line" :
+                                        tchar[*q] ? "expected a status line" : "invalid status line",
                                      p->offset, q, avail);
                                 k = 1;
                                 break;

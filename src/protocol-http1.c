@@ -41,6 +41,7 @@ typedef struct Http1Conn {
         size_t n_queued;
 
         Http1Message *early;            /* final response whose request's body is still arriving */
+        uint64_t now;                   /* timestamp of the call being handled */
 } Http1Conn;
 
 static Stats dummy_stats;
@@ -203,7 +204,7 @@ static int on_response(Http1Conn *c, int d, Http1Message *m) {
 
         if (upgrade) {
                 /* the other direction is no longer HTTP either; a request cut by the switch is reported */
-                k = http1_parser_stop(c->parser[!d], 0);
+                k = http1_parser_stop(c->parser[!d], c->now);
                 if (k < 0 && r >= 0)
                         r = k;
                 k = queue_flush(c, EXCHANGE_END_UPGRADE);
@@ -325,6 +326,7 @@ static int http1_data(void *p, uint8_t direction, const uint8_t *buf, size_t n, 
 
         if (direction > HT_DIR_EGRESS)
                 return -EINVAL;
+        c->now = ts_ns;
         return http1_parser_feed(c->parser[direction], buf, n, ts_ns, tid, segment_start);
 }
 
@@ -333,6 +335,7 @@ static int http1_gap(void *p, uint8_t direction, uint64_t n, uint64_t ts_ns) {
 
         if (direction > HT_DIR_EGRESS)
                 return -EINVAL;
+        c->now = ts_ns;
         return http1_parser_gap(c->parser[direction], n, ts_ns);
 }
 
@@ -340,6 +343,7 @@ static int http1_finish(void *p, uint64_t ts_ns, ExchangeEndReason reason) {
         Http1Conn *c = ASSERT_PTR(p);
         int first = c->request_dir < 0 ? HT_DIR_INGRESS : c->request_dir, r = 0, k;
 
+        c->now = ts_ns;
         /*
          * Requests first: a request cut by the close is queued (truncated)
          * before a close-delimited response completes and pairs with it.

@@ -1,0 +1,603 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Unit tests of HTTP/1.x correlation (src/protocol-http1.c) through
+ * protocol_http1_ops, as the connection layer drives it: bytes and gaps
+ * per direction, then finish, with a sink that records every exchange.
+ */
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "macro.h"
+#include "protocol.h"
+
+#define X_MAX 64
+
+typedef struct Rec {
+        ExchangeKind kind;
+        char method[16], target[64];
+        unsigned status;
+        uint64_t req_body, resp_body, duration;
+        unsigned req_flags, resp_flags;
+        ExchangeEndReason reason;
+        char error[64];
+        uint8_t error_direction;
+        uint64_t error_offset;
+        char excerpt[65];
+} Rec;
+
+typedef struct Fixture {
+        ConnInfo conn;
+        Limits limits;
+        MemBudget budget;
+        Stats stats;
+        ExchangeSink sink;
+        ProtocolContext ctx;
+        void *h;
+        Rec x[X_MAX];
+        size_t n;
+        uint64_t now;
+        char log[16384];
+        size_t log_len;
+} Fixture;
+
+static int sink_emit(void *userdata, const Exchange *x) {
+        Fixture *f = userdata;
+        Rec *r;
+        int k;
+
+        assert_true(f->n < X_MAX);
+        assert_ptr_equal(x->conn, &f->conn);
+        r = &f->x[f->n++];
+        *r = (Rec) { .kind = x->kind, .reason = x->reason, .duration = x->duration_ns };
+        if (x->request) {
+                assert_int_equal(x->request->kind, HTTP_MESSAGE_REQUEST);
+                snprintf(r->method, sizeof(r->method), "%s", x->request->method);
+                snprintf(r->target, sizeof(r->target), "%s", x->request->target);
+                r->req_body = x->request->body_bytes;
+                r->req_flags = x->request->flags;
+        }
+        if (x->response) {
+                assert_int_equal(x->response->kind, HTTP_MESSAGE_RESPONSE);
+                r->status = x->response->status;
+                r->resp_body = x->response->body_bytes;
+                r->resp_flags = x->response->flags;
+        }
+        switch (x->kind) {
+        case EXCHANGE_COMPLETE:
+                assert_non_null(x->request);
+                assert_non_null(x->response);
+                break;
+        case EXCHANGE_NO_RESPONSE:
+                assert_non_null(x->request);
+                assert_null(x->response);
+                break;
+        case EXCHANGE_UNCORRELATED:
+                assert_null(x->request);
+                assert_non_null(x->response);
+                break;
+        case EXCHANGE_PARSE_ERROR:
+                assert_null(x->request);
+                assert_null(x->response);
+                assert_non_null(x->error);
+                assert_true(x->excerpt_len <= 64);
+                snprintf(r->error, sizeof(r->error), "%s", x->error);
+                memcpy(r->excerpt, x->excerpt, x->excerpt_len);
+                r->error_direction = x->error_direction;
+                r->error_offset = x->error_offset;
+                break;
+        default:
+                fail();
+        }
+
+        k = snprintf(f->log + f->log_len, sizeof(f->log) - f->log_len,
+                     "%s %s %s %u rq=%" PRIu64 "/%#x rs=%" PRIu64 "/%#x d=%" PRIu64 " %s %s@%u:%" PRIu64 "\n",
+                     exchange_kind_to_string(r->kind), r->method, r->target, r->status, r->req_body,
+                     r->req_flags, r->resp_body, r->resp_flags, r->duration,
+                     exchange_end_reason_to_string(r->reason), r->error, r->error_direction, r->error_offset);
+        assert_true(k > 0 && (size_t) k < sizeof(f->log) - f->log_len);
+        f->log_len += k;
+        return 0;
+}
+
+static Fixture *fixture_new(uint8_t role) {
+        Fixture *f = calloc(1, sizeof(Fixture));
+
+        assert_non_null(f);
+        f->conn = (ConnInfo) { .id = 1, .role = role, .flags = HT_CONN_SEEN_START, .protocol = HT_PROTO_HTTP1 };
+        f->limits = (Limits) {
+                .head_max = 8192,
+                .fields_max = 32,
+                .pipeline_max = 8,
+                .conn_memory_max = 1 << 20,
+                .global_memory_max = 64 << 20,
+        };
+        f->budget.max = 64 << 20;
+        f->sink = (ExchangeSink) { .emit = sink_emit, .userdata = f };
+        f->ctx = (ProtocolContext) {
+                .conn = &f->conn,
+                .sink = &f->sink,
+                .stats = &f->stats,
+                .budget = &f->budget,
+                .limits = &f->limits,
+        };
+        f->now = 1000;
+        return f;
+}
+
+static void fixture_start(Fixture *f) {
+        assert_int_equal(protocol_http1_ops.new(&f->ctx, &f->h), 0);
+}
+
+static Fixture *fixture_free(Fixture *f) {
+        if (!f)
+                return NULL;
+        protocol_http1_ops.free(f->h);
+        /* everything reserved went back */
+        assert_int_equal(f->budget.used, 0);
+        return mfree(f);
+}
+DEFINE_TRIVIAL_CLEANUP_FUNC(Fixture *, fixture_free);
+
+static Fixture *start(uint8_t role) {
+        Fixture *f = fixture_new(role);
+        fixture_start(f);
+        return f;
+}
+
+static void data_n(Fixture *f, uint8_t dir, const void *s, size_t n) {
+        f->now += 1000;
+        assert_int_equal(protocol_http1_ops.data(f->h, dir, s, n, f->now, 42, true), 0);
+}
+
+static void data(Fixture *f, uint8_t dir, const char *s) {
+        data_n(f, dir, s, strlen(s));
+}
+
+static void gap(Fixture *f, uint8_t dir, uint64_t n) {
+        f->now += 1000;
+        assert_int_equal(protocol_http1_ops.gap(f->h, dir, n, f->now), 0);
+}
+
+static void finish(Fixture *f, ExchangeEndReason reason) {
+        f->now += 1000;
+        assert_int_equal(protocol_http1_ops.finish(f->h, f->now, reason), 0);
+        assert_false(protocol_http1_ops.pending(f->h));
+        assert_int_equal(protocol_http1_ops.memory(f->h), 0);
+}
+
+#define IN HT_DIR_INGRESS
+#define OUT HT_DIR_EGRESS
+
+static void test_keep_alive_server(void **state) {
+        _cleanup_(fixture_freep) Fixture *f = start(HT_ROLE_SERVER);
+
+        data(f, IN, "GET /a HTTP/1.1\r\nHost: x\r\n\r\n");             /* t=2000 */
+        assert_true(protocol_http1_ops.pending(f->h));
+        assert_true(protocol_http1_ops.memory(f->h) > 0);
+        data(f, OUT, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n");  /* t=3000 */
+        assert_int_equal(f->n, 0);
+        data(f, OUT, "abc");                                            /* t=4000 */
+        assert_int_equal(f->n, 1);
+        assert_int_equal(f->x[0].kind, EXCHANGE_COMPLETE);
+        assert_string_equal(f->x[0].method, "GET");
+        assert_string_equal(f->x[0].target, "/a");
+        assert_int_equal(f->x[0].status, 200);
+        assert_int_equal(f->x[0].resp_body, 3);
+        assert_int_equal(f->x[0].duration, 2000);
+        assert_false(protocol_http1_ops.pending(f->h));
+        assert_int_equal(protocol_http1_ops.memory(f->h), 0);
+
+        data(f, IN, "POST /b HTTP/1.1\r\nContent-Length: 4\r\n\r\nbody");
+        data(f, OUT, "HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n");
+        assert_int_equal(f->n, 2);
+        assert_string_equal(f->x[1].target, "/b");
+        assert_int_equal(f->x[1].req_body, 4);
+        assert_int_equal(f->x[1].status, 201);
+        assert_int_equal(f->x[1].duration, 1000);
+
+        finish(f, EXCHANGE_END_CLOSED);
+        assert_int_equal(f->n, 2);
+        assert_int_equal(f->stats.messages_requests, 2);
+        assert_int_equal(f->stats.messages_responses, 2);
+        assert_int_equal(f->stats.exchanges_complete, 2);
+}
+
+static void test_client_role(void **state) {
+        _cleanup_(fixture_freep) Fixture *f = start(HT_ROLE_CLIENT);
+
+        data(f, OUT, "GET /c HTTP/1.1\r\n\r\n");
+        data(f, IN, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi");
+        finish(f, EXCHANGE_END_CLOSED);
+        assert_int_equal(f->n, 1);
+        assert_int_equal(f->x[0].kind, EXCHANGE_COMPLETE);
+        assert_string_equal(f->x[0].target, "/c");
+}
+
+static void test_pipelining(void **state) {
+        _cleanup_(fixture_freep) Fixture *f = start(HT_ROLE_SERVER);
+
+        data(f, IN, "GET /1 HTTP/1.1\r\n\r\nHEAD /2 HTTP/1.1\r\n\r\nPOST /3 HTTP/1.1\r\nContent-Length: 2\r\n\r\nxx"
+                    "GET /4 HTTP/1.1\r\n\r\n");
+        assert_int_equal(f->n, 0);
+        data(f, OUT, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n1"
+                     "HTTP/1.1 200 OK\r\nContent-Length: 500\r\n\r\n"   /* HEAD: no body */
+                     "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
+                     "HTTP/1.1 304 Not Modified\r\n\r\n");
+        assert_int_equal(f->n, 4);
+        for (size_t i = 0; i < 4; i++) {
+                char t[8];
+                snprintf(t, sizeof(t), "/%zu", i + 1);
+                assert_int_equal(f->x[i].kind, EXCHANGE_COMPLETE);
+                assert_string_equal(f->x[i].target, t);
+        }
+        assert_string_equal(f->x[1].method, "HEAD");
+        assert_int_equal(f->x[1].resp_body, 0);
+        assert_int_equal(f->x[2].req_body, 2);
+        assert_int_equal(f->x[2].resp_body, 3);
+        assert_int_equal(f->x[2].resp_flags, HTTP_MESSAGE_CHUNKED);
+        assert_int_equal(f->x[3].status, 304);
+        finish(f, EXCHANGE_END_CLOSED);
+        assert_int_equal(f->stats.exchanges_complete, 4);
+}
+
+static void test_100_continue(void **state) {
+        _cleanup_(fixture_freep) Fixture *f = start(HT_ROLE_SERVER);
+
+        data(f, IN, "PUT /up HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n");
+        data(f, OUT, "HTTP/1.1 100 Continue\r\n\r\n");
+        assert_int_equal(f->n, 0);
+        data(f, IN, "hello");
+        data(f, OUT, "HTTP/1.1 204 No Content\r\n\r\n");
+        assert_int_equal(f->n, 1);
+        assert_int_equal(f->x[0].kind, EXCHANGE_COMPLETE);
+        assert_int_equal(f->x[0].status, 204);
+        assert_int_equal(f->x[0].req_body, 5);
+        assert_int_equal(f->x[0].duration, 3000);
+        assert_int_equal(f->stats.messages_interim, 1);
+        assert_int_equal(f->stats.messages_responses, 1);
+        finish(f, EXCHANGE_END_CLOSED);
+}
+
+static void test_early_response(void **state) {
+        _cleanup_(fixture_freep) Fixture *f = start(HT_ROLE_SERVER), *g = start(HT_ROLE_SERVER);
+
+        /* 413 while the body is still coming: the exchange waits for the request's end */
+        data(f, IN, "POST /big HTTP/1.1\r\nContent-Length: 10\r\n\r\n12345");   /* t=2000 */
+        data(f, OUT, "HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\n\r\n"); /* t=3000 */
+        assert_int_equal(f->n, 0);
+        assert_true(protocol_http1_ops.pending(f->h));
+        data(f, IN, "67890");
+        assert_int_equal(f->n, 1);
+        assert_int_equal(f->x[0].kind, EXCHANGE_COMPLETE);
+        assert_int_equal(f->x[0].status, 413);
+        assert_int_equal(f->x[0].req_body, 10);
+        assert_int_equal(f->x[0].req_flags, 0);
+        assert_int_equal(f->x[0].duration, 1000);
+        finish(f, EXCHANGE_END_CLOSED);
+        assert_int_equal(f->stats.exchanges_complete, 1);
+
+        /* the client gives up sending: the request is reported cut, still paired */
+        data(g, IN, "POST /big HTTP/1.1\r\nContent-Length: 10\r\n\r\n12345");
+        data(g, OUT, "HTTP/1.1 413 Payload Too Large\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+        finish(g, EXCHANGE_END_CLOSED);
+        assert_int_equal(g->n, 1);
+        assert_int_equal(g->x[0].kind, EXCHANGE_COMPLETE);
+        assert_int_equal(g->x[0].req_body, 5);
+        assert_int_equal(g->x[0].req_flags, HTTP_MESSAGE_TRUNCATED);
+        assert_int_equal(g->x[0].resp_flags, HTTP_MESSAGE_CONNECTION_CLOSE);
+}
+
+static void test_upgrade(void **state) {
+        _cleanup_(fixture_freep) Fixture *f = start(HT_ROLE_SERVER);
+
+        data(f, IN, "GET /chat HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
+        data(f, OUT, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n\x81\x02hi");
+        data_n(f, IN, "\x81\x85\x01\x02\x03\x04xxxxx", 11);
+        data(f, OUT, "HTTP/1.1 200 OK\r\n\r\n");      /* now websocket payload: ignored */
+        finish(f, EXCHANGE_END_CLOSED);
+        assert_int_equal(f->n, 1);
+        assert_int_equal(f->x[0].kind, EXCHANGE_COMPLETE);
+        assert_int_equal(f->x[0].status, 101);
+        assert_int_equal(f->x[0].resp_flags, HTTP_MESSAGE_UPGRADE);
+        assert_int_equal(f->stats.parse_errors, 0);
+}
+
+static void test_connect(void **state) {
+        _cleanup_(fixture_freep) Fixture *f = start(HT_ROLE_CLIENT);
+
+        data(f, OUT, "CONNECT api.example.com:443 HTTP/1.1\r\nHost: api.example.com:443\r\n\r\n");
+        data(f, IN, "HTTP/1.1 200 Connection established\r\n\r\n");
+        data_n(f, OUT, "\x16\x03\x01\x02\x00\x01\x00\x01\xfc", 9);
+        data_n(f, IN, "\x16\x03\x03\x00\x7a\x02", 6);
+        finish(f, EXCHANGE_END_CLOSED);
+        assert_int_equal(f->n, 1);
+        assert_string_equal(f->x[0].method, "CONNECT");
+        assert_int_equal(f->x[0].status, 200);
+        assert_int_equal(f->x[0].resp_flags, HTTP_MESSAGE_UPGRADE);
+        assert_int_equal(f->stats.parse_errors, 0);
+
+        /* a refused CONNECT keeps the connection HTTP */
+        {
+                _cleanup_(fixture_freep) Fixture *g = start(HT_ROLE_CLIENT);
+                data(g, OUT, "CONNECT a:443 HTTP/1.1\r\n\r\n");
+                data(g, IN, "HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 2\r\n\r\nno");
+                data(g, OUT, "CONNECT a:443 HTTP/1.1\r\nProxy-Authorization: Basic eDp5\r\n\r\n");
+                data(g, IN, "HTTP/1.1 200 OK\r\n\r\n");
+                finish(g, EXCHANGE_END_CLOSED);
+                assert_int_equal(g->n, 2);
+                assert_int_equal(g->x[0].status, 407);
+                assert_int_equal(g->x[0].resp_body, 2);
+                assert_int_equal(g->x[1].status, 200);
+        }
+}
+
+static void test_uncorrelated_and_no_response(void **state) {
+        _cleanup_(fixture_freep) Fixture *f = start(HT_ROLE_SERVER);
+
+        data(f, OUT, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        assert_int_equal(f->n, 1);
+        assert_int_equal(f->x[0].kind, EXCHANGE_UNCORRELATED);
+        assert_int_equal(f->x[0].status, 200);
+
+        data(f, IN, "GET /x HTTP/1.1\r\n\r\nGET /y HTTP/1.1\r\n\r\n");
+        finish(f, EXCHANGE_END_IDLE_TIMEOUT);
+        assert_int_equal(f->n, 3);
+        assert_int_equal(f->x[1].kind, EXCHANGE_NO_RESPONSE);
+        assert_string_equal(f->x[1].target, "/x");
+        assert_int_equal(f->x[1].reason, EXCHANGE_END_IDLE_TIMEOUT);
+        assert_string_equal(f->x[2].target, "/y");
+        assert_int_equal(f->stats.exchanges_uncorrelated, 1);
+        assert_int_equal(f->stats.exchanges_no_response, 2);
+}
+
+static void test_close_delimited_at_finish(void **state) {
+        _cleanup_(fixture_freep) Fixture *f = start(HT_ROLE_CLIENT);
+
+        data(f, OUT, "GET / HTTP/1.0\r\n\r\n");                     /* t=2000 */
+        data(f, IN, "HTTP/1.0 200 OK\r\n\r\nsome ");                /* t=3000 */
+        data(f, IN, "bytes");                                       /* t=4000 */
+        assert_int_equal(f->n, 0);
+        finish(f, EXCHANGE_END_CLOSED);                             /* t=5000 */
+        assert_int_equal(f->n, 1);
+        assert_int_equal(f->x[0].kind, EXCHANGE_COMPLETE);
+        assert_int_equal(f->x[0].resp_body, 10);
+        assert_int_equal(f->x[0].resp_flags, HTTP_MESSAGE_CLOSE_DELIMITED | HTTP_MESSAGE_CONNECTION_CLOSE);
+        assert_int_equal(f->x[0].duration, 2000);
+}
+
+static void test_pipeline_overflow(void **state) {
+        _cleanup_(fixture_freep) Fixture *f = fixture_new(HT_ROLE_SERVER);
+
+        f->limits.pipeline_max = 2;
+        fixture_start(f);
+        data(f, IN, "GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\nGET /3 HTTP/1.1\r\n\r\n");
+        assert_int_equal(f->n, 1);
+        assert_int_equal(f->x[0].kind, EXCHANGE_NO_RESPONSE);
+        assert_string_equal(f->x[0].target, "/1");
+        assert_int_equal(f->x[0].reason, EXCHANGE_END_PIPELINE_FULL);
+        assert_int_equal(f->stats.pipeline_overflows, 1);
+        data(f, OUT, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+        assert_int_equal(f->n, 2);
+        assert_string_equal(f->x[1].target, "/2");
+        finish(f, EXCHANGE_END_CLOSED);
+        assert_int_equal(f->n, 3);
+        assert_string_equal(f->x[2].target, "/3");
+        assert_int_equal(f->x[2].reason, EXCHANGE_END_CLOSED);
+}
+
+static void test_parse_error_then_recovery(void **state) {
+        _cleanup_(fixture_freep) Fixture *f = start(HT_ROLE_SERVER);
+
+        data(f, IN, "GET /ok HTTP/1.1\r\n\r\n");
+        data(f, OUT, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+        data(f, IN, "GET /bad HTTP/1.1\r\nBad Header: x\r\n\r\n");
+        assert_int_equal(f->n, 2);
+        assert_int_equal(f->x[1].kind, EXCHANGE_PARSE_ERROR);
+        assert_string_equal(f->x[1].error, "invalid header field name");
+        assert_int_equal(f->x[1].error_direction, IN);
+        assert_int_equal(f->x[1].error_offset, 20 + 19);
+        assert_string_equal(f->x[1].excerpt, "Bad Header: x\r\n\r\n");
+        assert_int_equal(f->stats.parse_errors, 1);
+        /* the request whose head was bad is still there, cut, and gets its 400 */
+        data(f, OUT, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+        assert_int_equal(f->n, 3);
+        assert_int_equal(f->x[2].kind, EXCHANGE_COMPLETE);
+        assert_string_equal(f->x[2].target, "/bad");
+        assert_int_equal(f->x[2].req_flags, HTTP_MESSAGE_TRUNCATED | HTTP_MESSAGE_HEAD_TRUNCATED);
+        assert_int_equal(f->x[2].status, 400);
+
+        data(f, IN, "GET /again HTTP/1.1\r\n\r\n");
+        data(f, OUT, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+        assert_int_equal(f->n, 4);
+        assert_int_equal(f->x[3].kind, EXCHANGE_COMPLETE);
+        assert_string_equal(f->x[3].target, "/again");
+        finish(f, EXCHANGE_END_CLOSED);
+}
+
+static void test_response_desync(void **state) {
+        _cleanup_(fixture_freep) Fixture *f = start(HT_ROLE_SERVER);
+
+        data(f, IN, "GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\n");
+        data(f, OUT, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n0123");
+        gap(f, OUT, 100);
+        assert_int_equal(f->stats.desyncs, 1);
+        assert_int_equal(f->n, 2);
+        assert_int_equal(f->x[0].kind, EXCHANGE_COMPLETE);
+        assert_string_equal(f->x[0].target, "/1");
+        assert_int_equal(f->x[0].resp_flags, HTTP_MESSAGE_TRUNCATED | HTTP_MESSAGE_GAP | HTTP_MESSAGE_CHUNKED);
+        assert_int_equal(f->x[1].kind, EXCHANGE_NO_RESPONSE);
+        assert_string_equal(f->x[1].target, "/2");
+        assert_int_equal(f->x[1].reason, EXCHANGE_END_DESYNC);
+
+        /* a continuation of the lost response is ignored, the next response start resyncs */
+        data(f, OUT, "ab\r\n0\r\n\r\n");
+        data(f, IN, "GET /3 HTTP/1.1\r\n\r\n");
+        data(f, OUT, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+        assert_int_equal(f->n, 3);
+        assert_int_equal(f->x[2].kind, EXCHANGE_COMPLETE);
+        assert_string_equal(f->x[2].target, "/3");
+        assert_int_equal(f->stats.parse_errors, 0);
+        finish(f, EXCHANGE_END_CLOSED);
+}
+
+static void test_body_gap_stays_in_sync(void **state) {
+        _cleanup_(fixture_freep) Fixture *f = start(HT_ROLE_SERVER);
+
+        /* nginx: head by writev, body by sendfile (a gap) */
+        data(f, IN, "GET /file HTTP/1.1\r\n\r\n");
+        data(f, OUT, "HTTP/1.1 200 OK\r\nContent-Length: 612\r\n\r\n");
+        gap(f, OUT, 612);
+        assert_int_equal(f->n, 1);
+        assert_int_equal(f->x[0].resp_body, 612);
+        assert_int_equal(f->x[0].resp_flags, HTTP_MESSAGE_GAP);
+        assert_int_equal(f->x[0].duration, 2000);
+        data(f, IN, "GET /file HTTP/1.1\r\n\r\n");
+        data(f, OUT, "HTTP/1.1 304 Not Modified\r\n\r\n");
+        assert_int_equal(f->n, 2);
+        assert_int_equal(f->x[1].status, 304);
+        assert_int_equal(f->stats.desyncs, 0);
+        finish(f, EXCHANGE_END_CLOSED);
+}
+
+static void test_role_unknown(void **state) {
+        _cleanup_(fixture_freep) Fixture *f = start(HT_ROLE_UNKNOWN), *g = start(HT_ROLE_UNKNOWN);
+
+        data(f, OUT, "GET /u HTTP/1.1\r\n\r\n");
+        data(f, IN, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+        finish(f, EXCHANGE_END_CLOSED);
+        assert_int_equal(f->n, 1);
+        assert_int_equal(f->x[0].kind, EXCHANGE_COMPLETE);
+        assert_string_equal(f->x[0].target, "/u");
+
+        /* the response side speaks first (we joined late): it still fixes the roles */
+        data(g, IN, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+        data(g, OUT, "GET /v HTTP/1.1\r\n\r\n");
+        data(g, IN, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+        data(g, IN, "GET /w HTTP/1.1\r\n\r\n");
+        finish(g, EXCHANGE_END_CLOSED);
+        assert_int_equal(g->n, 3);
+        assert_int_equal(g->x[0].kind, EXCHANGE_UNCORRELATED);
+        assert_int_equal(g->x[1].kind, EXCHANGE_COMPLETE);
+        assert_int_equal(g->x[1].status, 404);
+        assert_int_equal(g->x[2].kind, EXCHANGE_PARSE_ERROR);
+        assert_string_equal(g->x[2].error, "expected a status line");
+}
+
+static void test_memory_refused(void **state) {
+        _cleanup_(fixture_freep) Fixture *f = fixture_new(HT_ROLE_SERVER);
+
+        f->budget.max = 100;
+        fixture_start(f);
+        data(f, IN, "GET /a HTTP/1.1\r\nHost: h\r\n\r\n");
+        data(f, OUT, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        assert_int_equal(f->n, 1);
+        assert_int_equal(f->x[0].kind, EXCHANGE_COMPLETE);
+        assert_string_equal(f->x[0].method, "");
+        assert_int_equal(f->x[0].req_flags, HTTP_MESSAGE_MEMORY_CAPPED | HTTP_MESSAGE_HEAD_TRUNCATED);
+        assert_int_equal(f->x[0].status, 200);
+        assert_int_equal(f->x[0].resp_body, 2);
+        assert_true(f->stats.memory_refused > 0);
+        finish(f, EXCHANGE_END_CLOSED);
+        assert_int_equal(f->budget.used, 0);
+
+        /* per-connection cap */
+        {
+                _cleanup_(fixture_freep) Fixture *g = fixture_new(HT_ROLE_SERVER);
+
+                g->limits.conn_memory_max = 300;
+                fixture_start(g);
+                data(g, IN, "GET /a HTTP/1.1\r\n\r\n");
+                assert_true(protocol_http1_ops.memory(g->h) <= 300 + 2 * 256);
+                data(g, OUT, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+                assert_int_equal(g->n, 1);
+                assert_true(g->stats.memory_refused > 0);
+                finish(g, EXCHANGE_END_CLOSED);
+        }
+}
+
+static void test_not_seen_from_start(void **state) {
+        _cleanup_(fixture_freep) Fixture *f = fixture_new(HT_ROLE_SERVER);
+
+        f->conn.flags = 0;
+        fixture_start(f);
+        data(f, OUT, "rest of an old body\r\n");
+        data(f, IN, "GET /n HTTP/1.1\r\n\r\n");
+        data(f, OUT, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+        finish(f, EXCHANGE_END_CLOSED);
+        assert_int_equal(f->n, 1);
+        assert_int_equal(f->x[0].kind, EXCHANGE_COMPLETE);
+        assert_int_equal(f->stats.parse_errors, 0);
+}
+
+/* A whole conversation, each direction cut at every offset: same exchanges. */
+static void run_conversation(const char *req, const char *resp, size_t split_req, size_t split_resp,
+                             char *log, size_t log_size) {
+        _cleanup_(fixture_freep) Fixture *f = start(HT_ROLE_SERVER);
+        size_t lq = strlen(req), ls = strlen(resp);
+
+        assert_int_equal(protocol_http1_ops.data(f->h, IN, (const uint8_t *) req, split_req, 1, 1, true), 0);
+        assert_int_equal(protocol_http1_ops.data(f->h, IN, (const uint8_t *) req + split_req, lq - split_req, 1, 1,
+                                                 false), 0);
+        assert_int_equal(protocol_http1_ops.data(f->h, OUT, (const uint8_t *) resp, split_resp, 2, 1, true), 0);
+        assert_int_equal(protocol_http1_ops.data(f->h, OUT, (const uint8_t *) resp + split_resp, ls - split_resp,
+                                                 2, 1, false), 0);
+        finish(f, EXCHANGE_END_CLOSED);
+        snprintf(log, log_size, "%s", f->log);
+}
+
+static void test_split_conversation(void **state) {
+        static const char req[] =
+                "GET /1 HTTP/1.1\r\nHost: a\r\n\r\n"
+                "POST /2 HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2;x=y\r\nab\r\n0\r\nT: 1\r\n\r\n"
+                "HEAD /3 HTTP/1.1\r\n\r\n"
+                "GET /4 HTTP/1.0\r\n\r\n";
+        static const char resp[] =
+                "HTTP/1.1 100 Continue\r\n\r\n"
+                "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc"
+                "HTTP/1.1 201 Created\nContent-Length: 0\n\n"
+                "HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n"
+                "HTTP/1.0 200 OK\r\n\r\nclose delimited";
+        static char ref[16384], got[16384];
+
+        run_conversation(req, resp, strlen(req), strlen(resp), ref, sizeof(ref));
+        assert_non_null(strstr(ref, "complete HEAD /3 200 rq=0/0 rs=0/0"));
+        assert_non_null(strstr(ref, "complete GET /4 200 rq=0/0x40 rs=15/0x60"));
+        for (size_t i = 0; i <= strlen(req); i++) {
+                run_conversation(req, resp, i, strlen(resp), got, sizeof(got));
+                assert_string_equal(ref, got);
+        }
+        for (size_t i = 0; i <= strlen(resp); i++) {
+                run_conversation(req, resp, strlen(req), i, got, sizeof(got));
+                assert_string_equal(ref, got);
+        }
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_keep_alive_server),
+                cmocka_unit_test(test_client_role),
+                cmocka_unit_test(test_pipelining),
+                cmocka_unit_test(test_100_continue),
+                cmocka_unit_test(test_early_response),
+                cmocka_unit_test(test_upgrade),
+                cmocka_unit_test(test_connect),
+                cmocka_unit_test(test_uncorrelated_and_no_response),
+                cmocka_unit_test(test_close_delimited_at_finish),
+                cmocka_unit_test(test_pipeline_overflow),
+                cmocka_unit_test(test_parse_error_then_recovery),
+                cmocka_unit_test(test_response_desync),
+                cmocka_unit_test(test_body_gap_stays_in_sync),
+                cmocka_unit_test(test_role_unknown),
+                cmocka_unit_test(test_memory_refused),
+                cmocka_unit_test(test_not_seen_from_start),
+                cmocka_unit_test(test_split_conversation),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
