@@ -347,8 +347,9 @@ static __always_inline bool announce(struct ht_conn *c, __u64 pid_tgid, int fd) 
  * One data record: up to payload_max bytes of buf, and (length - captured)
  * bytes of gap. buf == 0 means a pure gap (sendfile, iovecs past the cap).
  */
-static __always_inline void emit_data(struct ht_conn *c, __u64 pid_tgid, int fd, __u8 dir, __u8 sys,
-                                      __u64 buf, __u32 length, __u64 syscall_bytes, __u8 flags) {
+static __always_inline void emit_data_from(struct ht_conn *c, __u64 pid_tgid, int fd, __u8 dir, __u8 sys,
+                                           __u64 buf, bool kernel_buf, __u32 length, __u64 syscall_bytes,
+                                           __u8 flags, __u64 ts) {
         struct data_scratch *s;
         __u32 zero = 0, cap = 0;
         __u64 lost;
@@ -362,7 +363,8 @@ static __always_inline void emit_data(struct ht_conn *c, __u64 pid_tgid, int fd,
                 if (cap > HT_PAYLOAD_CAP)
                         cap = HT_PAYLOAD_CAP;
                 barrier_var(cap);
-                if (cap > 0 && bpf_probe_read_user(s->data, cap, (const void *) buf) < 0) {
+                if (cap > 0 && (kernel_buf ? bpf_probe_read_kernel(s->data, cap, (const void *) buf)
+                                           : bpf_probe_read_user(s->data, cap, (const void *) buf)) < 0) {
                         cap = 0;
                         flags |= HT_DATA_FAULT;
                         count(HT_CNT_READ_FAULTS, 1);
@@ -375,6 +377,8 @@ static __always_inline void emit_data(struct ht_conn *c, __u64 pid_tgid, int fd,
         dir &= 1;
         lost = c->lost[dir];
         fill_header(&s->ev.hdr, HT_EVENT_DATA, sizeof(s->ev) + cap, c->id, pid_tgid, fd);
+        if (ts)
+                s->ev.hdr.timestamp_ns = ts;
         s->ev.syscall_bytes = syscall_bytes;
         s->ev.lost_before = lost;
         s->ev.length = length;
@@ -398,22 +402,60 @@ static __always_inline void emit_data(struct ht_conn *c, __u64 pid_tgid, int fd,
                 count(HT_CNT_GAP_BYTES, length - cap);
 }
 
-/* Classify a connection from the first bytes of this syscall; true if it is HTTP/1 now. */
-static __always_inline bool infer(struct ht_conn *c, __u64 first, __u64 avail, __u8 dir) {
+static __always_inline void emit_data(struct ht_conn *c, __u64 pid_tgid, int fd, __u8 dir, __u8 sys,
+                                      __u64 buf, __u32 length, __u64 syscall_bytes, __u8 flags) {
+        emit_data_from(c, pid_tgid, fd, dir, sys, buf, false, length, syscall_bytes, flags, 0);
+}
+
+/*
+ * Classify a connection from the first bytes of this syscall (first, avail
+ * of them readable there); true if it is HTTP/1 now. *ret_prefix is set to
+ * the number of stashed bytes from earlier syscalls that must be sent ahead
+ * of this syscall's bytes.
+ */
+static __always_inline bool infer(struct ht_conn *c, __u64 first, __u64 avail, __u8 dir, __u32 *ret_prefix) {
         unsigned char b[HT_INFER_BYTES] = {};
         __u32 n = avail < HT_INFER_BYTES ? avail : HT_INFER_BYTES;
+        __u32 prev = c->stash_len;
+        bool from_start = c->flags & HT_CONN_SEEN_START;
         int r;
 
+        *ret_prefix = 0;
         if (c->protocol == HT_PROTO_HTTP1)
                 return true;
         if (c->protocol != HT_PROTO_UNKNOWN)
                 return false;
+        if (n == 0)
+                return false;
 
-        barrier_var(n);
-        if (n == 0 || n > HT_INFER_BYTES)
-                return false;
-        if (bpf_probe_read_user(b, n, (const void *) first) < 0)
-                return false;
+        if (from_start && (prev > 0 || n < HT_INFER_BYTES)) {
+                /* Too short to decide: keep the bytes and decide on more of them. */
+                __u32 take;
+
+                if (prev > 0 && c->stash_dir != dir)
+                        goto not_http;   /* both sides spoke before a method: not HTTP/1 */
+                take = HT_INFER_BYTES - prev;
+                if (take > n)
+                        take = n;
+                prev &= HT_INFER_BYTES - 1;
+                take &= HT_INFER_BYTES - 1;
+                barrier_var(prev);
+                barrier_var(take);
+                if (take > 0 && bpf_probe_read_user(c->stash + prev, take, (const void *) first) < 0)
+                        return false;
+                if (prev == 0)
+                        c->stash_ns = bpf_ktime_get_ns();
+                c->stash_len = prev + take;
+                c->stash_dir = dir;
+                __builtin_memcpy(b, c->stash, HT_INFER_BYTES);
+                n = prev + take;
+        } else {
+                barrier_var(n);
+                if (n > HT_INFER_BYTES)
+                        return false;
+                if (bpf_probe_read_user(b, n, (const void *) first) < 0)
+                        return false;
+        }
         r = ht_infer_protocol(b, n);
 
         if (r == HT_INFER_REQUEST || r == HT_INFER_RESPONSE) {
@@ -424,24 +466,31 @@ static __always_inline bool infer(struct ht_conn *c, __u64 first, __u64 avail, _
                         c->role = request == ingress ? HT_ROLE_SERVER : HT_ROLE_CLIENT;
                 }
                 c->protocol = HT_PROTO_HTTP1;
+                *ret_prefix = prev;
+                c->stash_len = 0;
                 count(HT_CNT_CONNS_HTTP, 1);
                 return true;
         }
         if (r == HT_INFER_HTTP2) {
                 c->protocol = HT_PROTO_HTTP2;
+                c->stash_len = 0;
                 count(HT_CNT_CONNS_OTHER, 1);
                 return false;
         }
         /*
-         * From the first byte, anything else is not HTTP -- once we have seen
-         * enough of it to be sure (a client may send its request in small
-         * pieces). Mid-stream, keep looking a while for a message start.
+         * From the first byte, anything else is not HTTP once we have seen
+         * HT_INFER_BYTES of it. Mid-stream, keep looking a while for a
+         * message start.
          */
-        if (r == HT_INFER_OTHER || ((c->flags & HT_CONN_SEEN_START) && n >= HT_INFER_BYTES) ||
-            ++c->probes >= HT_MIDSTREAM_PROBES) {
-                c->protocol = HT_PROTO_OTHER;
-                count(HT_CNT_CONNS_OTHER, 1);
-        }
+        if (r == HT_INFER_OTHER || (from_start && n >= HT_INFER_BYTES) ||
+            (!from_start && ++c->probes >= HT_MIDSTREAM_PROBES))
+                goto not_http;
+        return false;
+
+not_http:
+        c->protocol = HT_PROTO_OTHER;
+        c->stash_len = 0;
+        count(HT_CNT_CONNS_OTHER, 1);
         return false;
 }
 
@@ -496,7 +545,8 @@ static __always_inline void data_exit(long ret) {
         struct ht_conn_key key;
         struct syscall_args a, *ap;
         struct ht_conn *c;
-        __u64 first;
+        __u64 first, first_len;
+        __u32 prefix = 0;
 
         ap = bpf_map_lookup_elem(&args_map, &pid_tgid);
         if (!ap)
@@ -523,21 +573,28 @@ static __always_inline void data_exit(long ret) {
                 return;
         }
 
-        /* The first bytes: the buffer itself, or the first non-empty iovec's base. */
+        /* The first bytes: the buffer itself, or the first iovec (never read past its end). */
         first = a.buf;
+        first_len = ret;
         if (a.iovcnt) {
                 struct iovec_user iv = {};
 
                 if (bpf_probe_read_user(&iv, sizeof(iv), (const void *) a.buf) < 0)
                         return;
                 first = iv.base;
+                if (iv.len < first_len)
+                        first_len = iv.len;
         }
-        if (!infer(c, first, (__u64) ret, a.direction))
+        if (!infer(c, first, first_len, a.direction, &prefix))
                 return;
         if (!announce(c, pid_tgid, a.fd)) {
-                __sync_fetch_and_add(&c->lost[a.direction & 1], ret);
+                __sync_fetch_and_add(&c->lost[a.direction & 1], ret + prefix);
                 return;
         }
+        if (prefix > 0)
+                /* Bytes of earlier syscalls kept while the connection was being classified. */
+                emit_data_from(c, pid_tgid, a.fd, a.direction, a.syscall, (__u64) c->stash, true,
+                               prefix, prefix, HT_DATA_SEGMENT_START, c->stash_ns);
 
         if (!a.iovcnt) {
                 emit_data(c, pid_tgid, a.fd, a.direction, a.syscall, a.buf, ret, ret, HT_DATA_SEGMENT_START);

@@ -176,9 +176,20 @@ struct ht_conn {
         __u8 protocol;
         __u8 flags;
         __u8 probes;             /* mid-stream inference attempts so far */
-        __u8 _pad[6];
+        __u8 stash_len;          /* bytes in stash */
+        __u8 stash_dir;          /* their direction */
+        __u8 _pad[4];
         __u8 local_addr[16];
         __u8 remote_addr[16];
+        /*
+         * A connection seen from its first byte whose first syscalls carry
+         * too few bytes to classify ("G", "ET /"...) keeps them here until
+         * HT_INFER_BYTES have arrived; they are then sent ahead of the bytes
+         * that decided. Twice HT_INFER_BYTES so the verifier can bound an
+         * append at any offset below HT_INFER_BYTES.
+         */
+        __u8 stash[HT_INFER_BYTES * 2];
+        __u64 stash_ns;          /* when the first stashed byte arrived: the message's start */
 };
 
 /* Indexes of the per-CPU counter array; user space sums over CPUs. */
