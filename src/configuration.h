@@ -68,8 +68,8 @@ enum {
 
 /* Bits of Config.output.types; none set means "none". */
 enum {
-        OUTPUT_JOURNAL = 1u << 0,
-        OUTPUT_JSON    = 1u << 1,
+        CONFIG_OUTPUT_JOURNAL = 1u << 0,
+        CONFIG_OUTPUT_JSON    = 1u << 1,
 };
 
 /*

@@ -5,6 +5,7 @@
  * is in manager.c.
  */
 
+#define _GNU_SOURCE 1
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -13,16 +14,47 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "configuration.h"
 #include "conn.h"
+#include "diagnostics.h"
 #include "log.h"
 #include "macro.h"
 #include "manager.h"
+#include "redact.h"
 
-static OutputKind arg_output = OUTPUT_JOURNAL;
+extern char **environ;
+
 static const char *arg_record = NULL;
 static const char *arg_replay = NULL;
-static uint32_t arg_payload_size = HT_PAYLOAD_DEFAULT;
-static uint64_t arg_idle_timeout_sec = 0;     /* 0: the default in limits_default */
+static const char *arg_config = NULL;
+static enum {
+        ACTION_RUN,
+        ACTION_VALIDATE_CONFIG,
+        ACTION_CAT_CONFIG,
+        ACTION_GENERATE_CONFIG,
+} arg_action = ACTION_RUN;
+
+/* Command-line settings, applied as the highest-precedence configuration layer. */
+#define OVERRIDES_MAX 16
+static char *arg_overrides[OVERRIDES_MAX + 1];
+static size_t arg_n_overrides;
+
+static int add_override(const char *key, const char *value) {
+        char *s;
+
+        if (arg_n_overrides >= OVERRIDES_MAX)
+                return log_error_errno(E2BIG, "Too many settings on the command line.");
+        if (asprintf(&s, "%s=%s", key, value) < 0)
+                return log_oom();
+        arg_overrides[arg_n_overrides++] = s;
+        return 0;
+}
+
+static void free_overrides(void) {
+        for (size_t i = 0; i < arg_n_overrides; i++)
+                free(arg_overrides[i]);
+        arg_n_overrides = 0;
+}
 
 static void help(void) {
         printf("%s [OPTIONS...]\n\n"
@@ -36,7 +68,11 @@ static void help(void) {
                "     --payload-size=BYTES   Bytes captured per syscall (default %u, max %u)\n"
                "     --idle-timeout=SECONDS Requests without a response for this long are logged\n"
                "                            as no-response (default %" PRIu64 ")\n"
-               "     --log-level=LEVEL      Level of the daemon's own messages (default info)\n\n"
+               "     --log-level=LEVEL      Level of the daemon's own messages (default info)\n"
+               "     --config=FILE          Main configuration file (default /etc/http-tracer/http-tracer.yaml)\n"
+               "     --validate-config      Check the merged configuration, print every problem, exit\n"
+               "     --cat-config           Print the merged configuration and where each value came from\n"
+               "     --generate-config      Print a complete commented default configuration\n\n"
                "Query entries with, e.g.: journalctl SYSLOG_IDENTIFIER=http-tracer HTTP_STATUS=404\n",
                "http-tracer", HT_PAYLOAD_DEFAULT, HT_PAYLOAD_CAP,
                limits_default.idle_timeout_ns / NSEC_PER_SEC);
@@ -66,6 +102,10 @@ static int parse_argv(int argc, char *argv[]) {
                 ARG_PAYLOAD_SIZE,
                 ARG_IDLE_TIMEOUT,
                 ARG_LOG_LEVEL,
+                ARG_CONFIG,
+                ARG_VALIDATE_CONFIG,
+                ARG_CAT_CONFIG,
+                ARG_GENERATE_CONFIG,
         };
         static const struct option options[] = {
                 { "help",         no_argument,       NULL, 'h'              },
@@ -76,10 +116,16 @@ static int parse_argv(int argc, char *argv[]) {
                 { "payload-size", required_argument, NULL, ARG_PAYLOAD_SIZE },
                 { "idle-timeout", required_argument, NULL, ARG_IDLE_TIMEOUT },
                 { "log-level",    required_argument, NULL, ARG_LOG_LEVEL    },
+                { "config",          required_argument, NULL, ARG_CONFIG          },
+                { "validate-config", no_argument,       NULL, ARG_VALIDATE_CONFIG },
+                { "cat-config",      no_argument,       NULL, ARG_CAT_CONFIG      },
+                { "generate-config", no_argument,       NULL, ARG_GENERATE_CONFIG },
                 {}
         };
         uint64_t v;
         int c, r;
+
+
 
         opterr = 0;
         while ((c = getopt_long(argc, argv, ":ho:", options, NULL)) >= 0)
@@ -91,9 +137,11 @@ static int parse_argv(int argc, char *argv[]) {
                         printf("http-tracer %s\n", PROJECT_VERSION);
                         return 0;
                 case 'o':
-                        arg_output = output_kind_from_string(optarg);
-                        if (arg_output < 0)
+                        if (output_kind_from_string(optarg) < 0)
                                 return log_error_errno(EINVAL, "Unknown output '%s': expected journal, json or none.", optarg);
+                        r = add_override("output.types", optarg);
+                        if (r < 0)
+                                return r;
                         break;
                 case ARG_RECORD:
                         arg_record = optarg;
@@ -106,14 +154,20 @@ static int parse_argv(int argc, char *argv[]) {
                         if (r < 0 || v == 0)
                                 return log_error_errno(EINVAL, "Invalid --payload-size '%s': expected 1...%u bytes.",
                                                        optarg, HT_PAYLOAD_CAP);
-                        arg_payload_size = (uint32_t) v;
+                        r = add_override("capture.payload_size", optarg);
+                        if (r < 0)
+                                return r;
                         break;
                 case ARG_IDLE_TIMEOUT:
                         r = parse_uint(optarg, UINT64_C(31536000), &v);
                         if (r < 0 || v == 0)
                                 return log_error_errno(EINVAL, "Invalid --idle-timeout '%s': expected seconds, 1...31536000.",
                                                        optarg);
-                        arg_idle_timeout_sec = v;
+                        char secs[32];
+                        snprintf(secs, sizeof(secs), "%" PRIu64 "s", v);
+                        r = add_override("limits.idle_timeout", secs);
+                        if (r < 0)
+                                return r;
                         break;
                 case ARG_LOG_LEVEL:
                         r = log_level_from_string(optarg);
@@ -121,6 +175,21 @@ static int parse_argv(int argc, char *argv[]) {
                                 return log_error_errno(EINVAL, "Invalid --log-level '%s': expected debug, info, notice, warning or err.",
                                                        optarg);
                         log_set_max_level(r);
+                        r = add_override("log.level", optarg);
+                        if (r < 0)
+                                return r;
+                        break;
+                case ARG_CONFIG:
+                        arg_config = optarg;
+                        break;
+                case ARG_VALIDATE_CONFIG:
+                        arg_action = ACTION_VALIDATE_CONFIG;
+                        break;
+                case ARG_CAT_CONFIG:
+                        arg_action = ACTION_CAT_CONFIG;
+                        break;
+                case ARG_GENERATE_CONFIG:
+                        arg_action = ACTION_GENERATE_CONFIG;
                         break;
                 case ':':
                         return log_error_errno(EINVAL, "Option '%s' needs an argument.", argv[optind - 1]);
@@ -139,29 +208,91 @@ static int parse_argv(int argc, char *argv[]) {
         return 1;
 }
 
-int main(int argc, char *argv[]) {
+/* The merged configuration; diagnostics go to stderr as FILE:LINE:COLUMN: message. */
+static int load_config(Config **ret) {
+        ConfigLoadOptions opts = {
+                .config_file = arg_config,
+                .environment = environ,
+                .overrides = arg_overrides,
+        };
+        Diagnostics diags = {};
+        int r;
+
+        r = config_load(&opts, ret, &diags);
+        diagnostics_print(&diags, stderr);
+        diagnostics_done(&diags);
+        if (r == -EINVAL)
+                return log_error_errno(r, "The configuration is not valid; nothing was started.");
+        if (r < 0)
+                return log_error_errno(r, "Failed to load the configuration: %m");
+        return 0;
+}
+
+static OutputKind output_from_config(const Config *c) {
+        if (c->output.types == 0)
+                return OUTPUT_NONE;
+        if (c->output.types == CONFIG_OUTPUT_JSON)
+                return OUTPUT_JSON;
+        if (c->output.types & CONFIG_OUTPUT_JSON)
+                log_warning("Several outputs at once are not supported yet; writing to the journal only.");
+        return OUTPUT_JOURNAL;
+}
+
+static int run(int argc, char *argv[]) {
         _cleanup_(manager_freep) Manager *m = NULL;
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_(redactor_freep) Redactor *redactor = NULL;
         ManagerOptions o;
+        int r;
+
+        r = parse_argv(argc, argv);
+        if (r <= 0)
+                return r;
+
+        if (arg_action == ACTION_GENERATE_CONFIG)
+                return config_generate(stdout);
+
+        r = load_config(&c);
+        if (r < 0)
+                return r;
+        if (arg_action == ACTION_VALIDATE_CONFIG) {
+                printf("Configuration is valid.\n");
+                return 0;
+        }
+        if (arg_action == ACTION_CAT_CONFIG)
+                return config_cat(c, stdout);
+
+        log_set_max_level(c->log.level);
+
+        r = redactor_new_from_config(c, &redactor);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up redaction: %m");
+
+        manager_options_init(&o);
+        o.output = output_from_config(c);
+        o.record_path = arg_record;
+        config_to_limits(c, &o.limits);
+        o.bpf.payload_max = (uint32_t) c->capture.payload_size;
+        o.bpf.ringbuf_size = (uint32_t) c->capture.ring_buffer_size;
+        o.bpf.conns_max = (uint32_t) c->capture.connections_max;
+        o.bpf.wakeup_bytes = c->capture.ring_buffer_size / 8;
+        o.drain_interval_usec = MAX(c->capture.wakeup_delay_ns / NSEC_PER_USEC, UINT64_C(1000));
+        o.redactor = redactor;
+
+        r = manager_new(&o, &m);
+        if (r < 0)
+                return r;
+
+        return arg_replay ? manager_replay(m, arg_replay) : manager_run(m);
+}
+
+int main(int argc, char *argv[]) {
         int r;
 
         /* A JSON reader or journald going away must surface as EPIPE, not kill us. */
         (void) signal(SIGPIPE, SIG_IGN);
 
-        r = parse_argv(argc, argv);
-        if (r <= 0)
-                return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
-
-        manager_options_init(&o);
-        o.output = arg_output;
-        o.record_path = arg_record;
-        o.bpf.payload_max = arg_payload_size;
-        if (arg_idle_timeout_sec > 0)
-                o.limits.idle_timeout_ns = arg_idle_timeout_sec * NSEC_PER_SEC;
-
-        r = manager_new(&o, &m);
-        if (r < 0)
-                return EXIT_FAILURE;
-
-        r = arg_replay ? manager_replay(m, arg_replay) : manager_run(m);
+        r = run(argc, argv);
+        free_overrides();
         return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }

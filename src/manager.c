@@ -16,6 +16,7 @@
 #include "macro.h"
 #include "manager.h"
 #include "record.h"
+#include "redact.h"
 
 /* Statistics, idle expiry and drop warnings run this often. */
 #define HOUSEKEEPING_INTERVAL_USEC (1 * USEC_PER_SEC)
@@ -59,8 +60,36 @@ static uint64_t now_monotonic_ns(void) {
         return (uint64_t) ts.tv_sec * NSEC_PER_SEC + (uint64_t) ts.tv_nsec;
 }
 
+/*
+ * Mask secrets (query parameters such as token=, per the redaction
+ * settings) in a copy of the request, so that nothing unmasked reaches any
+ * output. Returns the exchange to emit; *ret_target is what to free.
+ */
+static const Exchange *redact_exchange(Manager *m, const Exchange *x, Exchange *copy, HttpMessage *req,
+                                       char **ret_target) {
+        char *t = NULL;
+        size_t n;
+
+        *ret_target = NULL;
+        if (!m->opts.redactor || !x->request || !x->request->target)
+                return x;
+        if (redactor_url(m->opts.redactor, x->request->target, strlen(x->request->target), &t, &n) <= 0)
+                return x;
+        *req = *x->request;
+        req->target = t;
+        *copy = *x;
+        copy->request = req;
+        *ret_target = t;
+        return copy;
+}
+
 static int on_exchange(void *userdata, const Exchange *x) {
         Manager *m = ASSERT_PTR(userdata);
+        _cleanup_(freep) char *target = NULL;
+        HttpMessage req;
+        Exchange copy;
+
+        x = redact_exchange(m, x, &copy, &req, &target);
 
         /*
          * The output counts what it cannot deliver (entries_dropped,

@@ -20,6 +20,7 @@ typedef struct ManagerOptions {
         BpfTracerOptions bpf;
         Limits limits;
         uint64_t drain_interval_usec;     /* upper bound on the delay before records are read */
+        const struct Redactor *redactor;  /* masks secrets in every exchange before any output; NULL: none */
 } ManagerOptions;
 
 void manager_options_init(ManagerOptions *o);

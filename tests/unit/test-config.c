@@ -146,7 +146,7 @@ static void test_table_defaults_valid(void **state) {
         assert_string_equal(c->redaction.headers.items[3], "Set-Cookie");
         assert_int_equal(c->redaction.query_parameters.n, 15);
         assert_string_equal(c->redaction.mask, "***");
-        assert_int_equal(c->output.types, OUTPUT_JOURNAL);
+        assert_int_equal(c->output.types, CONFIG_OUTPUT_JOURNAL);
         assert_int_equal(c->fields.priority[PRIORITY_5XX], LOG_WARNING);
         for (size_t i = 0; i < config_settings_n; i++)
                 assert_string_equal(source_of(c, config_settings[i].key), "default");
@@ -472,7 +472,7 @@ static void test_environment(void **state) {
         assert_int_equal(c->sampling.rules.n, 2);
         assert_string_equal(c->sampling.rules.items[1].path, "/api/*");
         assert_true(c->sampling.rules.items[1].rate > 0.0999 && c->sampling.rules.items[1].rate < 0.1001);
-        assert_int_equal(c->output.types, OUTPUT_JOURNAL | OUTPUT_JSON);
+        assert_int_equal(c->output.types, CONFIG_OUTPUT_JOURNAL | CONFIG_OUTPUT_JSON);
         assert_false(c->redaction.enabled);
         assert_int_equal(c->fields.priority[PRIORITY_5XX], LOG_ERR);
         /* The unknown one is a warning, not an error. */
