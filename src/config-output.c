@@ -103,25 +103,6 @@ static void put_element(FILE *f, ConfigType t, const void *e, bool yaml) {
         }
 }
 
-static size_t elem_size_of(ConfigType t) {
-        switch (t) {
-        case CONFIG_STRINGS:
-                return sizeof(char *);
-        case CONFIG_PIDS:
-                return sizeof(uint32_t);
-        case CONFIG_PORTS:
-                return sizeof(PortRange);
-        case CONFIG_CIDRS:
-                return sizeof(Cidr);
-        case CONFIG_STATUSES:
-                return sizeof(StatusRange);
-        case CONFIG_SAMPLING_RULES:
-                return sizeof(SamplingRule);
-        default:
-                return 0;
-        }
-}
-
 /* Writes the value of s in c: YAML flow form (yaml) or the environment's text form. */
 static void put_value(FILE *f, const Config *c, const ConfigSetting *s, bool yaml) {
         const void *v = config_field(c, s);
@@ -173,7 +154,7 @@ static void put_value(FILE *f, const Config *c, const ConfigSetting *s, bool yam
         }
         default: {
                 const StringList *l = v;  /* every list shares this layout */
-                size_t sz = elem_size_of(s->type);
+                size_t sz = config_type_elem_size(s->type);
 
                 if (yaml)
                         fputc('[', f);

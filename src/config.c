@@ -74,7 +74,8 @@ static bool type_is_list(ConfigType t) {
                t == CONFIG_STATUSES || t == CONFIG_SAMPLING_RULES;
 }
 
-static size_t elem_size(ConfigType t) {
+/* Bytes of one element of a list-valued setting; 0 for scalar types. */
+size_t config_type_elem_size(ConfigType t) {
         switch (t) {
         case CONFIG_STRINGS:
                 return sizeof(char *);
@@ -101,7 +102,7 @@ static void elem_free(ConfigType t, void *e) {
 }
 
 static void list_clear(ConfigType t, AnyList *l) {
-        size_t sz = elem_size(t);
+        size_t sz = config_type_elem_size(t);
 
         for (size_t i = 0; i < l->n; i++)
                 elem_free(t, (uint8_t *) l->items + i * sz);
@@ -111,7 +112,7 @@ static void list_clear(ConfigType t, AnyList *l) {
 
 /* Moves *elem into the list (on failure the caller still owns it). */
 static int list_push(ConfigType t, AnyList *l, const void *elem) {
-        size_t sz = elem_size(t);
+        size_t sz = config_type_elem_size(t);
         void *items;
 
         if (l->n >= CONFIG_LIST_MAX)
@@ -167,7 +168,7 @@ static int value_store(Config *c, const ConfigSetting *s, ConfigValue *v, bool a
                         v->list = (AnyList) {};
                         break;
                 }
-                size_t sz = elem_size(s->type);
+                size_t sz = config_type_elem_size(s->type);
                 if (l->n + v->list.n > CONFIG_LIST_MAX)
                         return -E2BIG;
                 void *items = realloc(l->items, (l->n + v->list.n) * sz ?: 1);
@@ -1303,7 +1304,7 @@ static bool setting_equal(const ConfigSetting *s, const Config *a, const Config 
                 return *(const unsigned *) x == *(const unsigned *) y;
         default: {
                 const AnyList *l = x, *m = y;
-                size_t sz = elem_size(s->type);
+                size_t sz = config_type_elem_size(s->type);
 
                 if (l->n != m->n)
                         return false;

@@ -263,6 +263,9 @@ typedef struct ConfigLoadOptions {
  */
 int config_load(const ConfigLoadOptions *opts, Config **ret, Diagnostics *diags);
 
+/* Bytes of one element of a list-valued setting; 0 for scalar types. */
+size_t config_type_elem_size(ConfigType t);
+
 /* A config holding the built-in defaults only. */
 int config_new_defaults(Config **ret);
 Config *config_free(Config *c);
