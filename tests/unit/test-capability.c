@@ -29,16 +29,13 @@ static int read_cap_line(const char *which, uint64_t *ret) {
 
         if (!f)
                 return -errno;
-        snprintf(key, sizeof(key), "Cap%s:\t%%llx", which);
-        while (fgets(line, sizeof(line), f)) {
-                unsigned long long v;
-
-                if (sscanf(line, key, &v) == 1) {
-                        *ret = v;
+        snprintf(key, sizeof(key), "Cap%s:", which);
+        while (fgets(line, sizeof(line), f))
+                if (strncmp(line, key, strlen(key)) == 0) {
+                        *ret = strtoull(line + strlen(key), NULL, 16);
                         r = 0;
                         break;
                 }
-        }
         fclose(f);
         return r;
 }
