@@ -28,6 +28,13 @@
 #define FORMAT_MESSAGE_ID_NO_RESPONSE   "8258a1a3fa938aa1b6d4ff9487ebf2cb"
 #define FORMAT_MESSAGE_ID_UNCORRELATED  "3a960665229ef4a45319e09fd58fd44f"
 #define FORMAT_MESSAGE_ID_PARSE_ERROR   "df6d6308c46f1b4ef9bd8c390d550907"
+/*
+ * The daemon's own periodic statistics entry, and the warning that records
+ * were dropped (ring buffer full, output queue full). Not formatted here:
+ * the daemon sends them, with the fields their catalog entries name.
+ */
+#define FORMAT_MESSAGE_ID_STATISTICS    "e64806dfcd6b4de8b4ea199f678fad44"
+#define FORMAT_MESSAGE_ID_DROPS         "5178c98922794d619bfcbf3dd749dfbd"
 
 #define FORMAT_SYSLOG_IDENTIFIER "http-tracer"
 

@@ -1,0 +1,225 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# The checks, run inside the test container by http-tracer-test.service
+# with systemd as PID 1. Writes a report to /tests/out/report.txt and the
+# journal to /tests/out/journal.txt; exits non-zero if any check failed.
+#
+# Some checks need daemon features that are wired in separately (the
+# control socket, the capability drop). Each is detected from the binary
+# itself, so no flag has to be kept in sync:
+#   control socket   the binary contains the control server's strings
+#   capability drop  the binary links libcap-ng (meson links with
+#                    --as-needed: NEEDED only when the drop is called)
+# An undetected feature's checks are reported as PENDING, not failed.
+# HTTP_TRACER_REQUIRE_ALL=1 in the environment turns PENDING into FAIL.
+set -uo pipefail
+
+out=/tests/out
+report=$out/report.txt
+failures=0
+exec > >(tee -a "$report") 2>&1
+
+pass() { echo "PASS: $*"; }
+bad() { echo "FAIL: $*"; failures=$((failures + 1)); }
+pending() {
+        if [ "${HTTP_TRACER_REQUIRE_ALL:-0}" = 1 ]; then bad "$* (feature not wired)"; else echo "PENDING: $*"; fi
+}
+# wait_for SECONDS COMMAND...: poll until COMMAND succeeds.
+wait_for() {
+        local deadline=$((SECONDS + $1)); shift
+        until "$@" >/dev/null 2>&1; do
+                [ $SECONDS -lt $deadline ] || return 1
+                sleep 0.2
+        done
+}
+main_pid() { systemctl show -P MainPID http-tracer.service; }
+# A PID to signal or inspect: never 0 or empty (kill -STOP 0 would stop us).
+valid_pid() { [[ "$1" =~ ^[0-9]+$ ]] && [ "$1" -gt 1 ]; }
+is_active() { [ "$(systemctl is-active "$1")" = active ]; }
+journal_has() { journalctl -q --no-pager -u http-tracer.service "$@" -o cat | grep -q .; }
+
+echo "=== http-tracer container checks ($(date -Is)) ==="
+
+# ---- setup ----
+mountpoint -q /sys/kernel/tracing || mount -t tracefs nodev /sys/kernel/tracing \
+        || bad "cannot mount tracefs"
+# tar, not cp: the staged tree has lib/ where the rootfs has the /lib -> usr/lib symlink.
+tar -C /tests/install -cf - . | tar -C / -xf - --keep-directory-symlink || bad "installing into / failed"
+systemctl daemon-reload
+journalctl --update-catalog
+
+bin=$(command -v http-tracer || true)
+[ -n "$bin" ] || { bad "http-tracer is not installed"; exit 1; }
+has_control=0; grep -aq 'Unknown command; known: status, reload, stats-reset' "$bin" && has_control=1
+has_capdrop=0; ldd "$bin" | grep -q libcap-ng && has_capdrop=1
+echo "binary $bin: control socket wired=$has_control, capability drop wired=$has_capdrop"
+
+systemd-run --quiet --unit=web --property=WorkingDirectory=/usr/share/doc \
+        python3 -m http.server 8080 --bind 127.0.0.1
+wait_for 10 curl -sf -o /dev/null http://127.0.0.1:8080/ || bad "the test web server did not start"
+
+# ---- start and trace ----
+if systemctl enable --now http-tracer.socket http-tracer.service; then
+        pass "systemctl enable --now http-tracer"
+else
+        bad "systemctl enable --now http-tracer"
+        systemctl status --no-pager http-tracer.service
+fi
+is_active http-tracer.service && pass "service is active (Type=notify: READY=1 was sent)" \
+        || bad "service is not active"
+
+curl -s -o /dev/null http://127.0.0.1:8080/
+curl -s -o /dev/null -A 'container-test/1' http://127.0.0.1:8080/no-such-page
+if wait_for 15 journal_has HTTP_STATUS=404 HTTP_PATH=/no-such-page; then
+        pass "the exchange is in journalctl -u http-tracer"
+        entry=$(journalctl -q --no-pager -u http-tracer.service HTTP_STATUS=404 -o export | head -100)
+        for f in HTTP_METHOD=GET HTTP_STATUS=404 HTTP_PATH=/no-such-page HTTP_USER_AGENT=container-test/1 \
+                 MESSAGE_ID=d0a21e5e3f34fda1ea3a6c8d562c83a1 SERVER_PORT=8080; do
+                grep -qx "$f" <<<"$entry" && pass "entry has $f" || bad "entry lacks $f"
+        done
+        grep -q '^OBJECT_PID=[0-9]' <<<"$entry" && pass "entry has OBJECT_PID" || bad "entry lacks OBJECT_PID"
+        # The programs report PIDs of the initial PID namespace; in this
+        # container they name no local process, so journald cannot add
+        # OBJECT_SYSTEMD_UNIT. Check it only when the PID is ours.
+        opid=$(sed -n 's/^OBJECT_PID=//p' <<<"$entry" | head -1)
+        if [ "$(cat /proc/"$opid"/comm 2>/dev/null)" = python3 ]; then
+                grep -qx OBJECT_SYSTEMD_UNIT=web.service <<<"$entry" && pass "entry has OBJECT_SYSTEMD_UNIT=web.service" \
+                        || bad "entry lacks OBJECT_SYSTEMD_UNIT=web.service"
+        else
+                echo "NOTE: OBJECT_PID=$opid is a host PID (the container has its own PID namespace): OBJECT_SYSTEMD_UNIT not checked"
+        fi
+else
+        bad "no 404 exchange for /no-such-page in the journal within 15 s"
+fi
+
+# STATUS= reaches systemd (the housekeeping timer updates it every second).
+if wait_for 5 sh -c 'systemctl show -P StatusText http-tracer.service | grep -q "^Tracing: [1-9][0-9]* exchanges"'; then
+        pass "systemctl status shows: $(systemctl show -P StatusText http-tracer.service)"
+else
+        bad "no 'Tracing: N exchanges' status line: '$(systemctl show -P StatusText http-tracer.service)'"
+fi
+systemctl status --no-pager http-tracer.service | grep -q 'Status: "Tracing:' \
+        && pass "systemctl status prints the Status line" || bad "systemctl status lacks the Status line"
+
+# The catalog explains entries in journalctl -x.
+if journalctl -x -q --no-pager -u http-tracer.service MESSAGE_ID=d0a21e5e3f34fda1ea3a6c8d562c83a1 \
+        | grep -q 'seen by http-tracer at the socket'; then
+        pass "journalctl -x shows the catalog text"
+else
+        bad "journalctl -x shows no catalog text"
+fi
+
+# ---- privileges ----
+pid=$(main_pid)
+valid_pid "$pid" || pid=self   # keeps the checks below failing cleanly
+capeff=$(awk '/^CapEff:/ { print $2 }' /proc/"$pid"/status)
+if [ "$has_capdrop" = 1 ]; then
+        [ "$capeff" = 0000000000000000 ] && pass "CapEff is 0 while tracing" || bad "CapEff is $capeff while tracing"
+else
+        pending "CapEff is $capeff, expected 0 once the capability drop is wired"
+fi
+capbnd=$(awk '/^CapBnd:/ { print $2 }' /proc/"$pid"/status)
+# CAP_BPF (39) and CAP_PERFMON (38) only.
+[ "$capbnd" = 000000c000000000 ] && pass "bounding set is CAP_BPF CAP_PERFMON" || bad "bounding set is $capbnd"
+grep -q '^NoNewPrivs:[[:space:]]*1' /proc/"$pid"/status && pass "NoNewPrivs is set" || bad "NoNewPrivs is not set"
+grep -q '^Seccomp:[[:space:]]*2' /proc/"$pid"/status && pass "a seccomp filter is active" || bad "no seccomp filter"
+
+# ---- control socket, reload, socket activation ----
+if [ "$has_control" = 1 ]; then
+        http-tracer status | grep -q 'Tracing: ' && pass "http-tracer status" || bad "http-tracer status"
+        http-tracer status --json | grep -q '"ok":true' && pass "http-tracer status --json" \
+                || bad "http-tracer status --json"
+
+        mkdir -p /etc/http-tracer/http-tracer.yaml.d
+        printf 'filter:\n  exclude:\n    paths: ["/excluded"]\n' >/etc/http-tracer/http-tracer.yaml.d/50-test.yaml
+        if systemctl reload http-tracer.service; then
+                pass "systemctl reload with a good drop-in"
+                curl -s -o /dev/null http://127.0.0.1:8080/excluded
+                curl -s -o /dev/null http://127.0.0.1:8080/after-reload
+                if wait_for 15 journal_has HTTP_PATH=/after-reload; then
+                        journal_has HTTP_PATH=/excluded && bad "the reloaded filter did not apply" \
+                                || pass "the reloaded filter applies"
+                else
+                        bad "no entry after the reload"
+                fi
+                reload_works=1
+        else
+                bad "systemctl reload with a good drop-in failed"
+                reload_works=0
+        fi
+        pid_before=$(main_pid)
+        printf 'filter: [this is: not valid\n' >/etc/http-tracer/http-tracer.yaml.d/60-bad.yaml
+        if systemctl reload http-tracer.service 2>"$out/reload-error.txt"; then
+                bad "systemctl reload with a bad drop-in succeeded"
+        elif [ "$reload_works" = 1 ]; then
+                # Only meaningful when a good reload succeeds: otherwise every reload fails.
+                pass "systemctl reload with a bad drop-in fails visibly"
+        fi
+        journalctl -q --no-pager -u http-tracer.service -n 20 | grep -qi '60-bad.yaml' \
+                && pass "the reload error names the bad file" || bad "the reload error does not name the bad file"
+        is_active http-tracer.service && [ "$(main_pid)" = "$pid_before" ] \
+                && pass "still running after the failed reload" || bad "not running after the failed reload"
+        rm -f /etc/http-tracer/http-tracer.yaml.d/*.yaml
+
+        systemctl stop http-tracer.service
+        is_active http-tracer.socket && pass "the socket stays listening while the service is stopped" \
+                || bad "http-tracer.socket is not active"
+        if timeout 60 http-tracer status >/dev/null && is_active http-tracer.service; then
+                pass "http-tracer status starts the service through the socket"
+        else
+                bad "socket activation did not start the service"
+        fi
+else
+        pending "http-tracer status / status --json / reload / socket activation (control socket not wired)"
+fi
+is_active http-tracer.service || systemctl start http-tracer.service
+
+# ---- restart on crash, watchdog ----
+pid=$(main_pid)
+if ! valid_pid "$pid"; then
+        bad "no daemon to kill"
+elif systemctl kill -s KILL http-tracer.service && wait_for 20 sh -c "[ \"\$(systemctl show -P MainPID http-tracer.service)\" != 0 ] &&
+                      [ \"\$(systemctl show -P MainPID http-tracer.service)\" != $pid ] &&
+                      [ \"\$(systemctl is-active http-tracer.service)\" = active ]"; then
+        pass "a SIGKILLed daemon is restarted (NRestarts=$(systemctl show -P NRestarts http-tracer.service))"
+else
+        bad "the daemon was not restarted after SIGKILL"
+fi
+
+# A hung daemon: a short watchdog for the test, then stop the process.
+mkdir -p /run/systemd/system/http-tracer.service.d
+printf '[Service]\nWatchdogSec=3s\nTimeoutAbortSec=2s\n' >/run/systemd/system/http-tracer.service.d/watchdog.conf
+systemctl daemon-reload
+systemctl restart http-tracer.service
+pid=$(main_pid)
+if ! valid_pid "$pid"; then
+        bad "no daemon to hang for the watchdog test"
+elif kill -STOP "$pid" && wait_for 30 sh -c "[ \"\$(systemctl show -P MainPID http-tracer.service)\" != $pid ] &&
+                      [ \"\$(systemctl is-active http-tracer.service)\" = active ]"; then
+        pass "the watchdog restarts a hung daemon"
+        journalctl -q --no-pager -u http-tracer.service | grep -qi 'watchdog timeout' \
+                && pass "systemd logged the watchdog timeout" || bad "no watchdog timeout in the log"
+else
+        bad "the watchdog did not restart the hung daemon"
+        kill -CONT "$pid" 2>/dev/null
+fi
+rm -rf /run/systemd/system/http-tracer.service.d
+systemctl daemon-reload
+
+# ---- stop leaves no BPF program ----
+pid=$(main_pid)
+valid_pid "$pid" || pid=self
+progs=$(grep -h '^prog_id:' /proc/"$pid"/fdinfo/* 2>/dev/null | awk '{ print $2 }' | sort -u)
+[ -n "$progs" ] && pass "the daemon holds $(wc -w <<<"$progs") BPF programs" || bad "no BPF program fds in the daemon"
+systemctl stop http-tracer.socket http-tracer.service
+left=""
+for id in $progs; do
+        bpftool prog show id "$id" >/dev/null 2>&1 && left="$left $id"
+done
+[ -z "$left" ] && pass "systemctl stop leaves no BPF program" || bad "BPF programs left after stop:$left"
+
+# ---- evidence ----
+journalctl --no-pager -o short-monotonic >"$out/journal.txt" 2>&1
+echo "=== $failures failure(s) ==="
+[ $failures -eq 0 ]
