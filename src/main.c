@@ -15,6 +15,8 @@
 #include <string.h>
 
 #include "configuration.h"
+#include "control-client.h"
+#include "control.h"
 #include "conn.h"
 #include "diagnostics.h"
 #include "log.h"
@@ -38,6 +40,10 @@ static enum {
 #define OVERRIDES_MAX 16
 static char *arg_overrides[OVERRIDES_MAX + 1];
 static size_t arg_n_overrides;
+
+static inline bool streq(const char *a, const char *b) {
+        return strcmp(a, b) == 0;
+}
 
 static int add_override(const char *key, const char *value) {
         char *s;
@@ -73,6 +79,9 @@ static void help(void) {
                "     --validate-config      Check the merged configuration, print every problem, exit\n"
                "     --cat-config           Print the merged configuration and where each value came from\n"
                "     --generate-config      Print a complete commented default configuration\n\n"
+               "  status [--json]           Show the running daemon's state and counters\n"
+               "  reload                    Have the running daemon re-read its configuration\n"
+               "  stats-reset               Zero the running daemon's counters\n\n"
                "Query entries with, e.g.: journalctl SYSLOG_IDENTIFIER=http-tracer HTTP_STATUS=404\n",
                "http-tracer", HT_PAYLOAD_DEFAULT, HT_PAYLOAD_CAP,
                limits_default.idle_timeout_ns / NSEC_PER_SEC);
@@ -208,13 +217,88 @@ static int parse_argv(int argc, char *argv[]) {
         return 1;
 }
 
-/* The merged configuration; diagnostics go to stderr as FILE:LINE:COLUMN: message. */
-static int load_config(Config **ret) {
-        ConfigLoadOptions opts = {
+/* The configuration in force, what was derived from it, and where it came from (for status). */
+static Config *current_config = NULL;
+static Redactor *current_redactor = NULL;
+#define CONFIG_SOURCES_MAX 64
+static const char *config_sources[CONFIG_SOURCES_MAX + 1];
+
+static void set_config_sources(const Config *c) {
+        size_t n = MIN(c->files.n, (size_t) CONFIG_SOURCES_MAX);
+
+        for (size_t i = 0; i < n; i++)
+                config_sources[i] = c->files.items[i];
+        config_sources[n] = NULL;
+}
+
+static ConfigLoadOptions load_options(void) {
+        return (ConfigLoadOptions) {
                 .config_file = arg_config,
                 .environment = environ,
                 .overrides = arg_overrides,
         };
+}
+
+/*
+ * Reload: validate the whole new set first; on any error keep everything as
+ * it is and hand back every problem. Settings fixed at load time (ring
+ * buffer and map sizes, payload size, output) are named in the log and keep
+ * their running values; the rest are applied at once, between two records.
+ */
+static int reload_config(Manager *m, void *userdata, char ***ret_errors) {
+        ConfigLoadOptions opts = load_options();
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_(redactor_freep) Redactor *redactor = NULL;
+        Diagnostics diags = {};
+        char **changed = NULL, **restart = NULL;
+        Limits limits;
+        int r;
+
+        r = config_load(&opts, &c, &diags);
+        if (r < 0) {
+                char **errors = calloc(diags.n + 2, sizeof(char *));
+                size_t k = 0;
+
+                for (size_t i = 0; errors && i < diags.n; i++)
+                        if (diags.items[i].severity == DIAGNOSTIC_ERROR &&
+                            diagnostic_format(&diags.items[i], &errors[k]) >= 0)
+                                k++;
+                if (errors && k == 0)
+                        errors[k++] = strdup("the configuration could not be loaded");
+                diagnostics_done(&diags);
+                *ret_errors = errors;
+                return r;
+        }
+        diagnostics_done(&diags);
+
+        r = redactor_new_from_config(c, &redactor);
+        if (r < 0)
+                return r;
+        r = config_diff(current_config, c, &changed, &restart);
+        if (r < 0)
+                return r;
+        for (char **k = restart; k && *k; k++)
+                log_warning("Setting %s changed, but takes effect only after a restart; keeping the running value.", *k);
+        for (char **k = changed; k && *k; k++)
+                log_info("Setting %s changed.", *k);
+        strv_free(changed);
+        strv_free(restart);
+
+        log_set_max_level(c->log.level);
+        config_to_limits(c, &limits);
+        manager_apply_limits(m, &limits);
+        manager_apply_redactor(m, redactor);
+        redactor_free(current_redactor);
+        current_redactor = TAKE_PTR(redactor);
+        set_config_sources(c);
+        config_free(current_config);
+        current_config = TAKE_PTR(c);
+        return 0;
+}
+
+/* The merged configuration; diagnostics go to stderr as FILE:LINE:COLUMN: message. */
+static int load_config(Config **ret) {
+        ConfigLoadOptions opts = load_options();
         Diagnostics diags = {};
         int r;
 
@@ -238,12 +322,45 @@ static OutputKind output_from_config(const Config *c) {
         return OUTPUT_JOURNAL;
 }
 
+/* http-tracer status|reload|stats-reset: talk to the running daemon over its control socket. */
+static int run_verb(const char *verb, bool json) {
+        _cleanup_(freep) char *req = NULL, *resp = NULL, *msg = NULL;
+        int r;
+
+        r = control_request_line(verb, &req);
+        if (r < 0)
+                return log_oom();
+        r = control_client_call(CONTROL_SOCKET_PATH, req, 0, &resp);
+        if (r == -ENOENT || r == -ECONNREFUSED)
+                return log_error_errno(r, "http-tracer is not running (no answer on %s).", CONTROL_SOCKET_PATH);
+        if (r == -EACCES || r == -EPERM)
+                return log_error_errno(r, "Only root may talk to http-tracer's control socket %s.", CONTROL_SOCKET_PATH);
+        if (r < 0)
+                return log_error_errno(r, "Failed to talk to http-tracer on %s: %m", CONTROL_SOCKET_PATH);
+        r = control_response_check(resp, &msg);
+        if (r < 0)
+                return log_error_errno(r, "%s failed: %s", verb, msg ?: "error");
+        if (streq(verb, "status"))
+                return control_status_print(stdout, resp, json);
+        printf("%s: done.\n", verb);
+        return 0;
+}
+
 static int run(int argc, char *argv[]) {
         _cleanup_(manager_freep) Manager *m = NULL;
         _cleanup_(config_freep) Config *c = NULL;
         _cleanup_(redactor_freep) Redactor *redactor = NULL;
         ManagerOptions o;
         int r;
+
+        if (argc >= 2 && (streq(argv[1], "status") || streq(argv[1], "reload") || streq(argv[1], "stats-reset"))) {
+                bool json = argc == 3 && streq(argv[2], "--json") && streq(argv[1], "status");
+
+                if (argc > 2 && !json)
+                        return log_error_errno(EINVAL, "Unexpected argument '%s'. Usage: http-tracer status [--json] | reload | stats-reset",
+                                               argv[2]);
+                return run_verb(argv[1], json);
+        }
 
         r = parse_argv(argc, argv);
         if (r <= 0)
@@ -277,13 +394,24 @@ static int run(int argc, char *argv[]) {
         o.bpf.conns_max = (uint32_t) c->capture.connections_max;
         o.bpf.wakeup_bytes = c->capture.ring_buffer_size / 8;
         o.drain_interval_usec = MAX(c->capture.wakeup_delay_ns / NSEC_PER_USEC, UINT64_C(1000));
-        o.redactor = redactor;
+        set_config_sources(c);
+        o.config_sources = config_sources;
+        o.reload = reload_config;
+
+        /* From here on the configuration in force lives in current_*: reloads replace it. */
+        current_redactor = TAKE_PTR(redactor);
+        current_config = TAKE_PTR(c);
+        o.redactor = current_redactor;
 
         r = manager_new(&o, &m);
         if (r < 0)
                 return r;
 
-        return arg_replay ? manager_replay(m, arg_replay) : manager_run(m);
+        r = arg_replay ? manager_replay(m, arg_replay) : manager_run(m);
+        m = manager_free(m);
+        current_redactor = redactor_free(current_redactor);
+        current_config = config_free(current_config);
+        return r;
 }
 
 int main(int argc, char *argv[]) {

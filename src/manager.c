@@ -9,9 +9,12 @@
 #include <string.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
+#include <sys/stat.h>
 #include <time.h>
 
+#include "capability.h"
 #include "conn.h"
+#include "control.h"
 #include "log.h"
 #include "macro.h"
 #include "manager.h"
@@ -31,7 +34,10 @@ struct Manager {
         sd_event_source *ring_source;
         sd_event_source *drain_timer;
         sd_event_source *housekeeping_timer;
-        sd_event_source *sigterm_source, *sigint_source;
+        sd_event_source *sigterm_source, *sigint_source, *sighup_source;
+        ControlServer *control;
+        uint64_t start_usec;
+        const char *state;
 
         BpfTracer *tracer;
         ConnTable *conns;
@@ -150,6 +156,8 @@ Manager *manager_free(Manager *m) {
         sd_event_source_disable_unref(m->housekeeping_timer);
         sd_event_source_disable_unref(m->sigterm_source);
         sd_event_source_disable_unref(m->sigint_source);
+        sd_event_source_disable_unref(m->sighup_source);
+        control_server_free(m->control);
         conn_table_free(m->conns);
         output_free(m->output);
         (void) recorder_close(m->recorder);
@@ -162,6 +170,105 @@ Manager *manager_free(Manager *m) {
 const Stats *manager_stats(const Manager *m) {
         return &m->stats;
 }
+
+void manager_apply_limits(Manager *m, const Limits *limits) {
+        m->opts.limits = *limits;
+        conn_table_set_limits(m->conns, limits);
+}
+
+void manager_apply_redactor(Manager *m, const Redactor *r) {
+        m->opts.redactor = r;
+}
+
+void manager_apply_config_sources(Manager *m, const char *const *sources) {
+        m->opts.config_sources = sources;
+}
+
+static uint64_t now_usec(clockid_t clock) {
+        struct timespec ts;
+
+        clock_gettime(clock, &ts);
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / NSEC_PER_USEC;
+}
+
+/* Validate and apply a new configuration; the old one stays on any error. */
+static int manager_reload(Manager *m, char ***ret_errors) {
+        int r;
+
+        if (!m->opts.reload)
+                return -EOPNOTSUPP;
+
+        m->state = "reloading";
+        (void) sd_notifyf(false, "RELOADING=1\nMONOTONIC_USEC=%" PRIu64 "\nSTATUS=Reloading configuration",
+                          now_usec(CLOCK_MONOTONIC));
+        r = m->opts.reload(m, m->opts.reload_userdata, ret_errors);
+        m->state = "running";
+        (void) sd_notify(false, "READY=1");
+        if (r < 0)
+                return log_error_errno(r, "Reloading the configuration failed, the running configuration stays in force: %m");
+        log_info("Configuration reloaded.");
+        return 0;
+}
+
+static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Manager *m = ASSERT_PTR(userdata);
+        char **errors = NULL;
+
+        (void) manager_reload(m, &errors);
+        for (char **e = errors; e && *e; e++) {
+                log_error("%s", *e);
+                free(*e);
+        }
+        free(errors);
+        return 0;
+}
+
+static int on_control_status(void *userdata, ControlStatus *ret) {
+        Manager *m = ASSERT_PTR(userdata);
+
+        if (m->tracer)
+                (void) bpf_tracer_read_counters(m->tracer, m->kernel);
+        *ret = (ControlStatus) {
+                .version = PROJECT_VERSION,
+                .uptime_usec = now_usec(CLOCK_MONOTONIC) - m->start_usec,
+                .state = m->state ?: "running",
+                .config_sources = m->opts.config_sources,
+                .programs_attached = bpf_tracer_programs_attached(m->tracer),
+                .stats = &m->stats,
+                .kernel = m->kernel,
+                .connections_tracked = conn_table_size(m->conns),
+                .memory_bytes = conn_table_memory(m->conns),
+                .bpf_map_bytes = bpf_tracer_map_memory(m->tracer),
+        };
+        return 0;
+}
+
+static int on_control_reload(void *userdata, const ControlPeer *peer, char ***ret_errors) {
+        Manager *m = ASSERT_PTR(userdata);
+        int r;
+
+        r = manager_reload(m, ret_errors);
+        for (char **e = ret_errors ? *ret_errors : NULL; e && *e; e++)
+                log_error("%s", *e);
+        return r;
+}
+
+static int on_control_stats_reset(void *userdata, const ControlPeer *peer) {
+        Manager *m = ASSERT_PTR(userdata);
+        uint64_t active = m->stats.conns_active, queued = m->stats.entries_queued;
+
+        /* Gauges keep their value; cumulative counters start again. */
+        m->stats = (Stats) { .conns_active = active, .entries_queued = queued };
+        m->entries_dropped_reported = 0;
+        log_info("Statistics reset (by pid %d).", (int) peer->pid);
+        return 0;
+}
+
+static const ControlCallbacks control_callbacks = {
+        .status = on_control_status,
+        .reload = on_control_reload,
+        .stats_reset = on_control_stats_reset,
+};
 
 static int open_output(Manager *m, sd_event *event) {
         int r;
@@ -277,20 +384,24 @@ static int setup_signals(Manager *m) {
          * signal never reaches a signalfd: restore the default disposition
          * (harmless while the signal is blocked) so a stop request always arrives.
          */
-        if (sigaction(SIGINT, &sa_default, NULL) < 0 || sigaction(SIGTERM, &sa_default, NULL) < 0)
+        if (sigaction(SIGINT, &sa_default, NULL) < 0 || sigaction(SIGTERM, &sa_default, NULL) < 0 ||
+            sigaction(SIGHUP, &sa_default, NULL) < 0)
                 return log_error_errno(errno, "Failed to reset signal handlers: %m");
 
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
         if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
                 return log_error_errno(errno, "Failed to block signals: %m");
 
         r = sd_event_add_signal(m->event, &m->sigterm_source, SIGTERM, NULL, NULL);
         if (r >= 0)
                 r = sd_event_add_signal(m->event, &m->sigint_source, SIGINT, NULL, NULL);
+        if (r >= 0)
+                r = sd_event_add_signal(m->event, &m->sighup_source, SIGHUP, on_sighup, m);
         if (r < 0)
-                return log_error_errno(r, "Failed to watch SIGTERM/SIGINT: %m");
+                return log_error_errno(r, "Failed to watch SIGTERM/SIGINT/SIGHUP: %m");
         return 0;
 }
 
@@ -331,6 +442,22 @@ int manager_run(Manager *m) {
                                        HOUSEKEEPING_INTERVAL_USEC, 100 * 1000, on_housekeeping, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to add the housekeeping timer: %m");
+
+        /*
+         * The control socket (passed by socket activation, or created under
+         * /run/http-tracer), then give up every capability: attached programs
+         * keep delivering and the map fds we hold keep working.
+         */
+        m->start_usec = now_usec(CLOCK_MONOTONIC);
+        if (mkdir("/run/http-tracer", 0755) < 0 && errno != EEXIST)
+                log_debug_errno(errno, "Failed to create /run/http-tracer, ignoring: %m");
+        r = control_server_new(m->event, &control_callbacks, m, NULL, &m->control);
+        if (r < 0)
+                log_warning_errno(r, "Failed to set up the control socket %s, continuing without it: %m",
+                                  CONTROL_SOCKET_PATH);
+        r = capability_drop_all(NULL);
+        if (r < 0)
+                return log_error_errno(r, "Failed to drop capabilities: %m");
 
         log_info("Tracing HTTP/1.x on all TCP sockets (%u BPF programs attached, output %s, %u bytes captured per syscall).",
                  bpf_tracer_programs_attached(m->tracer), output_kind_to_string(m->opts.output),

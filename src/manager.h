@@ -14,6 +14,16 @@
 #include "protocol.h"
 #include "stats.h"
 
+typedef struct Manager Manager;
+
+/*
+ * Re-read the configuration and apply it through manager_apply_*(). 0 on
+ * success; otherwise negative errno and, optionally, a NULL-terminated
+ * malloc()ed list of problems (FILE:LINE:COLUMN: message) the caller frees.
+ * The running configuration must stay in force on failure.
+ */
+typedef int (*ManagerReloadFn)(Manager *m, void *userdata, char ***ret_errors);
+
 typedef struct ManagerOptions {
         OutputKind output;
         const char *record_path;          /* NULL: no recording */
@@ -21,11 +31,12 @@ typedef struct ManagerOptions {
         Limits limits;
         uint64_t drain_interval_usec;     /* upper bound on the delay before records are read */
         const struct Redactor *redactor;  /* masks secrets in every exchange before any output; NULL: none */
+        ManagerReloadFn reload;           /* SIGHUP and the control socket's reload; NULL: not supported */
+        void *reload_userdata;
+        const char *const *config_sources;/* files the configuration came from, for status */
 } ManagerOptions;
 
 void manager_options_init(ManagerOptions *o);
-
-typedef struct Manager Manager;
 
 int manager_new(const ManagerOptions *o, Manager **ret);
 Manager *manager_free(Manager *m);
@@ -37,3 +48,8 @@ int manager_run(Manager *m);
 int manager_replay(Manager *m, const char *path);
 
 const Stats *manager_stats(const Manager *m);
+
+/* Live changes, applied between two records: nothing in flight is lost. */
+void manager_apply_limits(Manager *m, const Limits *limits);
+void manager_apply_redactor(Manager *m, const struct Redactor *r);
+void manager_apply_config_sources(Manager *m, const char *const *sources);
