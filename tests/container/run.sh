@@ -131,15 +131,20 @@ if [ "$has_control" = 1 ]; then
         http-tracer status --json | grep -q '"ok":true' && pass "http-tracer status --json" \
                 || bad "http-tracer status --json"
 
+        # A drop-in that changes what is redacted: before the reload the
+        # parameter is logged as sent, after it (no restart) it is masked.
         mkdir -p /etc/http-tracer/http-tracer.yaml.d
-        printf 'filter:\n  exclude:\n    paths: ["/excluded"]\n' >/etc/http-tracer/http-tracer.yaml.d/50-test.yaml
+        curl -s -o /dev/null 'http://127.0.0.1:8080/before-reload?visitor=abc'
+        wait_for 15 journal_has HTTP_PATH=/before-reload || bad "no entry before the reload"
+        journal_has HTTP_TARGET='/before-reload?visitor=abc' && pass "before the reload the parameter is logged as sent" \
+                || bad "before the reload the parameter is not logged as sent"
+        printf 'redaction:\n  query_parameters+: ["visitor"]\n' >/etc/http-tracer/http-tracer.yaml.d/50-test.yaml
         if systemctl reload http-tracer.service; then
                 pass "systemctl reload with a good drop-in"
-                curl -s -o /dev/null http://127.0.0.1:8080/excluded
-                curl -s -o /dev/null http://127.0.0.1:8080/after-reload
+                curl -s -o /dev/null 'http://127.0.0.1:8080/after-reload?visitor=abc'
                 if wait_for 15 journal_has HTTP_PATH=/after-reload; then
-                        journal_has HTTP_PATH=/excluded && bad "the reloaded filter did not apply" \
-                                || pass "the reloaded filter applies"
+                        journal_has HTTP_TARGET='/after-reload?visitor=***' && pass "the reloaded drop-in applies without a restart" \
+                                || bad "the reloaded drop-in did not apply"
                 else
                         bad "no entry after the reload"
                 fi
