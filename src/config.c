@@ -505,10 +505,47 @@ static int value_add_element(const ConfigSetting *s, ConfigValue *v, void *elem)
         return r;
 }
 
+/* Room for the largest list element. */
+#define LIST_ELEM_MAX MAX(sizeof(SamplingRule), sizeof(Cidr))
+
 /* Checks what can only be seen on the whole value. */
 static int value_verify(const ConfigSetting *s, const ConfigValue *v, bool saw_none, const Where *w, Diagnostics *d) {
         if (s->type == CONFIG_FLAGS && saw_none && v->flags != 0)
                 return error_at(d, w, "%s: 'none' cannot be combined with other values", s->key);
+        return 0;
+}
+
+/*
+ * One parsed list entry (parsed: what parsing it returned) into v. A bad
+ * entry is remembered in *failed so that every problem is reported; only
+ * running out of memory or entries stops the list. Negative: give up v.
+ */
+static int value_collect(const ConfigSetting *s, ConfigValue *v, int parsed, void *elem, const Where *w,
+                         Diagnostics *d, bool *failed) {
+        int r;
+
+        if (parsed == -ENOMEM)
+                return parsed;
+        if (parsed < 0) {
+                *failed = true;
+                return 0;
+        }
+        r = value_add_element(s, v, elem);
+        if (r == -E2BIG)
+                return error_at(d, w, "%s: more than %u entries", s->key, CONFIG_LIST_MAX);
+        return r;
+}
+
+/* The end of a list: checks on the whole value, then hand it over (or free it on any error). */
+static int value_finish(const ConfigSetting *s, ConfigValue *v, bool failed, bool saw_none, const Where *w,
+                        Diagnostics *d, ConfigValue *ret) {
+        if (!failed && value_verify(s, v, saw_none, w, d) < 0)
+                failed = true;
+        if (failed) {
+                value_done(s, v);
+                return -EINVAL;
+        }
+        *ret = *v;
         return 0;
 }
 
@@ -524,7 +561,7 @@ static int value_from_text(const ConfigSetting *s, const char *text, const Where
         for (const char *p = text; *p; ) {
                 size_t n = strcspn(p, ",");
                 _cleanup_(freep) char *item = NULL;
-                uint8_t elem[sizeof(SamplingRule) > sizeof(Cidr) ? sizeof(SamplingRule) : sizeof(Cidr)] = {};
+                uint8_t elem[LIST_ELEM_MAX] = {};
 
                 /* Trim blanks around each item: "a, b" reads as two items. */
                 const char *a = p, *b = p + n;
@@ -543,32 +580,13 @@ static int value_from_text(const ConfigSetting *s, const char *text, const Where
                 if (s->type == CONFIG_FLAGS && strcmp(item, "none") == 0)
                         saw_none = true;
                 r = parse_element(s, item, w, d, elem);
-                if (r == -ENOMEM) {
-                        value_done(s, &v);
-                        return r;
-                }
-                if (r < 0) {
-                        failed = true;
-                        continue;
-                }
-                r = value_add_element(s, &v, elem);
-                if (r == -E2BIG) {
-                        value_done(s, &v);
-                        return error_at(d, w, "%s: more than %u entries", s->key, CONFIG_LIST_MAX);
-                }
+                r = value_collect(s, &v, r, elem, w, d, &failed);
                 if (r < 0) {
                         value_done(s, &v);
                         return r;
                 }
         }
-        if (!failed && value_verify(s, &v, saw_none, w, d) < 0)
-                failed = true;
-        if (failed) {
-                value_done(s, &v);
-                return -EINVAL;
-        }
-        *ret = v;
-        return 0;
+        return value_finish(s, &v, failed, saw_none, w, d, ret);
 }
 
 static Where where_of(const char *origin, const YamlNode *n) {
@@ -662,7 +680,7 @@ static int value_from_node(const ConfigSetting *s, const YamlNode *n, const char
         for (size_t i = 0; i < n_items; i++) {
                 const YamlNode *e = items[i];
                 Where ew = where_of(origin, e);
-                uint8_t elem[sizeof(SamplingRule) > sizeof(Cidr) ? sizeof(SamplingRule) : sizeof(Cidr)] = {};
+                uint8_t elem[LIST_ELEM_MAX] = {};
 
                 if (s->type == CONFIG_SAMPLING_RULES)
                         r = sampling_rule_from_node(s, e, origin, d, (SamplingRule *) elem);
@@ -673,32 +691,13 @@ static int value_from_node(const ConfigSetting *s, const YamlNode *n, const char
                                 saw_none = true;
                         r = parse_element(s, e->value, &ew, d, elem);
                 }
-                if (r == -ENOMEM) {
-                        value_done(s, &v);
-                        return r;
-                }
-                if (r < 0) {
-                        failed = true;
-                        continue;
-                }
-                r = value_add_element(s, &v, elem);
-                if (r == -E2BIG) {
-                        value_done(s, &v);
-                        return error_at(d, &ew, "%s: more than %u entries", s->key, CONFIG_LIST_MAX);
-                }
+                r = value_collect(s, &v, r, elem, &ew, d, &failed);
                 if (r < 0) {
                         value_done(s, &v);
                         return r;
                 }
         }
-        if (!failed && value_verify(s, &v, saw_none, &w, d) < 0)
-                failed = true;
-        if (failed) {
-                value_done(s, &v);
-                return -EINVAL;
-        }
-        *ret = v;
-        return 0;
+        return value_finish(s, &v, failed, saw_none, &w, d, ret);
 }
 
 static int assign(Config *c, const ConfigSetting *s, ConfigValue *v, const Where *w, bool append, Diagnostics *d) {

@@ -52,6 +52,28 @@ static int read_digits(const char **p, uint64_t *ret) {
         return 0;
 }
 
+/* "N" or "N-M", and nothing after: the shape of port and status ranges. */
+static int read_range(const char *s, uint64_t *ret_first, uint64_t *ret_last) {
+        uint64_t a, b;
+        int r;
+
+        r = read_digits(&s, &a);
+        if (r < 0)
+                return r;
+        b = a;
+        if (*s == '-') {
+                s++;
+                r = read_digits(&s, &b);
+                if (r < 0)
+                        return r;
+        }
+        if (*s)
+                return -EINVAL;
+        *ret_first = a;
+        *ret_last = b;
+        return 0;
+}
+
 int parse_uint64(const char *s, uint64_t *ret) {
         uint64_t v;
         int r;
@@ -245,18 +267,9 @@ int parse_port_range(const char *s, PortRange *ret) {
 
         if (!s)
                 return -EINVAL;
-        r = read_digits(&s, &a);
+        r = read_range(s, &a, &b);
         if (r < 0)
                 return r;
-        if (*s == '-') {
-                s++;
-                r = read_digits(&s, &b);
-                if (r < 0)
-                        return r;
-        } else
-                b = a;
-        if (*s)
-                return -EINVAL;
         if (a < 1 || a > 65535 || b < 1 || b > 65535 || a > b)
                 return -ERANGE;
         *ret = (PortRange) { .first = (uint16_t) a, .last = (uint16_t) b };
@@ -348,18 +361,9 @@ int parse_status_range(const char *s, StatusRange *ret) {
                 *ret = (StatusRange) { .first = (uint16_t) ((s[0] - '0') * 100), .last = (uint16_t) ((s[0] - '0') * 100 + 99) };
                 return 0;
         }
-        r = read_digits(&s, &a);
+        r = read_range(s, &a, &b);
         if (r < 0)
                 return r;
-        if (*s == '-') {
-                s++;
-                r = read_digits(&s, &b);
-                if (r < 0)
-                        return r;
-        } else
-                b = a;
-        if (*s)
-                return -EINVAL;
         if (a < 100 || b > 599 || a > b)
                 return -ERANGE;
         *ret = (StatusRange) { .first = (uint16_t) a, .last = (uint16_t) b };
