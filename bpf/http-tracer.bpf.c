@@ -441,8 +441,10 @@ static __always_inline bool infer(struct ht_conn *c, __u64 first, __u64 avail, _
                 take &= HT_INFER_BYTES - 1;
                 barrier_var(prev);
                 barrier_var(take);
-                if (take > 0 && bpf_probe_read_user(c->stash + prev, take, (const void *) first) < 0)
+                if (take > 0 && bpf_probe_read_user(c->stash + prev, take, (const void *) first) < 0) {
+                        count(HT_CNT_READ_FAULTS, 1);
                         return false;
+                }
                 if (prev == 0)
                         c->stash_ns = bpf_ktime_get_ns();
                 c->stash_len = prev + take;
@@ -453,8 +455,10 @@ static __always_inline bool infer(struct ht_conn *c, __u64 first, __u64 avail, _
                 barrier_var(n);
                 if (n > HT_INFER_BYTES)
                         return false;
-                if (bpf_probe_read_user(b, n, (const void *) first) < 0)
+                if (bpf_probe_read_user(b, n, (const void *) first) < 0) {
+                        count(HT_CNT_READ_FAULTS, 1);
                         return false;
+                }
         }
         r = ht_infer_protocol(b, n);
 
@@ -579,8 +583,10 @@ static __always_inline void data_exit(long ret) {
         if (a.iovcnt) {
                 struct iovec_user iv = {};
 
-                if (bpf_probe_read_user(&iv, sizeof(iv), (const void *) a.buf) < 0)
+                if (bpf_probe_read_user(&iv, sizeof(iv), (const void *) a.buf) < 0) {
+                        count(HT_CNT_READ_FAULTS, 1);
                         return;
+                }
                 first = iv.base;
                 if (iv.len < first_len)
                         first_len = iv.len;

@@ -72,7 +72,7 @@ static void help(void) {
                "     --record=FILE          Also write the raw kernel records to FILE\n"
                "     --replay=FILE          Process a recording instead of tracing (no root needed)\n"
                "     --payload-size=BYTES   Bytes captured per syscall (default %u, max %u)\n"
-               "     --idle-timeout=SECONDS Requests without a response for this long are logged\n"
+               "     --idle-timeout=TIME    Requests without a response for this long (30s, 5min) are logged\n"
                "                            as no-response (default %" PRIu64 ")\n"
                "     --log-level=LEVEL      Level of the daemon's own messages (default info)\n"
                "     --config=FILE          Main configuration file (default /etc/http-tracer/http-tracer.yaml)\n"
@@ -85,22 +85,6 @@ static void help(void) {
                "Query entries with, e.g.: journalctl SYSLOG_IDENTIFIER=http-tracer HTTP_STATUS=404\n",
                "http-tracer", HT_PAYLOAD_DEFAULT, HT_PAYLOAD_CAP,
                limits_default.idle_timeout_ns / NSEC_PER_SEC);
-}
-
-static int parse_uint(const char *s, uint64_t max, uint64_t *ret) {
-        unsigned long long v;
-        char *end;
-
-        if (!s || !*s || *s == '-')
-                return -EINVAL;
-        errno = 0;
-        v = strtoull(s, &end, 10);
-        if (errno != 0 || *end != 0)
-                return -EINVAL;
-        if (v > max)
-                return -ERANGE;
-        *ret = v;
-        return 0;
 }
 
 static int parse_argv(int argc, char *argv[]) {
@@ -131,7 +115,6 @@ static int parse_argv(int argc, char *argv[]) {
                 { "generate-config", no_argument,       NULL, ARG_GENERATE_CONFIG },
                 {}
         };
-        uint64_t v;
         int c, r;
 
 
@@ -158,23 +141,14 @@ static int parse_argv(int argc, char *argv[]) {
                 case ARG_REPLAY:
                         arg_replay = optarg;
                         break;
+                /* Values are checked by the configuration layer, with the same rules as in files. */
                 case ARG_PAYLOAD_SIZE:
-                        r = parse_uint(optarg, HT_PAYLOAD_CAP, &v);
-                        if (r < 0 || v == 0)
-                                return log_error_errno(EINVAL, "Invalid --payload-size '%s': expected 1...%u bytes.",
-                                                       optarg, HT_PAYLOAD_CAP);
                         r = add_override("capture.payload_size", optarg);
                         if (r < 0)
                                 return r;
                         break;
                 case ARG_IDLE_TIMEOUT:
-                        r = parse_uint(optarg, UINT64_C(31536000), &v);
-                        if (r < 0 || v == 0)
-                                return log_error_errno(EINVAL, "Invalid --idle-timeout '%s': expected seconds, 1...31536000.",
-                                                       optarg);
-                        char secs[32];
-                        snprintf(secs, sizeof(secs), "%" PRIu64 "s", v);
-                        r = add_override("limits.idle_timeout", secs);
+                        r = add_override("limits.idle_timeout", optarg);
                         if (r < 0)
                                 return r;
                         break;

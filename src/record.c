@@ -59,7 +59,8 @@ int recorder_write(Recorder *r, const void *data, size_t size) {
         if (!r || r->error)
                 return 0;
         if (size > RECORD_MAX_SIZE)
-                return 0;
+                /* Cannot happen with our BPF object's records (<= 32 KiB): stop rather than skip one silently. */
+                return (r->error = -EFBIG);
         if (fwrite(&len, sizeof(len), 1, r->f) != 1 || fwrite(data, 1, size, r->f) != size) {
                 r->error = errno > 0 ? -errno : -EIO;
                 return r->error;
