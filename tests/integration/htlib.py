@@ -34,7 +34,7 @@ SKIP_EXIT = 77
 
 HTTP_TRACER = os.environ.get("HTTP_TRACER", "")
 SOURCE_ROOT = os.environ.get(
-    "HTTP_TRACER_SOURCE_ROOT",
+    "HT_SOURCE_ROOT",
     os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
 HERE = os.path.dirname(os.path.abspath(__file__))
 

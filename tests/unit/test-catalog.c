@@ -24,7 +24,7 @@
 #define IDS_MAX 64
 
 static char *read_source(const char *relative) {
-        const char *root = getenv("HTTP_TRACER_SOURCE_ROOT");
+        const char *root = getenv("HT_SOURCE_ROOT");
         char path[4096];
         char *buf = NULL;
         size_t n = 0;
