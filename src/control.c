@@ -105,6 +105,7 @@ static const struct {
         STAT(exchanges_complete), STAT(exchanges_no_response), STAT(exchanges_uncorrelated),
         STAT(parse_errors), STAT(desyncs), STAT(head_overflows), STAT(pipeline_overflows),
         STAT(memory_refused),
+        STAT(exchanges_filtered), STAT(exchanges_sampled_out), STAT(exchanges_rate_limited),
         STAT(entries_written), STAT(entries_queued), STAT(entries_dropped), STAT(output_errors),
         STAT(fields_truncated),
 };
@@ -207,8 +208,6 @@ static void build_status(JsonBuild *b, ControlServer *s, const ControlStatus *st
                         memcpy(&v, (const char *) st->stats + stat_fields[i].offset, sizeof(v));
                         json_build_u64(b, stat_fields[i].name, v);
                 }
-        json_build_u64(b, "sampled_out", st->sampled_out);
-        json_build_u64(b, "rate_limited", st->rate_limited);
         json_build_object_end(b);
 
         json_build_object_begin(b, "kernel");

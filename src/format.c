@@ -722,3 +722,29 @@ const char *format_entry_get(const FormatEntry *e, const char *name) {
                         return e->fields[i].value;
         return NULL;
 }
+
+int format_rate_limit_summary(FormatEntry *e, uint64_t refused, uint64_t passed, uint64_t interval_ns,
+                              uint64_t per_second, uint64_t burst) {
+        char d[FORMAT_DURATION_MAX], msg[256];
+
+        if (!e)
+                return -EINVAL;
+        e->n_fields = 0;
+        e->used = 0;
+        e->n_truncated = 0;
+
+        snprintf(msg, sizeof(msg),
+                 "Rate limit: %" PRIu64 " exchanges not logged in the last %s (%" PRIu64 " logged; limit %" PRIu64
+                 "/s, burst %" PRIu64 ")",
+                 refused, format_duration(d, interval_ns), passed, per_second, burst);
+        TRY(entry_add_str(e, "MESSAGE", msg));
+        TRY(entry_addf(e, "PRIORITY", FORMAT_NUMBER, "%d", LOG_NOTICE));
+        TRY(entry_add_str(e, "MESSAGE_ID", FORMAT_MESSAGE_ID_RATE_LIMITED));
+        TRY(entry_add_str(e, "SYSLOG_IDENTIFIER", FORMAT_SYSLOG_IDENTIFIER));
+        TRY(entry_add_u64(e, "HTTP_TRACER_RATE_LIMITED", refused));
+        TRY(entry_add_u64(e, "HTTP_TRACER_RATE_LIMIT_PASSED", passed));
+        TRY(entry_add_u64(e, "HTTP_TRACER_INTERVAL_USEC", interval_ns / NSEC_PER_USEC));
+        TRY(entry_add_u64(e, "HTTP_TRACER_RATE_LIMIT", per_second));
+        TRY(entry_add_u64(e, "HTTP_TRACER_RATE_LIMIT_BURST", burst));
+        return 0;
+}

@@ -35,6 +35,8 @@
  */
 #define FORMAT_MESSAGE_ID_STATISTICS    "e64806dfcd6b4de8b4ea199f678fad44"
 #define FORMAT_MESSAGE_ID_DROPS         "5178c98922794d619bfcbf3dd749dfbd"
+/* Exchanges the rate limit refused during one summary interval (format_rate_limit_summary). */
+#define FORMAT_MESSAGE_ID_RATE_LIMITED  "087dbf698cfc445a8defe71b8b00d0ef"
 
 #define FORMAT_SYSLOG_IDENTIFIER "http-tracer"
 
@@ -158,3 +160,17 @@ const char *format_http_version(char buf[static 16], unsigned version);
 
 /* The formatter's priority for an exchange (syslog levels: 4 warning, 5 notice, 6 info). */
 int format_priority(const Exchange *x);
+
+/**
+ * format_rate_limit_summary() - the entry that stands for exchanges the rate limit refused
+ * @e: the entry to fill (reset first)
+ * @refused: exchanges not logged during the interval
+ * @passed: exchanges logged during it
+ * @interval_ns: its length
+ * @per_second: the limit
+ * @burst: the bucket's size
+ *
+ * Return: 0, or -ENOBUFS (a bug in the limits).
+ */
+int format_rate_limit_summary(FormatEntry *e, uint64_t refused, uint64_t passed, uint64_t interval_ns,
+                              uint64_t per_second, uint64_t burst);

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "configuration.h"
 #include "control-client.h"
@@ -23,6 +24,7 @@
 #include "macro.h"
 #include "manager.h"
 #include "redact.h"
+#include "selector.h"
 
 extern char **environ;
 
@@ -37,7 +39,7 @@ static enum {
 } arg_action = ACTION_RUN;
 
 /* Command-line settings, applied as the highest-precedence configuration layer. */
-#define OVERRIDES_MAX 16
+#define OVERRIDES_MAX 64
 static char *arg_overrides[OVERRIDES_MAX + 1];
 static size_t arg_n_overrides;
 
@@ -56,6 +58,22 @@ static int add_override(const char *key, const char *value) {
         return 0;
 }
 
+/* --set KEY=VALUE (or KEY+=VALUE): any setting, checked later like every other layer. */
+static int add_assignment(const char *assignment) {
+        char *s;
+
+        if (!strchr(assignment, '='))
+                return log_error_errno(EINVAL, "--set needs KEY=VALUE (e.g. --set sampling.rate=10%%), got '%s'.",
+                                       assignment);
+        if (arg_n_overrides >= OVERRIDES_MAX)
+                return log_error_errno(E2BIG, "Too many settings on the command line.");
+        s = strdup(assignment);
+        if (!s)
+                return log_oom();
+        arg_overrides[arg_n_overrides++] = s;
+        return 0;
+}
+
 static void free_overrides(void) {
         for (size_t i = 0; i < arg_n_overrides; i++)
                 free(arg_overrides[i]);
@@ -69,6 +87,8 @@ static void help(void) {
                "  -h --help                 Show this help\n"
                "     --version              Show the version\n"
                "  -o --output=KIND          journal (default), json (stdout), none\n"
+               "  -s --set=KEY=VALUE        Set any configuration key, as in the file (sampling.rate=10%%,\n"
+               "                            filter.include.units=nginx.service; KEY+=VALUE appends to a list)\n"
                "     --record=FILE          Also write the raw kernel records to FILE\n"
                "     --replay=FILE          Process a recording instead of tracing (no root needed)\n"
                "     --payload-size=BYTES   Bytes captured per syscall (default %u, max %u)\n"
@@ -104,6 +124,7 @@ static int parse_argv(int argc, char *argv[]) {
                 { "help",         no_argument,       NULL, 'h'              },
                 { "version",      no_argument,       NULL, ARG_VERSION      },
                 { "output",       required_argument, NULL, 'o'              },
+                { "set",          required_argument, NULL, 's'              },
                 { "record",       required_argument, NULL, ARG_RECORD       },
                 { "replay",       required_argument, NULL, ARG_REPLAY       },
                 { "payload-size", required_argument, NULL, ARG_PAYLOAD_SIZE },
@@ -120,7 +141,7 @@ static int parse_argv(int argc, char *argv[]) {
 
 
         opterr = 0;
-        while ((c = getopt_long(argc, argv, ":ho:", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, ":ho:s:", options, NULL)) >= 0)
                 switch (c) {
                 case 'h':
                         help();
@@ -132,6 +153,11 @@ static int parse_argv(int argc, char *argv[]) {
                         if (output_kind_from_string(optarg) < 0)
                                 return log_error_errno(EINVAL, "Unknown output '%s': expected journal, json or none.", optarg);
                         r = add_override("output.types", optarg);
+                        if (r < 0)
+                                return r;
+                        break;
+                case 's':
+                        r = add_assignment(optarg);
                         if (r < 0)
                                 return r;
                         break;
@@ -205,6 +231,13 @@ static void set_config_sources(const Config *c) {
         config_sources[n] = NULL;
 }
 
+static uint64_t now_monotonic_ns(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * NSEC_PER_SEC + (uint64_t) ts.tv_nsec;
+}
+
 static ConfigLoadOptions load_options(void) {
         return (ConfigLoadOptions) {
                 .config_file = arg_config,
@@ -223,6 +256,7 @@ static int reload_config(Manager *m, void *userdata, char ***ret_errors) {
         ConfigLoadOptions opts = load_options();
         _cleanup_(config_freep) Config *c = NULL;
         _cleanup_(redactor_freep) Redactor *redactor = NULL;
+        _cleanup_(selector_freep) Selector *selector = NULL;
         Diagnostics diags = {};
         char **changed = NULL, **restart = NULL;
         Limits limits;
@@ -248,6 +282,9 @@ static int reload_config(Manager *m, void *userdata, char ***ret_errors) {
         r = redactor_new_from_config(c, &redactor);
         if (r < 0)
                 return r;
+        r = selector_new(c, now_monotonic_ns(), NULL, NULL, 0, &selector);
+        if (r < 0)
+                return r;
         r = config_diff(current_config, c, &changed, &restart);
         if (r < 0)
                 return r;
@@ -262,6 +299,8 @@ static int reload_config(Manager *m, void *userdata, char ***ret_errors) {
         config_to_limits(c, &limits);
         manager_apply_limits(m, &limits);
         manager_apply_redactor(m, redactor);
+        /* The selector reads the new configuration, which becomes current_config below. */
+        manager_apply_selector(m, TAKE_PTR(selector));
         redactor_free(current_redactor);
         current_redactor = TAKE_PTR(redactor);
         set_config_sources(c);
@@ -324,6 +363,7 @@ static int run(int argc, char *argv[]) {
         _cleanup_(manager_freep) Manager *m = NULL;
         _cleanup_(config_freep) Config *c = NULL;
         _cleanup_(redactor_freep) Redactor *redactor = NULL;
+        _cleanup_(selector_freep) Selector *selector = NULL;
         ManagerOptions o;
         int r;
 
@@ -380,6 +420,10 @@ static int run(int argc, char *argv[]) {
         r = manager_new(&o, &m);
         if (r < 0)
                 return r;
+        r = selector_new(current_config, now_monotonic_ns(), NULL, NULL, 0, &selector);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up filters, sampling and the rate limit: %m");
+        manager_apply_selector(m, TAKE_PTR(selector));
 
         r = arg_replay ? manager_replay(m, arg_replay) : manager_run(m);
         m = manager_free(m);

@@ -15,11 +15,13 @@
 #include "capability.h"
 #include "conn.h"
 #include "control.h"
+#include "format.h"
 #include "log.h"
 #include "macro.h"
 #include "manager.h"
 #include "record.h"
 #include "redact.h"
+#include "selector.h"
 
 /* Statistics, idle expiry and drop warnings run this often. */
 #define HOUSEKEEPING_INTERVAL_USEC (1 * USEC_PER_SEC)
@@ -43,6 +45,9 @@ struct Manager {
         ConnTable *conns;
         Output *output;
         Recorder *recorder;
+        Selector *selector;                 /* NULL: every exchange is logged */
+        FormatEntry summary;                /* the daemon's own entries (rate-limit summaries) */
+        bool replaying;                     /* time is the recording's, not the clock's */
 
         uint64_t kernel[_HT_CNT_MAX];       /* last read of the kernel's counters */
         uint64_t drops_reported;
@@ -89,11 +94,56 @@ static const Exchange *redact_exchange(Manager *m, const Exchange *x, Exchange *
         return copy;
 }
 
+/* "Now" for decisions that depend on time: the recording's clock during a replay. */
+static uint64_t manager_now_ns(Manager *m) {
+        return m->replaying ? conn_table_last_timestamp(m->conns) : now_monotonic_ns();
+}
+
+static bool select_exchange(Manager *m, const Exchange *x) {
+        if (!m->selector)
+                return true;
+        switch (selector_decide(m->selector, x, manager_now_ns(m))) {
+        case SELECT_KEEP:
+                return true;
+        case SELECT_FILTERED:
+                m->stats.exchanges_filtered++;
+                break;
+        case SELECT_SAMPLED_OUT:
+                m->stats.exchanges_sampled_out++;
+                break;
+        case SELECT_RATE_LIMITED:
+                m->stats.exchanges_rate_limited++;
+                break;
+        default:
+                return true;
+        }
+        return false;
+}
+
+/* Report what the rate limit refused, once its interval is over (or now, with force). */
+static void emit_rate_limit_summary(Manager *m, bool force) {
+        RateLimitSummary sum;
+        int r;
+
+        if (!m->selector || !selector_take_summary(m->selector, manager_now_ns(m), force, &sum))
+                return;
+        r = format_rate_limit_summary(&m->summary, sum.refused, sum.passed, sum.interval_ns, sum.per_second,
+                                      sum.burst);
+        if (r >= 0)
+                r = output_entry(m->output, &m->summary);
+        if (r < 0)
+                log_warning_errno(r, "Failed to write the rate-limit summary (%" PRIu64 " exchanges not logged): %m",
+                                  sum.refused);
+}
+
 static int on_exchange(void *userdata, const Exchange *x) {
         Manager *m = ASSERT_PTR(userdata);
         _cleanup_(freep) char *target = NULL;
         HttpMessage req;
         Exchange copy;
+
+        if (!select_exchange(m, x))
+                return 0;
 
         x = redact_exchange(m, x, &copy, &req, &target);
 
@@ -160,6 +210,7 @@ Manager *manager_free(Manager *m) {
         control_server_free(m->control);
         conn_table_free(m->conns);
         output_free(m->output);
+        selector_free(m->selector);
         (void) recorder_close(m->recorder);
         bpf_tracer_free(m->tracer);
         sd_event_unref(m->event);
@@ -178,6 +229,19 @@ void manager_apply_limits(Manager *m, const Limits *limits) {
 
 void manager_apply_redactor(Manager *m, const Redactor *r) {
         m->opts.redactor = r;
+}
+
+void manager_apply_selector(Manager *m, Selector *s) {
+        /* The rate limit's tokens and unreported counts carry over: a reload neither resets nor loses them. */
+        if (s && !selector_keeps_all(s))
+                selector_take_over(s, m->selector, manager_now_ns(m));
+        else {
+                /* No more limit: what the old one refused is reported now. */
+                emit_rate_limit_summary(m, true);
+                s = selector_free(s);
+        }
+        selector_free(m->selector);
+        m->selector = s;
 }
 
 void manager_apply_config_sources(Manager *m, const char *const *sources) {
@@ -325,6 +389,7 @@ static int on_housekeeping(sd_event_source *s, uint64_t usec, void *userdata) {
         int r;
 
         conn_table_expire(m->conns, now_monotonic_ns());
+        emit_rate_limit_summary(m, false);
 
         if (m->tracer && bpf_tracer_read_counters(m->tracer, m->kernel) >= 0 &&
             m->kernel[HT_CNT_RINGBUF_DROPS] > m->drops_reported) {
@@ -365,13 +430,14 @@ static void log_statistics(Manager *m) {
                  " entries_dropped=%" PRIu64 " output_errors=%" PRIu64 " records_orphan=%" PRIu64
                  " records_invalid=%" PRIu64 " conns_opened=%" PRIu64 " conns_refused=%" PRIu64
                  " head_overflows=%" PRIu64 " pipeline_overflows=%" PRIu64 " memory_refused=%" PRIu64
-                 " map_full=%" PRIu64,
+                 " map_full=%" PRIu64 " filtered=%" PRIu64 " sampled_out=%" PRIu64 " rate_limited=%" PRIu64,
                  s->records, s->exchanges_complete, s->exchanges_no_response, s->exchanges_uncorrelated,
                  s->parse_errors, s->desyncs, m->kernel[HT_CNT_RINGBUF_DROPS], s->bytes_lost,
                  s->entries_written, s->entries_dropped, s->output_errors, s->records_orphan,
                  s->records_invalid, s->conns_opened, s->conns_refused, s->head_overflows,
                  s->pipeline_overflows, s->memory_refused,
-                 m->kernel[HT_CNT_CONN_MAP_FULL] + m->kernel[HT_CNT_ARGS_MAP_FULL]);
+                 m->kernel[HT_CNT_CONN_MAP_FULL] + m->kernel[HT_CNT_ARGS_MAP_FULL], s->exchanges_filtered,
+                 s->exchanges_sampled_out, s->exchanges_rate_limited);
 }
 
 static int setup_signals(Manager *m) {
@@ -473,6 +539,7 @@ int manager_run(Manager *m) {
         /* What the kernel wrote before we stop reading still counts. */
         drain(m);
         conn_table_finish_all(m->conns, now_monotonic_ns(), EXCHANGE_END_SHUTDOWN);
+        emit_rate_limit_summary(m, true);
         (void) output_flush(m->output, SHUTDOWN_FLUSH_USEC);
         log_statistics(m);
 
@@ -505,6 +572,7 @@ int manager_replay(Manager *m, const char *path) {
         if (r < 0)
                 return r;
 
+        m->replaying = true;
         r = replay_file(path, &h, on_replay_record, m);
         if (r == -EBADMSG)
                 return log_error_errno(r, "%s is not a recording this version can read (bad header, ABI version, "
@@ -513,6 +581,7 @@ int manager_replay(Manager *m, const char *path) {
                 return log_error_errno(r, "Failed to replay %s: %m", path);
 
         conn_table_finish_all(m->conns, conn_table_last_timestamp(m->conns), EXCHANGE_END_SHUTDOWN);
+        emit_rate_limit_summary(m, true);
         (void) output_flush(m->output, SHUTDOWN_FLUSH_USEC);
         log_statistics(m);
         return 0;

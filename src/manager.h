@@ -52,4 +52,7 @@ const Stats *manager_stats(const Manager *m);
 /* Live changes, applied between two records: nothing in flight is lost. */
 void manager_apply_limits(Manager *m, const Limits *limits);
 void manager_apply_redactor(Manager *m, const struct Redactor *r);
+/* Takes ownership of s (built from the configuration in force; NULL: log everything). */
+struct Selector;
+void manager_apply_selector(Manager *m, struct Selector *s);
 void manager_apply_config_sources(Manager *m, const char *const *sources);

@@ -109,10 +109,18 @@ int output_exchange(Output *o, const Exchange *x) {
                 o->stats->entries_dropped++;
                 return r;
         }
+        return output_entry(o, &o->entry);
+}
 
+int output_entry(Output *o, const FormatEntry *e) {
+        if (!o || !e)
+                return -EINVAL;
         if (o->kind == OUTPUT_JOURNAL)
-                return journal_writer_send(o->journal, o->entry.fields, o->entry.n_fields);
-        return json_writer_write(o->json, o->entry.fields, o->entry.n_fields);
+                return journal_writer_send(o->journal, e->fields, e->n_fields);
+        if (o->kind == OUTPUT_JSON)
+                return json_writer_write(o->json, e->fields, e->n_fields);
+        o->stats->entries_written++;
+        return 0;
 }
 
 int output_flush(Output *o, uint64_t timeout_usec) {

@@ -38,6 +38,10 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Output *, output_free);
 /* Format and send (or queue) one exchange. Never blocks. */
 int output_exchange(Output *o, const Exchange *x);
 
+/* Send (or queue) an entry formatted elsewhere: the daemon's own summaries. Never blocks. */
+struct FormatEntry;
+int output_entry(Output *o, const struct FormatEntry *e);
+
 /* Try to deliver what is queued, waiting at most timeout_usec; what remains is counted as dropped. */
 int output_flush(Output *o, uint64_t timeout_usec);
 

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "filter.h"
+#include "log.h"
 #include "sampling.h"
 #include "selector.h"
 
@@ -43,6 +44,7 @@ struct Selector {
         SelectorExeFn exe;
         void *exe_userdata;
         ExeSlot *exe_cache;           /* EXE_CACHE_SLOTS, only with exe filters */
+        bool exe_denied_logged;
 };
 
 int selector_proc_exe(void *userdata, uint32_t tgid, char *buf, size_t size) {
@@ -137,6 +139,7 @@ void selector_take_over(Selector *s, const Selector *old, uint64_t now_ns) {
 static const char *exe_lookup(Selector *s, uint32_t tgid, uint64_t now_ns) {
         ExeSlot *e = &s->exe_cache[tgid % EXE_CACHE_SLOTS];
         char buf[PATH_MAX];
+        int r;
 
         if (e->tgid == tgid && now_ns - e->read_ns < EXE_CACHE_TTL_NS)
                 return e->known ? e->path : NULL;
@@ -144,7 +147,15 @@ static const char *exe_lookup(Selector *s, uint32_t tgid, uint64_t now_ns) {
         e->path = mfree(e->path);
         e->tgid = tgid;
         e->read_ns = now_ns;
-        e->known = s->exe(s->exe_userdata, tgid, buf, sizeof(buf)) >= 0;
+        r = s->exe(s->exe_userdata, tgid, buf, sizeof(buf));
+        e->known = r >= 0;
+        if ((r == -EACCES || r == -EPERM) && !s->exe_denied_logged) {
+                log_warning("Cannot read the executable of PID %u: the kernel lets a process without capabilities "
+                            "see another's executable only if it runs as the same user with no more capabilities. "
+                            "filter.*.exes treats such processes as unknown (they fail an include list); "
+                            "select services with filter.*.units or filter.*.comms instead.", tgid);
+                s->exe_denied_logged = true;
+        }
         if (e->known) {
                 e->path = strdup(buf);
                 /* Out of memory: decide without the executable, try again next time. */

@@ -37,6 +37,11 @@ typedef struct Stats {
         uint64_t pipeline_overflows;      /* requests given up: too many waiting on a connection */
         uint64_t memory_refused;          /* bytes refused by the per-connection or global cap */
 
+        /* selection (selector.h): each exchange gets one verdict */
+        uint64_t exchanges_filtered;      /* excluded by a user-space filter */
+        uint64_t exchanges_sampled_out;
+        uint64_t exchanges_rate_limited;  /* refused by the rate limit: reported in summary entries */
+
         /* outputs */
         uint64_t entries_written;         /* entries accepted by the sink (journald socket, stdout...) */
         uint64_t entries_queued;          /* currently waiting in the output queue */

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "format.h"
 #include "selector.h"
 
 #define SEC NSEC_PER_SEC
@@ -215,6 +216,21 @@ static void test_reload_keeps_counts(void **state) {
         assert_int_equal(sum.per_second, 20);
 }
 
+static void test_summary_entry(void **state) {
+        static FormatEntry e;
+
+        assert_int_equal(format_rate_limit_summary(&e, UINT64_MAX, 12345, 60 * SEC, UINT64_MAX, 7), 0);
+        assert_string_equal(format_entry_get(&e, "MESSAGE_ID"), FORMAT_MESSAGE_ID_RATE_LIMITED);
+        assert_string_equal(format_entry_get(&e, "HTTP_TRACER_RATE_LIMITED"), "18446744073709551615");
+        assert_string_equal(format_entry_get(&e, "HTTP_TRACER_RATE_LIMIT_PASSED"), "12345");
+        assert_string_equal(format_entry_get(&e, "HTTP_TRACER_INTERVAL_USEC"), "60000000");
+        assert_string_equal(format_entry_get(&e, "HTTP_TRACER_RATE_LIMIT_BURST"), "7");
+        assert_string_equal(format_entry_get(&e, "PRIORITY"), "5");
+        assert_string_equal(format_entry_get(&e, "MESSAGE"),
+                            "Rate limit: 18446744073709551615 exchanges not logged in the last 60.0 s "
+                            "(12345 logged; limit 18446744073709551615/s, burst 7)");
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_defaults_keep_everything),
@@ -223,6 +239,7 @@ int main(void) {
                 cmocka_unit_test(test_sampling),
                 cmocka_unit_test(test_rate_limit_summary),
                 cmocka_unit_test(test_reload_keeps_counts),
+                cmocka_unit_test(test_summary_entry),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
