@@ -19,6 +19,7 @@
 #include "control.h"
 #include "conn.h"
 #include "diagnostics.h"
+#include "filter.h"
 #include "log.h"
 #include "macro.h"
 #include "manager.h"
@@ -223,6 +224,7 @@ static int reload_config(Manager *m, void *userdata, char ***ret_errors) {
         ConfigLoadOptions opts = load_options();
         _cleanup_(config_freep) Config *c = NULL;
         _cleanup_(redactor_freep) Redactor *redactor = NULL;
+        _cleanup_(kernel_filter_freep) KernelFilter *kfilter = NULL;
         Diagnostics diags = {};
         char **changed = NULL, **restart = NULL;
         Limits limits;
@@ -246,6 +248,13 @@ static int reload_config(Manager *m, void *userdata, char ***ret_errors) {
         diagnostics_done(&diags);
 
         r = redactor_new_from_config(c, &redactor);
+        if (r < 0)
+                return r;
+        r = kernel_filter_compile(c, &kfilter);
+        if (r < 0)
+                return r;
+        /* First, so that a failure leaves every part of the running configuration in force. */
+        r = manager_apply_kernel_filter(m, TAKE_PTR(kfilter));
         if (r < 0)
                 return r;
         r = config_diff(current_config, c, &changed, &restart);
@@ -380,6 +389,17 @@ static int run(int argc, char *argv[]) {
         r = manager_new(&o, &m);
         if (r < 0)
                 return r;
+
+        if (!arg_replay) {
+                _cleanup_(kernel_filter_freep) KernelFilter *kfilter = NULL;
+
+                r = kernel_filter_compile(current_config, &kfilter);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to compile the kernel filter: %m");
+                r = manager_apply_kernel_filter(m, TAKE_PTR(kfilter));
+                if (r < 0)
+                        return r;
+        }
 
         r = arg_replay ? manager_replay(m, arg_replay) : manager_run(m);
         m = manager_free(m);

@@ -23,6 +23,8 @@
 
 /* Statistics, idle expiry and drop warnings run this often. */
 #define HOUSEKEEPING_INTERVAL_USEC (1 * USEC_PER_SEC)
+/* The cgroup v2 hierarchy that filter.*.units and filter.*.cgroups refer to. */
+#define CGROUP_ROOT "/sys/fs/cgroup"
 /* At shutdown, wait at most this long for the output to take what is queued. */
 #define SHUTDOWN_FLUSH_USEC (2 * USEC_PER_SEC)
 
@@ -40,6 +42,7 @@ struct Manager {
         const char *state;
 
         BpfTracer *tracer;
+        KernelFilter *kfilter;              /* in force in the kernel (or to be, before start) */
         ConnTable *conns;
         Output *output;
         Recorder *recorder;
@@ -162,6 +165,7 @@ Manager *manager_free(Manager *m) {
         output_free(m->output);
         (void) recorder_close(m->recorder);
         bpf_tracer_free(m->tracer);
+        kernel_filter_free(m->kfilter);
         sd_event_unref(m->event);
         free(m);
         return NULL;
@@ -182,6 +186,69 @@ void manager_apply_redactor(Manager *m, const Redactor *r) {
 
 void manager_apply_config_sources(Manager *m, const char *const *sources) {
         m->opts.config_sources = sources;
+}
+
+/* Say once when a filter's unit or cgroup is missing, and when it appears. */
+static void log_cgroup_states(KernelFilter *f) {
+        for (size_t i = 0; f && i < f->n_cgroups; i++) {
+                KernelFilterCgroup *cg = &f->cgroups[i];
+                const char *name = cg->unit ?: cg->path;
+
+                if (cg->state == cg->reported)
+                        continue;
+                if (cg->state == KFILTER_CGROUP_MISSING)
+                        log_notice("Filter %s %s: no such cgroup (yet); it matches nothing until it appears.",
+                                   cg->unit ? "unit" : "cgroup", name);
+                else if (cg->state == KFILTER_CGROUP_FOUND)
+                        log_full_errno(cg->reported == KFILTER_CGROUP_MISSING ? LOG_INFO : LOG_DEBUG, 0,
+                                 "Filter %s %s is cgroup %s (id %" PRIu64 ").",
+                                 cg->unit ? "unit" : "cgroup", name, cg->path, cg->id);
+                cg->reported = cg->state;
+        }
+}
+
+int manager_apply_kernel_filter(Manager *m, KernelFilter *f) {
+        _cleanup_(kernel_filter_freep) KernelFilter *new = f;
+        _cleanup_(freep) char *what = NULL;
+        bool changed;
+        int r;
+
+        if (new) {
+                r = kernel_filter_resolve(new, CGROUP_ROOT, &changed);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to resolve the filter's units and cgroups: %m");
+                log_cgroup_states(new);
+        }
+        if (m->tracer) {
+                r = bpf_tracer_set_filter(m->tracer, new);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to update the kernel filter, keeping the old one: %m");
+                (void) kernel_filter_describe(new, &what);
+                log_info("Kernel filter in force: %s.", what ?: "none, all TCP sockets are traced");
+        }
+        kernel_filter_free(m->kfilter);
+        m->kfilter = TAKE_PTR(new);
+        return 0;
+}
+
+/* Housekeeping: units that appeared, went away or were restarted (new cgroup, new id). */
+static void refresh_kernel_filter(Manager *m) {
+        bool changed = false;
+        int r;
+
+        if (!m->kfilter || m->kfilter->n_cgroups == 0)
+                return;
+        r = kernel_filter_resolve(m->kfilter, CGROUP_ROOT, &changed);
+        if (r < 0) {
+                log_warning_errno(r, "Failed to resolve the filter's units and cgroups, ignoring: %m");
+                return;
+        }
+        log_cgroup_states(m->kfilter);
+        if (changed && m->tracer) {
+                r = bpf_tracer_set_filter(m->tracer, m->kfilter);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to update the kernel filter's cgroups, ignoring: %m");
+        }
 }
 
 static uint64_t now_usec(clockid_t clock) {
@@ -325,6 +392,7 @@ static int on_housekeeping(sd_event_source *s, uint64_t usec, void *userdata) {
         int r;
 
         conn_table_expire(m->conns, now_monotonic_ns());
+        refresh_kernel_filter(m);
 
         if (m->tracer && bpf_tracer_read_counters(m->tracer, m->kernel) >= 0 &&
             m->kernel[HT_CNT_RINGBUF_DROPS] > m->drops_reported) {
@@ -365,13 +433,16 @@ static void log_statistics(Manager *m) {
                  " entries_dropped=%" PRIu64 " output_errors=%" PRIu64 " records_orphan=%" PRIu64
                  " records_invalid=%" PRIu64 " conns_opened=%" PRIu64 " conns_refused=%" PRIu64
                  " head_overflows=%" PRIu64 " pipeline_overflows=%" PRIu64 " memory_refused=%" PRIu64
-                 " map_full=%" PRIu64,
+                 " map_full=%" PRIu64 " filtered_conns=%" PRIu64 " filtered_syscalls=%" PRIu64
+                 " other_pidns=%" PRIu64,
                  s->records, s->exchanges_complete, s->exchanges_no_response, s->exchanges_uncorrelated,
                  s->parse_errors, s->desyncs, m->kernel[HT_CNT_RINGBUF_DROPS], s->bytes_lost,
                  s->entries_written, s->entries_dropped, s->output_errors, s->records_orphan,
                  s->records_invalid, s->conns_opened, s->conns_refused, s->head_overflows,
                  s->pipeline_overflows, s->memory_refused,
-                 m->kernel[HT_CNT_CONN_MAP_FULL] + m->kernel[HT_CNT_ARGS_MAP_FULL]);
+                 m->kernel[HT_CNT_CONN_MAP_FULL] + m->kernel[HT_CNT_ARGS_MAP_FULL],
+                 m->kernel[HT_CNT_FILTERED_CONNS], m->kernel[HT_CNT_FILTERED_SYSCALLS],
+                 m->kernel[HT_CNT_OTHER_PIDNS]);
 }
 
 static int setup_signals(Manager *m) {
@@ -427,6 +498,7 @@ int manager_run(Manager *m) {
                         return log_error_errno(r, "Failed to create the recording %s: %m", m->opts.record_path);
         }
 
+        m->opts.bpf.filter = m->kfilter;
         r = bpf_tracer_new(&m->opts.bpf, on_record, m, &m->tracer);
         if (r < 0)
                 return r;   /* logged */
@@ -459,9 +531,16 @@ int manager_run(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "Failed to drop capabilities: %m");
 
-        log_info("Tracing HTTP/1.x on all TCP sockets (%u BPF programs attached, output %s, %u bytes captured per syscall).",
-                 bpf_tracer_programs_attached(m->tracer), output_kind_to_string(m->opts.output),
-                 m->opts.bpf.payload_max);
+        {
+                _cleanup_(freep) char *what = NULL;
+
+                (void) kernel_filter_describe(m->kfilter, &what);
+                log_info("Tracing HTTP/1.x on %s%s%s (%u BPF programs attached, output %s, %u bytes captured per syscall).",
+                         what ? "TCP sockets that pass the kernel filter: " : "all TCP sockets",
+                         what ?: "", "",
+                         bpf_tracer_programs_attached(m->tracer), output_kind_to_string(m->opts.output),
+                         m->opts.bpf.payload_max);
+        }
         format_status(m, status, sizeof(status));
         (void) sd_notifyf(false, "READY=1\nSTATUS=%s", status);
 

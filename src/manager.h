@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "bpf-tracer.h"
+#include "filter.h"
 #include "output.h"
 #include "protocol.h"
 #include "stats.h"
@@ -53,3 +54,9 @@ const Stats *manager_stats(const Manager *m);
 void manager_apply_limits(Manager *m, const Limits *limits);
 void manager_apply_redactor(Manager *m, const struct Redactor *r);
 void manager_apply_config_sources(Manager *m, const char *const *sources);
+/*
+ * The kernel filter (takes ownership of f; NULL: none). Units are resolved
+ * to cgroups first; once tracing, the kernel switches to f atomically. On
+ * failure the running filter stays in force and f is freed.
+ */
+int manager_apply_kernel_filter(Manager *m, KernelFilter *f);
