@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 
 #include "filter.h"
 #include "trace-api.h"
@@ -431,6 +432,42 @@ int kernel_filter_describe(const KernelFilter *f, char **ret) {
         describe_dims(buf, sizeof(buf), "exclude", kernel_filter_exclude_active(f));
         *ret = strdup(buf);
         return *ret ? 0 : -ENOMEM;
+}
+
+#define CGROUP2_SUPER_MAGIC_ 0x63677270
+
+static bool is_cgroup2(const char *path) {
+        struct statfs sfs;
+        return statfs(path, &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC_;
+}
+
+int filter_cgroup_root(char **ret) {
+        static const char *const known[] = { "/sys/fs/cgroup", "/sys/fs/cgroup/unified" };
+        char line[4096];
+        FILE *f;
+        int r = -ENOENT;
+
+        for (size_t i = 0; i < ELEMENTSOF(known); i++)
+                if (is_cgroup2(known[i])) {
+                        *ret = strdup(known[i]);
+                        return *ret ? 0 : -ENOMEM;
+                }
+        f = fopen("/proc/self/mounts", "re");
+        if (!f)
+                return -errno;
+        while (fgets(line, sizeof(line), f)) {
+                char dev[256], dir[4096], type[64];
+
+                /* Mount points with spaces are escaped (\040): such a one is skipped by is_cgroup2(). */
+                if (sscanf(line, "%255s %4095s %63s", dev, dir, type) == 3 && strcmp(type, "cgroup2") == 0 &&
+                    is_cgroup2(dir)) {
+                        *ret = strdup(dir);
+                        r = *ret ? 0 : -ENOMEM;
+                        break;
+                }
+        }
+        fclose(f);
+        return r;
 }
 
 static int subdirs_filter(const struct dirent *d) {

@@ -158,6 +158,14 @@ bool kernel_filter_is_empty(const KernelFilter *f);
 int kernel_filter_describe(const KernelFilter *f, char **ret);
 
 /*
+ * Where the cgroup v2 hierarchy is mounted (the one bpf_get_current_cgroup_id()
+ * numbers): /sys/fs/cgroup on a unified system, /sys/fs/cgroup/unified on a
+ * hybrid one, else the first cgroup2 mount in /proc/self/mounts. -ENOENT if
+ * there is none. Not pure.
+ */
+int filter_cgroup_root(char **ret);
+
+/*
  * Directories visited at most, and their depth below the root, when looking
  * for a unit's cgroup: units sit at depth 1-6 (system.slice/x.service,
  * user.slice/user-1000.slice/user@1000.service/app.slice/x.service, nested

@@ -23,8 +23,6 @@
 
 /* Statistics, idle expiry and drop warnings run this often. */
 #define HOUSEKEEPING_INTERVAL_USEC (1 * USEC_PER_SEC)
-/* The cgroup v2 hierarchy that filter.*.units and filter.*.cgroups refer to. */
-#define CGROUP_ROOT "/sys/fs/cgroup"
 /* At shutdown, wait at most this long for the output to take what is queued. */
 #define SHUTDOWN_FLUSH_USEC (2 * USEC_PER_SEC)
 
@@ -207,18 +205,42 @@ static void log_cgroup_states(KernelFilter *f) {
         }
 }
 
+/* Ids of the filter's units and cgroups, in the cgroup v2 hierarchy wherever it is mounted. */
+static int resolve_cgroups(KernelFilter *f, bool *ret_changed) {
+        _cleanup_(freep) char *root = NULL;
+        int r;
+
+        *ret_changed = false;
+        if (!f || f->n_cgroups == 0)
+                return 0;
+        r = filter_cgroup_root(&root);
+        if (r == -ENOENT) {
+                /* Nothing resolves: every entry matches nothing (an include then traces nothing). */
+                static bool warned = false;
+                if (!warned)
+                        log_warning("No cgroup v2 hierarchy is mounted: filter units and cgroups match nothing.");
+                warned = true;
+                root = strdup("/nonexistent");
+                if (!root)
+                        return -ENOMEM;
+        } else if (r < 0)
+                return r;
+        r = kernel_filter_resolve(f, root, ret_changed);
+        if (r < 0)
+                return r;
+        log_cgroup_states(f);
+        return 0;
+}
+
 int manager_apply_kernel_filter(Manager *m, KernelFilter *f) {
         _cleanup_(kernel_filter_freep) KernelFilter *new = f;
         _cleanup_(freep) char *what = NULL;
         bool changed;
         int r;
 
-        if (new) {
-                r = kernel_filter_resolve(new, CGROUP_ROOT, &changed);
-                if (r < 0)
-                        return log_error_errno(r, "Failed to resolve the filter's units and cgroups: %m");
-                log_cgroup_states(new);
-        }
+        r = resolve_cgroups(new, &changed);
+        if (r < 0)
+                return log_error_errno(r, "Failed to resolve the filter's units and cgroups: %m");
         if (m->tracer) {
                 r = bpf_tracer_set_filter(m->tracer, new);
                 if (r < 0)
@@ -236,14 +258,11 @@ static void refresh_kernel_filter(Manager *m) {
         bool changed = false;
         int r;
 
-        if (!m->kfilter || m->kfilter->n_cgroups == 0)
-                return;
-        r = kernel_filter_resolve(m->kfilter, CGROUP_ROOT, &changed);
+        r = resolve_cgroups(m->kfilter, &changed);
         if (r < 0) {
                 log_warning_errno(r, "Failed to resolve the filter's units and cgroups, ignoring: %m");
                 return;
         }
-        log_cgroup_states(m->kfilter);
         if (changed && m->tracer) {
                 r = bpf_tracer_set_filter(m->tracer, m->kfilter);
                 if (r < 0)
