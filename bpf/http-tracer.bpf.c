@@ -37,9 +37,27 @@ char LICENSE[] SEC("license") = "GPL";
 #define EINPROGRESS   115
 
 /* Load-time settings, written by user space through the skeleton's rodata. */
-const volatile __u32 self_tgid = 0;            /* the daemon: never traced */
+const volatile __u32 self_tgid = 0;            /* the daemon: never traced (in its own PID namespace) */
+/*
+ * The daemon's PID namespace (nsfs device and inode of /proc/self/ns/pid);
+ * 0 in the initial namespace, where every task is visible and
+ * bpf_get_current_pid_tgid() already gives the right numbers. Otherwise
+ * tgid/tid in records, the connection key and PID filters are numbers in
+ * that namespace, and tasks outside it are not traced (counted).
+ */
+const volatile __u64 pidns_dev = 0;
+const volatile __u64 pidns_ino = 0;
 const volatile __u32 payload_max = HT_PAYLOAD_DEFAULT;
 const volatile __u64 wakeup_bytes = 1u << 20;  /* wake user space when this much is pending; 0 = every record */
+
+/*
+ * The kernel filter's active generation and each slot's summary (see
+ * trace-api.h). In .bss, which user space has mmap()ed: it fills the maps
+ * and filter_config of the slot not in use, then stores filter_gen last.
+ * Generation 0: no filter, nothing is looked up.
+ */
+volatile __u32 filter_gen = 0;
+struct ht_filter_config filter_config[2] = {};
 
 /* ---- maps (sizes: see trace-api.h, resized by user space before load) ---- */
 
@@ -97,6 +115,38 @@ struct {
         __type(value, __u64);
 } conn_id_seq SEC(".maps");
 
+/* Filter lists, keyed by slot as well so that two generations live side by side. */
+struct {
+        __uint(type, BPF_MAP_TYPE_HASH);
+        __uint(max_entries, HT_MAP_FILTER_PIDS);
+        __uint(map_flags, BPF_F_NO_PREALLOC);
+        __type(key, struct ht_filter_pid_key);
+        __type(value, __u8);      /* HT_FILTER_INCLUDE | HT_FILTER_EXCLUDE */
+} filter_pids SEC(".maps");
+
+struct {
+        __uint(type, BPF_MAP_TYPE_HASH);
+        __uint(max_entries, HT_MAP_FILTER_CGROUPS);
+        __uint(map_flags, BPF_F_NO_PREALLOC);
+        __type(key, struct ht_filter_cgroup_key);
+        __type(value, __u8);
+} filter_cgroups SEC(".maps");
+
+struct {
+        __uint(type, BPF_MAP_TYPE_LPM_TRIE);
+        __uint(max_entries, HT_MAP_FILTER_ADDRS);
+        __uint(map_flags, BPF_F_NO_PREALLOC);
+        __type(key, struct ht_filter_addr_key);
+        __type(value, __u8);
+} filter_addrs SEC(".maps");
+
+struct {
+        __uint(type, BPF_MAP_TYPE_ARRAY);
+        __uint(max_entries, 8);   /* 2 slots x local/remote x include/exclude */
+        __type(key, __u32);
+        __type(value, struct ht_port_bitmap);
+} filter_ports SEC(".maps");
+
 /* Scratch space to assemble a data record before bpf_ringbuf_output() (32 KiB per-CPU limit). */
 struct data_scratch {
         struct ht_data_event ev;
@@ -132,8 +182,31 @@ static __always_inline __u64 rb_flags(void) {
         return BPF_RB_NO_WAKEUP;
 }
 
-static __always_inline bool traced_tgid(__u32 tgid) {
-        return tgid != self_tgid;
+/*
+ * The current task's tgid << 32 | tid, in the daemon's PID namespace; false
+ * for a task outside it (or in a namespace nested below it): its syscalls
+ * are not traced.
+ */
+static __always_inline bool task_ids(__u64 *ret) {
+        struct bpf_pidns_info ns;
+
+        if (pidns_ino == 0) {
+                *ret = bpf_get_current_pid_tgid();
+                return true;
+        }
+        if (bpf_get_ns_current_pid_tgid(pidns_dev, pidns_ino, &ns, sizeof(ns)) < 0)
+                return false;
+        *ret = (__u64) ns.tgid << 32 | ns.pid;
+        return true;
+}
+
+/* task_ids() for the syscalls that may start tracing something: not the daemon, others counted. */
+static __always_inline bool traced_task(__u64 *ret) {
+        if (!task_ids(ret)) {
+                count(HT_CNT_OTHER_PIDNS, 1);
+                return false;
+        }
+        return (__u32) (*ret >> 32) != self_tgid;
 }
 
 static __always_inline struct file *fd_to_file(int fd) {
@@ -235,6 +308,159 @@ static __always_inline void emit_close(struct ht_conn *c, __u64 pid_tgid, int fd
                 count(HT_CNT_RECORDS, 1);
 }
 
+/* ---- kernel filter: the semantics of kernel_filter_match() (src/filter.c) ---- */
+
+struct cgroup_walk {
+        __u32 slot;
+        __u8 flags;
+};
+
+static long cgroup_step(__u32 level, void *ctx) {
+        struct cgroup_walk *w = ctx;
+        struct ht_filter_cgroup_key k = { .slot = w->slot };
+        __u8 *v;
+
+        /* Level 0 is the root; past the task's own cgroup the helper returns 0. */
+        k.id = bpf_get_current_ancestor_cgroup_id(level);
+        if (k.id == 0)
+                return 1;
+        v = bpf_map_lookup_elem(&filter_cgroups, &k);
+        if (v)
+                w->flags |= *v;
+        return 0;
+}
+
+/* HT_FILTER_INCLUDE/EXCLUDE of the entries naming the task's cgroup or one of its ancestors. */
+static __always_inline __u8 cgroup_flags(__u32 slot) {
+        struct cgroup_walk w = { .slot = slot };
+
+        bpf_loop(HT_CGROUP_LEVELS, cgroup_step, &w, 0);
+        return w.flags;
+}
+
+static __always_inline __u8 pid_flags(__u32 slot, __u32 tgid) {
+        struct ht_filter_pid_key k = { .pid = tgid, .slot = slot };
+        __u8 *v = bpf_map_lookup_elem(&filter_pids, &k);
+
+        return v ? *v : 0;
+}
+
+/* dim: 0 local, 1 remote; half: 0 include, 1 exclude. */
+static __always_inline bool port_listed(__u32 slot, __u32 dim, __u32 half, __u16 port) {
+        __u32 idx = (slot * 2 + dim) * 2 + half;
+        struct ht_port_bitmap *b = bpf_map_lookup_elem(&filter_ports, &idx);
+
+        if (!b)
+                return false;
+        return (b->bits[(port >> 6) & (HT_PORT_WORDS - 1)] >> (port & 63)) & 1;
+}
+
+static __always_inline bool addr_listed(__u32 slot, __u32 half, const struct ht_conn *c) {
+        struct ht_filter_addr_key k = {};
+        bool v6 = c->family == AF_INET6;
+        __u32 w[4];
+
+        __builtin_memcpy(w, c->remote_addr, 16);
+        if (v6 && w[0] == 0 && w[1] == 0 && w[2] == bpf_htonl(0xffff)) {
+                /* An IPv4 peer of a dual-stack socket (::ffff:a.b.c.d) is matched as IPv4. */
+                __builtin_memcpy(k.addr, c->remote_addr + 12, 4);
+                v6 = false;
+        } else
+                __builtin_memcpy(k.addr, c->remote_addr, 16);
+        k.tag = slot << 2 | half << 1 | v6;
+        k.prefixlen = 8 + (v6 ? 128 : 32);
+        return bpf_map_lookup_elem(&filter_addrs, &k) != NULL;
+}
+
+static __always_inline bool role_pass(const struct ht_filter_config *cfg, __u8 role) {
+        __u8 bit = 1 << (role & 3);
+
+        if (role == HT_ROLE_UNKNOWN)
+                return true;   /* decided when the first message gives the role */
+        if ((cfg->include & HT_FILTER_DIM_ROLE) && !(cfg->roles[0] & bit))
+                return false;
+        return !(cfg->roles[1] & bit);
+}
+
+/*
+ * Whether generation gen of the filter lets the connection c of process
+ * tgid be traced: every non-empty include list must match, no exclude list
+ * may. A role not known yet passes here and is checked at classification.
+ */
+static __always_inline bool filter_pass(const struct ht_conn *c, __u32 tgid, __u32 gen) {
+        __u32 slot = gen & 1;
+        const struct ht_filter_config *cfg = &filter_config[slot];
+        __u32 in = cfg->include, ex = cfg->exclude;
+        __u8 f;
+
+        if (gen == 0)
+                return true;
+        if ((in | ex) & HT_FILTER_DIM_PID) {
+                f = pid_flags(slot, tgid);
+                if (((in & HT_FILTER_DIM_PID) && !(f & HT_FILTER_INCLUDE)) || (f & HT_FILTER_EXCLUDE))
+                        return false;
+        }
+        if ((in | ex) & HT_FILTER_DIM_CGROUP) {
+                f = cgroup_flags(slot);
+                if (((in & HT_FILTER_DIM_CGROUP) && !(f & HT_FILTER_INCLUDE)) || (f & HT_FILTER_EXCLUDE))
+                        return false;
+        }
+        if ((in & HT_FILTER_DIM_LOCAL_PORT) && !port_listed(slot, 0, 0, c->local_port))
+                return false;
+        if ((ex & HT_FILTER_DIM_LOCAL_PORT) && port_listed(slot, 0, 1, c->local_port))
+                return false;
+        if ((in & HT_FILTER_DIM_REMOTE_PORT) && !port_listed(slot, 1, 0, c->remote_port))
+                return false;
+        if ((ex & HT_FILTER_DIM_REMOTE_PORT) && port_listed(slot, 1, 1, c->remote_port))
+                return false;
+        if ((in & HT_FILTER_DIM_ADDRESS) && !addr_listed(slot, 0, c))
+                return false;
+        if ((ex & HT_FILTER_DIM_ADDRESS) && addr_listed(slot, 1, c))
+                return false;
+        return role_pass(cfg, c->role);
+}
+
+/* The connection is excluded from now on: user space finishes it if it knew it. */
+static __always_inline void conn_exclude(struct ht_conn *c, __u64 pid_tgid, int fd) {
+        if (c->flags & HT_CONN_ANNOUNCED)
+                emit_close(c, pid_tgid, fd, HT_CLOSE_FILTERED);
+        c->flags = (c->flags & ~HT_CONN_ANNOUNCED) | HT_CONN_FILTERED;
+        c->stash_len = 0;
+        count(HT_CNT_FILTERED_CONNS, 1);
+}
+
+/*
+ * Is c traced under the active filter? Decided once per connection and
+ * generation: with no filter, or no change since the decision, this is a
+ * compare and a flag test.
+ */
+static __always_inline bool conn_filter(struct ht_conn *c, __u64 pid_tgid, int fd) {
+        __u32 gen = filter_gen;
+        bool traced = !(c->flags & HT_CONN_FILTERED);
+
+        if (c->filter_gen == gen)
+                return traced;
+        c->filter_gen = gen;
+        if (filter_pass(c, pid_tgid >> 32, gen) == traced)
+                return traced;
+        if (traced) {
+                conn_exclude(c, pid_tgid, fd);
+                return false;
+        }
+        /*
+         * Included again. Its bytes went by unseen meanwhile: classify it
+         * afresh from the next message start, as a new connection for user
+         * space (it finished the old one).
+         */
+        c->flags &= ~(HT_CONN_FILTERED | HT_CONN_SEEN_START);
+        if (c->protocol == HT_PROTO_HTTP1)
+                c->protocol = HT_PROTO_UNKNOWN;
+        c->probes = 0;
+        c->lost[0] = c->lost[1] = 0;
+        c->id = next_conn_id();
+        return true;
+}
+
 /*
  * Track a new TCP socket at (tgid, fd), replacing whatever was there.
  * seen_start: created by accept/connect, so we see its bytes from the first.
@@ -262,6 +488,11 @@ static __always_inline struct ht_conn *conn_create(__u64 pid_tgid, int fd, struc
         if (kind == SOCK_TCP) {
                 c.flags = HT_CONN_SOCK_OK | (seen_start ? HT_CONN_SEEN_START : 0);
                 c.protocol = HT_PROTO_UNKNOWN;
+                c.filter_gen = filter_gen;
+                if (!filter_pass(&c, pid_tgid >> 32, c.filter_gen)) {
+                        c.flags |= HT_CONN_FILTERED;
+                        count(HT_CNT_FILTERED_CONNS, 1);
+                }
         } else {
                 /* Negative cache: unix sockets, UDP... cost one lookup from now on. */
                 c.protocol = HT_PROTO_OTHER;
@@ -301,14 +532,18 @@ static __always_inline void save_args(__u64 pid_tgid, int fd, __u64 buf, __u64 i
 
 /* Enter of a data syscall: remember its arguments if the fd is (or may be) HTTP. */
 static __always_inline void data_enter(int fd, __u64 buf, __u64 iovcnt, __u8 sys, __u8 dir) {
-        __u64 pid_tgid = bpf_get_current_pid_tgid();
+        __u64 pid_tgid;
         struct ht_conn *c;
 
-        if (!traced_tgid(pid_tgid >> 32))
+        if (!traced_task(&pid_tgid))
                 return;
         c = conn_get(pid_tgid, fd);
         if (!c || c->protocol == HT_PROTO_OTHER || c->protocol == HT_PROTO_HTTP2)
                 return;
+        if (!conn_filter(c, pid_tgid, fd)) {
+                count(HT_CNT_FILTERED_SYSCALLS, 1);
+                return;
+        }
         save_args(pid_tgid, fd, buf, iovcnt, sys, dir);
 }
 
@@ -463,7 +698,9 @@ static __always_inline bool infer(struct ht_conn *c, __u64 first, __u64 avail, _
         r = ht_infer_protocol(b, n);
 
         if (r == HT_INFER_REQUEST || r == HT_INFER_RESPONSE) {
-                if (c->role == HT_ROLE_UNKNOWN) {
+                bool role_known = c->role != HT_ROLE_UNKNOWN;
+
+                if (!role_known) {
                         bool request = r == HT_INFER_REQUEST;
                         bool ingress = dir == HT_DIR_INGRESS;
 
@@ -473,6 +710,12 @@ static __always_inline bool infer(struct ht_conn *c, __u64 first, __u64 avail, _
                 *ret_prefix = prev;
                 c->stash_len = 0;
                 count(HT_CNT_CONNS_HTTP, 1);
+                /* The role filter could not be applied before the first message told the role. */
+                if (!role_known && c->filter_gen != 0 && !role_pass(&filter_config[c->filter_gen & 1], c->role)) {
+                        c->flags |= HT_CONN_FILTERED;
+                        count(HT_CNT_FILTERED_CONNS, 1);
+                        return false;
+                }
                 return true;
         }
         if (r == HT_INFER_HTTP2) {
@@ -545,13 +788,15 @@ static long iov_step(__u32 i, void *ctx) {
 
 /* Exit of a data syscall that returned ret bytes. */
 static __always_inline void data_exit(long ret) {
-        __u64 pid_tgid = bpf_get_current_pid_tgid();
+        __u64 pid_tgid;
         struct ht_conn_key key;
         struct syscall_args a, *ap;
         struct ht_conn *c;
         __u64 first, first_len;
         __u32 prefix = 0;
 
+        if (!task_ids(&pid_tgid))
+                return;
         ap = bpf_map_lookup_elem(&args_map, &pid_tgid);
         if (!ap)
                 return;
@@ -563,7 +808,8 @@ static __always_inline void data_exit(long ret) {
         key.tgid = pid_tgid >> 32;
         key.fd = a.fd;
         c = bpf_map_lookup_elem(&conns, &key);
-        if (!c)
+        /* Excluded by another thread between this syscall's enter and exit: nothing more goes out. */
+        if (!c || (c->flags & HT_CONN_FILTERED))
                 return;
 
         if (a.syscall == HT_SYS_SENDFILE) {
@@ -691,16 +937,21 @@ int ht_enter_sendmsg(struct trace_event_raw_sys_enter *ctx) {
 
 SEC("tracepoint/syscalls/sys_enter_sendfile64")
 int ht_enter_sendfile(struct trace_event_raw_sys_enter *ctx) {
-        __u64 pid_tgid = bpf_get_current_pid_tgid();
-        struct ht_conn_key key = { .tgid = pid_tgid >> 32, .fd = ctx->args[0] };
+        struct ht_conn_key key = { .fd = ctx->args[0] };
         struct ht_conn *c;
+        __u64 pid_tgid;
 
-        if (!traced_tgid(pid_tgid >> 32))
+        if (!traced_task(&pid_tgid))
                 return 0;
+        key.tgid = pid_tgid >> 32;
         /* sendfile never starts a connection's classification: its bytes are invisible. */
         c = bpf_map_lookup_elem(&conns, &key);
         if (!c || c->protocol != HT_PROTO_HTTP1)
                 return 0;
+        if (!conn_filter(c, pid_tgid, key.fd)) {
+                count(HT_CNT_FILTERED_SYSCALLS, 1);
+                return 0;
+        }
         save_args(pid_tgid, ctx->args[0], 0, 0, HT_SYS_SENDFILE, HT_DIR_EGRESS);
         return 0;
 }
@@ -760,9 +1011,9 @@ int ht_exit_sendfile(struct trace_event_raw_sys_exit *ctx) {
 }
 
 static __always_inline void accept_exit(long ret) {
-        __u64 pid_tgid = bpf_get_current_pid_tgid();
+        __u64 pid_tgid;
 
-        if (ret < 0 || !traced_tgid(pid_tgid >> 32))
+        if (ret < 0 || !traced_task(&pid_tgid))
                 return;
         conn_create(pid_tgid, ret, fd_to_file(ret), HT_ROLE_SERVER, true);
 }
@@ -781,9 +1032,9 @@ int ht_exit_accept4(struct trace_event_raw_sys_exit *ctx) {
 
 SEC("tracepoint/syscalls/sys_enter_connect")
 int ht_enter_connect(struct trace_event_raw_sys_enter *ctx) {
-        __u64 pid_tgid = bpf_get_current_pid_tgid();
+        __u64 pid_tgid;
 
-        if (!traced_tgid(pid_tgid >> 32))
+        if (!traced_task(&pid_tgid))
                 return 0;
         save_args(pid_tgid, ctx->args[0], 0, 0, ARGS_CONNECT, HT_DIR_EGRESS);
         return 0;
@@ -791,10 +1042,12 @@ int ht_enter_connect(struct trace_event_raw_sys_enter *ctx) {
 
 SEC("tracepoint/syscalls/sys_exit_connect")
 int ht_exit_connect(struct trace_event_raw_sys_exit *ctx) {
-        __u64 pid_tgid = bpf_get_current_pid_tgid();
         struct syscall_args *ap;
+        __u64 pid_tgid;
         int fd;
 
+        if (!task_ids(&pid_tgid))
+                return 0;
         ap = bpf_map_lookup_elem(&args_map, &pid_tgid);
         if (!ap)
                 return 0;
@@ -807,10 +1060,13 @@ int ht_exit_connect(struct trace_event_raw_sys_exit *ctx) {
 
 SEC("tracepoint/syscalls/sys_enter_close")
 int ht_enter_close(struct trace_event_raw_sys_enter *ctx) {
-        __u64 pid_tgid = bpf_get_current_pid_tgid();
-        struct ht_conn_key key = { .tgid = pid_tgid >> 32, .fd = ctx->args[0] };
+        struct ht_conn_key key = { .fd = ctx->args[0] };
         struct ht_conn *c;
+        __u64 pid_tgid;
 
+        if (!task_ids(&pid_tgid))
+                return 0;
+        key.tgid = pid_tgid >> 32;
         c = bpf_map_lookup_elem(&conns, &key);
         if (!c)
                 return 0;
@@ -822,10 +1078,13 @@ int ht_enter_close(struct trace_event_raw_sys_enter *ctx) {
 
 SEC("tracepoint/sched/sched_process_exit")
 int ht_process_exit(void *ctx) {
-        __u64 pid_tgid = bpf_get_current_pid_tgid();
-        __u32 tgid = pid_tgid >> 32;
         struct ht_event_header ev = {};
+        __u64 pid_tgid;
+        __u32 tgid;
 
+        if (!task_ids(&pid_tgid))
+                return 0;
+        tgid = pid_tgid >> 32;
         /* The thread group leader's exit stands for the process. */
         if ((__u32) pid_tgid != tgid)
                 return 0;

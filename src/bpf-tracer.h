@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "exchange.h"
+#include "filter.h"
 #include "trace-api.h"
 
 typedef struct BpfTracerOptions {
@@ -18,6 +19,7 @@ typedef struct BpfTracerOptions {
         uint32_t ringbuf_size;     /* power of two, >= page size */
         uint32_t conns_max;        /* kernel connection map entries */
         uint64_t wakeup_bytes;     /* pending bytes that wake user space; 0 = every record */
+        const KernelFilter *filter;/* applied after load, before attach; NULL: trace everything */
 } BpfTracerOptions;
 
 extern const BpfTracerOptions bpf_tracer_options_default;
@@ -37,5 +39,14 @@ int bpf_tracer_read_counters(BpfTracer *t, uint64_t ret[_HT_CNT_MAX]);
 unsigned bpf_tracer_programs_attached(const BpfTracer *t);
 /* Bytes used by the BPF maps (from their definitions). */
 uint64_t bpf_tracer_map_memory(const BpfTracer *t);
+/*
+ * Make f (NULL: none) the kernel filter, atomically: every connection is
+ * decided again under it on its next syscall; one already reported to user
+ * space that f excludes gets a CONN_CLOSE with HT_CLOSE_FILTERED. Uses only
+ * map fds and memory mapped at load, so it works with no capabilities left.
+ * On failure the running filter stays in force. Cgroup entries with id 0
+ * (unresolved units) match nothing.
+ */
+int bpf_tracer_set_filter(BpfTracer *t, const KernelFilter *f);
 /* Forget a connection in the kernel map, or have it re-classified and re-announced. */
 void bpf_tracer_forget(BpfTracer *t, const ConnInfo *info, bool reannounce);

@@ -84,6 +84,9 @@ static const char *const kernel_counter_names[_HT_CNT_MAX] = {
         [HT_CNT_CONNS_HTTP]         = "conns_http",
         [HT_CNT_CONNS_OTHER]        = "conns_other",
         [HT_CNT_IOV_TRUNCATED]      = "iov_truncated",
+        [HT_CNT_FILTERED_CONNS]     = "filtered_conns",
+        [HT_CNT_FILTERED_SYSCALLS]  = "filtered_syscalls",
+        [HT_CNT_OTHER_PIDNS]        = "other_pidns",
 };
 _Static_assert(ELEMENTSOF(kernel_counter_names) == _HT_CNT_MAX,
                "a kernel counter was added: name it in kernel_counter_names[] and docs/control-protocol.md");

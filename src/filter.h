@@ -79,11 +79,20 @@ typedef struct KernelFilterPid {
         uint8_t flags;                /* KFILTER_FLAG_* */
 } KernelFilterPid;
 
+/* What kernel_filter_resolve() last found for an entry; for the daemon to log changes once. */
+typedef enum KernelFilterCgroupState {
+        KFILTER_CGROUP_UNRESOLVED = 0,  /* not looked up yet */
+        KFILTER_CGROUP_FOUND,
+        KFILTER_CGROUP_MISSING,         /* no such unit or directory (yet): matches nothing */
+} KernelFilterCgroupState;
+
 typedef struct KernelFilterCgroup {
         char *unit;                   /* set for filter.*.units: the daemon resolves it to path, then id */
         char *path;                   /* cgroup path relative to the hierarchy root; NULL until resolved */
         uint64_t id;                  /* cgroup id (inode of the directory); 0 until resolved, never matches */
         uint8_t flags;                /* KFILTER_FLAG_* */
+        KernelFilterCgroupState state;    /* set by kernel_filter_resolve() */
+        KernelFilterCgroupState reported; /* free for the caller: the state it last logged */
 } KernelFilterCgroup;
 
 /* An LPM trie key, as struct bpf_lpm_trie_key with 4 (IPv4) or 16 (IPv6) data bytes. */
@@ -129,8 +138,52 @@ typedef struct KernelFilterConn {
         uint8_t role;                 /* enum ht_role */
 } KernelFilterConn;
 
-/* The reference semantics the BPF programs implement. */
+/*
+ * The reference semantics the BPF programs implement. A peer address that is
+ * IPv4-mapped IPv6 (::ffff:a.b.c.d, the IPv4 peer of a dual-stack socket) is
+ * matched as the IPv4 address.
+ */
 bool kernel_filter_match(const KernelFilter *f, const KernelFilterConn *conn);
+
+/* KFILTER_DIM_* of the non-empty exclude lists (the include ones are f->include_active). */
+uint32_t kernel_filter_exclude_active(const KernelFilter *f);
+
+/* True when f names nothing at all: everything is traced and the kernel looks nothing up. */
+bool kernel_filter_is_empty(const KernelFilter *f);
+
+/*
+ * What is filtered, for a log line: "include units/cgroups, local ports;
+ * exclude peer addresses", or NULL for an empty filter (*ret NULL then).
+ */
+int kernel_filter_describe(const KernelFilter *f, char **ret);
+
+/*
+ * Where the cgroup v2 hierarchy is mounted (the one bpf_get_current_cgroup_id()
+ * numbers): /sys/fs/cgroup on a unified system, /sys/fs/cgroup/unified on a
+ * hybrid one, else the first cgroup2 mount in /proc/self/mounts. -ENOENT if
+ * there is none. Not pure.
+ */
+int filter_cgroup_root(char **ret);
+
+/*
+ * Directories visited at most, and their depth below the root, when looking
+ * for a unit's cgroup: units sit at depth 1-6 (system.slice/x.service,
+ * user.slice/user-1000.slice/user@1000.service/app.slice/x.service, nested
+ * containers deeper), and a host has hundreds of cgroups, not thousands.
+ */
+#define KFILTER_CGROUP_WALK_DEPTH 8u
+#define KFILTER_CGROUP_WALK_DIRS  8192u
+
+/*
+ * Find the cgroup of every unit entry (a directory named like the unit under
+ * cgroup_root, the shallowest one, ties broken by name) and the id of every
+ * entry (the directory's inode). Called at start and every second: a unit
+ * that does not exist yet gets id 0 (matches nothing) until it appears; a
+ * restarted one gets its new id. *ret_changed says whether any id changed,
+ * i.e. whether the kernel maps need the filter again. Not pure (reads the
+ * cgroup file system), silent: entry states are in f->cgroups[].state.
+ */
+int kernel_filter_resolve(KernelFilter *f, const char *cgroup_root, bool *ret_changed);
 
 /*
  * cgroup v2 id of a cgroup path: the inode number of its directory under

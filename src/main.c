@@ -20,6 +20,7 @@
 #include "control.h"
 #include "conn.h"
 #include "diagnostics.h"
+#include "filter.h"
 #include "log.h"
 #include "macro.h"
 #include "manager.h"
@@ -257,6 +258,7 @@ static int reload_config(Manager *m, void *userdata, char ***ret_errors) {
         _cleanup_(config_freep) Config *c = NULL;
         _cleanup_(redactor_freep) Redactor *redactor = NULL;
         _cleanup_(selector_freep) Selector *selector = NULL;
+        _cleanup_(kernel_filter_freep) KernelFilter *kfilter = NULL;
         Diagnostics diags = {};
         char **changed = NULL, **restart = NULL;
         Limits limits;
@@ -283,6 +285,13 @@ static int reload_config(Manager *m, void *userdata, char ***ret_errors) {
         if (r < 0)
                 return r;
         r = selector_new(c, now_monotonic_ns(), NULL, NULL, 0, &selector);
+        if (r < 0)
+                return r;
+        r = kernel_filter_compile(c, &kfilter);
+        if (r < 0)
+                return r;
+        /* First, so that a failure leaves every part of the running configuration in force. */
+        r = manager_apply_kernel_filter(m, TAKE_PTR(kfilter));
         if (r < 0)
                 return r;
         r = config_diff(current_config, c, &changed, &restart);
@@ -424,6 +433,17 @@ static int run(int argc, char *argv[]) {
         if (r < 0)
                 return log_error_errno(r, "Failed to set up filters, sampling and the rate limit: %m");
         manager_apply_selector(m, TAKE_PTR(selector));
+
+        if (!arg_replay) {
+                _cleanup_(kernel_filter_freep) KernelFilter *kfilter = NULL;
+
+                r = kernel_filter_compile(current_config, &kfilter);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to compile the kernel filter: %m");
+                r = manager_apply_kernel_filter(m, TAKE_PTR(kfilter));
+                if (r < 0)
+                        return r;
+        }
 
         r = arg_replay ? manager_replay(m, arg_replay) : manager_run(m);
         m = manager_free(m);

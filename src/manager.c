@@ -42,6 +42,7 @@ struct Manager {
         const char *state;
 
         BpfTracer *tracer;
+        KernelFilter *kfilter;              /* in force in the kernel (or to be, before start) */
         ConnTable *conns;
         Output *output;
         Recorder *recorder;
@@ -213,6 +214,7 @@ Manager *manager_free(Manager *m) {
         selector_free(m->selector);
         (void) recorder_close(m->recorder);
         bpf_tracer_free(m->tracer);
+        kernel_filter_free(m->kfilter);
         sd_event_unref(m->event);
         free(m);
         return NULL;
@@ -246,6 +248,90 @@ void manager_apply_selector(Manager *m, Selector *s) {
 
 void manager_apply_config_sources(Manager *m, const char *const *sources) {
         m->opts.config_sources = sources;
+}
+
+/* Say once when a filter's unit or cgroup is missing, and when it appears. */
+static void log_cgroup_states(KernelFilter *f) {
+        for (size_t i = 0; f && i < f->n_cgroups; i++) {
+                KernelFilterCgroup *cg = &f->cgroups[i];
+                const char *name = cg->unit ?: cg->path;
+
+                if (cg->state == cg->reported)
+                        continue;
+                if (cg->state == KFILTER_CGROUP_MISSING)
+                        log_notice("Filter %s %s: no such cgroup (yet); it matches nothing until it appears.",
+                                   cg->unit ? "unit" : "cgroup", name);
+                else if (cg->state == KFILTER_CGROUP_FOUND)
+                        log_full_errno(cg->reported == KFILTER_CGROUP_MISSING ? LOG_INFO : LOG_DEBUG, 0,
+                                 "Filter %s %s is cgroup %s (id %" PRIu64 ").",
+                                 cg->unit ? "unit" : "cgroup", name, cg->path, cg->id);
+                cg->reported = cg->state;
+        }
+}
+
+/* Ids of the filter's units and cgroups, in the cgroup v2 hierarchy wherever it is mounted. */
+static int resolve_cgroups(KernelFilter *f, bool *ret_changed) {
+        _cleanup_(freep) char *root = NULL;
+        int r;
+
+        *ret_changed = false;
+        if (!f || f->n_cgroups == 0)
+                return 0;
+        r = filter_cgroup_root(&root);
+        if (r == -ENOENT) {
+                /* Nothing resolves: every entry matches nothing (an include then traces nothing). */
+                static bool warned = false;
+                if (!warned)
+                        log_warning("No cgroup v2 hierarchy is mounted: filter units and cgroups match nothing.");
+                warned = true;
+                root = strdup("/nonexistent");
+                if (!root)
+                        return -ENOMEM;
+        } else if (r < 0)
+                return r;
+        r = kernel_filter_resolve(f, root, ret_changed);
+        if (r < 0)
+                return r;
+        log_cgroup_states(f);
+        return 0;
+}
+
+int manager_apply_kernel_filter(Manager *m, KernelFilter *f) {
+        _cleanup_(kernel_filter_freep) KernelFilter *new = f;
+        _cleanup_(freep) char *what = NULL;
+        bool changed;
+        int r;
+
+        r = resolve_cgroups(new, &changed);
+        if (r < 0)
+                return log_error_errno(r, "Failed to resolve the filter's units and cgroups: %m");
+        if (m->tracer) {
+                r = bpf_tracer_set_filter(m->tracer, new);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to update the kernel filter, keeping the old one: %m");
+                (void) kernel_filter_describe(new, &what);
+                log_info("Kernel filter in force: %s.", what ?: "none, all TCP sockets are traced");
+        }
+        kernel_filter_free(m->kfilter);
+        m->kfilter = TAKE_PTR(new);
+        return 0;
+}
+
+/* Housekeeping: units that appeared, went away or were restarted (new cgroup, new id). */
+static void refresh_kernel_filter(Manager *m) {
+        bool changed = false;
+        int r;
+
+        r = resolve_cgroups(m->kfilter, &changed);
+        if (r < 0) {
+                log_warning_errno(r, "Failed to resolve the filter's units and cgroups, ignoring: %m");
+                return;
+        }
+        if (changed && m->tracer) {
+                r = bpf_tracer_set_filter(m->tracer, m->kfilter);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to update the kernel filter's cgroups, ignoring: %m");
+        }
 }
 
 static uint64_t now_usec(clockid_t clock) {
@@ -390,6 +476,7 @@ static int on_housekeeping(sd_event_source *s, uint64_t usec, void *userdata) {
 
         conn_table_expire(m->conns, now_monotonic_ns());
         emit_rate_limit_summary(m, false);
+        refresh_kernel_filter(m);
 
         if (m->tracer && bpf_tracer_read_counters(m->tracer, m->kernel) >= 0 &&
             m->kernel[HT_CNT_RINGBUF_DROPS] > m->drops_reported) {
@@ -430,14 +517,17 @@ static void log_statistics(Manager *m) {
                  " entries_dropped=%" PRIu64 " output_errors=%" PRIu64 " records_orphan=%" PRIu64
                  " records_invalid=%" PRIu64 " conns_opened=%" PRIu64 " conns_refused=%" PRIu64
                  " head_overflows=%" PRIu64 " pipeline_overflows=%" PRIu64 " memory_refused=%" PRIu64
-                 " map_full=%" PRIu64 " filtered=%" PRIu64 " sampled_out=%" PRIu64 " rate_limited=%" PRIu64,
+                 " map_full=%" PRIu64 " filtered=%" PRIu64 " sampled_out=%" PRIu64 " rate_limited=%" PRIu64
+                 " filtered_conns=%" PRIu64 " filtered_syscalls=%" PRIu64 " other_pidns=%" PRIu64,
                  s->records, s->exchanges_complete, s->exchanges_no_response, s->exchanges_uncorrelated,
                  s->parse_errors, s->desyncs, m->kernel[HT_CNT_RINGBUF_DROPS], s->bytes_lost,
                  s->entries_written, s->entries_dropped, s->output_errors, s->records_orphan,
                  s->records_invalid, s->conns_opened, s->conns_refused, s->head_overflows,
                  s->pipeline_overflows, s->memory_refused,
                  m->kernel[HT_CNT_CONN_MAP_FULL] + m->kernel[HT_CNT_ARGS_MAP_FULL], s->exchanges_filtered,
-                 s->exchanges_sampled_out, s->exchanges_rate_limited);
+                 s->exchanges_sampled_out, s->exchanges_rate_limited,
+                 m->kernel[HT_CNT_FILTERED_CONNS], m->kernel[HT_CNT_FILTERED_SYSCALLS],
+                 m->kernel[HT_CNT_OTHER_PIDNS]);
 }
 
 static int setup_signals(Manager *m) {
@@ -493,6 +583,7 @@ int manager_run(Manager *m) {
                         return log_error_errno(r, "Failed to create the recording %s: %m", m->opts.record_path);
         }
 
+        m->opts.bpf.filter = m->kfilter;
         r = bpf_tracer_new(&m->opts.bpf, on_record, m, &m->tracer);
         if (r < 0)
                 return r;   /* logged */
@@ -525,9 +616,16 @@ int manager_run(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "Failed to drop capabilities: %m");
 
-        log_info("Tracing HTTP/1.x on all TCP sockets (%u BPF programs attached, output %s, %u bytes captured per syscall).",
-                 bpf_tracer_programs_attached(m->tracer), output_kind_to_string(m->opts.output),
-                 m->opts.bpf.payload_max);
+        {
+                _cleanup_(freep) char *what = NULL;
+
+                (void) kernel_filter_describe(m->kfilter, &what);
+                log_info("Tracing HTTP/1.x on %s%s%s (%u BPF programs attached, output %s, %u bytes captured per syscall).",
+                         what ? "TCP sockets that pass the kernel filter: " : "all TCP sockets",
+                         what ?: "", "",
+                         bpf_tracer_programs_attached(m->tracer), output_kind_to_string(m->opts.output),
+                         m->opts.bpf.payload_max);
+        }
         format_status(m, status, sizeof(status));
         (void) sd_notifyf(false, "READY=1\nSTATUS=%s", status);
 

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "bpf-tracer.h"
+#include "filter.h"
 #include "output.h"
 #include "protocol.h"
 #include "stats.h"
@@ -56,3 +57,9 @@ void manager_apply_redactor(Manager *m, const struct Redactor *r);
 struct Selector;
 void manager_apply_selector(Manager *m, struct Selector *s);
 void manager_apply_config_sources(Manager *m, const char *const *sources);
+/*
+ * The kernel filter (takes ownership of f; NULL: none). Units are resolved
+ * to cgroups first; once tracing, the kernel switches to f atomically. On
+ * failure the running filter stays in force and f is freed.
+ */
+int manager_apply_kernel_filter(Manager *m, KernelFilter *f);

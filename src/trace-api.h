@@ -106,11 +106,13 @@ enum {
         HT_CONN_SEEN_START = 1 << 0, /* accept()/connect() was seen: we have the stream from byte 0 */
         HT_CONN_ANNOUNCED  = 1 << 1, /* kernel only: CONN_OPEN reached the ring buffer */
         HT_CONN_SOCK_OK    = 1 << 2, /* kernel only: verified TCP over IPv4/IPv6 */
+        HT_CONN_FILTERED   = 1 << 3, /* kernel only: excluded by the filter of generation filter_gen */
 };
 
 enum ht_close_reason {
         HT_CLOSE_SYSCALL  = 1, /* close() */
         HT_CLOSE_REUSED   = 2, /* the fd now refers to another file (dup2, close_range...) */
+        HT_CLOSE_FILTERED = 3, /* still open, but a new filter excludes it: nothing more will come */
 };
 
 struct ht_event_header {
@@ -178,7 +180,7 @@ struct ht_conn {
         __u8 probes;             /* mid-stream inference attempts so far */
         __u8 stash_len;          /* bytes in stash */
         __u8 stash_dir;          /* their direction */
-        __u8 _pad[4];
+        __u32 filter_gen;        /* kernel only: filter generation the HT_CONN_FILTERED decision was made under */
         __u8 local_addr[16];
         __u8 remote_addr[16];
         /*
@@ -205,8 +207,82 @@ enum ht_counter {
         HT_CNT_CONNS_HTTP,          /* connections classified as HTTP/1 */
         HT_CNT_CONNS_OTHER,         /* connections classified as not HTTP */
         HT_CNT_IOV_TRUNCATED,       /* vectored syscalls with more than HT_IOV_CAP iovecs */
+        HT_CNT_FILTERED_CONNS,      /* connections the filter excluded (each time a decision excluded one) */
+        HT_CNT_FILTERED_SYSCALLS,   /* data syscalls on excluded connections: nothing copied */
+        HT_CNT_OTHER_PIDNS,         /* socket syscalls of tasks outside the daemon's PID namespace: not traced */
         _HT_CNT_MAX,
 };
+
+/*
+ * The kernel filter (filter.h: KernelFilter, kernel_filter_match() is the
+ * reference semantics). Its maps hold two generations side by side, told
+ * apart by a slot (generation & 1) in every key; user space fills the slot
+ * not in use, then flips the active generation word (filter_gen, a global
+ * of the BPF object) with one store. Generation 0 means no filter. A
+ * connection remembers the generation of its decision and decides again
+ * when the word changed, so a reload is atomic per connection and the
+ * programs are never detached.
+ */
+
+/* Bits of ht_filter_config.include/.exclude: which lists are non-empty (= KFILTER_DIM_*). */
+enum {
+        HT_FILTER_DIM_PID         = 1 << 0,
+        HT_FILTER_DIM_CGROUP      = 1 << 1,
+        HT_FILTER_DIM_LOCAL_PORT  = 1 << 2,
+        HT_FILTER_DIM_REMOTE_PORT = 1 << 3,
+        HT_FILTER_DIM_ADDRESS     = 1 << 4,
+        HT_FILTER_DIM_ROLE        = 1 << 5,
+};
+
+/* Values of the PID and cgroup maps: in which half the entry appears (= KFILTER_FLAG_*). */
+enum {
+        HT_FILTER_INCLUDE = 1 << 0,
+        HT_FILTER_EXCLUDE = 1 << 1,
+};
+
+/* One generation's summary, in the BPF object's .bss (filter_config[slot]). */
+struct ht_filter_config {
+        __u32 include;           /* HT_FILTER_DIM_* of the non-empty include lists */
+        __u32 exclude;           /* HT_FILTER_DIM_* of the non-empty exclude lists */
+        __u8 roles[2];           /* [include, exclude]: bit (1 << enum ht_role) */
+        __u8 _pad[6];
+};
+
+struct ht_filter_pid_key {
+        __u32 pid;               /* thread group id in the daemon's PID namespace */
+        __u32 slot;
+};
+
+struct ht_filter_cgroup_key {
+        __u64 id;                /* cgroup v2 id (inode of its directory) */
+        __u32 slot;
+        __u32 _pad;
+};
+
+/*
+ * Peer address prefixes of both families and both halves in one LPM trie:
+ * the first data byte says slot, half and family, so prefixlen is 8 + the
+ * address prefix length. IPv4 uses addr[0..3].
+ */
+struct ht_filter_addr_key {
+        __u32 prefixlen;
+        __u8 tag;                /* slot << 2 | half << 1 | (family == AF_INET6) */
+        __u8 addr[16];
+};
+
+/* Port bitmaps: filter_ports[(slot * 2 + dim) * 2 + half], dim 0 = local, 1 = remote. */
+#define HT_PORT_WORDS (65536u / 64u)
+struct ht_port_bitmap {
+        __u64 bits[HT_PORT_WORDS];  /* bit p of word p / 64 = port p */
+};
+
+/*
+ * cgroup levels examined per decision (bpf_get_current_ancestor_cgroup_id
+ * from the root down): units sit at depth 2 (system.slice/x.service) to ~6
+ * (user sessions, containers); a task deeper than this matches only through
+ * its ancestors up to this level.
+ */
+#define HT_CGROUP_LEVELS 16u
 
 /*
  * Map sizes, all in one place, each with its reason. User space may resize
@@ -216,6 +292,10 @@ enum ht_counter {
 #define HT_MAP_ARGS_DEFAULT      16384u      /* threads inside a traced syscall at once */
 #define HT_MAP_HTTP_PROCS        16384u      /* processes holding HTTP connections (for exit cleanup) */
 #define HT_RINGBUF_DEFAULT       (16u << 20) /* 16 MiB: ~100 ms of a saturated nginx at ~1 KiB/exchange */
+/* Filter maps: two slots of CONFIG_LIST_MAX (4096) entries per list, include and exclude; not preallocated. */
+#define HT_MAP_FILTER_PIDS       (2u * 2u * 4096u)
+#define HT_MAP_FILTER_CGROUPS    (2u * 4u * 4096u)  /* units and cgroups, include and exclude */
+#define HT_MAP_FILTER_ADDRS      (2u * 2u * 4096u)
 
 /* --record file: this header, then each ring buffer record as a __u32 length + bytes. */
 #define HT_RECORD_MAGIC "HTTRACE\0"

@@ -208,6 +208,146 @@ static void test_cgroup_id(void **state) {
         assert_int_equal(id, (uint64_t) st.st_ino);
 }
 
+static void test_kernel_v4mapped(void **state) {
+        Config *c = config_with("filter:\n  exclude:\n    addresses: [127.0.0.2/32]\n");
+        KernelFilter *f;
+        KernelFilterConn k = { .family = AF_INET6, .role = HT_ROLE_SERVER };
+
+        assert_int_equal(kernel_filter_compile(c, &f), 0);
+        /* An IPv4 peer of a dual-stack socket is matched as IPv4. */
+        assert_int_equal(inet_pton(AF_INET6, "::ffff:127.0.0.2", k.remote_addr), 1);
+        assert_false(kernel_filter_match(f, &k));
+        assert_int_equal(inet_pton(AF_INET6, "::ffff:127.0.0.1", k.remote_addr), 1);
+        assert_true(kernel_filter_match(f, &k));
+        assert_int_equal(inet_pton(AF_INET6, "::1", k.remote_addr), 1);
+        assert_true(kernel_filter_match(f, &k));
+        kernel_filter_free(f);
+        config_free(c);
+}
+
+static void test_kernel_summary(void **state) {
+        Config *c;
+        KernelFilter *f;
+        char *s;
+
+        c = config_with("");
+        assert_int_equal(kernel_filter_compile(c, &f), 0);
+        assert_true(kernel_filter_is_empty(f));
+        assert_int_equal(kernel_filter_exclude_active(f), 0);
+        assert_int_equal(kernel_filter_describe(f, &s), 0);
+        assert_null(s);
+        kernel_filter_free(f);
+        config_free(c);
+        assert_true(kernel_filter_is_empty(NULL));
+
+        c = config_with("filter:\n  include:\n    units: [a.service]\n    local_ports: [80]\n"
+                        "  exclude:\n    pids: [1]\n    remote_ports: [22]\n    addresses: [\"::1/128\"]\n"
+                        "    roles: [client]\n");
+        assert_int_equal(kernel_filter_compile(c, &f), 0);
+        assert_false(kernel_filter_is_empty(f));
+        assert_int_equal(kernel_filter_exclude_active(f),
+                         KFILTER_DIM_PID | KFILTER_DIM_REMOTE_PORT | KFILTER_DIM_ADDRESS | KFILTER_DIM_ROLE);
+        assert_int_equal(kernel_filter_describe(f, &s), 0);
+        assert_string_equal(s, "include units/cgroups, local ports; exclude pids, remote ports, peer addresses, roles");
+        free(s);
+        kernel_filter_free(f);
+        config_free(c);
+
+        /* Only an exclude list: not empty, and nothing is included by force. */
+        c = config_with("filter:\n  exclude:\n    cgroups: [/x.slice]\n");
+        assert_int_equal(kernel_filter_compile(c, &f), 0);
+        assert_false(kernel_filter_is_empty(f));
+        assert_int_equal(f->include_active, 0);
+        assert_int_equal(kernel_filter_exclude_active(f), KFILTER_DIM_CGROUP);
+        kernel_filter_free(f);
+        config_free(c);
+}
+
+static void mkdirs(const char *root, const char *rel) {
+        char p[512];
+
+        snprintf(p, sizeof(p), "%s%s", root, rel);
+        for (char *s = p + strlen(root) + 1; (s = strchr(s, '/')); s++) {
+                *s = 0;
+                (void) mkdir(p, 0755);
+                *s = '/';
+        }
+        assert_int_equal(mkdir(p, 0755), 0);
+}
+
+static uint64_t inode_of(const char *root, const char *rel) {
+        char p[512];
+        struct stat st;
+
+        snprintf(p, sizeof(p), "%s%s", root, rel);
+        assert_int_equal(stat(p, &st), 0);
+        return (uint64_t) st.st_ino;
+}
+
+/* A fake cgroup tree in a temporary directory: the walk only needs directories and inodes. */
+static void test_kernel_resolve(void **state) {
+        char root[] = "/tmp/test-filter-XXXXXX";
+        Config *c = config_with("filter:\n  include:\n    units: [a.service, late.service]\n"
+                                "    cgroups: [/x.slice/b.scope]\n  exclude:\n    units: [a.service]\n");
+        KernelFilter *f;
+        bool changed;
+        char cmd[600], to[600];
+
+        assert_non_null(mkdtemp(root));
+        mkdirs(root, "/system.slice/z.service");
+        mkdirs(root, "/system.slice/a.service");
+        mkdirs(root, "/machine.slice/m.scope/payload/system.slice/a.service");   /* deeper: not chosen */
+        mkdirs(root, "/x.slice/b.scope");
+
+        assert_int_equal(kernel_filter_compile(c, &f), 0);
+        assert_int_equal(f->n_cgroups, 4);
+        assert_int_equal(kernel_filter_resolve(f, root, &changed), 0);
+        assert_true(changed);
+        assert_string_equal(f->cgroups[0].path, "/system.slice/a.service");
+        assert_int_equal(f->cgroups[0].id, inode_of(root, "/system.slice/a.service"));
+        assert_int_equal(f->cgroups[0].state, KFILTER_CGROUP_FOUND);
+        assert_null(f->cgroups[1].path);                                   /* late.service: not there yet */
+        assert_int_equal(f->cgroups[1].id, 0);
+        assert_int_equal(f->cgroups[1].state, KFILTER_CGROUP_MISSING);
+        assert_int_equal(f->cgroups[2].id, inode_of(root, "/x.slice/b.scope"));
+        assert_int_equal(f->cgroups[3].id, f->cgroups[0].id);             /* the exclude entry of a.service */
+
+        /* Nothing moved: no change, nothing to send to the kernel. */
+        assert_int_equal(kernel_filter_resolve(f, root, &changed), 0);
+        assert_false(changed);
+
+        /* The unit appears, nested in a slice. */
+        mkdirs(root, "/app.slice/late.service");
+        assert_int_equal(kernel_filter_resolve(f, root, &changed), 0);
+        assert_true(changed);
+        assert_string_equal(f->cgroups[1].path, "/app.slice/late.service");
+        assert_int_equal(f->cgroups[1].state, KFILTER_CGROUP_FOUND);
+
+        /* Restarted: same path, a new directory (new inode, new id). */
+        uint64_t old = f->cgroups[0].id;
+        snprintf(cmd, sizeof(cmd), "%s/system.slice/a.service", root);
+        snprintf(to, sizeof(to), "%s/old-a", root);
+        assert_int_equal(rename(cmd, to), 0);
+        mkdirs(root, "/system.slice/a.service");
+        assert_int_equal(kernel_filter_resolve(f, root, &changed), 0);
+        assert_true(changed);
+        assert_int_not_equal(f->cgroups[0].id, old);
+        assert_int_equal(f->cgroups[0].id, inode_of(root, "/system.slice/a.service"));
+
+        /* Gone: matches nothing again. */
+        snprintf(cmd, sizeof(cmd), "%s/app.slice/late.service", root);
+        assert_int_equal(rmdir(cmd), 0);
+        assert_int_equal(kernel_filter_resolve(f, root, &changed), 0);
+        assert_true(changed);
+        assert_int_equal(f->cgroups[1].id, 0);
+        assert_int_equal(f->cgroups[1].state, KFILTER_CGROUP_MISSING);
+
+        kernel_filter_free(f);
+        config_free(c);
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+        assert_int_equal(system(cmd), 0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_paths),
@@ -216,6 +356,9 @@ int main(void) {
                 cmocka_unit_test(test_kernel_compile),
                 cmocka_unit_test(test_kernel_empty_matches_all),
                 cmocka_unit_test(test_cgroup_id),
+                cmocka_unit_test(test_kernel_v4mapped),
+                cmocka_unit_test(test_kernel_summary),
+                cmocka_unit_test(test_kernel_resolve),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
