@@ -80,15 +80,22 @@ struct syscall_args {
         __s32 fd;
         __u8 syscall;       /* enum ht_syscall, or ARGS_CONNECT */
         __u8 direction;
-        __u8 _pad[2];
+        __u8 active;        /* set at enter, cleared at exit */
+        __u8 _pad;
 };
 #define ARGS_CONNECT 100
 
-/* LRU: a thread killed inside a syscall never reaches its exit; its entry must age out. */
+/*
+ * Task-local storage: the slot lives in the thread's task_struct, so saving
+ * and finding the arguments costs a pointer walk rather than a hash update
+ * and delete per syscall (an LRU hash update was the biggest single cost of
+ * the enter programs). It is freed with the thread, so a thread killed
+ * inside a syscall leaves nothing behind.
+ */
 struct {
-        __uint(type, BPF_MAP_TYPE_LRU_HASH);
-        __uint(max_entries, HT_MAP_ARGS_DEFAULT);
-        __type(key, __u64);
+        __uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+        __uint(map_flags, BPF_F_NO_PREALLOC);
+        __type(key, int);
         __type(value, struct syscall_args);
 } args_map SEC(".maps");
 
@@ -209,19 +216,25 @@ static __always_inline bool traced_task(__u64 *ret) {
         return (__u32) (*ret >> 32) != self_tgid;
 }
 
+/*
+ * The file behind fd in the current task's table. Runs on every data
+ * syscall: the walk to the table is direct loads through the BTF-typed task
+ * pointer (faulting loads the verifier makes safe, no helper calls); only
+ * the indexed slot needs bpf_probe_read_kernel().
+ */
 static __always_inline struct file *fd_to_file(int fd) {
-        struct task_struct *task = (struct task_struct *) bpf_get_current_task();
-        struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+        struct task_struct *task = bpf_get_current_task_btf();
+        struct files_struct *files = task->files;
+        struct fdtable *fdt;
         struct file **fdarr;
         struct file *f = NULL;
-        unsigned int max;
 
-        if (!fdt || fd < 0)
+        if (!files || fd < 0)
                 return NULL;
-        max = BPF_CORE_READ(fdt, max_fds);
-        if ((unsigned int) fd >= max)
+        fdt = files->fdt;
+        if (!fdt || (unsigned int) fd >= fdt->max_fds)
                 return NULL;
-        fdarr = BPF_CORE_READ(fdt, fd);
+        fdarr = fdt->fd;
         if (bpf_probe_read_kernel(&f, sizeof(f), &fdarr[fd]) < 0)
                 return NULL;
         return f;
@@ -520,14 +533,31 @@ static __always_inline struct ht_conn *conn_get(__u64 pid_tgid, int fd) {
         return conn_create(pid_tgid, fd, file, HT_ROLE_UNKNOWN, false);
 }
 
+/* The arguments saved at this thread's syscall enter, taken (cleared) for its exit. */
+static __always_inline bool take_args(struct syscall_args *ret) {
+        struct syscall_args *a;
+
+        a = bpf_task_storage_get(&args_map, bpf_get_current_task_btf(), NULL, 0);
+        if (!a || !a->active)
+                return false;
+        *ret = *a;
+        a->active = 0;
+        return true;
+}
+
 static __always_inline void save_args(__u64 pid_tgid, int fd, __u64 buf, __u64 iovcnt,
                                       __u8 sys, __u8 dir) {
-        struct syscall_args a = {
-                .buf = buf, .iovcnt = iovcnt, .fd = fd, .syscall = sys, .direction = dir,
-        };
+        struct syscall_args *a;
 
-        if (bpf_map_update_elem(&args_map, &pid_tgid, &a, BPF_ANY) < 0)
+        a = bpf_task_storage_get(&args_map, bpf_get_current_task_btf(), NULL, BPF_LOCAL_STORAGE_GET_F_CREATE);
+        if (!a) {
+                /* Out of memory, or the storage is busy (recursion): this syscall goes untraced. */
                 count(HT_CNT_ARGS_MAP_FULL, 1);
+                return;
+        }
+        *a = (struct syscall_args) {
+                .buf = buf, .iovcnt = iovcnt, .fd = fd, .syscall = sys, .direction = dir, .active = 1,
+        };
 }
 
 /* Enter of a data syscall: remember its arguments if the fd is (or may be) HTTP. */
@@ -790,19 +820,15 @@ static long iov_step(__u32 i, void *ctx) {
 static __always_inline void data_exit(long ret) {
         __u64 pid_tgid;
         struct ht_conn_key key;
-        struct syscall_args a, *ap;
+        struct syscall_args a;
         struct ht_conn *c;
         __u64 first, first_len;
         __u32 prefix = 0;
 
+        /* Cheapest test first: most syscalls are on files and sockets that are not traced. */
+        if (!take_args(&a) || ret <= 0)
+                return;
         if (!task_ids(&pid_tgid))
-                return;
-        ap = bpf_map_lookup_elem(&args_map, &pid_tgid);
-        if (!ap)
-                return;
-        a = *ap;
-        bpf_map_delete_elem(&args_map, &pid_tgid);
-        if (ret <= 0)
                 return;
 
         key.tgid = pid_tgid >> 32;
@@ -1042,17 +1068,13 @@ int ht_enter_connect(struct trace_event_raw_sys_enter *ctx) {
 
 SEC("tracepoint/syscalls/sys_exit_connect")
 int ht_exit_connect(struct trace_event_raw_sys_exit *ctx) {
-        struct syscall_args *ap;
+        struct syscall_args a;
         __u64 pid_tgid;
         int fd;
 
-        if (!task_ids(&pid_tgid))
+        if (!take_args(&a) || a.syscall != ARGS_CONNECT || !task_ids(&pid_tgid))
                 return 0;
-        ap = bpf_map_lookup_elem(&args_map, &pid_tgid);
-        if (!ap)
-                return 0;
-        fd = ap->fd;
-        bpf_map_delete_elem(&args_map, &pid_tgid);
+        fd = a.fd;
         if (ctx->ret == 0 || ctx->ret == -EINPROGRESS)
                 conn_create(pid_tgid, fd, fd_to_file(fd), HT_ROLE_CLIENT, true);
         return 0;

@@ -199,7 +199,7 @@ enum ht_counter {
         HT_CNT_RINGBUF_DROPS = 0,   /* records that did not fit in the ring buffer */
         HT_CNT_RINGBUF_DROP_BYTES,  /* payload bytes those records stood for */
         HT_CNT_CONN_MAP_FULL,       /* connections not tracked: connection map full */
-        HT_CNT_ARGS_MAP_FULL,       /* syscalls not traced: in-flight argument map full */
+        HT_CNT_ARGS_MAP_FULL,       /* syscalls not traced: no task storage for their arguments */
         HT_CNT_RECORDS,             /* records delivered */
         HT_CNT_CAPTURED_BYTES,      /* payload bytes delivered */
         HT_CNT_GAP_BYTES,           /* bytes reported as gaps (over N, sendfile, iovecs past the cap) */
@@ -289,7 +289,7 @@ struct ht_port_bitmap {
  * the connection and argument maps before load (bpf_map__set_max_entries).
  */
 #define HT_MAP_CONNS_DEFAULT     65536u      /* TCP sockets tracked at once, LRU: stale ones age out */
-#define HT_MAP_ARGS_DEFAULT      16384u      /* threads inside a traced syscall at once */
+
 #define HT_MAP_HTTP_PROCS        16384u      /* processes holding HTTP connections (for exit cleanup) */
 #define HT_RINGBUF_DEFAULT       (16u << 20) /* 16 MiB: ~100 ms of a saturated nginx at ~1 KiB/exchange */
 /* Filter maps: two slots of CONFIG_LIST_MAX (4096) entries per list, include and exclude; not preallocated. */
