@@ -17,6 +17,7 @@
 
 #include "json-writer.h"
 #include "log.h"
+#include "utf8.h"
 
 /* First allocation of the line buffer; it doubles up to JSON_BUFFER_MAX. */
 #define JSON_BUFFER_INITIAL (64u * 1024u)
@@ -47,36 +48,6 @@ struct JsonWriter {
 
 /* ---- encoding ------------------------------------------------------------ */
 
-/* Same rules as format.c's decoder: RFC 3629 well-formed sequences only. */
-static size_t utf8_len(const uint8_t *s, size_t n) {
-        uint8_t lo = 0x80, hi = 0xbf;
-        size_t len;
-
-        if (s[0] >= 0xc2 && s[0] <= 0xdf)
-                len = 2;
-        else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-                len = 3;
-                if (s[0] == 0xe0)
-                        lo = 0xa0;
-                else if (s[0] == 0xed)
-                        hi = 0x9f;
-        } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-                len = 4;
-                if (s[0] == 0xf0)
-                        lo = 0x90;
-                else if (s[0] == 0xf4)
-                        hi = 0x8f;
-        } else
-                return 0;
-
-        if (n < len)
-                return 0;
-        for (size_t i = 1; i < len; i++)
-                if (s[i] < (i == 1 ? lo : 0x80) || s[i] > (i == 1 ? hi : 0xbf))
-                        return 0;
-        return len;
-}
-
 /* Worst case per input byte: a control character, "\u00XX" (6 bytes). */
 #define JSON_ESCAPE_MAX_RATIO 6u
 
@@ -102,7 +73,7 @@ static size_t json_escape(char *out, const char *value, size_t n) {
                 } else if (c < 0x80) {
                         out[o++] = (char) c;
                         i++;
-                } else if ((k = utf8_len(s + i, n - i)) > 0) {
+                } else if ((k = utf8_sequence_len(s + i, n - i)) > 0) {
                         memcpy(out + o, s + i, k);
                         o += k;
                         i += k;
