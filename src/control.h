@@ -69,6 +69,9 @@ typedef struct ControlStatus {
         /* Not in Stats yet; filled by the sampling/rate-limit code when it exists. */
         uint64_t sampled_out;
         uint64_t rate_limited;
+        /* Per-output counters (output_sinks()); may be NULL/0. */
+        const struct OutputSinkStats *outputs;
+        size_t n_outputs;
 } ControlStatus;
 
 /* Who sent a request, from SO_PEERCRED at accept time. */
