@@ -116,7 +116,8 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata);
 static void arm_timer(SyslogWriter *w, uint64_t usec) {
         int r;
 
-        if (!w->event)
+        /* After the loop ended (flush at exit) there is nothing to arm: not an error. */
+        if (!w->event || sd_event_get_state(w->event) == SD_EVENT_FINISHED)
                 return;
         if (!w->retry_timer)
                 r = sd_event_add_time_relative(w->event, &w->retry_timer, CLOCK_MONOTONIC, usec, 10 * 1000,
@@ -137,7 +138,7 @@ static void update_io(SyslogWriter *w) {
         uint32_t events = 0;
         int r;
 
-        if (!w->event || w->fd < 0)
+        if (!w->event || w->fd < 0 || sd_event_get_state(w->event) == SD_EVENT_FINISHED)
                 return;
         if (w->connecting || (w->connected && w->head + w->sent < w->tail))
                 events |= EPOLLOUT;
@@ -441,6 +442,10 @@ int syslog_writer_send(SyslogWriter *w, const FormatField *fields, size_t n_fiel
         if (truncated)
                 w->truncated++;
         prefix = syslog_frame_prefix(w->msg, (size_t) k);
+        /* Frames the peer acknowledged since the last check free their room first
+         * (otherwise the queue would only drain at the pace of the ack timer). */
+        if (w->tail + prefix + (size_t) k > w->allocated && w->connected)
+                release_acked(w);
         if (reserve(w, prefix + (size_t) k) < 0) {
                 w->stats->entries_dropped++;
                 return -ENOBUFS;
