@@ -282,7 +282,8 @@ static void test_shipped_files_match_table(void **state) {
 
 static void test_examples_valid(void **state) {
         const char *src = getenv("HT_SOURCE_ROOT");
-        static const char *const examples[] = { "only-nginx-unit.yaml", "redact-more.yaml", "sample-10-percent.yaml" };
+        static const char *const examples[] = { "only-nginx-unit.yaml", "redact-more.yaml", "sample-10-percent.yaml",
+                                                  "syslog-rsyslog-tcp.yaml", "json-file.yaml" };
 
         if (!src)
                 skip();
