@@ -91,12 +91,14 @@ input(type="imuxsock" Socket="{self.unix_path}" UseSpecialParser="off" ruleset="
     def messages(self, inp):
         out = []
         try:
-            with open(self.out_path(inp), encoding="utf-8") as f:
-                for line in f:
-                    if line.strip():
-                        out.append(json.loads(line))
+            with open(self.out_path(inp), "rb") as f:
+                data = f.read()
         except FileNotFoundError:
-            pass
+            return out
+        # rsyslog may be in the middle of writing the last line: only whole lines count.
+        for line in data.split(b"\n")[:-1]:
+            if line.strip():
+                out.append(json.loads(line))
         return out
 
     def wait_messages(self, inp, pred, expected, timeout=20):
