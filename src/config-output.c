@@ -216,7 +216,12 @@ static void put_values_help(FILE *f, const ConfigSetting *s) {
                 break;
         case CONFIG_STRING:
                 fputs(s->check == CHECK_ABSOLUTE_PATH ? "an absolute path, or empty" :
-                      s->check == CHECK_MASK ? "1 to 64 printable characters" : "a string", f);
+                      s->check == CHECK_MASK ? "1 to 64 printable characters" :
+                      s->check == CHECK_SYSLOG_TARGET ? "/PATH, unix:/PATH, udp://HOST[:PORT], tcp://HOST[:PORT] (port 514 by default)" :
+                      s->check == CHECK_SYSLOG_FORMAT ? "auto, rfc5424 or rfc3164" :
+                      s->check == CHECK_SYSLOG_FACILITY ? "kern, user, mail, daemon, auth, syslog, lpr, news, uucp, cron, authpriv, ftp, local0 to local7, or 0 to 23" :
+                      s->check == CHECK_SYSLOG_SEVERITY ? "entry, emerg, alert, crit, err, warning, notice, info, debug, or 0 to 7" :
+                      "a string", f);
                 break;
         case CONFIG_FLAGS:
                 fputs("a list of: ", f);

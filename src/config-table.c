@@ -19,7 +19,7 @@
 #include "trace-api.h"
 
 static const char *const role_names[] = { "server", "client", NULL };
-static const char *const output_names[] = { "journal", "json", NULL };
+static const char *const output_names[] = { "journal", "json", "syslog", NULL };
 
 #define KIB UINT64_C(1024)
 #define MIB (KIB * 1024)
@@ -162,12 +162,34 @@ const ConfigSetting config_settings[] = {
         PRIORITY_SETTING("uncorrelated", PRIORITY_UNCORRELATED, "info", "responses whose request was not seen"),
         PRIORITY_SETTING("parse_error", PRIORITY_PARSE_ERROR, "warning", "bytes that are not valid HTTP"),
 
+        /* Outputs open sockets and files once, at start: every output.* key needs a restart. */
         { "output.types", CONFIG_FLAGS, offsetof(Config, output.types), "journal",
-          .names = output_names,
-          .description = "Where exchanges go: journal, json, or none." },
+          .flags = CONFIG_RESTART, .names = output_names,
+          .description = "Where exchanges go, several at once if listed: journal, json, syslog, or none." },
         { "output.json_path", CONFIG_STRING, offsetof(Config, output.json_path), "",
-          .check = CHECK_ABSOLUTE_PATH,
-          .description = "File the json output appends to; empty means standard output." },
+          .flags = CONFIG_RESTART, .check = CHECK_ABSOLUTE_PATH,
+          .description = "File the json output appends to (reopened on SIGUSR1); empty means standard output." },
+        /* /dev/log is journald's on a systemd host: it stores RFC 5424 unparsed, hence "auto" (docs/outputs.md). */
+        { "output.syslog.target", CONFIG_STRING, offsetof(Config, output.syslog.target), "/dev/log",
+          .flags = CONFIG_RESTART, .check = CHECK_SYSLOG_TARGET,
+          .description = "Where the syslog output sends: a unix datagram socket path, udp://HOST[:PORT] or tcp://HOST[:PORT] (octet-counted frames)." },
+        { "output.syslog.format", CONFIG_STRING, offsetof(Config, output.syslog.format), "auto",
+          .flags = CONFIG_RESTART, .check = CHECK_SYSLOG_FORMAT,
+          .description = "rfc5424 (structured data), rfc3164 (MESSAGE only, for old receivers), or auto: rfc3164 on a unix socket, rfc5424 on the network." },
+        { "output.syslog.facility", CONFIG_STRING, offsetof(Config, output.syslog.facility), "daemon",
+          .flags = CONFIG_RESTART, .check = CHECK_SYSLOG_FACILITY,
+          .description = "Syslog facility of the messages." },
+        { "output.syslog.severity", CONFIG_STRING, offsetof(Config, output.syslog.severity), "entry",
+          .flags = CONFIG_RESTART, .check = CHECK_SYSLOG_SEVERITY,
+          .description = "Syslog severity: entry (the entry's PRIORITY, see fields.priority) or one level for all." },
+        /* 8 KiB is rsyslog's default maxMessageSize; RFC 5424 receivers must take 2 KiB; UDP ends below 64 KiB. */
+        { "output.syslog.message_max", CONFIG_SIZE, offsetof(Config, output.syslog.message_max), "8KiB",
+          2 * KIB, 60 * KIB, CONFIG_RESTART,
+          .description = "Longest syslog message; longer entries have their values cut (with …) to fit." },
+        /* Seconds of a busy server's traffic while the receiver restarts; beyond it messages are dropped and counted. */
+        { "output.syslog.queue_size", CONFIG_SIZE, offsetof(Config, output.syslog.queue_size), "4MiB",
+          64 * KIB, 1 * GIB, CONFIG_RESTART,
+          .description = "Bytes of syslog messages held while the receiver is slow or away." },
 
         { "stats.interval", CONFIG_DURATION, offsetof(Config, stats.interval_ns), "5min",
           0, 86400 * NSEC_PER_SEC, 0,

@@ -25,6 +25,7 @@
 
 #include "conf-files.h"
 #include "configuration.h"
+#include "syslog-format.h"
 #include "log.h"
 #include "redact.h"
 #include "yaml-tree.h"
@@ -271,6 +272,21 @@ static const char *check_string(ConfigCheck check, const char *v) {
                         if ((unsigned char) *p < 0x20 || *p == 0x7f)
                                 return "control character in mask";
                 return NULL;
+        case CHECK_SYSLOG_TARGET: {
+                SyslogTarget t;
+                const char *why = NULL;
+
+                return syslog_target_parse(v, &t, &why) < 0 ? why : NULL;
+        }
+        case CHECK_SYSLOG_FORMAT:
+                return syslog_format_from_string(v) < 0 ? "expected auto, rfc5424 or rfc3164" : NULL;
+        case CHECK_SYSLOG_FACILITY:
+                return syslog_facility_from_string(v) < 0 ?
+                        "expected a facility (kern, user, mail, daemon, auth, syslog, lpr, news, uucp, cron, authpriv, "
+                        "ftp, local0 to local7) or 0 to 23" : NULL;
+        case CHECK_SYSLOG_SEVERITY:
+                return syslog_severity_from_string(v) == -EINVAL ?
+                        "expected entry, a level (emerg, alert, crit, err, warning, notice, info, debug) or 0 to 7" : NULL;
         case CHECK_NONE:
                 return NULL;
         }

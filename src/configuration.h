@@ -70,6 +70,7 @@ enum {
 enum {
         CONFIG_OUTPUT_JOURNAL = 1u << 0,
         CONFIG_OUTPUT_JSON    = 1u << 1,
+        CONFIG_OUTPUT_SYSLOG  = 1u << 2,
 };
 
 /*
@@ -165,8 +166,16 @@ typedef struct Config {
                 int priority[_PRIORITY_CLASS_MAX];   /* LOG_* per PriorityClass */
         } fields;
         struct {
-                unsigned types;               /* OUTPUT_* */
+                unsigned types;               /* CONFIG_OUTPUT_* */
                 char *json_path;
+                struct {
+                        char *target;         /* syslog_target_parse() */
+                        char *format;         /* auto, rfc5424, rfc3164 */
+                        char *facility;       /* name or 0-23 */
+                        char *severity;       /* "entry", a level name or 0-7 */
+                        uint64_t message_max; /* bytes */
+                        uint64_t queue_size;  /* bytes */
+                } syslog;
         } output;
         struct {
                 uint64_t interval_ns;         /* 0: no periodic statistics */
@@ -211,6 +220,10 @@ typedef enum ConfigCheck {
         CHECK_QUERY_NAME,
         CHECK_ABSOLUTE_PATH,
         CHECK_MASK,
+        CHECK_SYSLOG_TARGET,
+        CHECK_SYSLOG_FORMAT,
+        CHECK_SYSLOG_FACILITY,
+        CHECK_SYSLOG_SEVERITY,
 } ConfigCheck;
 
 enum {

@@ -243,7 +243,7 @@ static void format_bytes(char *buf, size_t size, uint64_t b) {
 
 int control_status_print(FILE *f, const char *response, bool json) {
         _cleanup_(json_value_freep) JsonValue *v = NULL;
-        const JsonValue *st, *c, *k, *sources, *caps;
+        const JsonValue *st, *c, *k, *sources, *caps, *outputs;
         char uptime[64], mem[32], maps[32];
         uint64_t exchanges, dropped;
         int r;
@@ -308,9 +308,29 @@ int control_status_print(FILE *f, const char *response, bool json) {
         fprintf(f, "     Kernel: %" PRIu64 " records, %" PRIu64 " ring buffer drops, %" PRIu64
                 " connections not tracked (map full)\n",
                 get_u64(k, "records"), get_u64(k, "ringbuf_drops"), get_u64(k, "conn_map_full"));
-        fprintf(f, "    Journal: %" PRIu64 " written, %" PRIu64 " queued, %" PRIu64 " dropped, %" PRIu64 " errors\n",
-                get_u64(c, "entries_written"), get_u64(c, "entries_queued"), get_u64(c, "entries_dropped"),
-                get_u64(c, "output_errors"));
+        outputs = json_object_get(st, "outputs");
+        if (!outputs || outputs->type != JSON_ARRAY)
+                /* A daemon from before per-output counters: the sums only. */
+                fprintf(f, "    Journal: %" PRIu64 " written, %" PRIu64 " queued, %" PRIu64 " dropped, %" PRIu64 " errors\n",
+                        get_u64(c, "entries_written"), get_u64(c, "entries_queued"), get_u64(c, "entries_dropped"),
+                        get_u64(c, "output_errors"));
+        else if (outputs->n == 0)
+                fprintf(f, "     Output: none\n");
+        else
+                for (size_t i = 0; i < outputs->n; i++) {
+                        const JsonValue *o = outputs->items[i];
+
+                        fprintf(f, "%s%s %s: %" PRIu64 " written, %" PRIu64 " queued, %" PRIu64 " dropped, %" PRIu64
+                                " errors", i == 0 ? "    Outputs: " : "             ",
+                                strna(json_value_string(json_object_get(o, "name"))),
+                                strna(json_value_string(json_object_get(o, "target"))), get_u64(o, "written"),
+                                get_u64(o, "queued"), get_u64(o, "dropped"), get_u64(o, "errors"));
+                        if (get_u64(o, "reconnects") > 0)
+                                fprintf(f, ", %" PRIu64 " reconnects", get_u64(o, "reconnects"));
+                        if (get_u64(o, "truncated") > 0)
+                                fprintf(f, ", %" PRIu64 " truncated", get_u64(o, "truncated"));
+                        fputc('\n', f);
+                }
         fprintf(f, "     Memory: %s buffered, %s in BPF maps\n", mem, maps);
         return 0;
 }

@@ -27,6 +27,7 @@
 #include "control.h"
 #include "json-build.h"
 #include "json-value.h"
+#include "output.h"
 
 /* Pending connections the kernel queues for us; beyond, connect() waits. */
 #define CONTROL_BACKLOG 16
@@ -212,6 +213,24 @@ static void build_status(JsonBuild *b, ControlServer *s, const ControlStatus *st
                         json_build_u64(b, stat_fields[i].name, v);
                 }
         json_build_object_end(b);
+
+        /* One object per output sink, in the order they are configured. */
+        json_build_array_begin(b, "outputs");
+        for (size_t i = 0; st->outputs && i < st->n_outputs; i++) {
+                const OutputSinkStats *o = &st->outputs[i];
+
+                json_build_object_begin(b, NULL);
+                json_build_string(b, "name", o->name);
+                json_build_string(b, "target", o->target);
+                json_build_u64(b, "written", o->written);
+                json_build_u64(b, "dropped", o->dropped);
+                json_build_u64(b, "errors", o->errors);
+                json_build_u64(b, "queued", o->queued);
+                json_build_u64(b, "reconnects", o->reconnects);
+                json_build_u64(b, "truncated", o->truncated);
+                json_build_object_end(b);
+        }
+        json_build_array_end(b);
 
         json_build_object_begin(b, "kernel");
         if (st->kernel)

@@ -9,6 +9,7 @@
  */
 
 #include <fcntl.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <stdio.h>
 #include <sys/socket.h>
@@ -17,6 +18,7 @@
 
 #include "json-writer.h"
 #include "log.h"
+#include "utf8.h"
 
 /* First allocation of the line buffer; it doubles up to JSON_BUFFER_MAX. */
 #define JSON_BUFFER_INITIAL (64u * 1024u)
@@ -31,6 +33,8 @@ struct JsonWriter {
         int fd;                 /* what we write to: the caller's fd or our reopened one */
         int own_fd;             /* the reopened fd, closed on free; -EBADF if none */
         JsonMode mode;
+        bool regular;           /* a regular file: a cut line can be taken back (ftruncate) */
+        char *path;             /* the file we opened (json_writer_new_path()), reopened on request */
 
         sd_event *event;
         sd_event_source *io_source;
@@ -46,36 +50,6 @@ struct JsonWriter {
 };
 
 /* ---- encoding ------------------------------------------------------------ */
-
-/* Same rules as format.c's decoder: RFC 3629 well-formed sequences only. */
-static size_t utf8_len(const uint8_t *s, size_t n) {
-        uint8_t lo = 0x80, hi = 0xbf;
-        size_t len;
-
-        if (s[0] >= 0xc2 && s[0] <= 0xdf)
-                len = 2;
-        else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-                len = 3;
-                if (s[0] == 0xe0)
-                        lo = 0xa0;
-                else if (s[0] == 0xed)
-                        hi = 0x9f;
-        } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-                len = 4;
-                if (s[0] == 0xf0)
-                        lo = 0x90;
-                else if (s[0] == 0xf4)
-                        hi = 0x8f;
-        } else
-                return 0;
-
-        if (n < len)
-                return 0;
-        for (size_t i = 1; i < len; i++)
-                if (s[i] < (i == 1 ? lo : 0x80) || s[i] > (i == 1 ? hi : 0xbf))
-                        return 0;
-        return len;
-}
 
 /* Worst case per input byte: a control character, "\u00XX" (6 bytes). */
 #define JSON_ESCAPE_MAX_RATIO 6u
@@ -102,7 +76,7 @@ static size_t json_escape(char *out, const char *value, size_t n) {
                 } else if (c < 0x80) {
                         out[o++] = (char) c;
                         i++;
-                } else if ((k = utf8_len(s + i, n - i)) > 0) {
+                } else if ((k = utf8_sequence_len(s + i, n - i)) > 0) {
                         memcpy(out + o, s + i, k);
                         o += k;
                         i += k;
@@ -214,6 +188,24 @@ static void drop_buffer(JsonWriter *w) {
 
 static int on_writable(sd_event_source *s, int fd, uint32_t revents, void *userdata);
 
+/*
+ * A write failed after part of a line went out (disk full, file size
+ * limit): on a regular file, cut the file back to its last whole line, so
+ * that readers never see half a JSON object.
+ */
+static void take_back_partial_line(JsonWriter *w) {
+        size_t start = w->head;
+        off_t end;
+
+        while (start > 0 && w->buf[start - 1] != '\n')
+                start--;
+        if (!w->regular || start == w->head)
+                return;
+        end = lseek(w->fd, 0, SEEK_CUR);
+        if (end < 0 || ftruncate(w->fd, end - (off_t) (w->head - start)) < 0)
+                log_debug_errno(errno, "Failed to remove a partly written JSON line: %m");
+}
+
 static void update_io(JsonWriter *w) {
         bool want = w->head < w->tail;
         int r;
@@ -247,6 +239,7 @@ static int write_buffer(JsonWriter *w) {
                 if (k < 0) {
                         log_debug_errno((int) k, "Failed to write JSON output: %m");
                         w->stats->output_errors++;
+                        take_back_partial_line(w);
                         drop_buffer(w);
                         update_io(w);
                         return (int) k;
@@ -387,6 +380,7 @@ int json_writer_new(int fd, sd_event *event, Stats *stats, JsonWriter **ret) {
         w->own_fd = -EBADF;
         w->stats = stats ?: &w->own_stats;
         w->mode = JSON_MODE_DIRECT;
+        w->regular = S_ISREG(st.st_mode);
 
         /* Regular files and block devices never wait for a reader; without a
          * loop there is nothing else to do than wait. */
@@ -417,6 +411,115 @@ int json_writer_new(int fd, sd_event *event, Stats *stats, JsonWriter **ret) {
         return 0;
 }
 
+/* How far back a cut last line is looked for; far more than any line we write. */
+#define JSON_REPAIR_WINDOW (1024 * 1024)
+
+/*
+ * A file that does not end in a newline ends in a line cut by a crash (or
+ * by someone else): remove that partial line, so the next line starts on a
+ * line of its own and every line stays one JSON object. Return: the number
+ * of bytes removed.
+ */
+static int repair_tail(int fd, uint64_t *ret_removed) {
+        _cleanup_(freep) char *buf = NULL;
+        struct stat st;
+        off_t from;
+        ssize_t n;
+
+        *ret_removed = 0;
+        if (fstat(fd, &st) < 0)
+                return negative_errno();
+        if (!S_ISREG(st.st_mode) || st.st_size == 0)
+                return 0;
+        from = st.st_size > JSON_REPAIR_WINDOW ? st.st_size - JSON_REPAIR_WINDOW : 0;
+        buf = malloc(st.st_size - from);
+        if (!buf)
+                return -ENOMEM;
+        n = pread(fd, buf, st.st_size - from, from);
+        if (n < 0)
+                return negative_errno();
+        if (n == 0 || buf[n - 1] == '\n')
+                return 0;
+        for (ssize_t i = n - 1; i >= 0; i--)
+                if (buf[i] == '\n' || (i == 0 && from == 0)) {
+                        off_t keep = from + (buf[i] == '\n' ? i + 1 : 0);
+
+                        if (ftruncate(fd, keep) < 0)
+                                return negative_errno();
+                        *ret_removed = (uint64_t) (st.st_size - keep);
+                        return 0;
+                }
+        /* No line start within the window: end the stray text instead of guessing. */
+        return write(fd, "\n", 1) == 1 ? 0 : negative_errno();
+}
+
+/* Read-write: the tail is read back to find a cut last line. */
+static int open_path(const char *path) {
+        _cleanup_(closep) int fd = -EBADF;
+        uint64_t removed;
+        int r;
+
+        fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+        if (fd < 0)
+                return negative_errno();
+        r = repair_tail(fd, &removed);
+        if (r < 0)
+                return r;
+        if (removed > 0)
+                log_warning("%s ended in a partly written line (a crash or a full disk); removed its %" PRIu64 " bytes.",
+                            path, removed);
+        return TAKE_FD(fd);
+}
+
+int json_writer_new_path(const char *path, sd_event *event, Stats *stats, JsonWriter **ret) {
+        _cleanup_(json_writer_freep) JsonWriter *w = NULL;
+        _cleanup_(closep) int fd = -EBADF;
+        int r;
+
+        if (!path || path[0] != '/' || !ret)
+                return -EINVAL;
+        fd = open_path(path);
+        if (fd < 0)
+                return fd;
+        r = json_writer_new(fd, event, stats, &w);
+        if (r < 0)
+                return r;
+        w->path = strdup(path);
+        if (!w->path)
+                return -ENOMEM;
+        /* The writer may have reopened it non-blocking (a FIFO); ours stays open only if it did not. */
+        if (w->own_fd < 0)
+                w->own_fd = TAKE_FD(fd);
+        *ret = TAKE_PTR(w);
+        return 0;
+}
+
+int json_writer_reopen(JsonWriter *w) {
+        _cleanup_(json_writer_freep) JsonWriter *n = NULL;
+        int r;
+
+        if (!w)
+                return -EINVAL;
+        if (!w->path)
+                return 0;   /* stdout: nothing to reopen */
+
+        /* Lines already buffered go to the old file: they were written before the rotation. */
+        (void) json_writer_flush(w, 0);
+
+        r = json_writer_new_path(w->path, w->event, w->stats, &n);
+        if (r < 0) {
+                w->stats->output_errors++;
+                return r;   /* keep writing to the old file */
+        }
+        w->io_source = sd_event_source_disable_unref(w->io_source);
+        safe_close(w->own_fd);
+        w->fd = n->fd;
+        w->own_fd = TAKE_FD(n->own_fd);
+        w->mode = n->mode;
+        w->regular = n->regular;
+        return 0;
+}
+
 JsonWriter *json_writer_free(JsonWriter *w) {
         if (!w)
                 return NULL;
@@ -426,5 +529,6 @@ JsonWriter *json_writer_free(JsonWriter *w) {
         sd_event_unref(w->event);
         safe_close(w->own_fd);
         free(w->buf);
+        free(w->path);
         return mfree(w);
 }

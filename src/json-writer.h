@@ -45,6 +45,33 @@ typedef struct JsonWriter JsonWriter;
  */
 int json_writer_new(int fd, sd_event *event, Stats *stats, JsonWriter **ret);
 
+/**
+ * json_writer_new_path() - append JSON lines to a file
+ * @path: absolute path; created with mode 0640 if missing
+ * @event, @stats, @ret: as for json_writer_new()
+ *
+ * Opened with O_APPEND. A file that ends in a partial line (left by a crash)
+ * has that line removed first, and a write that fails after part of a line
+ * went out (full disk) is cut back to the last whole line: the file only
+ * ever holds whole lines.
+ *
+ * Return: 0, or negative errno from open().
+ */
+int json_writer_new_path(const char *path, sd_event *event, Stats *stats, JsonWriter **ret);
+
+/**
+ * json_writer_reopen() - reopen the file after it was rotated (SIGUSR1)
+ * @w: the writer
+ *
+ * What is buffered is written to the old file first; then the path is
+ * opened again (logrotate has renamed the old one away). On failure the
+ * old file is kept and an output error counted. A writer of an fd
+ * (stdout) has nothing to reopen.
+ *
+ * Return: 0, or negative errno from open().
+ */
+int json_writer_reopen(JsonWriter *w);
+
 JsonWriter *json_writer_free(JsonWriter *w);
 DEFINE_TRIVIAL_CLEANUP_FUNC(JsonWriter *, json_writer_free);
 

@@ -87,7 +87,7 @@ static void help(void) {
                "each request/response pair to the systemd journal.\n\n"
                "  -h --help                 Show this help\n"
                "     --version              Show the version\n"
-               "  -o --output=KIND          journal (default), json (stdout), none\n"
+               "  -o --output=KIND          journal (default), json (stdout), syslog, none\n"
                "  -s --set=KEY=VALUE        Set any configuration key, as in the file (sampling.rate=10%%,\n"
                "                            filter.include.units=nginx.service; KEY+=VALUE appends to a list)\n"
                "     --record=FILE          Also write the raw kernel records to FILE\n"
@@ -152,7 +152,7 @@ static int parse_argv(int argc, char *argv[]) {
                         return 0;
                 case 'o':
                         if (output_kind_from_string(optarg) < 0)
-                                return log_error_errno(EINVAL, "Unknown output '%s': expected journal, json or none.", optarg);
+                                return log_error_errno(EINVAL, "Unknown output '%s': expected journal, json, syslog or none.", optarg);
                         r = add_override("output.types", optarg);
                         if (r < 0)
                                 return r;
@@ -334,16 +334,6 @@ static int load_config(Config **ret) {
         return 0;
 }
 
-static OutputKind output_from_config(const Config *c) {
-        if (c->output.types == 0)
-                return OUTPUT_NONE;
-        if (c->output.types == CONFIG_OUTPUT_JSON)
-                return OUTPUT_JSON;
-        if (c->output.types & CONFIG_OUTPUT_JSON)
-                log_warning("Several outputs at once are not supported yet; writing to the journal only.");
-        return OUTPUT_JOURNAL;
-}
-
 /* http-tracer status|reload|stats-reset: talk to the running daemon over its control socket. */
 static int run_verb(const char *verb, bool json) {
         _cleanup_(freep) char *req = NULL, *resp = NULL, *msg = NULL;
@@ -409,7 +399,9 @@ static int run(int argc, char *argv[]) {
                 return log_error_errno(r, "Failed to set up redaction: %m");
 
         manager_options_init(&o);
-        o.output = output_from_config(c);
+        r = output_options_from_config(c, &o.output);
+        if (r < 0)
+                return log_error_errno(r, "Invalid output settings: %m");
         o.record_path = arg_record;
         config_to_limits(c, &o.limits);
         o.bpf.payload_max = (uint32_t) c->capture.payload_size;

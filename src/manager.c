@@ -37,6 +37,7 @@ struct Manager {
         sd_event_source *drain_timer;
         sd_event_source *housekeeping_timer;
         sd_event_source *sigterm_source, *sigint_source, *sighup_source;
+        sd_event_source *sigusr1_source;    /* output_reopen(): logrotate's postrotate */
         ControlServer *control;
         uint64_t start_usec;
         const char *state;
@@ -53,11 +54,12 @@ struct Manager {
         uint64_t kernel[_HT_CNT_MAX];       /* last read of the kernel's counters */
         uint64_t drops_reported;
         uint64_t entries_dropped_reported;
+        uint64_t sink_dropped_reported[OUTPUT_SINKS_MAX];
 };
 
 void manager_options_init(ManagerOptions *o) {
         *o = (ManagerOptions) {
-                .output = OUTPUT_JOURNAL,
+                .output = output_options_single(OUTPUT_JOURNAL),
                 .bpf = bpf_tracer_options_default,
                 .limits = limits_default,
                 /* Records wait at most 10 ms in the ring buffer when no wakeup comes. */
@@ -208,6 +210,7 @@ Manager *manager_free(Manager *m) {
         sd_event_source_disable_unref(m->sigterm_source);
         sd_event_source_disable_unref(m->sigint_source);
         sd_event_source_disable_unref(m->sighup_source);
+        sd_event_source_disable_unref(m->sigusr1_source);
         control_server_free(m->control);
         conn_table_free(m->conns);
         output_free(m->output);
@@ -390,6 +393,7 @@ static int on_control_status(void *userdata, ControlStatus *ret) {
                 .memory_bytes = conn_table_memory(m->conns),
                 .bpf_map_bytes = bpf_tracer_map_memory(m->tracer),
         };
+        ret->n_outputs = output_sinks(m->output, &ret->outputs);
         return 0;
 }
 
@@ -423,12 +427,28 @@ static const ControlCallbacks control_callbacks = {
 static int open_output(Manager *m, sd_event *event) {
         int r;
 
-        r = output_new(m->opts.output, event, &m->stats, &m->output);
-        if (r == -ENOENT && m->opts.output == OUTPUT_JOURNAL)
+        r = output_new(&m->opts.output, event, &m->stats, &m->output);
+        if (r == -ENOENT && (m->opts.output.sinks & OUTPUT_SINK(OUTPUT_JOURNAL)))
                 return log_error_errno(r, "journald is not running (its socket /run/systemd/journal/socket is missing). "
                                        "Start systemd-journald, or use --output json to print entries on stdout.");
+        if (r == -EADDRNOTAVAIL && (m->opts.output.sinks & OUTPUT_SINK(OUTPUT_SYSLOG)))
+                return log_error_errno(r, "The host of output.syslog.target does not resolve.");
         if (r < 0)
-                return log_error_errno(r, "Failed to set up the %s output: %m", output_kind_to_string(m->opts.output));
+                return log_error_errno(r, "Failed to set up the outputs%s%s: %m",
+                                       m->opts.output.json_path ? " (json to " : "", m->opts.output.json_path ? m->opts.output.json_path : "");
+        return 0;
+}
+
+/* SIGUSR1: reopen output files after logrotate renamed them. */
+static int on_sigusr1(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Manager *m = ASSERT_PTR(userdata);
+        int r;
+
+        r = output_reopen(m->output);
+        if (r < 0)
+                log_error_errno(r, "Failed to reopen the output file, still writing to the old one: %m");
+        else
+                log_debug("Output files reopened.");
         return 0;
 }
 
@@ -486,11 +506,19 @@ static int on_housekeeping(sd_event_source *s, uint64_t usec, void *userdata) {
                 m->drops_reported = m->kernel[HT_CNT_RINGBUF_DROPS];
         }
 
-        if (m->stats.entries_dropped > m->entries_dropped_reported) {
-                log_warning("%" PRIu64 " entries dropped since the last report: the %s output did not keep up "
-                            "(queue full or receiver gone).",
-                            m->stats.entries_dropped - m->entries_dropped_reported,
-                            output_kind_to_string(m->opts.output));
+        /* Which output dropped: each sink counts its own losses. */
+        {
+                const OutputSinkStats *sinks;
+                size_t n = output_sinks(m->output, &sinks);
+
+                for (size_t i = 0; i < n; i++)
+                        if (sinks[i].dropped > m->sink_dropped_reported[i]) {
+                                log_warning("%" PRIu64 " entries dropped since the last report: the %s output (%s) did "
+                                            "not keep up (queue full or receiver gone).",
+                                            sinks[i].dropped - m->sink_dropped_reported[i], sinks[i].name,
+                                            sinks[i].target);
+                                m->sink_dropped_reported[i] = sinks[i].dropped;
+                        }
                 m->entries_dropped_reported = m->stats.entries_dropped;
         }
 
@@ -541,13 +569,14 @@ static int setup_signals(Manager *m) {
          * (harmless while the signal is blocked) so a stop request always arrives.
          */
         if (sigaction(SIGINT, &sa_default, NULL) < 0 || sigaction(SIGTERM, &sa_default, NULL) < 0 ||
-            sigaction(SIGHUP, &sa_default, NULL) < 0)
+            sigaction(SIGHUP, &sa_default, NULL) < 0 || sigaction(SIGUSR1, &sa_default, NULL) < 0)
                 return log_error_errno(errno, "Failed to reset signal handlers: %m");
 
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
         sigaddset(&mask, SIGHUP);
+        sigaddset(&mask, SIGUSR1);
         if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
                 return log_error_errno(errno, "Failed to block signals: %m");
 
@@ -556,8 +585,10 @@ static int setup_signals(Manager *m) {
                 r = sd_event_add_signal(m->event, &m->sigint_source, SIGINT, NULL, NULL);
         if (r >= 0)
                 r = sd_event_add_signal(m->event, &m->sighup_source, SIGHUP, on_sighup, m);
+        if (r >= 0)
+                r = sd_event_add_signal(m->event, &m->sigusr1_source, SIGUSR1, on_sigusr1, m);
         if (r < 0)
-                return log_error_errno(r, "Failed to watch SIGTERM/SIGINT/SIGHUP: %m");
+                return log_error_errno(r, "Failed to watch SIGTERM/SIGINT/SIGHUP/SIGUSR1: %m");
         return 0;
 }
 
@@ -620,10 +651,9 @@ int manager_run(Manager *m) {
                 _cleanup_(freep) char *what = NULL;
 
                 (void) kernel_filter_describe(m->kfilter, &what);
-                log_info("Tracing HTTP/1.x on %s%s%s (%u BPF programs attached, output %s, %u bytes captured per syscall).",
-                         what ? "TCP sockets that pass the kernel filter: " : "all TCP sockets",
-                         what ?: "", "",
-                         bpf_tracer_programs_attached(m->tracer), output_kind_to_string(m->opts.output),
+                log_info("Tracing HTTP/1.x on %s%s (%u BPF programs attached, output %s, %u bytes captured per syscall).",
+                         what ? "TCP sockets that pass the kernel filter: " : "all TCP sockets", what ?: "",
+                         bpf_tracer_programs_attached(m->tracer), output_describe(m->output, status, sizeof(status)),
                          m->opts.bpf.payload_max);
         }
         format_status(m, status, sizeof(status));

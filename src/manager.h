@@ -26,7 +26,7 @@ typedef struct Manager Manager;
 typedef int (*ManagerReloadFn)(Manager *m, void *userdata, char ***ret_errors);
 
 typedef struct ManagerOptions {
-        OutputKind output;
+        OutputOptions output;             /* sinks; see output_options_from_config() */
         const char *record_path;          /* NULL: no recording */
         BpfTracerOptions bpf;
         Limits limits;

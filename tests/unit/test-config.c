@@ -282,7 +282,8 @@ static void test_shipped_files_match_table(void **state) {
 
 static void test_examples_valid(void **state) {
         const char *src = getenv("HT_SOURCE_ROOT");
-        static const char *const examples[] = { "only-nginx-unit.yaml", "redact-more.yaml", "sample-10-percent.yaml" };
+        static const char *const examples[] = { "only-nginx-unit.yaml", "redact-more.yaml", "sample-10-percent.yaml",
+                                                  "syslog-rsyslog-tcp.yaml", "json-file.yaml" };
 
         if (!src)
                 skip();
@@ -603,6 +604,18 @@ static const Case cases[] = {
           "1:1: expected a mapping of sections (log:, capture:, filter: ...), got a list\n" },
         { "output:\n  types: [none, json]\n",
           "2:10: output.types: 'none' cannot be combined with other values\n" },
+        { "output:\n  types: [syslog, json]\n  syslog:\n    target: udp://[::1\n    format: RFC5424\n"
+          "    facility: local8\n    severity: loud\n    message_max: 1KiB\n    queue_size: 2GiB\n",
+          "4:13: output.syslog.target: 'udp://[::1': missing ']' after an IPv6 address\n"
+          "5:13: output.syslog.format: 'RFC5424': expected auto, rfc5424 or rfc3164\n"
+          "6:15: output.syslog.facility: 'local8': expected a facility (kern, user, mail, daemon, auth, syslog, lpr, "
+          "news, uucp, cron, authpriv, ftp, local0 to local7) or 0 to 23\n"
+          "7:15: output.syslog.severity: 'loud': expected entry, a level (emerg, alert, crit, err, warning, notice, "
+          "info, debug) or 0 to 7\n"
+          "8:18: output.syslog.message_max: '1KiB' is out of range: must be between 2KiB and 60KiB\n"
+          "9:17: output.syslog.queue_size: '2GiB' is out of range: must be between 64KiB and 1GiB\n" },
+        { "output:\n  syslog:\n    target: tcp://logs:99999\n",
+          "3:13: output.syslog.target: 'tcp://logs:99999': port must be a number from 1 to 65535\n" },
         { "limits:\n  head_max: 1MiB\n",
           "2:3: limits.head_max (1048576) is larger than limits.conn_memory_max (262144): no head could ever be held\n" },
         { "log:\n  level: \"\\0\"\n",

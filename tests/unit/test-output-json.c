@@ -12,7 +12,9 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 
@@ -304,6 +306,92 @@ static void test_socket(void **state) {
         safe_close(s[1]);
 }
 
+/* Every line of the file is one whole JSON object line: ends in "}\n". Returns the line count. */
+static size_t whole_lines(const char *path) {
+        static char buf[1 << 20];
+        FILE *f = fopen(path, "re");
+        size_t n, lines = 0;
+
+        assert_non_null(f);
+        n = fread(buf, 1, sizeof(buf), f);
+        fclose(f);
+        for (size_t i = 0, start = 0; i < n; i++)
+                if (buf[i] == '\n') {
+                        assert_true(i > start);
+                        assert_int_equal(buf[start], '{');
+                        assert_int_equal(buf[i - 1], '}');
+                        lines++;
+                        start = i + 1;
+                }
+        assert_true(n == 0 || buf[n - 1] == '\n');
+        return lines;
+}
+
+/*
+ * A full disk (simulated without privileges: RLIMIT_FSIZE makes write()
+ * stop short, then fail with EFBIG): the line that was cut is taken back,
+ * the error counted, and the file keeps whole lines only. A file left with
+ * a cut last line (a crash) is repaired when opened.
+ */
+static void test_file_full_and_crash(void **state) {
+        _cleanup_(json_writer_freep) JsonWriter *w = NULL;
+        char dir[] = "/tmp/test-json-XXXXXX", path[128];
+        struct rlimit old, lim;
+        FormatField f[] = { str("MESSAGE", "0123456789012345678901234567890123456789"), num("N", "7") };
+        Stats stats = {};
+        size_t ok = 0;
+        struct stat st;
+        int r = 0, fd;
+
+        assert_non_null(mkdtemp(dir));
+        snprintf(path, sizeof(path), "%s/entries.json", dir);
+        assert_int_equal(json_writer_new_path(path, NULL, &stats, &w), 0);
+
+        signal(SIGXFSZ, SIG_IGN);
+        assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+        lim = old;
+        lim.rlim_cur = 1000;   /* not a multiple of the line length: some line gets cut */
+        assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+        for (unsigned i = 0; i < 100 && (r = json_writer_write(w, f, ELEMENTSOF(f))) == 0; i++)
+                ok++;
+        assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+        assert_int_equal(r, -EFBIG);
+        assert_int_equal(stats.output_errors, 1);
+        assert_int_equal(stats.entries_written, ok);
+        assert_int_equal(whole_lines(path), ok);
+        assert_int_equal(stat(path, &st), 0);
+        assert_true(st.st_size < 1000);
+
+        /* "Disk" has room again: writing carries on with whole lines. */
+        assert_int_equal(json_writer_write(w, f, ELEMENTSOF(f)), 0);
+        assert_int_equal(whole_lines(path), ok + 1);
+        w = json_writer_free(w);
+
+        /* A crash left half a line behind: opening removes it. */
+        fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, "{\"MESSAGE\":\"cut", 14), 14);
+        safe_close(fd);
+        assert_int_equal(json_writer_new_path(path, NULL, &stats, &w), 0);
+        assert_int_equal(whole_lines(path), ok + 1);
+        assert_int_equal(json_writer_write(w, f, ELEMENTSOF(f)), 0);
+        assert_int_equal(whole_lines(path), ok + 2);
+        w = json_writer_free(w);
+
+        /* Only a cut line in the file: it goes entirely. */
+        fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+        assert_int_equal(write(fd, "{\"cut", 5), 5);
+        safe_close(fd);
+        assert_int_equal(json_writer_new_path(path, NULL, &stats, &w), 0);
+        assert_int_equal(stat(path, &st), 0);
+        assert_int_equal(st.st_size, 0);
+
+        assert_int_equal(json_writer_new_path("relative", NULL, &stats, &w), -EINVAL);
+        w = json_writer_free(w);
+        unlink(path);
+        rmdir(dir);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_escaping),
@@ -315,6 +403,7 @@ int main(void) {
                 cmocka_unit_test(test_reader_gone),
                 cmocka_unit_test(test_regular_file),
                 cmocka_unit_test(test_socket),
+                cmocka_unit_test(test_file_full_and_crash),
         };
 
         /* The daemon ignores SIGPIPE too: a vanished reader is an error to count, not a death. */

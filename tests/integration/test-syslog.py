@@ -1,0 +1,203 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""The syslog output against a real rsyslog (its own config, ports, unix
+socket, pid file; see syslogd.py), with the JSON output to a file on at the
+same time (the reference: same fields, same formatting).
+
+- UDP, TCP and unix socket, RFC 5424: rsyslog's file holds every exchange
+  the JSON output holds, with its structured data parsed by mmpstrucdata into
+  the same values as the JSON/journal fields (method, target redacted the same
+  way, status, pid, addresses, duration), MSGID, APP-NAME and PRI
+  (facility local3, severity from the entry's PRIORITY).
+- TCP, rsyslog killed mid-stream and restarted: the daemon keeps tracing
+  (the JSON file gets every exchange while rsyslog is down), queues what fits
+  in output.syslog.queue_size, reconnects, delivers the queue, counts what
+  did not fit: received + dropped == sent, with nothing received twice.
+
+The daemon traces the whole host: other traffic (other tests running at the
+same time) goes through the same sinks. The exact equalities are asserted
+when the daemon saw only this test's exchanges; on a busy host, that every
+message of ours that did not arrive is covered by the counted drops.
+"""
+
+import json
+import os
+import time
+
+import htlib
+import syslogd
+from htlib import expect, ensure, log
+
+LOCAL3 = 19
+
+
+def write_config(ctx, name, port, target, queue="4MiB"):
+    path = os.path.join(ctx.tmp, f"{name}.yaml")
+    with open(path, "w") as f:
+        f.write(f"""output:
+  types: [json, syslog]
+  json_path: {json_path(ctx, name)}
+  syslog:
+    target: "{target}"
+    format: rfc5424
+    facility: local3
+    queue_size: {queue}
+filter:
+  include:
+    local_ports: [{port}]
+""")
+    return path
+
+
+def send_requests(srv, prefix, n):
+    targets = []
+    for i in range(n):
+        target = f"/{prefix}/{i}?token=secret{i}&x=1"
+        resp = htlib.raw_exchange(srv.port, f"GET {target} HTTP/1.0\r\nHost: t\r\n\r\n".encode())
+        ensure(resp.startswith(b"HTTP/1.0 404"), f"fixture: {target}: {resp[:40]!r}")
+        targets.append(f"/{prefix}/{i}?token=***&x=1")
+    return targets
+
+
+def json_path(ctx, name):
+    return os.path.join(ctx.tmp, f"{name}.entries.json")
+
+
+def json_entries(ctx, name, prefix):
+    """Server-side JSON lines of this part of the test, values as text (the journal's form)."""
+    out = []
+    with open(json_path(ctx, name), encoding="utf-8") as f:
+        for line in f:
+            e = json.loads(line)
+            if e.get("HTTP_ROLE") == "server" and e.get("HTTP_TARGET", "").startswith(f"/{prefix}/"):
+                out.append({k: str(v) for k, v in e.items()})
+    return out
+
+
+def quiet(daemon, ours_sent):
+    """Whether the daemon saw only this test's exchanges (both sides of each)."""
+    return daemon.stat("exchanges") <= 2 * ours_sent + 10
+
+
+def ours(prefix):
+    """Server-side messages of this part of the test (the client side, this script, is traced too)."""
+    return lambda m: (syslogd.sd(m).get("role") == "server" and
+                      syslogd.sd(m).get("target", "").startswith(f"/{prefix}/"))
+
+
+def check_transport(ctx, rs, srv, transport, n=15):
+    log(f"-- {transport}")
+    cfg = write_config(ctx, transport, srv.port, rs.target(transport))
+    daemon = htlib.Daemon(ctx, ["--config", cfg], name=f"http-tracer-{transport}").start()
+    prefix = f"syslog-{transport}"
+    targets = send_requests(srv, prefix, n)
+    got = rs.wait_messages(transport, ours(prefix), n)
+    daemon.stop()
+    entries = json_entries(ctx, transport, prefix)
+
+    expect(len(entries) == n, f"{transport}: the JSON file has {len(entries)} entries, sent {n}")
+    received = sorted(syslogd.sd(m).get("target") for m in got)
+    missing = len(targets) - len(set(received))
+    expect(set(received) <= set(targets) and len(received) == len(set(received)),
+           f"{transport}: rsyslog got {received}, expected {sorted(targets)}")
+    if quiet(daemon, n):
+        expect(missing == 0, f"{transport}: {missing} of {n} messages never reached rsyslog")
+        expect(daemon.stat("entries_dropped") == 0, f"{transport}: entries_dropped={daemon.stat('entries_dropped')}")
+    else:
+        log(f"{transport}: busy host ({daemon.stat('exchanges')} exchanges traced); {missing} of ours missing, "
+            f"{daemon.stat('entries_dropped')} counted as dropped")
+        expect(missing <= daemon.stat("entries_dropped"), f"{transport}: {missing} lost, only "
+                                                          f"{daemon.stat('entries_dropped')} counted")
+    journal = {e["HTTP_TARGET"]: e for e in entries}
+    for m in got:
+        p = syslogd.sd(m)
+        e = journal.get(p.get("target"))
+        if not expect(e is not None, f"{transport}: {p.get('target')} is in rsyslog but not in the JSON file"):
+            continue
+        what = f"{transport} {p.get('target')}"
+        # Every journal field but the header ones is a parameter with the same value.
+        for field, value in e.items():
+            if field.startswith("_") or field.startswith("__") or field in (
+                    "MESSAGE", "PRIORITY", "SYSLOG_IDENTIFIER") or field.startswith("OBJECT_") and field != "OBJECT_PID":
+                continue
+            name = "pid" if field == "OBJECT_PID" else field.lower().removeprefix("http_")
+            expect(p.get(name) == value, f"{what}: parameter {name}={p.get(name)!r}, JSON {field}={value!r}")
+        expect("secret" not in str(m), f"{what}: a redacted secret reached syslog: {m}")
+        expect(m.get("msg") == e.get("MESSAGE"), f"{what}: MSG {m.get('msg')!r} != MESSAGE {e.get('MESSAGE')!r}")
+        expect(m.get("msgid") == "exchange", f"{what}: MSGID {m.get('msgid')}")
+        expect(m.get("appname") == "http-tracer", f"{what}: APP-NAME {m.get('appname')}")
+        expect(m.get("procid") == str(daemon.pid), f"{what}: PROCID {m.get('procid')} != {daemon.pid}")
+        expect(m.get("pri") == str(LOCAL3 * 8 + int(e["PRIORITY"])),
+               f"{what}: PRI {m.get('pri')} for local3 and PRIORITY {e['PRIORITY']}")
+
+
+def check_tcp_restart(ctx, rs, srv):
+    log("-- tcp, rsyslog killed and restarted mid-stream")
+    # 64 KiB holds ~100 of these messages: phase 2 overflows it on purpose.
+    cfg = write_config(ctx, "tcp-restart", srv.port, rs.target("tcp"), queue="64KiB")
+    daemon = htlib.Daemon(ctx, ["--config", cfg], name="http-tracer-tcp-restart").start()
+    prefix = "restart"
+    is_ours = ours(prefix)
+
+    sent = send_requests(srv, f"{prefix}/a", 20)
+    got = rs.wait_messages("tcp", is_ours, 20)
+    log(f"before the restart rsyslog got {len(got)} of 20")
+
+    rs.kill()
+    t0 = time.monotonic()
+    sent += send_requests(srv, f"{prefix}/b", 300)
+    elapsed = time.monotonic() - t0
+    # Nothing blocks: the JSON output (same daemon, same loop) has every one of them now.
+    deadline = time.monotonic() + 5
+    while len(json_entries(ctx, "tcp-restart", prefix)) < len(sent) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    n_json = len(json_entries(ctx, "tcp-restart", prefix))
+    expect(n_json == len(sent), f"with rsyslog down the JSON output got {n_json} of {len(sent)}: the tracer stalled")
+    log(f"300 exchanges with rsyslog down took {elapsed:.2f}s")
+
+    rs.start()
+    # The reconnect backoff is at most 5 s.
+    got = rs.wait_messages("tcp", lambda m: is_ours(m) and "/b/" in syslogd.sd(m)["target"], 1, timeout=15)
+    queued_arrived = bool(got)
+    sent += send_requests(srv, f"{prefix}/c", 20)
+    rs.wait_messages("tcp", lambda m: is_ours(m) and "/c/" in syslogd.sd(m)["target"], 20, timeout=15)
+    daemon.stop()
+
+    # Both sides of each exchange are traced (the client is this script): count (role, target).
+    both = lambda m: syslogd.sd(m).get("target", "").startswith(f"/{prefix}/")  # noqa: E731
+    received = [(syslogd.sd(m).get("role"), syslogd.sd(m)["target"]) for m in rs.messages("tcp") if both(m)]
+    unique = set(received)
+    sent = [(role, t) for t in sent for role in ("server", "client")]
+    dropped = daemon.stat("entries_dropped")
+    log(f"sent {len(sent)}, rsyslog got {len(received)} ({len(unique)} distinct), daemon counted {dropped} dropped")
+    expect(len(received) == len(unique), f"{len(received) - len(unique)} messages arrived twice")
+    expect(unique <= set(sent), f"rsyslog got targets never sent: {sorted(unique - set(sent))[:5]}")
+    expect(dropped > 0, "the queue bound was never hit: the test did not exercise drops")
+    if quiet(daemon, len(sent) // 2):
+        # On a busy host other traffic may fill the queue first: only then is this certain.
+        expect(queued_arrived, "no queued message arrived after rsyslog came back")
+        expect(len(unique) + dropped == len(sent),
+               f"received {len(unique)} + dropped {dropped} != sent {len(sent)}: a loss went uncounted")
+        for t in sent[:40] + sent[-40:]:
+            expect(t in unique, f"{t} (sent while rsyslog was up) never arrived")
+    else:
+        log(f"busy host ({daemon.stat('exchanges')} exchanges traced): checking that our losses are counted")
+        expect(len(sent) - len(unique) <= dropped,
+               f"{len(sent) - len(unique)} of ours lost but only {dropped} counted as dropped")
+    err = daemon.proc.stderr_text()
+    expect("is reachable again" in err, "the daemon did not log its reconnect")
+    expect("entries dropped since the last report: the syslog output" in err or dropped == 0,
+           "the drop warning did not name the syslog output; stderr:\n" + err[-3000:])
+
+
+def test(ctx):
+    htlib.require_tools(syslogd.RSYSLOGD)
+    srv = htlib.PythonHttpServer(ctx)
+    rs = syslogd.Rsyslog(ctx).start()
+    for transport in ("udp", "tcp", "unix"):
+        check_transport(ctx, rs, srv, transport)
+    check_tcp_restart(ctx, rs, srv)
+
+
+if __name__ == "__main__":
+    htlib.run(test)
