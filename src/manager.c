@@ -489,15 +489,8 @@ static void format_status(Manager *m, char *buf, size_t size) {
                  exchanges, dropped, conn_table_size(m->conns));
 }
 
-static int on_housekeeping(sd_event_source *s, uint64_t usec, void *userdata) {
-        Manager *m = ASSERT_PTR(userdata);
-        char status[256];
-        int r;
-
-        conn_table_expire(m->conns, now_monotonic_ns());
-        emit_rate_limit_summary(m, false);
-        refresh_kernel_filter(m);
-
+/* Warn about what was dropped since the last report: in the kernel, and per output. */
+static void report_drops(Manager *m) {
         if (m->tracer && bpf_tracer_read_counters(m->tracer, m->kernel) >= 0 &&
             m->kernel[HT_CNT_RINGBUF_DROPS] > m->drops_reported) {
                 log_warning("%" PRIu64 " records dropped in the kernel since the last report: the ring buffer was full. "
@@ -521,6 +514,18 @@ static int on_housekeeping(sd_event_source *s, uint64_t usec, void *userdata) {
                         }
                 m->entries_dropped_reported = m->stats.entries_dropped;
         }
+}
+
+static int on_housekeeping(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = ASSERT_PTR(userdata);
+        char status[256];
+        int r;
+
+        conn_table_expire(m->conns, now_monotonic_ns());
+        emit_rate_limit_summary(m, false);
+        refresh_kernel_filter(m);
+
+        report_drops(m);
 
         format_status(m, status, sizeof(status));
         (void) sd_notifyf(false, "STATUS=%s", status);
@@ -669,6 +674,8 @@ int manager_run(Manager *m) {
         conn_table_finish_all(m->conns, now_monotonic_ns(), EXCHANGE_END_SHUTDOWN);
         emit_rate_limit_summary(m, true);
         (void) output_flush(m->output, SHUTDOWN_FLUSH_USEC);
+        /* What the last second lost, or the flush could not deliver, is reported too. */
+        report_drops(m);
         log_statistics(m);
 
         /* Detach everything before returning: no program stays loaded after we exit. */
