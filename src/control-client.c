@@ -296,10 +296,12 @@ int control_status_print(FILE *f, const char *response, bool json) {
                         fprintf(f, "%s%s\n", i == 0 ? "     Config: " : "             ",
                                 strna(json_value_string(sources->items[i])));
 
-        fprintf(f, "  Exchanges: %" PRIu64 " complete, %" PRIu64 " without response, %" PRIu64 " uncorrelated, "
-                "%" PRIu64 " sampled out, %" PRIu64 " rate-limited\n",
+        fprintf(f, "  Exchanges: %" PRIu64 " complete, %" PRIu64 " without response, %" PRIu64 " uncorrelated\n",
                 get_u64(c, "exchanges_complete"), get_u64(c, "exchanges_no_response"),
-                get_u64(c, "exchanges_uncorrelated"), get_u64(c, "sampled_out"), get_u64(c, "rate_limited"));
+                get_u64(c, "exchanges_uncorrelated"));
+        fprintf(f, " Not logged: %" PRIu64 " filtered, %" PRIu64 " sampled out, %" PRIu64 " rate-limited\n",
+                get_u64(c, "exchanges_filtered"), get_u64(c, "exchanges_sampled_out"),
+                get_u64(c, "exchanges_rate_limited"));
         fprintf(f, "     Errors: %" PRIu64 " parse errors, %" PRIu64 " desyncs, %" PRIu64 " oversized heads\n",
                 get_u64(c, "parse_errors"), get_u64(c, "desyncs"), get_u64(c, "head_overflows"));
         fprintf(f, "     Kernel: %" PRIu64 " records, %" PRIu64 " ring buffer drops, %" PRIu64

@@ -103,10 +103,11 @@ static const struct {
         STAT(conns_expired),
         STAT(messages_requests), STAT(messages_responses), STAT(messages_interim),
         STAT(exchanges_complete), STAT(exchanges_no_response), STAT(exchanges_uncorrelated),
+        STAT(exchanges_filtered), STAT(exchanges_sampled_out), STAT(exchanges_rate_limited),
         STAT(parse_errors), STAT(desyncs), STAT(head_overflows), STAT(pipeline_overflows),
         STAT(memory_refused),
         STAT(entries_written), STAT(entries_queued), STAT(entries_dropped), STAT(output_errors),
-        STAT(fields_truncated),
+        STAT(fields_truncated), STAT(fields_dropped),
 };
 #undef STAT
 _Static_assert(sizeof(Stats) == ELEMENTSOF(stat_fields) * sizeof(uint64_t),
@@ -207,8 +208,6 @@ static void build_status(JsonBuild *b, ControlServer *s, const ControlStatus *st
                         memcpy(&v, (const char *) st->stats + stat_fields[i].offset, sizeof(v));
                         json_build_u64(b, stat_fields[i].name, v);
                 }
-        json_build_u64(b, "sampled_out", st->sampled_out);
-        json_build_u64(b, "rate_limited", st->rate_limited);
         json_build_object_end(b);
 
         json_build_object_begin(b, "kernel");

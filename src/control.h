@@ -66,9 +66,6 @@ typedef struct ControlStatus {
         uint64_t connections_tracked;
         uint64_t memory_bytes;             /* bytes held for connections and queues */
         uint64_t bpf_map_bytes;            /* BPF map memory (from the map definitions) */
-        /* Not in Stats yet; filled by the sampling/rate-limit code when it exists. */
-        uint64_t sampled_out;
-        uint64_t rate_limited;
 } ControlStatus;
 
 /* Who sent a request, from SO_PEERCRED at accept time. */

@@ -21,6 +21,7 @@ struct Output {
         JournalWriter *journal;
         JsonWriter *json;
         FormatEntry entry;      /* reused for every exchange */
+        const FormatOptions *format;   /* not owned; NULL: the formatter's defaults */
 };
 
 static const char *const output_kind_table[_OUTPUT_KIND_MAX] = {
@@ -91,6 +92,11 @@ Output *output_free(Output *o) {
         return mfree(o);
 }
 
+void output_set_format(Output *o, const FormatOptions *format) {
+        if (o)
+                o->format = format;
+}
+
 int output_exchange(Output *o, const Exchange *x) {
         int r;
 
@@ -103,7 +109,7 @@ int output_exchange(Output *o, const Exchange *x) {
                 return 0;
         }
 
-        r = format_exchange(&o->entry, x, o->stats);
+        r = format_exchange(&o->entry, x, o->format, o->stats);
         if (r < 0) {
                 o->stats->output_errors++;
                 o->stats->entries_dropped++;

@@ -35,6 +35,14 @@ int output_new(OutputKind kind, sd_event *event, Stats *stats, Output **ret);
 Output *output_free(Output *o);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Output *, output_free);
 
+/*
+ * Optional fields and priorities (format.h) for the exchanges formatted from
+ * now on; not owned: it must stay valid until replaced or the output freed.
+ * NULL: the formatter's defaults.
+ */
+struct FormatOptions;
+void output_set_format(Output *o, const struct FormatOptions *format);
+
 /* Format and send (or queue) one exchange. Never blocks. */
 int output_exchange(Output *o, const Exchange *x);
 

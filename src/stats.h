@@ -31,6 +31,9 @@ typedef struct Stats {
         uint64_t exchanges_complete;
         uint64_t exchanges_no_response;
         uint64_t exchanges_uncorrelated;
+        uint64_t exchanges_filtered;      /* not logged: excluded by the filter.* settings */
+        uint64_t exchanges_sampled_out;   /* not logged: left out by sampling */
+        uint64_t exchanges_rate_limited;  /* not logged: over rate_limit.per_second */
         uint64_t parse_errors;
         uint64_t desyncs;                 /* streams that lost message framing after a gap */
         uint64_t head_overflows;          /* heads over the size or field limit */
@@ -43,4 +46,5 @@ typedef struct Stats {
         uint64_t entries_dropped;         /* given up: queue full, sink gone */
         uint64_t output_errors;           /* send/write failures */
         uint64_t fields_truncated;        /* values cut to their length limit */
+        uint64_t fields_dropped;          /* header fields not logged: over FORMAT_HEADER_FIELDS_MAX per entry */
 } Stats;

@@ -105,7 +105,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         x.excerpt = (const uint8_t *) excerpt;
         x.excerpt_len = excerpt_len > 64 ? 64 : excerpt_len;
 
-        r = format_exchange(&e, &x, &stats);
+        r = format_exchange(&e, &x, NULL, &stats);
         if (r < 0) {
                 if (r != -EINVAL)
                         abort();
