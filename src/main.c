@@ -19,6 +19,7 @@
 #include "control.h"
 #include "conn.h"
 #include "diagnostics.h"
+#include "format.h"
 #include "log.h"
 #include "macro.h"
 #include "manager.h"
@@ -194,6 +195,7 @@ static int parse_argv(int argc, char *argv[]) {
 /* The configuration in force, what was derived from it, and where it came from (for status). */
 static Config *current_config = NULL;
 static Redactor *current_redactor = NULL;
+static FormatOptions *current_format = NULL;
 #define CONFIG_SOURCES_MAX 64
 static const char *config_sources[CONFIG_SOURCES_MAX + 1];
 
@@ -223,6 +225,7 @@ static int reload_config(Manager *m, void *userdata, char ***ret_errors) {
         ConfigLoadOptions opts = load_options();
         _cleanup_(config_freep) Config *c = NULL;
         _cleanup_(redactor_freep) Redactor *redactor = NULL;
+        _cleanup_(format_options_freep) FormatOptions *format = NULL;
         Diagnostics diags = {};
         char **changed = NULL, **restart = NULL;
         Limits limits;
@@ -248,6 +251,9 @@ static int reload_config(Manager *m, void *userdata, char ***ret_errors) {
         r = redactor_new_from_config(c, &redactor);
         if (r < 0)
                 return r;
+        r = format_options_new_from_config(c, &format);
+        if (r < 0)
+                return r;
         r = config_diff(current_config, c, &changed, &restart);
         if (r < 0)
                 return r;
@@ -264,6 +270,9 @@ static int reload_config(Manager *m, void *userdata, char ***ret_errors) {
         manager_apply_redactor(m, redactor);
         redactor_free(current_redactor);
         current_redactor = TAKE_PTR(redactor);
+        manager_apply_format(m, format);
+        format_options_free(current_format);
+        current_format = TAKE_PTR(format);
         set_config_sources(c);
         config_free(current_config);
         current_config = TAKE_PTR(c);
@@ -324,6 +333,7 @@ static int run(int argc, char *argv[]) {
         _cleanup_(manager_freep) Manager *m = NULL;
         _cleanup_(config_freep) Config *c = NULL;
         _cleanup_(redactor_freep) Redactor *redactor = NULL;
+        _cleanup_(format_options_freep) FormatOptions *format = NULL;
         ManagerOptions o;
         int r;
 
@@ -358,6 +368,9 @@ static int run(int argc, char *argv[]) {
         r = redactor_new_from_config(c, &redactor);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up redaction: %m");
+        r = format_options_new_from_config(c, &format);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the fields.* settings: %m");
 
         manager_options_init(&o);
         o.output = output_from_config(c);
@@ -374,8 +387,10 @@ static int run(int argc, char *argv[]) {
 
         /* From here on the configuration in force lives in current_*: reloads replace it. */
         current_redactor = TAKE_PTR(redactor);
+        current_format = TAKE_PTR(format);
         current_config = TAKE_PTR(c);
         o.redactor = current_redactor;
+        o.format = current_format;
 
         r = manager_new(&o, &m);
         if (r < 0)
@@ -384,6 +399,7 @@ static int run(int argc, char *argv[]) {
         r = arg_replay ? manager_replay(m, arg_replay) : manager_run(m);
         m = manager_free(m);
         current_redactor = redactor_free(current_redactor);
+        current_format = format_options_free(current_format);
         current_config = config_free(current_config);
         return r;
 }

@@ -15,6 +15,7 @@
 #include "capability.h"
 #include "conn.h"
 #include "control.h"
+#include "format.h"
 #include "log.h"
 #include "macro.h"
 #include "manager.h"
@@ -180,6 +181,11 @@ void manager_apply_redactor(Manager *m, const Redactor *r) {
         m->opts.redactor = r;
 }
 
+void manager_apply_format(Manager *m, const FormatOptions *f) {
+        m->opts.format = f;
+        output_set_format(m->output, f);
+}
+
 void manager_apply_config_sources(Manager *m, const char *const *sources) {
         m->opts.config_sources = sources;
 }
@@ -279,6 +285,7 @@ static int open_output(Manager *m, sd_event *event) {
                                        "Start systemd-journald, or use --output json to print entries on stdout.");
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the %s output: %m", output_kind_to_string(m->opts.output));
+        output_set_format(m->output, m->opts.format);
         return 0;
 }
 

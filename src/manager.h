@@ -31,6 +31,7 @@ typedef struct ManagerOptions {
         Limits limits;
         uint64_t drain_interval_usec;     /* upper bound on the delay before records are read */
         const struct Redactor *redactor;  /* masks secrets in every exchange before any output; NULL: none */
+        const struct FormatOptions *format;/* optional fields and priorities for the output; NULL: defaults */
         ManagerReloadFn reload;           /* SIGHUP and the control socket's reload; NULL: not supported */
         void *reload_userdata;
         const char *const *config_sources;/* files the configuration came from, for status */
@@ -52,4 +53,5 @@ const Stats *manager_stats(const Manager *m);
 /* Live changes, applied between two records: nothing in flight is lost. */
 void manager_apply_limits(Manager *m, const Limits *limits);
 void manager_apply_redactor(Manager *m, const struct Redactor *r);
+void manager_apply_format(Manager *m, const struct FormatOptions *f);
 void manager_apply_config_sources(Manager *m, const char *const *sources);
