@@ -1022,22 +1022,29 @@ int format_statistics(FormatEntry *e, const FormatStatistics *s) {
         TRY(builder_commit(e, &b, "MESSAGE", FORMAT_STRING));
         TRY(entry_add_common(e, FORMAT_MESSAGE_ID_STATISTICS, LOG_INFO));
 
-        TRY(entry_add_u64(e, "HTTP_TRACER_RECORDS", st->records));
-        TRY(entry_add_u64(e, "HTTP_TRACER_EXCHANGES", exchanges));
-        TRY(entry_add_u64(e, "HTTP_TRACER_LOGGED", logged));
-        TRY(entry_add_u64(e, "HTTP_TRACER_FILTERED", st->exchanges_filtered));
-        TRY(entry_add_u64(e, "HTTP_TRACER_SAMPLED_OUT", st->exchanges_sampled_out));
-        TRY(entry_add_u64(e, "HTTP_TRACER_RATE_LIMITED", st->exchanges_rate_limited));
-        TRY(entry_add_u64(e, "HTTP_TRACER_NO_RESPONSE", st->exchanges_no_response));
-        TRY(entry_add_u64(e, "HTTP_TRACER_UNCORRELATED", st->exchanges_uncorrelated));
-        TRY(entry_add_u64(e, "HTTP_TRACER_PARSE_ERRORS", st->parse_errors));
-        TRY(entry_add_u64(e, "HTTP_TRACER_DROPPED", dropped));
-        TRY(entry_add_u64(e, "HTTP_TRACER_RINGBUF_DROPS", ringbuf));
-        TRY(entry_add_u64(e, "HTTP_TRACER_ENTRIES_DROPPED", st->entries_dropped));
-        TRY(entry_add_u64(e, "HTTP_TRACER_ENTRIES_QUEUED", st->entries_queued));
-        TRY(entry_add_u64(e, "HTTP_TRACER_BYTES_LOST", st->bytes_lost));
-        TRY(entry_add_u64(e, "HTTP_TRACER_FIELDS_TRUNCATED", st->fields_truncated));
-        TRY(entry_add_u64(e, "HTTP_TRACER_FIELDS_DROPPED", st->fields_dropped));
+        const struct {
+                const char *name;
+                uint64_t value;
+        } counters[] = {
+                { "HTTP_TRACER_RECORDS",          st->records },
+                { "HTTP_TRACER_EXCHANGES",        exchanges },
+                { "HTTP_TRACER_LOGGED",           logged },
+                { "HTTP_TRACER_FILTERED",         st->exchanges_filtered },
+                { "HTTP_TRACER_SAMPLED_OUT",      st->exchanges_sampled_out },
+                { "HTTP_TRACER_RATE_LIMITED",     st->exchanges_rate_limited },
+                { "HTTP_TRACER_NO_RESPONSE",      st->exchanges_no_response },
+                { "HTTP_TRACER_UNCORRELATED",     st->exchanges_uncorrelated },
+                { "HTTP_TRACER_PARSE_ERRORS",     st->parse_errors },
+                { "HTTP_TRACER_DROPPED",          dropped },
+                { "HTTP_TRACER_RINGBUF_DROPS",    ringbuf },
+                { "HTTP_TRACER_ENTRIES_DROPPED",  st->entries_dropped },
+                { "HTTP_TRACER_ENTRIES_QUEUED",   st->entries_queued },
+                { "HTTP_TRACER_BYTES_LOST",       st->bytes_lost },
+                { "HTTP_TRACER_FIELDS_TRUNCATED", st->fields_truncated },
+                { "HTTP_TRACER_FIELDS_DROPPED",   st->fields_dropped },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(counters); i++)
+                TRY(entry_add_u64(e, counters[i].name, counters[i].value));
         for (size_t i = 0; i < n_outputs; i++) {
                 const FormatOutputStats *o = &s->outputs[i];
 

@@ -16,6 +16,7 @@
 #include "configuration.h"
 #include "format.h"
 #include "macro.h"
+#include "read-source.h"
 #include "redact.h"
 
 /* ---- fixtures ------------------------------------------------------------ */
@@ -966,25 +967,6 @@ static void test_excerpt_secrets(void **state) {
 }
 
 /* ---- the daemon's own entries -------------------------------------------- */
-
-static char *read_source(const char *relative) {
-        const char *root = getenv("HT_SOURCE_ROOT");
-        char path[4096];
-        char *buf;
-        size_t n;
-        FILE *fp;
-
-        snprintf(path, sizeof(path), "%s/%s", root ?: SOURCE_ROOT, relative);
-        fp = fopen(path, "re");
-        if (!fp)
-                fail_msg("cannot open %s", path);
-        buf = malloc(256 * 1024);
-        assert_non_null(buf);
-        n = fread(buf, 1, 256 * 1024 - 1, fp);
-        buf[n] = 0;
-        fclose(fp);
-        return buf;
-}
 
 /* Every @FIELD@ of the catalog entry for id is a field of e. */
 static void assert_catalog_fields_present(const FormatEntry *e, const char *id) {
