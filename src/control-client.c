@@ -299,8 +299,8 @@ int control_status_print(FILE *f, const char *response, bool json) {
         fprintf(f, "  Exchanges: %" PRIu64 " complete, %" PRIu64 " without response, %" PRIu64 " uncorrelated\n",
                 get_u64(c, "exchanges_complete"), get_u64(c, "exchanges_no_response"),
                 get_u64(c, "exchanges_uncorrelated"));
-        fprintf(f, "Not logged: %" PRIu64 " filtered, %" PRIu64 " sampled out, %" PRIu64 " rate-limited "
-                "(counted in rate-limit summary entries)\n",
+        fprintf(f, " Not logged: %" PRIu64 " filtered, %" PRIu64 " sampled out, %" PRIu64 " rate-limited "
+                "(rate-limited ones are in summary entries)\n",
                 get_u64(c, "exchanges_filtered"), get_u64(c, "exchanges_sampled_out"),
                 get_u64(c, "exchanges_rate_limited"));
         fprintf(f, "     Errors: %" PRIu64 " parse errors, %" PRIu64 " desyncs, %" PRIu64 " oversized heads\n",

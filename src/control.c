@@ -111,7 +111,7 @@ static const struct {
         STAT(memory_refused),
         STAT(exchanges_filtered), STAT(exchanges_sampled_out), STAT(exchanges_rate_limited),
         STAT(entries_written), STAT(entries_queued), STAT(entries_dropped), STAT(output_errors),
-        STAT(fields_truncated),
+        STAT(fields_truncated), STAT(fields_dropped),
 };
 #undef STAT
 _Static_assert(sizeof(Stats) == ELEMENTSOF(stat_fields) * sizeof(uint64_t),
@@ -257,14 +257,6 @@ static int do_status(ControlClient *c) {
         begin_answer(&b, "status", true);
         build_status(&b, s, &st);
         return finish_answer(&b, c);
-}
-
-static void strv_free(char **l) {
-        if (!l)
-                return;
-        for (char **p = l; *p; p++)
-                free(*p);
-        free(l);
 }
 
 static int do_reload(ControlClient *c) {

@@ -66,7 +66,6 @@ typedef struct ControlStatus {
         uint64_t connections_tracked;
         uint64_t memory_bytes;             /* bytes held for connections and queues */
         uint64_t bpf_map_bytes;            /* BPF map memory (from the map definitions) */
-        /* Not in Stats yet; filled by the sampling/rate-limit code when it exists. */
         /* Per-output counters (output_sinks()); may be NULL/0. */
         const struct OutputSinkStats *outputs;
         size_t n_outputs;

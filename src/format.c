@@ -16,6 +16,7 @@
 
 #include "format.h"
 #include "macro.h"
+#include "redact.h"
 
 #define ELLIPSIS "\xe2\x80\xa6"   /* U+2026, marks a value cut to its limit */
 #define ELLIPSIS_LEN 3u
@@ -220,21 +221,35 @@ int format_traceparent(const char *v, size_t n, char ret_trace_id[static 33], ch
         return 0;
 }
 
-int format_priority(const Exchange *x) {
+static PriorityClass status_class(unsigned status) {
+        switch (status / 100) {
+        case 1:
+                return PRIORITY_1XX;
+        case 3:
+                return PRIORITY_3XX;
+        case 4:
+                return PRIORITY_4XX;
+        case 5:
+                return PRIORITY_5XX;
+        default:
+                return PRIORITY_2XX;    /* 2xx, and statuses no server should send */
+        }
+}
+
+int format_priority(const Exchange *x, const FormatOptions *opts) {
+        const int *p = (opts ?: &format_options_default)->priority;
         const HttpMessage *resp = x ? x->response : NULL;
 
         switch (x ? x->kind : _EXCHANGE_KIND_MAX) {
         case EXCHANGE_COMPLETE:
+                return resp ? p[status_class(resp->status)] : p[PRIORITY_2XX];
         case EXCHANGE_UNCORRELATED:
-                if (resp && resp->status >= 500 && resp->status <= 599)
-                        return LOG_WARNING;
-                if (resp && resp->status >= 400 && resp->status <= 499)
-                        return LOG_NOTICE;
-                return LOG_INFO;
+                /* Lower is more severe: a 5xx stays a warning although its request was missed. */
+                return resp ? MIN(p[PRIORITY_UNCORRELATED], p[status_class(resp->status)]) : p[PRIORITY_UNCORRELATED];
         case EXCHANGE_NO_RESPONSE:
-                return LOG_NOTICE;
+                return p[PRIORITY_NO_RESPONSE];
         default:
-                return LOG_WARNING;
+                return p[PRIORITY_PARSE_ERROR];
         }
 }
 
@@ -475,6 +490,68 @@ static const HttpHeaderField *single_header(const HttpMessage *m, const char *na
         return found;
 }
 
+static bool header_named(const HttpHeaderField *h, char *const *names, size_t n_names) {
+        for (size_t j = 0; j < n_names; j++)
+                if (strcasecmp(h->name, names[j]) == 0)
+                        return true;
+        return false;
+}
+
+static bool header_present(const HttpMessage *m, char *const *names, size_t n_names) {
+        for (size_t i = 0; m && i < m->n_headers; i++)
+                if (header_named(&m->headers[i], names, n_names))
+                        return true;
+        return false;
+}
+
+/* Append what fits of s[0..n) to buf (at most size bytes in all). */
+static void raw_append(char *buf, size_t size, size_t *len, const void *s, size_t n) {
+        size_t k = MIN(n, size - *len);
+
+        memcpy(buf + *len, s, k);
+        *len += k;
+}
+
+/*
+ * The values of every header of m named in names, in the message's order,
+ * each as it may be output (a secret header becomes the mask, a URL-valued
+ * one loses its secret parameters: redactor_header()), joined with ", " as
+ * RFC 9110 §5.3 lets a recipient combine repeated fields. Raw bytes into
+ * buf, at most size: the caller escapes and bounds them, and as escaping
+ * never shortens, the first FORMAT_VALUE_MAX + 1 bytes decide the result.
+ * Returns how many headers were found, or -ENOMEM.
+ */
+static int header_values(const HttpMessage *m, char *const *names, size_t n_names, const Redactor *r,
+                         char *buf, size_t size, size_t *ret_len) {
+        size_t len = 0;
+        int found = 0;
+
+        for (size_t i = 0; m && i < m->n_headers; i++) {
+                const HttpHeaderField *h = &m->headers[i];
+                _cleanup_(freep) char *masked = NULL;
+                const char *v = h->value;
+                size_t vl = h->value_len;
+
+                if (!header_named(h, names, n_names))
+                        continue;
+                if (redactor_header_is_secret(r, h->name, h->name_len)) {
+                        v = redactor_mask(r);       /* no copy: the common secret case stays allocation-free */
+                        vl = strlen(v);
+                } else {
+                        int k = redactor_header(r, h->name, h->name_len, h->value, h->value_len, &masked, &vl);
+                        if (k < 0)
+                                return k;
+                        if (k > 0)
+                                v = masked;
+                }
+                if (found++ > 0)
+                        raw_append(buf, size, &len, ", ", 2);
+                raw_append(buf, size, &len, v, vl);
+        }
+        *ret_len = len;
+        return found;
+}
+
 static void builder_endpoint(Builder *b, const Endpoint *ep) {
         if (!ep->valid) {
                 builder_puts(b, "?");
@@ -537,7 +614,7 @@ static void flags_add(char *buf, size_t size, const char *flag) {
 }
 
 /* Only the flags that say something went differently from a plain exchange. */
-static void exchange_flags(char *buf, size_t size, const Exchange *x, bool fields_truncated) {
+static void exchange_flags(char *buf, size_t size, const Exchange *x, bool fields_truncated, bool fields_dropped) {
         unsigned f = (x->request ? x->request->flags : 0) | (x->response ? x->response->flags : 0);
 
         buf[0] = 0;
@@ -555,6 +632,8 @@ static void exchange_flags(char *buf, size_t size, const Exchange *x, bool field
                 flags_add(buf, size, "tls");
         if (fields_truncated)
                 flags_add(buf, size, "fields-truncated");
+        if (fields_dropped)
+                flags_add(buf, size, "fields-dropped");
 }
 
 #define TRY(expr)                               \
@@ -564,7 +643,55 @@ static void exchange_flags(char *buf, size_t size, const Exchange *x, bool field
                         return _r_;             \
         } while (0)
 
-static int entry_add_request(FormatEntry *e, const HttpMessage *req, Stats *stats) {
+/* One field from the named headers of m; absent when m has none of them. Returns 1 when added. */
+static int entry_add_header(FormatEntry *e, const char *field, const HttpMessage *m, char *const *names,
+                            size_t n_names, const FormatOptions *opts, Stats *stats) {
+        char raw[FORMAT_VALUE_MAX + 1];
+        size_t len;
+        int r;
+
+        r = header_values(m, names, n_names, opts->redactor, raw, sizeof(raw), &len);
+        if (r <= 0)
+                return r;
+        TRY(entry_add_escaped(e, field, raw, len, FORMAT_VALUE_MAX, stats));
+        return 1;
+}
+
+static int entry_add_fixed_header(FormatEntry *e, const char *field, const HttpMessage *m, const char *name,
+                                  const FormatOptions *opts, Stats *stats) {
+        char *const names[] = { (char *) name };
+
+        return entry_add_header(e, field, m, names, 1, opts, stats);
+}
+
+/*
+ * The fields.request_headers / response_headers of m. *n_added counts the
+ * header fields of the whole entry: past FORMAT_HEADER_FIELDS_MAX, headers
+ * that are present are counted as dropped instead.
+ */
+static int entry_add_header_fields(FormatEntry *e, const HttpMessage *m, const FormatHeader *l, size_t n,
+                                   const FormatOptions *opts, unsigned *n_added, Stats *stats) {
+        for (size_t i = 0; m && i < n; i++) {
+                int r;
+
+                if (*n_added >= FORMAT_HEADER_FIELDS_MAX) {
+                        if (header_present(m, l[i].names, l[i].n_names)) {
+                                e->n_dropped++;
+                                if (stats)
+                                        stats->fields_dropped++;
+                        }
+                        continue;
+                }
+                r = entry_add_header(e, l[i].field, m, l[i].names, l[i].n_names, opts, stats);
+                if (r < 0)
+                        return r;
+                if (r > 0)
+                        (*n_added)++;
+        }
+        return 0;
+}
+
+static int entry_add_request(FormatEntry *e, const HttpMessage *req, const FormatOptions *opts, Stats *stats) {
         const HttpHeaderField *h;
         size_t tlen, off, len;
         bool repeated;
@@ -588,12 +715,15 @@ static int entry_add_request(FormatEntry *e, const HttpMessage *req, Stats *stat
         else if (req->target && target_authority(req->target, strlen(req->target), &off, &len))
                 TRY(entry_add_escaped(e, "HTTP_HOST", req->target + off, len, FORMAT_VALUE_MAX, stats));
 
-        h = http_message_header(req, "User-Agent");
-        if (h)
-                TRY(entry_add_escaped(e, "HTTP_USER_AGENT", h->value, h->value_len, FORMAT_VALUE_MAX, stats));
+        if (opts->user_agent)
+                TRY(entry_add_fixed_header(e, "HTTP_USER_AGENT", req, "User-Agent", opts, stats));
+        if (opts->referer)
+                TRY(entry_add_fixed_header(e, "HTTP_REFERER", req, "Referer", opts, stats));
+        if (opts->content_type)
+                TRY(entry_add_fixed_header(e, "HTTP_REQUEST_CONTENT_TYPE", req, "Content-Type", opts, stats));
 
         /* Absent means no body: most requests have none, and each field costs journald. */
-        if (req->body_bytes > 0)
+        if (opts->body_sizes && req->body_bytes > 0)
                 TRY(entry_add_u64(e, "HTTP_REQUEST_BODY_BYTES", req->body_bytes));
 
         /* W3C Trace Context: two traceparent headers make it invalid (§3.2). */
@@ -609,20 +739,111 @@ static int entry_add_request(FormatEntry *e, const HttpMessage *req, Stats *stat
         return 0;
 }
 
-int format_exchange(FormatEntry *e, const Exchange *x, Stats *stats) {
+/*
+ * One line of a parse error excerpt, secrets masked, appended raw to buf.
+ * "Name: value" with a secret header name keeps "Name:" and its blanks and
+ * loses the value to the mask. Any other line is read as a query (the
+ * target in a request line, a form body, a URL in another header): values
+ * of secret parameters are masked wherever "name=value" appears.
+ */
+static int excerpt_mask_line(const Redactor *r, const char *s, size_t n, char *buf, size_t size, size_t *len) {
+        _cleanup_(freep) char *out = NULL;
+        char q[FORMAT_EXCERPT_MAX + 1];
+        const char *colon = memchr(s, ':', n);
+        size_t k, ol;
+        int m;
+
+        if (colon) {
+                k = colon - s;
+                while (k > 0 && (s[k - 1] == ' ' || s[k - 1] == '\t'))
+                        k--;    /* "Name :" is invalid HTTP, but it must not leak either */
+                if (k > 0 && redactor_header_is_secret(r, s, k)) {
+                        size_t v = colon - s + 1;
+
+                        while (v < n && (s[v] == ' ' || s[v] == '\t'))
+                                v++;
+                        raw_append(buf, size, len, s, v);
+                        if (v < n)
+                                raw_append(buf, size, len, redactor_mask(r), strlen(redactor_mask(r)));
+                        return 0;
+                }
+        }
+
+        /* A '?' in front makes the whole line a parameter list for redactor_url(). */
+        q[0] = '?';
+        memcpy(q + 1, s, n);
+        m = redactor_url(r, q, n + 1, &out, &ol);
+        if (m < 0)
+                return m;
+        if (m > 0)
+                raw_append(buf, size, len, out + 1, ol - 1);
+        else
+                raw_append(buf, size, len, s, n);
+        return 0;
+}
+
+/* The excerpt (at most FORMAT_EXCERPT_MAX bytes) with secrets masked, line by line; raw into buf. */
+static int excerpt_mask(const Redactor *r, const uint8_t *in, size_t n, char *buf, size_t size, size_t *ret_len) {
+        const char *s = (const char *) in;
+        size_t len = 0;
+
+        for (size_t a = 0; a < n;) {
+                size_t b = a, c;
+                int k;
+
+                while (b < n && s[b] != '\r' && s[b] != '\n')
+                        b++;
+                k = excerpt_mask_line(r, s + a, b - a, buf, size, &len);
+                if (k < 0)
+                        return k;
+                for (c = b; c < n && (s[c] == '\r' || s[c] == '\n'); c++)
+                        ;
+                raw_append(buf, size, &len, s + b, c - b);
+                a = c;
+        }
+        *ret_len = len;
+        return 0;
+}
+
+static int entry_add_excerpt(FormatEntry *e, const Exchange *x, const FormatOptions *opts, Stats *stats) {
+        char raw[FORMAT_VALUE_MAX + 1];
+        size_t n = MIN(x->excerpt_len, (size_t) FORMAT_EXCERPT_MAX), len;
+
+        if (x->excerpt_len > FORMAT_EXCERPT_MAX) {
+                /* Longer than the Exchange contract allows: cut, and say so. */
+                e->n_truncated++;
+                if (stats)
+                        stats->fields_truncated++;
+        }
+        if (!opts->redactor)
+                return entry_add_escaped(e, "HTTP_PARSE_ERROR_EXCERPT", x->excerpt, n, FORMAT_VALUE_MAX, stats);
+
+        TRY(excerpt_mask(opts->redactor, x->excerpt, n, raw, sizeof(raw), &len));
+        return entry_add_escaped(e, "HTTP_PARSE_ERROR_EXCERPT", raw, len, FORMAT_VALUE_MAX, stats);
+}
+
+static void entry_reset(FormatEntry *e) {
+        e->n_fields = 0;
+        e->used = 0;
+        e->n_truncated = 0;
+        e->n_dropped = 0;
+}
+
+int format_exchange(FormatEntry *e, const Exchange *x, const FormatOptions *opts, Stats *stats) {
         const HttpMessage *req, *resp, *vmsg;
         Endpoint local, remote;
         const Endpoint *client, *server;
         const ConnInfo *c;
+        unsigned n_header_fields = 0;
         const char *id;
         char buf[128];
 
         if (!e || !x || !x->conn)
                 return -EINVAL;
+        if (!opts)
+                opts = &format_options_default;
 
-        e->n_fields = 0;
-        e->used = 0;
-        e->n_truncated = 0;
+        entry_reset(e);
 
         c = x->conn;
         req = x->request;
@@ -664,7 +885,7 @@ int format_exchange(FormatEntry *e, const Exchange *x, Stats *stats) {
         server = conn_is_client(c) ? &remote : &local;
 
         TRY(entry_add_message(e, &xn, client, server));
-        TRY(entry_addf(e, "PRIORITY", FORMAT_NUMBER, "%d", format_priority(&xn)));
+        TRY(entry_addf(e, "PRIORITY", FORMAT_NUMBER, "%d", format_priority(&xn, opts)));
         TRY(entry_add_str(e, "MESSAGE_ID", id));
         TRY(entry_add_str(e, "SYSLOG_IDENTIFIER", FORMAT_SYSLOG_IDENTIFIER));
         if (c->tgid > 0)
@@ -672,14 +893,17 @@ int format_exchange(FormatEntry *e, const Exchange *x, Stats *stats) {
         TRY(entry_add_str(e, "HTTP_ROLE", role_to_string(c->role)));
 
         if (req)
-                TRY(entry_add_request(e, req, stats));
+                TRY(entry_add_request(e, req, opts, stats));
 
         vmsg = req ?: resp;
         if (vmsg && vmsg->version > 0)
                 TRY(entry_add_str(e, "HTTP_VERSION", format_http_version(buf, vmsg->version)));
         if (resp) {
                 TRY(entry_add_u64(e, "HTTP_STATUS", resp->status));
-                TRY(entry_add_u64(e, "HTTP_RESPONSE_BODY_BYTES", resp->body_bytes));
+                if (opts->content_type)
+                        TRY(entry_add_fixed_header(e, "HTTP_RESPONSE_CONTENT_TYPE", resp, "Content-Type", opts, stats));
+                if (opts->body_sizes)
+                        TRY(entry_add_u64(e, "HTTP_RESPONSE_BODY_BYTES", resp->body_bytes));
         }
         if (x->kind == EXCHANGE_COMPLETE)
                 TRY(entry_add_u64(e, "HTTP_DURATION_USEC", x->duration_ns / NSEC_PER_USEC));
@@ -704,12 +928,17 @@ int format_exchange(FormatEntry *e, const Exchange *x, Stats *stats) {
                 TRY(entry_add_str(e, "HTTP_PARSE_ERROR_DIRECTION", direction_to_stream(c, x->error_direction)));
                 TRY(entry_add_u64(e, "HTTP_PARSE_ERROR_OFFSET", x->error_offset));
                 if (x->excerpt && x->excerpt_len > 0)
-                        TRY(entry_add_escaped(e, "HTTP_PARSE_ERROR_EXCERPT", x->excerpt, x->excerpt_len,
-                                              FORMAT_VALUE_MAX, stats));
+                        TRY(entry_add_excerpt(e, x, opts, stats));
         }
 
+        /* Asked-for headers: request first, then response, at most FORMAT_HEADER_FIELDS_MAX. */
+        TRY(entry_add_header_fields(e, req, opts->request_headers, opts->n_request_headers, opts,
+                                    &n_header_fields, stats));
+        TRY(entry_add_header_fields(e, resp, opts->response_headers, opts->n_response_headers, opts,
+                                    &n_header_fields, stats));
+
         /* Last, so that it can say whether any value above was cut. */
-        exchange_flags(buf, sizeof(buf), &xn, e->n_truncated > 0);
+        exchange_flags(buf, sizeof(buf), &xn, e->n_truncated > 0, e->n_dropped > 0);
         if (buf[0])
                 TRY(entry_add_str(e, "HTTP_FLAGS", buf));
 
@@ -721,6 +950,167 @@ const char *format_entry_get(const FormatEntry *e, const char *name) {
                 if (strcmp(e->fields[i].name, name) == 0)
                         return e->fields[i].value;
         return NULL;
+}
+
+/* ---- the daemon's own entries -------------------------------------------- */
+
+static int entry_add_common(FormatEntry *e, const char *message_id, int priority) {
+        TRY(entry_addf(e, "PRIORITY", FORMAT_NUMBER, "%d", priority));
+        TRY(entry_add_str(e, "MESSAGE_ID", message_id));
+        return entry_add_str(e, "SYSLOG_IDENTIFIER", FORMAT_SYSLOG_IDENTIFIER);
+}
+
+/* A field named HTTP_TRACER_OUTPUT_<OUTPUT>_<WHAT>; the name lives in the entry's storage. */
+static int entry_add_output_u64(FormatEntry *e, const char *output, const char *what, uint64_t v) {
+        char name[FORMAT_FIELD_NAME_MAX + 1], suffix[FORMAT_FIELD_NAME_MAX + 1];
+        Builder b;
+
+        snprintf(suffix, sizeof(suffix), "%s_%s", output, what);
+        if (format_header_field_name(name, "HTTP_TRACER_OUTPUT_", suffix) < 0)
+                return -EINVAL;
+        b = builder_start(e, strlen(name));
+        builder_puts(&b, name);
+        if (b.overflow)
+                return -ENOBUFS;
+        e->used += b.len + 1;
+        return entry_add_u64(e, b.buf, v);
+}
+
+static uint64_t sub_sat(uint64_t a, uint64_t b) {
+        return a > b ? a - b : 0;
+}
+
+static void builder_size(Builder *b, uint64_t bytes) {
+        if (bytes < 1024 * 1024)
+                builder_printf(b, "%" PRIu64 " KiB", (bytes + 1023) / 1024);
+        else
+                builder_printf(b, "%" PRIu64 ".%" PRIu64 " MiB", bytes / (1024 * 1024),
+                               bytes % (1024 * 1024) * 10 / (1024 * 1024));
+}
+
+int format_statistics(FormatEntry *e, const FormatStatistics *s) {
+        const Stats *st;
+        uint64_t exchanges, logged, ringbuf, dropped;
+        size_t n_outputs;
+        char dur[FORMAT_DURATION_MAX];
+        Builder b;
+
+        if (!e || !s || !s->stats)
+                return -EINVAL;
+        st = s->stats;
+        entry_reset(e);
+
+        exchanges = st->exchanges_complete + st->exchanges_no_response + st->exchanges_uncorrelated;
+        logged = sub_sat(exchanges, st->exchanges_filtered + st->exchanges_sampled_out + st->exchanges_rate_limited);
+        ringbuf = s->kernel ? s->kernel[HT_CNT_RINGBUF_DROPS] : 0;
+        dropped = ringbuf + st->entries_dropped;
+        n_outputs = s->outputs ? MIN(s->n_outputs, (size_t) FORMAT_STATISTICS_OUTPUTS_MAX) : 0;
+
+        b = builder_start(e, FORMAT_MESSAGE_MAX);
+        builder_printf(&b, "Statistics: %" PRIu64 " exchanges, %" PRIu64 " logged (%" PRIu64 " filtered, %" PRIu64
+                       " sampled out, %" PRIu64 " rate-limited), %" PRIu64 " without response, %" PRIu64
+                       " uncorrelated, %" PRIu64 " parse errors; %" PRIu64 " dropped (%" PRIu64 " in the kernel, %"
+                       PRIu64 " entries); %" PRIu64 " connections, ",
+                       exchanges, logged, st->exchanges_filtered, st->exchanges_sampled_out,
+                       st->exchanges_rate_limited, st->exchanges_no_response, st->exchanges_uncorrelated,
+                       st->parse_errors, dropped, ringbuf, st->entries_dropped, s->connections_tracked);
+        builder_size(&b, s->memory_bytes);
+        builder_puts(&b, " buffered");
+        if (s->interval_usec > 0)
+                builder_printf(&b, "; every %s", format_duration(dur, s->interval_usec * NSEC_PER_USEC));
+        builder_puts(&b, ".");
+        TRY(builder_commit(e, &b, "MESSAGE", FORMAT_STRING));
+        TRY(entry_add_common(e, FORMAT_MESSAGE_ID_STATISTICS, LOG_INFO));
+
+        const struct {
+                const char *name;
+                uint64_t value;
+        } counters[] = {
+                { "HTTP_TRACER_RECORDS",          st->records },
+                { "HTTP_TRACER_EXCHANGES",        exchanges },
+                { "HTTP_TRACER_LOGGED",           logged },
+                { "HTTP_TRACER_FILTERED",         st->exchanges_filtered },
+                { "HTTP_TRACER_SAMPLED_OUT",      st->exchanges_sampled_out },
+                { "HTTP_TRACER_RATE_LIMITED",     st->exchanges_rate_limited },
+                { "HTTP_TRACER_NO_RESPONSE",      st->exchanges_no_response },
+                { "HTTP_TRACER_UNCORRELATED",     st->exchanges_uncorrelated },
+                { "HTTP_TRACER_PARSE_ERRORS",     st->parse_errors },
+                { "HTTP_TRACER_DROPPED",          dropped },
+                { "HTTP_TRACER_RINGBUF_DROPS",    ringbuf },
+                { "HTTP_TRACER_ENTRIES_DROPPED",  st->entries_dropped },
+                { "HTTP_TRACER_ENTRIES_QUEUED",   st->entries_queued },
+                { "HTTP_TRACER_BYTES_LOST",       st->bytes_lost },
+                { "HTTP_TRACER_FIELDS_TRUNCATED", st->fields_truncated },
+                { "HTTP_TRACER_FIELDS_DROPPED",   st->fields_dropped },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(counters); i++)
+                TRY(entry_add_u64(e, counters[i].name, counters[i].value));
+        for (size_t i = 0; i < n_outputs; i++) {
+                const FormatOutputStats *o = &s->outputs[i];
+
+                if (!o->name || !*o->name)
+                        return -EINVAL;
+                TRY(entry_add_output_u64(e, o->name, "WRITTEN", o->written));
+                TRY(entry_add_output_u64(e, o->name, "DROPPED", o->dropped));
+                TRY(entry_add_output_u64(e, o->name, "QUEUED", o->queued));
+        }
+        TRY(entry_add_u64(e, "HTTP_TRACER_CONNECTIONS", s->connections_tracked));
+        TRY(entry_add_u64(e, "HTTP_TRACER_MEMORY_BYTES", s->memory_bytes));
+        TRY(entry_add_u64(e, "HTTP_TRACER_INTERVAL_USEC", s->interval_usec));
+        return 0;
+}
+
+static const char *const drop_reason_table[_FORMAT_DROP_REASON_MAX] = {
+        [FORMAT_DROP_RING_BUFFER] = "ring-buffer-full",
+        [FORMAT_DROP_OUTPUT_QUEUE] = "output-queue-full",
+};
+
+const char *format_drop_reason_to_string(FormatDropReason r) {
+        if ((unsigned) r >= ELEMENTSOF(drop_reason_table))
+                return NULL;
+        return drop_reason_table[r];
+}
+
+int format_drops(FormatEntry *e, const FormatDrops *d) {
+        Builder b;
+
+        if (!e || !d || !format_drop_reason_to_string(d->reason))
+                return -EINVAL;
+        entry_reset(e);
+
+        b = builder_start(e, FORMAT_MESSAGE_MAX);
+        if (d->reason == FORMAT_DROP_RING_BUFFER)
+                builder_printf(&b, "%" PRIu64 " records dropped in the kernel since the last report: the ring buffer "
+                               "was full. Their bytes are reported as gaps; affected exchanges are flagged.",
+                               d->dropped);
+        else {
+                builder_printf(&b, "%" PRIu64 " entries dropped since the last report: the ", d->dropped);
+                if (d->output)
+                        builder_escape(&b, d->output, strlen(d->output), FORMAT_VALUE_MAX);
+                builder_puts(&b, d->output ? " output" : "output");
+                builder_puts(&b, " did not keep up (queue full or receiver gone).");
+        }
+        TRY(builder_commit(e, &b, "MESSAGE", FORMAT_STRING));
+        TRY(entry_add_common(e, FORMAT_MESSAGE_ID_DROPS, LOG_WARNING));
+        TRY(entry_add_u64(e, "HTTP_TRACER_DROPPED", d->dropped));
+        TRY(entry_add_u64(e, "HTTP_TRACER_DROPPED_TOTAL", d->total));
+        TRY(entry_add_str(e, "HTTP_TRACER_DROP_REASON", format_drop_reason_to_string(d->reason)));
+        if (d->output)
+                TRY(entry_add_escaped(e, "HTTP_TRACER_OUTPUT", d->output, strlen(d->output), FORMAT_VALUE_MAX, NULL));
+        return 0;
+}
+
+bool format_statistics_due(uint64_t now_usec, uint64_t interval_usec, uint64_t *last_usec) {
+        if (interval_usec == 0)
+                return false;
+        if (*last_usec == 0 || now_usec < *last_usec) {
+                *last_usec = now_usec;
+                return false;
+        }
+        if (now_usec - *last_usec < interval_usec)
+                return false;
+        *last_usec = now_usec;
+        return true;
 }
 
 int format_rate_limit_summary(FormatEntry *e, uint64_t refused, uint64_t passed, uint64_t interval_ns,

@@ -16,8 +16,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "configuration.h"
 #include "exchange.h"
 #include "stats.h"
+
+struct Redactor;
 
 /*
  * MESSAGE_ID per kind of entry, generated once at random and fixed forever
@@ -30,8 +33,8 @@
 #define FORMAT_MESSAGE_ID_PARSE_ERROR   "df6d6308c46f1b4ef9bd8c390d550907"
 /*
  * The daemon's own periodic statistics entry, and the warning that records
- * were dropped (ring buffer full, output queue full). Not formatted here:
- * the daemon sends them, with the fields their catalog entries name.
+ * were dropped (ring buffer full, output queue full): format_statistics()
+ * and format_drops() build them, with the fields their catalog entries name.
  */
 #define FORMAT_MESSAGE_ID_STATISTICS    "e64806dfcd6b4de8b4ea199f678fad44"
 #define FORMAT_MESSAGE_ID_DROPS         "5178c98922794d619bfcbf3dd749dfbd"
@@ -53,17 +56,34 @@
 #define FORMAT_TARGET_MAX          4096u
 #define FORMAT_MESSAGE_TARGET_MAX  1024u
 #define FORMAT_VALUE_MAX           512u
+/* Raw bytes of a parse error excerpt used at most (Exchange.excerpt: "up to 64 bytes"). */
+#define FORMAT_EXCERPT_MAX         64u
 /* Method, target excerpt, comm, two addresses, error text and the fixed words. */
 #define FORMAT_MESSAGE_MAX         (FORMAT_VALUE_MAX * 3 + FORMAT_MESSAGE_TARGET_MAX + 256u)
 
 /*
- * Fields one entry can hold, and the inline storage for all their values:
- * every value is bounded above, so the sum is bounded too. Currently at most
- * 31 fields and about 14 KiB are used; the margin is for fields added later
- * (format_exchange() fails with -ENOBUFS rather than overflow).
+ * Header fields (fields.request_headers and fields.response_headers
+ * together) one entry carries at most. The configuration may name up to
+ * CONFIG_LIST_MAX headers, but one entry must stay bounded: a message that
+ * carries more of them than this gets the first ones (configuration order,
+ * request before response); the rest are counted in Stats.fields_dropped
+ * and flagged "fields-dropped". 16 is far more than anyone asks for.
  */
-#define FORMAT_FIELDS_MAX   40u
-#define FORMAT_BUFFER_SIZE  (20u * 1024u)
+#define FORMAT_HEADER_FIELDS_MAX   16u
+/* journald's limit on a field name: 1-64 of [A-Z0-9_], not starting with a digit or '_'. */
+#define FORMAT_FIELD_NAME_MAX      64u
+
+/*
+ * Fields one entry can hold, and the inline storage for all their values:
+ * every value is bounded above, so the sum is bounded too. Without optional
+ * fields at most 31 fields and about 14 KiB are used; every optional field
+ * (Referer, two Content-Types, FORMAT_HEADER_FIELDS_MAX headers) adds at
+ * most 19 fields of FORMAT_VALUE_MAX + 1 bytes, about 10 KiB. The margin
+ * is for fields added later (format_exchange() fails with -ENOBUFS rather
+ * than overflow; tests/unit/test-format.c fills every field at its limit).
+ */
+#define FORMAT_FIELDS_MAX   64u
+#define FORMAT_BUFFER_SIZE  (32u * 1024u)
 
 typedef enum FormatType {
         FORMAT_STRING,   /* JSON: a string */
@@ -71,7 +91,8 @@ typedef enum FormatType {
 } FormatType;
 
 typedef struct FormatField {
-        const char *name;    /* static: upper-case [A-Z0-9_], as journald wants */
+        const char *name;    /* upper-case [A-Z0-9_], as journald wants: static, or in the
+                              * FormatOptions (header fields), or in the entry's storage */
         const char *value;   /* NUL-terminated, points into the entry's storage */
         size_t len;          /* strlen(value) */
         FormatType type;
@@ -82,23 +103,117 @@ typedef struct FormatEntry {
         size_t n_fields;
         size_t used;                     /* bytes of buf in use */
         unsigned n_truncated;            /* values cut to their limit */
+        unsigned n_dropped;              /* header fields over FORMAT_HEADER_FIELDS_MAX */
         char buf[FORMAT_BUFFER_SIZE];
 } FormatEntry;
+
+/* One journal field logged from a header (or several names that map to the same field). */
+typedef struct FormatHeader {
+        char field[FORMAT_FIELD_NAME_MAX + 1];  /* "HTTP_REQUEST_HEADER_X_REQUEST_ID" */
+        char **names;                           /* header names, matched case-insensitively */
+        size_t n_names;
+} FormatHeader;
+
+/*
+ * What an entry contains beyond the fixed fields, and its priorities: the
+ * fields.* settings, plus the redaction settings for the values it adds.
+ * Built once per configuration (format-options.c); format_exchange() only
+ * reads it. NULL stands for the built-in defaults (format_options_default).
+ */
+typedef struct FormatOptions {
+        FormatHeader *request_headers;
+        size_t n_request_headers;
+        FormatHeader *response_headers;
+        size_t n_response_headers;
+        bool user_agent;                        /* HTTP_USER_AGENT */
+        bool referer;                           /* HTTP_REFERER, its query redacted */
+        bool content_type;                      /* HTTP_REQUEST_CONTENT_TYPE, HTTP_RESPONSE_CONTENT_TYPE */
+        bool body_sizes;                        /* HTTP_REQUEST_BODY_BYTES, HTTP_RESPONSE_BODY_BYTES */
+        int priority[_PRIORITY_CLASS_MAX];      /* LOG_* per PriorityClass */
+        struct Redactor *redactor;              /* owned; NULL: nothing is masked */
+} FormatOptions;
+
+/* user_agent and body_sizes on, the rest off, priorities as in docs/journal-fields.md. */
+extern const FormatOptions format_options_default;
+
+/**
+ * format_options_new() - empty options: the defaults, no header fields, no redaction
+ * @ret: the new options; free with format_options_free()
+ *
+ * Return: 0, or -ENOMEM.
+ */
+int format_options_new(FormatOptions **ret);
+
+/**
+ * format_options_new_from_config() - options from the fields.* and redaction.* settings
+ * @c: the configuration (already validated: header names are HTTP tokens)
+ * @ret: the new options
+ *
+ * Header names that map to the same field name (after upper-casing, "-" to
+ * "_" and truncation to FORMAT_FIELD_NAME_MAX) share that field; repeats of
+ * one name are ignored.
+ *
+ * Return: 0, -ENOMEM, or -EINVAL for an empty header name.
+ */
+int format_options_new_from_config(const Config *c, FormatOptions **ret);
+
+/**
+ * format_options_add_header() - log one more header
+ * @o: the options
+ * @response: false for a request header, true for a response header
+ * @name: the header name, any case
+ *
+ * Return: 0, -EINVAL for an empty name, -ENOMEM.
+ */
+int format_options_add_header(FormatOptions *o, bool response, const char *name);
+
+/* Sets the redactor (taking ownership; NULL: nothing masked), freeing the previous one. */
+void format_options_set_redactor(FormatOptions *o, struct Redactor *r);
+
+FormatOptions *format_options_free(FormatOptions *o);
+DEFINE_TRIVIAL_CLEANUP_FUNC(FormatOptions *, format_options_free);
+
+/**
+ * format_header_field_name() - the journal field name for a header
+ * @buf: output, FORMAT_FIELD_NAME_MAX + 1 bytes
+ * @prefix: "HTTP_REQUEST_HEADER_" or "HTTP_RESPONSE_HEADER_" (starts with a letter)
+ * @name: the header name
+ *
+ * Upper-cases ASCII letters, turns every character outside [A-Z0-9_] into
+ * "_" (so "-" and any byte of a non-ASCII name), and cuts the result at
+ * FORMAT_FIELD_NAME_MAX characters: a valid journald field name whatever
+ * @name holds.
+ *
+ * Return: 0; 1 when the name was cut; -EINVAL for an empty name or a
+ * prefix that is not a valid field name start.
+ */
+int format_header_field_name(char buf[static FORMAT_FIELD_NAME_MAX + 1], const char *prefix, const char *name);
 
 /**
  * format_exchange() - format one exchange into journal fields
  * @e: the entry to fill; reset first, so it can be reused without clearing
  * @x: the exchange; only read during the call
- * @stats: counters (fields_truncated); may be NULL
+ * @opts: optional fields, priorities and their redaction; NULL for
+ *        format_options_default
+ * @stats: counters (fields_truncated, fields_dropped); may be NULL
  *
  * Only fields that carry a value are added (each costs journald about 1 µs).
- * The values point into @e and stay valid until @e is reused.
+ * The values point into @e and stay valid until @e is reused; header field
+ * names point into @opts, which must outlive the use of @e.
+ *
+ * Logged header values are masked per @opts->redactor: a header named in
+ * redaction.headers becomes the mask whatever fields.* asks for, and
+ * URL-valued ones (Referer, Location) have secret query parameters masked.
+ * So is the parse error excerpt: a secret header's value and secret
+ * parameters' values in it are masked (see docs/journal-fields.md for what
+ * cannot be recognised in 64 raw bytes). Formatting allocates only while
+ * masking a URL or an excerpt.
  *
  * Return: 0 on success; -EINVAL for an exchange missing what its kind
  * needs (a connection, or the request/response of a complete exchange);
  * -ENOBUFS if the entry's storage ran out (a bug in the limits above).
  */
-int format_exchange(FormatEntry *e, const Exchange *x, Stats *stats);
+int format_exchange(FormatEntry *e, const Exchange *x, const FormatOptions *opts, Stats *stats);
 
 /**
  * format_entry_get() - look up a field of a formatted entry by name
@@ -158,8 +273,88 @@ int format_traceparent(const char *value, size_t len, char ret_trace_id[static 3
 /* "1.0", "1.1"; writes "M.m" for other versions. */
 const char *format_http_version(char buf[static 16], unsigned version);
 
-/* The formatter's priority for an exchange (syslog levels: 4 warning, 5 notice, 6 info). */
-int format_priority(const Exchange *x);
+/*
+ * The journal PRIORITY of an exchange, from @opts->priority (NULL: the
+ * defaults): by status class for complete exchanges (a status outside
+ * 100-599 counts as 2xx); the no-response and parse-error entries; for an
+ * uncorrelated response the more severe of the uncorrelated priority and
+ * its status class's, so a 5xx is never hidden because its request was not
+ * seen.
+ */
+int format_priority(const Exchange *x, const FormatOptions *opts);
+
+/* ---- the daemon's own entries -------------------------------------------- */
+
+/* One output's counters, for the statistics entry. */
+typedef struct FormatOutputStats {
+        const char *name;                /* "journal", "json", ...: [a-z0-9_-] */
+        uint64_t written;
+        uint64_t dropped;
+        uint64_t queued;                 /* gauge: entries waiting now */
+} FormatOutputStats;
+
+/* Outputs named in one statistics entry at most (each adds 3 fields). */
+#define FORMAT_STATISTICS_OUTPUTS_MAX 4u
+
+typedef struct FormatStatistics {
+        const Stats *stats;              /* required */
+        const uint64_t *kernel;          /* _HT_CNT_MAX counters of the BPF side; NULL: unknown (0) */
+        const FormatOutputStats *outputs;/* NULL or n_outputs of them (beyond the max are ignored) */
+        size_t n_outputs;
+        uint64_t connections_tracked;
+        uint64_t memory_bytes;
+        uint64_t interval_usec;          /* stats.interval */
+} FormatStatistics;
+
+/**
+ * format_statistics() - the periodic statistics entry
+ * @e: the entry to fill (reset first)
+ * @s: the counters
+ *
+ * MESSAGE_ID FORMAT_MESSAGE_ID_STATISTICS, PRIORITY info, a one-line
+ * MESSAGE and one HTTP_TRACER_* field per counter (docs/journal-fields.md).
+ *
+ * Return: 0, or -EINVAL without stats.
+ */
+int format_statistics(FormatEntry *e, const FormatStatistics *s);
+
+typedef enum FormatDropReason {
+        FORMAT_DROP_RING_BUFFER,         /* the kernel found the ring buffer full */
+        FORMAT_DROP_OUTPUT_QUEUE,        /* an output's queue was full or its receiver gone */
+        _FORMAT_DROP_REASON_MAX,
+} FormatDropReason;
+
+typedef struct FormatDrops {
+        FormatDropReason reason;
+        uint64_t dropped;                /* since the previous warning */
+        uint64_t total;                  /* since start (or stats-reset) */
+        const char *output;              /* FORMAT_DROP_OUTPUT_QUEUE: which output; may be NULL */
+} FormatDrops;
+
+/**
+ * format_drops() - the warning that records or entries were dropped
+ * @e: the entry to fill (reset first)
+ * @d: what was dropped
+ *
+ * MESSAGE_ID FORMAT_MESSAGE_ID_DROPS, PRIORITY warning.
+ *
+ * Return: 0, or -EINVAL for an unknown reason.
+ */
+int format_drops(FormatEntry *e, const FormatDrops *d);
+
+const char *format_drop_reason_to_string(FormatDropReason r);
+
+/**
+ * format_statistics_due() - whether the periodic statistics entry is due
+ * @now_usec: CLOCK_MONOTONIC now
+ * @interval_usec: stats.interval; 0 turns the entries off
+ * @last_usec: when the last one was due; 0 before the first call
+ *
+ * The first call only starts the clock (nothing to report at start-up);
+ * then true once per interval, with *last_usec advanced. After a long
+ * stall one entry is due, not a burst of them.
+ */
+bool format_statistics_due(uint64_t now_usec, uint64_t interval_usec, uint64_t *last_usec);
 
 /**
  * format_rate_limit_summary() - the entry that stands for exchanges the rate limit refused

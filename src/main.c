@@ -21,6 +21,7 @@
 #include "conn.h"
 #include "diagnostics.h"
 #include "filter.h"
+#include "format.h"
 #include "log.h"
 #include "macro.h"
 #include "manager.h"
@@ -221,6 +222,7 @@ static int parse_argv(int argc, char *argv[]) {
 /* The configuration in force, what was derived from it, and where it came from (for status). */
 static Config *current_config = NULL;
 static Redactor *current_redactor = NULL;
+static FormatOptions *current_format = NULL;
 #define CONFIG_SOURCES_MAX 64
 static const char *config_sources[CONFIG_SOURCES_MAX + 1];
 
@@ -259,6 +261,7 @@ static int reload_config(Manager *m, void *userdata, char ***ret_errors) {
         _cleanup_(redactor_freep) Redactor *redactor = NULL;
         _cleanup_(selector_freep) Selector *selector = NULL;
         _cleanup_(kernel_filter_freep) KernelFilter *kfilter = NULL;
+        _cleanup_(format_options_freep) FormatOptions *format = NULL;
         Diagnostics diags = {};
         char **changed = NULL, **restart = NULL;
         Limits limits;
@@ -282,6 +285,9 @@ static int reload_config(Manager *m, void *userdata, char ***ret_errors) {
         diagnostics_done(&diags);
 
         r = redactor_new_from_config(c, &redactor);
+        if (r < 0)
+                return r;
+        r = format_options_new_from_config(c, &format);
         if (r < 0)
                 return r;
         r = selector_new(c, now_monotonic_ns(), NULL, NULL, 0, &selector);
@@ -312,6 +318,9 @@ static int reload_config(Manager *m, void *userdata, char ***ret_errors) {
         manager_apply_selector(m, TAKE_PTR(selector));
         redactor_free(current_redactor);
         current_redactor = TAKE_PTR(redactor);
+        manager_apply_format(m, format);
+        format_options_free(current_format);
+        current_format = TAKE_PTR(format);
         set_config_sources(c);
         config_free(current_config);
         current_config = TAKE_PTR(c);
@@ -363,6 +372,7 @@ static int run(int argc, char *argv[]) {
         _cleanup_(config_freep) Config *c = NULL;
         _cleanup_(redactor_freep) Redactor *redactor = NULL;
         _cleanup_(selector_freep) Selector *selector = NULL;
+        _cleanup_(format_options_freep) FormatOptions *format = NULL;
         ManagerOptions o;
         int r;
 
@@ -397,6 +407,9 @@ static int run(int argc, char *argv[]) {
         r = redactor_new_from_config(c, &redactor);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up redaction: %m");
+        r = format_options_new_from_config(c, &format);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the fields.* settings: %m");
 
         manager_options_init(&o);
         r = output_options_from_config(c, &o.output);
@@ -415,8 +428,10 @@ static int run(int argc, char *argv[]) {
 
         /* From here on the configuration in force lives in current_*: reloads replace it. */
         current_redactor = TAKE_PTR(redactor);
+        current_format = TAKE_PTR(format);
         current_config = TAKE_PTR(c);
         o.redactor = current_redactor;
+        o.format = current_format;
 
         r = manager_new(&o, &m);
         if (r < 0)
@@ -440,6 +455,7 @@ static int run(int argc, char *argv[]) {
         r = arg_replay ? manager_replay(m, arg_replay) : manager_run(m);
         m = manager_free(m);
         current_redactor = redactor_free(current_redactor);
+        current_format = format_options_free(current_format);
         current_config = config_free(current_config);
         return r;
 }

@@ -249,6 +249,11 @@ void manager_apply_selector(Manager *m, Selector *s) {
         m->selector = s;
 }
 
+void manager_apply_format(Manager *m, const FormatOptions *f) {
+        m->opts.format = f;
+        output_set_format(m->output, f);
+}
+
 void manager_apply_config_sources(Manager *m, const char *const *sources) {
         m->opts.config_sources = sources;
 }
@@ -436,6 +441,7 @@ static int open_output(Manager *m, sd_event *event) {
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the outputs%s%s: %m",
                                        m->opts.output.json_path ? " (json to " : "", m->opts.output.json_path ? m->opts.output.json_path : "");
+        output_set_format(m->output, m->opts.format);
         return 0;
 }
 

@@ -32,6 +32,7 @@ typedef struct ManagerOptions {
         Limits limits;
         uint64_t drain_interval_usec;     /* upper bound on the delay before records are read */
         const struct Redactor *redactor;  /* masks secrets in every exchange before any output; NULL: none */
+        const struct FormatOptions *format;/* optional fields and priorities for the output; NULL: defaults */
         ManagerReloadFn reload;           /* SIGHUP and the control socket's reload; NULL: not supported */
         void *reload_userdata;
         const char *const *config_sources;/* files the configuration came from, for status */
@@ -56,6 +57,7 @@ void manager_apply_redactor(Manager *m, const struct Redactor *r);
 /* Takes ownership of s (built from the configuration in force; NULL: log everything). */
 struct Selector;
 void manager_apply_selector(Manager *m, struct Selector *s);
+void manager_apply_format(Manager *m, const struct FormatOptions *f);
 void manager_apply_config_sources(Manager *m, const char *const *sources);
 /*
  * The kernel filter (takes ownership of f; NULL: none). Units are resolved

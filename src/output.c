@@ -37,6 +37,7 @@ struct Output {
         size_t n_sinks;
         OutputSinkStats sink_stats[OUTPUT_SINKS_MAX];
         FormatEntry entry;       /* reused for every exchange */
+        const FormatOptions *format;   /* not owned; NULL: the formatter's defaults */
 };
 
 static const char *const output_kind_table[_OUTPUT_KIND_MAX] = {
@@ -189,6 +190,11 @@ static void fold_stats(Output *o) {
         o->stats->entries_queued = queued;
 }
 
+void output_set_format(Output *o, const FormatOptions *format) {
+        if (o)
+                o->format = format;
+}
+
 int output_exchange(Output *o, const Exchange *x) {
         int r;
 
@@ -202,7 +208,7 @@ int output_exchange(Output *o, const Exchange *x) {
         }
 
         /* The one formatting of the exchange: every sink gets these same fields. */
-        r = format_exchange(&o->entry, x, o->stats);
+        r = format_exchange(&o->entry, x, o->format, o->stats);
         if (r < 0) {
                 o->stats->output_errors++;
                 o->stats->entries_dropped++;

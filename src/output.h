@@ -77,6 +77,14 @@ Output *output_free(Output *o);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Output *, output_free);
 
 /*
+ * Optional fields and priorities (format.h) for the exchanges formatted from
+ * now on; not owned: it must stay valid until replaced or the output freed.
+ * NULL: the formatter's defaults.
+ */
+struct FormatOptions;
+void output_set_format(Output *o, const struct FormatOptions *format);
+
+/*
  * Format and send (or queue) one exchange to every sink. Never blocks.
  * Return: 0, or the error of the last sink that failed (already counted).
  */

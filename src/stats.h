@@ -37,7 +37,7 @@ typedef struct Stats {
         uint64_t pipeline_overflows;      /* requests given up: too many waiting on a connection */
         uint64_t memory_refused;          /* bytes refused by the per-connection or global cap */
 
-        /* selection (selector.h): each exchange gets one verdict */
+        /* selection (selector.h): each exchange gets one verdict; these are not logged */
         uint64_t exchanges_filtered;      /* excluded by a user-space filter */
         uint64_t exchanges_sampled_out;
         uint64_t exchanges_rate_limited;  /* refused by the rate limit: reported in summary entries */
@@ -48,4 +48,5 @@ typedef struct Stats {
         uint64_t entries_dropped;         /* given up: queue full, sink gone */
         uint64_t output_errors;           /* send/write failures */
         uint64_t fields_truncated;        /* values cut to their length limit */
+        uint64_t fields_dropped;          /* header fields not logged: over FORMAT_HEADER_FIELDS_MAX per entry */
 } Stats;

@@ -6,9 +6,14 @@
  * \ufffd), and the entry must fit its storage.
  *
  * Input: 8 bytes of parameters, then NUL-separated pieces: method, target,
- * Host, User-Agent, traceparent, comm, parse error excerpt.
+ * Host, User-Agent, traceparent, comm, parse error excerpt, and a header
+ * name and value that go into both messages. Options are built from the
+ * parameters: header fields asked for (that name, secret headers, more
+ * than an entry may carry), toggles, redaction on or off; with redaction
+ * on, the secret planted in a secret header must never come out.
  */
 
+#define _GNU_SOURCE 1   /* memmem */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +22,10 @@
 #include "format.h"
 #include "json-writer.h"
 #include "macro.h"
+#include "redact.h"
+
+/* Planted as the value of Authorization and Cookie: redaction must hide it. */
+#define SECRET "Zq7SECRETvK"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -54,12 +63,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         const uint8_t *p = data, *end = data + size;
         uint8_t par[8] = {};
         ConnInfo c = {};
-        HttpHeaderField h[3];
+        HttpHeaderField h[6], rh[2];
+        FormatOptions *opts = NULL;
+        Redactor *redactor = NULL;
+        char *const secret_headers[] = { (char *) "Authorization", (char *) "Cookie" };
+        char *const secret_params[] = { (char *) "token" };
         HttpMessage req = { .kind = HTTP_MESSAGE_REQUEST }, resp = { .kind = HTTP_MESSAGE_RESPONSE };
         Exchange x = {};
         Stats stats = {};
         size_t n, comm_len, excerpt_len;
-        char *host, *ua, *tp, *comm, *excerpt;
+        char *host, *ua, *tp, *comm, *excerpt, *hname, *hvalue;
+        bool redact;
         int r;
 
         memcpy(par, data, size < 8 ? size : 8);
@@ -75,9 +89,49 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         h[2] = (HttpHeaderField) { "traceparent", tp, 11, n };
         comm = dup_piece(&p, end, &comm_len);
         excerpt = dup_piece(&p, end, &excerpt_len);
+        hname = dup_piece(&p, end, &n);
+        hvalue = dup_piece(&p, end, &n);
+        h[3] = (HttpHeaderField) { hname, hvalue, strlen(hname), n };
+        h[4] = (HttpHeaderField) { "Authorization", SECRET, 13, strlen(SECRET) };
+        h[5] = (HttpHeaderField) { "Referer", hvalue, 7, n };
+        rh[0] = (HttpHeaderField) { hname, hvalue, strlen(hname), n };
+        rh[1] = (HttpHeaderField) { "Cookie", SECRET, 6, strlen(SECRET) };
+
+        /* Options: par[7]'s high bits choose them (its low bits are the address below). */
+        redact = par[7] & 0x80;
+        if (par[7] & 0x40) {
+                if (format_options_new(&opts) < 0)
+                        abort();
+                opts->user_agent = par[7] & 0x20;
+                opts->referer = par[7] & 0x10;
+                opts->content_type = par[7] & 0x08;
+                opts->body_sizes = par[7] & 0x04;
+                for (size_t i = 0; i < _PRIORITY_CLASS_MAX; i++)
+                        opts->priority[i] = (par[i % 8] + i) % 8;
+                /* The fuzzed name (if the formatter accepts it), secrets, and more than fit in one entry. */
+                if (format_options_add_header(opts, false, hname) < 0 && *hname)
+                        abort();
+                if (format_options_add_header(opts, true, hname) < 0 && *hname)
+                        abort();
+                if (format_options_add_header(opts, false, "Authorization") < 0 ||
+                    format_options_add_header(opts, true, "cookie") < 0)
+                        abort();
+                for (unsigned i = 0; i < (par[5] & 0x1f); i++) {
+                        char name[16];
+
+                        snprintf(name, sizeof(name), "X-%u", i);
+                        if (format_options_add_header(opts, i & 1, name) < 0)
+                                abort();
+                }
+                if (redactor_new(redact, secret_headers, 2, secret_params, 1, "***", &redactor) < 0)
+                        abort();
+                format_options_set_redactor(opts, redactor);
+        }
 
         req.headers = h;
-        req.n_headers = par[0] % 4;
+        req.n_headers = par[0] % 4 + (opts ? 3 : 0);
+        resp.headers = rh;
+        resp.n_headers = opts ? 2 : 0;
         req.version = par[1] % 4 == 0 ? 10 : par[1];
         req.body_bytes = par[2] * 1000u;
         req.flags = par[3];
@@ -105,7 +159,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         x.excerpt = (const uint8_t *) excerpt;
         x.excerpt_len = excerpt_len > 64 ? 64 : excerpt_len;
 
-        r = format_exchange(&e, &x, &stats);
+        r = format_exchange(&e, &x, opts, &stats);
         if (r < 0) {
                 if (r != -EINVAL)
                         abort();
@@ -122,6 +176,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 for (size_t j = 0; j < f->len; j++)
                         if ((uint8_t) f->value[j] < 0x20 || f->value[j] == 0x7f)
                                 abort();
+                /* Only the fuzzed value may carry the planted secret (it can contain anything). */
+                if (opts && redact && strstr(f->value, SECRET) && !memmem(data, size, SECRET, strlen(SECRET)))
+                        abort();
+                for (const char *q = f->name; *q; q++)
+                        if (!((*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') || *q == '_'))
+                                abort();
+                if (strlen(f->name) > FORMAT_FIELD_NAME_MAX || f->name[0] == '_' || (f->name[0] >= '0' && f->name[0] <= '9'))
+                        abort();
         }
         /* The formatter's output needs no \uXXXX escape in JSON: no control
          * character, no invalid UTF-8 (which would become \ufffd). */
@@ -136,6 +198,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 }
 
 finish:
+        format_options_free(opts);
+        free(hname);
+        free(hvalue);
         free(req.method);
         free(req.target);
         free(host);

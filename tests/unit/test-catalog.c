@@ -20,27 +20,9 @@
 #include <cmocka.h>
 
 #include "format.h"
+#include "read-source.h"
 
 #define IDS_MAX 64
-
-static char *read_source(const char *relative) {
-        const char *root = getenv("HT_SOURCE_ROOT");
-        char path[4096];
-        char *buf = NULL;
-        size_t n = 0;
-        FILE *f;
-
-        snprintf(path, sizeof(path), "%s/%s", root ?: SOURCE_ROOT, relative);
-        f = fopen(path, "re");
-        if (!f)
-                fail_msg("cannot open %s: %m", path);
-        buf = malloc(1024 * 1024);
-        assert_non_null(buf);
-        n = fread(buf, 1, 1024 * 1024 - 1, f);
-        buf[n] = 0;
-        fclose(f);
-        return buf;
-}
 
 static bool is_id(const char *s) {
         for (int i = 0; i < 32; i++)

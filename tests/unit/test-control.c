@@ -105,6 +105,9 @@ static int setup(void **state) {
         assert_int_equal(control_server_new(f->event, &callbacks, f, f->path, &f->server), 0);
         assert_false(control_server_activated(f->server));
         f->stats.exchanges_complete = 1200;
+        f->stats.exchanges_filtered = 31;
+        f->stats.exchanges_sampled_out = 32;
+        f->stats.exchanges_rate_limited = 33;
         f->stats.exchanges_no_response = 30;
         f->stats.exchanges_uncorrelated = 4;
         f->stats.entries_dropped = 2;
@@ -310,6 +313,8 @@ static void test_status_round_trip(void **state) {
         assert_int_equal(u, (uint64_t) getpid());
         assert_int_equal(json_value_u64(json_object_get(json_object_get(st, "counters"), "exchanges_complete"), &u), 0);
         assert_int_equal(u, 1200);
+        assert_int_equal(json_value_u64(json_object_get(json_object_get(st, "counters"), "exchanges_sampled_out"), &u), 0);
+        assert_int_equal(u, 32);
         /* Counters are exact up to UINT64_MAX: no double in the way. */
         assert_int_equal(json_value_u64(json_object_get(json_object_get(st, "kernel"), "records"), &u), 0);
         assert_true(u == UINT64_MAX);
@@ -327,6 +332,7 @@ static void test_status_round_trip(void **state) {
         assert_non_null(strstr(human, "24 BPF programs attached"));
         assert_non_null(strstr(human, "Config: /etc/http-tracer/http-tracer.conf\n"));
         assert_non_null(strstr(human, "9.0 MiB in BPF maps"));
+        assert_non_null(strstr(human, "Not logged: 31 filtered, 32 sampled out, 33 rate-limited (rate-limited ones are in summary entries)\n"));
 
         free(human);
         human = NULL;

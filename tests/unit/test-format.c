@@ -13,18 +13,23 @@
 
 #include <cmocka.h>
 
+#include "configuration.h"
 #include "format.h"
 #include "macro.h"
+#include "read-source.h"
+#include "redact.h"
 
 /* ---- fixtures ------------------------------------------------------------ */
 
 typedef struct Fixture {
         ConnInfo conn;
-        HttpHeaderField req_headers[8];
+        HttpHeaderField req_headers[32];
+        HttpHeaderField resp_headers[8];
         HttpMessage req;
         HttpMessage resp;
         Exchange x;
         Stats stats;
+        FormatOptions *opts;          /* NULL: the defaults */
         FormatEntry e;
 } Fixture;
 
@@ -38,9 +43,35 @@ static void set_v6(uint8_t a[16], const char *s) {
 }
 
 static void add_header(Fixture *f, const char *name, const char *value) {
+        assert_true(f->req.n_headers < ELEMENTSOF(f->req_headers));
         f->req_headers[f->req.n_headers++] = (HttpHeaderField) {
                 .name = name, .value = value, .name_len = strlen(name), .value_len = strlen(value),
         };
+}
+
+static void add_resp_header(Fixture *f, const char *name, const char *value) {
+        assert_true(f->resp.n_headers < ELEMENTSOF(f->resp_headers));
+        f->resp_headers[f->resp.n_headers++] = (HttpHeaderField) {
+                .name = name, .value = value, .name_len = strlen(name), .value_len = strlen(value),
+        };
+}
+
+/* Options from the built-in defaults plus "section.key=value" assignments, as the daemon builds them. */
+static void use_config(Fixture *f, const char *const *assignments) {
+        _cleanup_(config_freep) Config *c = NULL;
+        Diagnostics d = {};
+
+        assert_int_equal(config_new_defaults(&c), 0);
+        for (const char *const *a = assignments; a && *a; a++)
+                if (config_apply_assignment(c, *a, "test", &d) < 0) {
+                        for (size_t i = 0; i < d.n; i++)
+                                print_error("%s\n", d.items[i].message);
+                        fail_msg("assignment %s refused", *a);
+                }
+        diagnostics_done(&d);
+        format_options_free(f->opts);
+        f->opts = NULL;
+        assert_int_equal(format_options_new_from_config(c, &f->opts), 0);
 }
 
 /* nginx[812] serving 127.0.0.1:80 to 127.0.0.1:50432: GET /index.html?x=1 → 200 in 1.2 ms. */
@@ -65,7 +96,7 @@ static int setup(void **state) {
         add_header(f, "User-Agent", "curl/7.88.1");
         f->resp = (HttpMessage) {
                 .kind = HTTP_MESSAGE_RESPONSE, .version = 11, .status = 200, .reason = strdup("OK"),
-                .body_bytes = 612,
+                .body_bytes = 612, .headers = f->resp_headers,
         };
         f->x = (Exchange) {
                 .kind = EXCHANGE_COMPLETE, .conn = &f->conn, .request = &f->req, .response = &f->resp,
@@ -78,6 +109,7 @@ static int setup(void **state) {
 static int teardown(void **state) {
         Fixture *f = *state;
 
+        format_options_free(f->opts);
         free(f->req.method);
         free(f->req.target);
         free(f->resp.reason);
@@ -95,7 +127,7 @@ static const char *get(Fixture *f, const char *name) {
 }
 
 static void format_ok(Fixture *f) {
-        assert_int_equal(format_exchange(&f->e, &f->x, &f->stats), 0);
+        assert_int_equal(format_exchange(&f->e, &f->x, f->opts, &f->stats), 0);
 }
 
 /* Every value: valid UTF-8, printable, no newline; names as journald wants them. */
@@ -234,18 +266,18 @@ static void test_invalid(void **state) {
         Fixture *f = *state;
         Exchange x = f->x;
 
-        assert_int_equal(format_exchange(&f->e, NULL, NULL), -EINVAL);
+        assert_int_equal(format_exchange(&f->e, NULL, NULL, NULL), -EINVAL);
         x.conn = NULL;
-        assert_int_equal(format_exchange(&f->e, &x, NULL), -EINVAL);
+        assert_int_equal(format_exchange(&f->e, &x, NULL, NULL), -EINVAL);
         x = f->x;
         x.response = NULL;
-        assert_int_equal(format_exchange(&f->e, &x, NULL), -EINVAL);
+        assert_int_equal(format_exchange(&f->e, &x, NULL, NULL), -EINVAL);
         x = f->x;
         x.kind = EXCHANGE_UNCORRELATED;
         x.response = NULL;
-        assert_int_equal(format_exchange(&f->e, &x, NULL), -EINVAL);
+        assert_int_equal(format_exchange(&f->e, &x, NULL, NULL), -EINVAL);
         x.kind = _EXCHANGE_KIND_MAX;
-        assert_int_equal(format_exchange(&f->e, &x, NULL), -EINVAL);
+        assert_int_equal(format_exchange(&f->e, &x, NULL, NULL), -EINVAL);
 }
 
 /* ---- priority, flags ----------------------------------------------------- */
@@ -602,6 +634,483 @@ static void test_reuse(void **state) {
         assert_null(get(f, "HTTP_METHOD"));
 }
 
+/* ---- optional fields (fields.*) ------------------------------------------ */
+
+static void test_options_default(void **state) {
+        Fixture *f = *state;
+
+        /* The built-in defaults and the configuration's defaults are the same thing. */
+        use_config(f, NULL);
+        assert_true(f->opts->user_agent == format_options_default.user_agent);
+        assert_true(f->opts->referer == format_options_default.referer);
+        assert_true(f->opts->content_type == format_options_default.content_type);
+        assert_true(f->opts->body_sizes == format_options_default.body_sizes);
+        assert_memory_equal(f->opts->priority, format_options_default.priority, sizeof(f->opts->priority));
+        assert_int_equal(f->opts->n_request_headers, 0);
+        assert_int_equal(f->opts->n_response_headers, 0);
+        assert_non_null(f->opts->redactor);
+
+        /* And they format exactly like no options at all. */
+        add_header(f, "Referer", "http://example.com/?token=x");
+        add_header(f, "Content-Type", "text/plain");
+        format_ok(f);
+        assert_int_equal(f->e.n_fields, 20);
+        assert_null(get(f, "HTTP_REFERER"));
+        assert_null(get(f, "HTTP_REQUEST_CONTENT_TYPE"));
+}
+
+static void test_toggles(void **state) {
+        Fixture *f = *state;
+
+        add_header(f, "Referer", "https://shop.example/cart?item=3&session=abc123#x");
+        add_header(f, "Content-Type", "application/json");
+        add_resp_header(f, "content-type", "text/html; charset=utf-8");
+        f->req.body_bytes = 17;
+
+        use_config(f, (const char *const[]) { "fields.user_agent=no", "fields.referer=yes",
+                                              "fields.content_type=yes", "fields.body_sizes=no", NULL });
+        format_ok(f);
+        assert_entry_clean(&f->e);
+        assert_null(get(f, "HTTP_USER_AGENT"));
+        assert_string_equal(get(f, "HTTP_REFERER"), "https://shop.example/cart?item=3&session=***#x");
+        assert_string_equal(get(f, "HTTP_REQUEST_CONTENT_TYPE"), "application/json");
+        assert_string_equal(get(f, "HTTP_RESPONSE_CONTENT_TYPE"), "text/html; charset=utf-8");
+        assert_null(get(f, "HTTP_REQUEST_BODY_BYTES"));
+        assert_null(get(f, "HTTP_RESPONSE_BODY_BYTES"));
+
+        use_config(f, (const char *const[]) { "fields.user_agent=yes", "fields.referer=no",
+                                              "fields.content_type=no", "fields.body_sizes=yes", NULL });
+        format_ok(f);
+        assert_string_equal(get(f, "HTTP_USER_AGENT"), "curl/7.88.1");
+        assert_null(get(f, "HTTP_REFERER"));
+        assert_null(get(f, "HTTP_REQUEST_CONTENT_TYPE"));
+        assert_null(get(f, "HTTP_RESPONSE_CONTENT_TYPE"));
+        assert_string_equal(get(f, "HTTP_REQUEST_BODY_BYTES"), "17");
+        assert_string_equal(get(f, "HTTP_RESPONSE_BODY_BYTES"), "612");
+
+        /* The Referer's secrets are masked only while redaction is on. */
+        use_config(f, (const char *const[]) { "fields.referer=yes", "redaction.enabled=no", NULL });
+        format_ok(f);
+        assert_string_equal(get(f, "HTTP_REFERER"), "https://shop.example/cart?item=3&session=abc123#x");
+
+        /* A response-only field never appears without a response. */
+        use_config(f, (const char *const[]) { "fields.content_type=yes", NULL });
+        f->x.kind = EXCHANGE_NO_RESPONSE;
+        format_ok(f);
+        assert_string_equal(get(f, "HTTP_REQUEST_CONTENT_TYPE"), "application/json");
+        assert_null(get(f, "HTTP_RESPONSE_CONTENT_TYPE"));
+}
+
+static void test_field_names(void **state) {
+        static const struct { const char *header, *field; int r; } t[] = {
+                { "X-Request-Id", "HTTP_REQUEST_HEADER_X_REQUEST_ID", 0 },
+                { "x-request-id", "HTTP_REQUEST_HEADER_X_REQUEST_ID", 0 },
+                { "X_Already_Ok9", "HTTP_REQUEST_HEADER_X_ALREADY_OK9", 0 },
+                { "1st", "HTTP_REQUEST_HEADER_1ST", 0 },
+                { "a.b~c!d|e'f`g^h*i+j#k$l%m&", "HTTP_REQUEST_HEADER_A_B_C_D_E_F_G_H_I_J_K_L_M_", 0 },
+                { "\xc3\xa9t\xc3\xa9", "HTTP_REQUEST_HEADER___T__", 0 },   /* each byte of é */
+                { "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopq", /* 20 + 43 = 63 */
+                  "HTTP_REQUEST_HEADER_ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFGHIJKLMNOPQ", 0 },
+                { "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqr", /* exactly 64 */
+                  "HTTP_REQUEST_HEADER_ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFGHIJKLMNOPQR", 0 },
+                { "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz",
+                  "HTTP_REQUEST_HEADER_ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFGHIJKLMNOPQR", 1 },
+        };
+        char buf[FORMAT_FIELD_NAME_MAX + 1];
+
+        for (size_t i = 0; i < ELEMENTSOF(t); i++) {
+                assert_int_equal(format_header_field_name(buf, "HTTP_REQUEST_HEADER_", t[i].header), t[i].r);
+                assert_string_equal(buf, t[i].field);
+                assert_true(strlen(buf) <= FORMAT_FIELD_NAME_MAX);
+        }
+        assert_int_equal(format_header_field_name(buf, "HTTP_REQUEST_HEADER_", ""), -EINVAL);
+        assert_int_equal(format_header_field_name(buf, "_BAD_", "x"), -EINVAL);
+        assert_int_equal(format_header_field_name(buf, "9BAD_", "x"), -EINVAL);
+}
+
+static void test_request_response_headers(void **state) {
+        Fixture *f = *state;
+
+        add_header(f, "X-Request-ID", "abc-123");
+        add_header(f, "X-Forwarded-For", "10.0.0.1");
+        add_header(f, "x-forwarded-for", "10.0.0.2");   /* repeated: joined as HTTP allows */
+        add_header(f, "X.Odd", "dot");
+        add_header(f, "X-Odd", "dash");
+        add_resp_header(f, "X-Cache", "HIT");
+        add_resp_header(f, "Server", "nginx");
+
+        use_config(f, (const char *const[]) {
+                "fields.request_headers=X-Request-Id,X-Forwarded-For,X-Absent,X.Odd,X-Odd,x-request-id",
+                "fields.response_headers=x-cache,X-Request-Id", NULL });
+        /* x-request-id repeated and X.Odd/X-Odd colliding: one field each. */
+        assert_int_equal(f->opts->n_request_headers, 4);
+        assert_int_equal(f->opts->n_response_headers, 2);
+        format_ok(f);
+        assert_entry_clean(&f->e);
+        assert_string_equal(get(f, "HTTP_REQUEST_HEADER_X_REQUEST_ID"), "abc-123");
+        assert_string_equal(get(f, "HTTP_REQUEST_HEADER_X_FORWARDED_FOR"), "10.0.0.1, 10.0.0.2");
+        assert_string_equal(get(f, "HTTP_REQUEST_HEADER_X_ODD"), "dot, dash");
+        assert_null(get(f, "HTTP_REQUEST_HEADER_X_ABSENT"));
+        assert_string_equal(get(f, "HTTP_RESPONSE_HEADER_X_CACHE"), "HIT");
+        assert_null(get(f, "HTTP_RESPONSE_HEADER_X_REQUEST_ID"));   /* asked for, but not in the response */
+        assert_null(get(f, "HTTP_RESPONSE_HEADER_SERVER"));          /* not asked for */
+        assert_null(get(f, "HTTP_FLAGS"));
+
+        /* An uncorrelated response has response headers only; a parse error none. */
+        f->x.kind = EXCHANGE_UNCORRELATED;
+        format_ok(f);
+        assert_null(get(f, "HTTP_REQUEST_HEADER_X_REQUEST_ID"));
+        assert_string_equal(get(f, "HTTP_RESPONSE_HEADER_X_CACHE"), "HIT");
+        f->x.kind = EXCHANGE_PARSE_ERROR;
+        format_ok(f);
+        assert_null(get(f, "HTTP_RESPONSE_HEADER_X_CACHE"));
+}
+
+static void test_hostile_headers(void **state) {
+        Fixture *f = *state;
+        size_t n = 64 * 1024;
+        _cleanup_(freep) char *big = malloc(n + 1);
+        const char *v;
+
+        assert_non_null(big);
+        memset(big, 'v', n);
+        big[n] = 0;
+        add_header(f, "X-Evil", "a\nPRIORITY=0\r\nMESSAGE=forged \xff\xe2\x80\xae");
+        add_header(f, "X-Big", big);
+        add_header(f, "X-Big", "second");
+        add_resp_header(f, "X-Evil", "\x1b[31mred");
+
+        use_config(f, (const char *const[]) { "fields.request_headers=X-Evil,X-Big",
+                                              "fields.response_headers=X-Evil", NULL });
+        format_ok(f);
+        assert_entry_clean(&f->e);
+        assert_string_equal(get(f, "HTTP_REQUEST_HEADER_X_EVIL"),
+                            "a\\x0aPRIORITY=0\\x0d\\x0aMESSAGE=forged \\xff\\xe2\\x80\\xae");
+        assert_string_equal(get(f, "HTTP_RESPONSE_HEADER_X_EVIL"), "\\x1b[31mred");
+        assert_string_equal(get(f, "PRIORITY"), "6");
+        v = get(f, "HTTP_REQUEST_HEADER_X_BIG");
+        assert_int_equal(strlen(v), FORMAT_VALUE_MAX);
+        assert_string_equal(v + FORMAT_VALUE_MAX - 3, "…");
+        assert_int_equal(f->stats.fields_truncated, 1);
+        assert_string_equal(get(f, "HTTP_FLAGS"), "fields-truncated");
+}
+
+static void test_secret_headers(void **state) {
+        Fixture *f = *state;
+
+        add_header(f, "Authorization", "Bearer s3cr3t");
+        add_header(f, "cookie", "session=s3cr3t");
+        add_header(f, "Cookie", "other=s3cr3t");
+        add_header(f, "X-Api-Key", "s3cr3t");
+        add_resp_header(f, "Set-Cookie", "id=s3cr3t; HttpOnly");
+        add_resp_header(f, "Location", "/next?token=s3cr3t&page=2");
+
+        /* Asking for them does not reveal them. */
+        use_config(f, (const char *const[]) {
+                "fields.request_headers=Authorization,Cookie,X-Api-Key",
+                "fields.response_headers=Set-Cookie,Location",
+                "redaction.headers+=X-Api-Key", "redaction.mask=[hidden]", NULL });
+        format_ok(f);
+        assert_entry_clean(&f->e);
+        assert_string_equal(get(f, "HTTP_REQUEST_HEADER_AUTHORIZATION"), "[hidden]");
+        assert_string_equal(get(f, "HTTP_REQUEST_HEADER_COOKIE"), "[hidden], [hidden]");
+        assert_string_equal(get(f, "HTTP_REQUEST_HEADER_X_API_KEY"), "[hidden]");
+        assert_string_equal(get(f, "HTTP_RESPONSE_HEADER_SET_COOKIE"), "[hidden]");
+        assert_string_equal(get(f, "HTTP_RESPONSE_HEADER_LOCATION"), "/next?token=[hidden]&page=2");
+        for (size_t i = 0; i < f->e.n_fields; i++)
+                assert_null(strstr(f->e.fields[i].value, "s3cr3t"));
+
+        /* Redaction off: the operator asked for everything. */
+        use_config(f, (const char *const[]) { "fields.request_headers=Authorization",
+                                              "redaction.enabled=no", NULL });
+        format_ok(f);
+        assert_string_equal(get(f, "HTTP_REQUEST_HEADER_AUTHORIZATION"), "Bearer s3cr3t");
+
+        /* Redacting User-Agent masks the built-in field too. */
+        use_config(f, (const char *const[]) { "redaction.headers+=User-Agent", NULL });
+        format_ok(f);
+        assert_string_equal(get(f, "HTTP_USER_AGENT"), "***");
+}
+
+/* More asked-for headers than an entry may carry, every value at its limit: bounded, counted, fits. */
+static void test_header_cap(void **state) {
+        Fixture *f = *state;
+        static char names[24][16];
+        char assignment[1024] = "fields.request_headers=";
+        _cleanup_(freep) char *big = malloc(4096 + 1), *target = malloc(64 * 1024 + 1);
+
+        assert_non_null(big);
+        assert_non_null(target);
+        memset(big, 'x', 4096);
+        big[4096] = 0;
+        target[0] = '/';
+        memset(target + 1, '\n', 64 * 1024 - 1);    /* escapes to 4 bytes each */
+        target[64 * 1024] = 0;
+        set_target(f, target);
+        f->req.n_headers = 0;
+        add_header(f, "Host", big);
+        add_header(f, "User-Agent", big);
+        add_header(f, "Referer", big);
+        add_header(f, "Content-Type", big);
+        for (size_t i = 0; i < 20; i++) {
+                snprintf(names[i], sizeof(names[i]), "X-H%zu", i);
+                add_header(f, names[i], big);
+                strcat(assignment, names[i]);
+                strcat(assignment, ",");
+        }
+        strcat(assignment, "X-Not-There");
+        add_resp_header(f, "Content-Type", big);
+        add_resp_header(f, "X-R", big);
+        f->req.method = (free(f->req.method), strdup(big));
+        strcpy(f->conn.comm, "\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n");
+        f->req.flags = 0xff;
+
+        use_config(f, (const char *const[]) { assignment, "fields.response_headers=X-R",
+                                              "fields.referer=yes", "fields.content_type=yes", NULL });
+        assert_int_equal(f->opts->n_request_headers, 21);
+        format_ok(f);
+        assert_entry_clean(&f->e);
+        assert_true(f->e.used <= sizeof(f->e.buf));
+        assert_true(f->e.n_fields <= FORMAT_FIELDS_MAX);
+        /* The first 16 present ones, in configuration order; 4 more request headers and X-R dropped. */
+        assert_non_null(get(f, "HTTP_REQUEST_HEADER_X_H0"));
+        assert_non_null(get(f, "HTTP_REQUEST_HEADER_X_H15"));
+        assert_null(get(f, "HTTP_REQUEST_HEADER_X_H16"));
+        assert_null(get(f, "HTTP_RESPONSE_HEADER_X_R"));
+        assert_int_equal(f->e.n_dropped, 5);
+        assert_int_equal(f->stats.fields_dropped, 5);
+        assert_non_null(strstr(get(f, "HTTP_FLAGS"), "fields-truncated,fields-dropped"));
+        print_message("every field at its limit: %zu fields, %zu of %zu bytes\n",
+                      f->e.n_fields, f->e.used, sizeof(f->e.buf));
+}
+
+static void test_priority_mapping(void **state) {
+        Fixture *f = *state;
+        static const struct { unsigned status; const char *prio; } t[] = {
+                { 101, "7" }, { 200, "1" }, { 302, "2" }, { 404, "3" }, { 503, "0" }, { 0, "1" }, { 600, "1" },
+        };
+
+        use_config(f, (const char *const[]) {
+                "fields.priority.1xx=debug", "fields.priority.2xx=alert", "fields.priority.3xx=crit",
+                "fields.priority.4xx=err", "fields.priority.5xx=emerg", "fields.priority.no_response=warning",
+                "fields.priority.uncorrelated=notice", "fields.priority.parse_error=info", NULL });
+        for (size_t i = 0; i < ELEMENTSOF(t); i++) {
+                f->resp.status = t[i].status;
+                format_ok(f);
+                assert_string_equal(get(f, "PRIORITY"), t[i].prio);
+        }
+
+        f->x.kind = EXCHANGE_NO_RESPONSE;
+        format_ok(f);
+        assert_string_equal(get(f, "PRIORITY"), "4");
+
+        /* Uncorrelated: the more severe of its own priority (5) and its status's. */
+        f->x.kind = EXCHANGE_UNCORRELATED;
+        f->resp.status = 503;
+        format_ok(f);
+        assert_string_equal(get(f, "PRIORITY"), "0");
+        f->resp.status = 101;
+        format_ok(f);
+        assert_string_equal(get(f, "PRIORITY"), "5");
+
+        f->x.kind = EXCHANGE_PARSE_ERROR;
+        format_ok(f);
+        assert_string_equal(get(f, "PRIORITY"), "6");
+}
+
+/* The parse error excerpt is raw bytes of the stream: secrets in it are masked too. */
+static void test_excerpt_secrets(void **state) {
+        Fixture *f = *state;
+        static const struct { const char *excerpt, *masked; } t[] = {
+                { "GET /a?token=XQZ1&x=1 HTTP/1.1\r\nAuthorization: Bearer XQZ2\r\n",
+                  "GET /a?token=***&x=1 HTTP/1.1\\x0d\\x0aAuthorization: ***\\x0d\\x0a" },
+                { "Cookie:sid=XQZ3\nX-Ok: fine\n",
+                  "Cookie:***\\x0aX-Ok: fine\\x0a" },
+                { "proxy-authorization \t: Basic WFFaNA==",
+                  "proxy-authorization \\x09: ***" },
+                { "user=bob&password=XQZ5&keep=1",
+                  "user=bob&password=***&keep=1" },
+                { "Referer: http://x/?api_key=XQZ6",
+                  "Referer: http://x/?api_key=***" },
+                { "Authorization:", "Authorization:" },      /* no value yet: nothing to hide */
+                { "zz\r\nHTTP/1.1 200", "zz\\x0d\\x0aHTTP/1.1 200" },
+        };
+
+        use_config(f, NULL);
+        for (size_t i = 0; i < ELEMENTSOF(t); i++) {
+                f->x = (Exchange) {
+                        .kind = EXCHANGE_PARSE_ERROR, .conn = &f->conn, .error = "invalid header line",
+                        .excerpt = (const uint8_t *) t[i].excerpt, .excerpt_len = strlen(t[i].excerpt),
+                };
+                assert_true(strlen(t[i].excerpt) <= FORMAT_EXCERPT_MAX);
+                format_ok(f);
+                assert_entry_clean(&f->e);
+                assert_string_equal(get(f, "HTTP_PARSE_ERROR_EXCERPT"), t[i].masked);
+                assert_null(strstr(get(f, "HTTP_PARSE_ERROR_EXCERPT"), "XQZ"));
+        }
+
+        /* Proof the test can fail: without redaction the secrets are there. */
+        use_config(f, (const char *const[]) { "redaction.enabled=no", NULL });
+        f->x.excerpt = (const uint8_t *) t[0].excerpt;
+        f->x.excerpt_len = strlen(t[0].excerpt);
+        format_ok(f);
+        assert_non_null(strstr(get(f, "HTTP_PARSE_ERROR_EXCERPT"), "XQZ1"));
+        assert_non_null(strstr(get(f, "HTTP_PARSE_ERROR_EXCERPT"), "XQZ2"));
+
+        /* Beyond the Exchange contract's 64 bytes: cut and counted. */
+        f->x.excerpt = (const uint8_t *) "0123456789012345678901234567890123456789012345678901234567890123456789";
+        f->x.excerpt_len = 70;
+        f->stats.fields_truncated = 0;
+        format_ok(f);
+        assert_int_equal(strlen(get(f, "HTTP_PARSE_ERROR_EXCERPT")), FORMAT_EXCERPT_MAX);
+        assert_int_equal(f->stats.fields_truncated, 1);
+}
+
+/* ---- the daemon's own entries -------------------------------------------- */
+
+/* Every @FIELD@ of the catalog entry for id is a field of e. */
+static void assert_catalog_fields_present(const FormatEntry *e, const char *id) {
+        _cleanup_(freep) char *cat = read_source("src/catalog/http-tracer.catalog");
+        char head[64];
+        const char *p, *end;
+        unsigned n = 0;
+
+        snprintf(head, sizeof(head), "-- %s\n", id);
+        p = strstr(cat, head);
+        assert_non_null(p);
+        end = strstr(p + 1, "\n-- ") ?: p + strlen(p);
+        while ((p = memchr(p, '@', end - p)) && p < end) {
+                const char *q = memchr(p + 1, '@', end - p - 1);
+                char name[128];
+
+                assert_non_null(q);
+                assert_true((size_t) (q - p - 1) < sizeof(name));
+                memcpy(name, p + 1, q - p - 1);
+                name[q - p - 1] = 0;
+                if (!format_entry_get(e, name))
+                        fail_msg("catalog entry %s substitutes @%s@, which the entry lacks", id, name);
+                n++;
+                p = q + 1;
+        }
+        assert_true(n > 0);
+}
+
+static void test_statistics(void **state) {
+        Stats st = {
+                .records = 5000, .exchanges_complete = 900, .exchanges_no_response = 60,
+                .exchanges_uncorrelated = 40, .exchanges_filtered = 100, .exchanges_sampled_out = 200,
+                .exchanges_rate_limited = 50, .parse_errors = 3, .entries_dropped = 7, .entries_queued = 2,
+                .bytes_lost = 1234, .fields_truncated = 4, .fields_dropped = 1,
+        };
+        uint64_t kernel[_HT_CNT_MAX] = { [HT_CNT_RINGBUF_DROPS] = 11 };
+        FormatOutputStats outs[] = {
+                { .name = "journal", .written = 640, .dropped = 7, .queued = 2 },
+                { .name = "json", .written = 650 },
+        };
+        FormatStatistics s = {
+                .stats = &st, .kernel = kernel, .outputs = outs, .n_outputs = ELEMENTSOF(outs),
+                .connections_tracked = 12, .memory_bytes = 3 * 1024 * 1024 + 512 * 1024,
+                .interval_usec = 300 * USEC_PER_SEC,
+        };
+        _cleanup_(freep) FormatEntry *e = calloc(1, sizeof(FormatEntry));
+
+        assert_non_null(e);
+        assert_int_equal(format_statistics(e, &s), 0);
+        assert_entry_clean(e);
+        assert_string_equal(format_entry_get(e, "MESSAGE"),
+                            "Statistics: 1000 exchanges, 650 logged (100 filtered, 200 sampled out, 50 rate-limited), "
+                            "60 without response, 40 uncorrelated, 3 parse errors; 18 dropped (11 in the kernel, "
+                            "7 entries); 12 connections, 3.5 MiB buffered; every 300.0 s.");
+        assert_string_equal(format_entry_get(e, "MESSAGE_ID"), FORMAT_MESSAGE_ID_STATISTICS);
+        assert_string_equal(format_entry_get(e, "PRIORITY"), "6");
+        assert_string_equal(format_entry_get(e, "SYSLOG_IDENTIFIER"), "http-tracer");
+        assert_string_equal(format_entry_get(e, "HTTP_TRACER_RECORDS"), "5000");
+        assert_string_equal(format_entry_get(e, "HTTP_TRACER_EXCHANGES"), "1000");
+        assert_string_equal(format_entry_get(e, "HTTP_TRACER_LOGGED"), "650");
+        assert_string_equal(format_entry_get(e, "HTTP_TRACER_FILTERED"), "100");
+        assert_string_equal(format_entry_get(e, "HTTP_TRACER_SAMPLED_OUT"), "200");
+        assert_string_equal(format_entry_get(e, "HTTP_TRACER_RATE_LIMITED"), "50");
+        assert_string_equal(format_entry_get(e, "HTTP_TRACER_NO_RESPONSE"), "60");
+        assert_string_equal(format_entry_get(e, "HTTP_TRACER_UNCORRELATED"), "40");
+        assert_string_equal(format_entry_get(e, "HTTP_TRACER_PARSE_ERRORS"), "3");
+        assert_string_equal(format_entry_get(e, "HTTP_TRACER_DROPPED"), "18");
+        assert_string_equal(format_entry_get(e, "HTTP_TRACER_RINGBUF_DROPS"), "11");
+        assert_string_equal(format_entry_get(e, "HTTP_TRACER_ENTRIES_DROPPED"), "7");
+        assert_string_equal(format_entry_get(e, "HTTP_TRACER_ENTRIES_QUEUED"), "2");
+        assert_string_equal(format_entry_get(e, "HTTP_TRACER_BYTES_LOST"), "1234");
+        assert_string_equal(format_entry_get(e, "HTTP_TRACER_FIELDS_TRUNCATED"), "4");
+        assert_string_equal(format_entry_get(e, "HTTP_TRACER_FIELDS_DROPPED"), "1");
+        assert_string_equal(format_entry_get(e, "HTTP_TRACER_OUTPUT_JOURNAL_WRITTEN"), "640");
+        assert_string_equal(format_entry_get(e, "HTTP_TRACER_OUTPUT_JOURNAL_DROPPED"), "7");
+        assert_string_equal(format_entry_get(e, "HTTP_TRACER_OUTPUT_JOURNAL_QUEUED"), "2");
+        assert_string_equal(format_entry_get(e, "HTTP_TRACER_OUTPUT_JSON_WRITTEN"), "650");
+        assert_string_equal(format_entry_get(e, "HTTP_TRACER_OUTPUT_JSON_DROPPED"), "0");
+        assert_string_equal(format_entry_get(e, "HTTP_TRACER_CONNECTIONS"), "12");
+        assert_string_equal(format_entry_get(e, "HTTP_TRACER_MEMORY_BYTES"), "3670016");
+        assert_string_equal(format_entry_get(e, "HTTP_TRACER_INTERVAL_USEC"), "300000000");
+        assert_catalog_fields_present(e, FORMAT_MESSAGE_ID_STATISTICS);
+
+        /* Unknown kernel counters, no outputs, more not-logged than seen (a reset in between): no underflow. */
+        st = (Stats) { .exchanges_complete = 1, .exchanges_filtered = 5 };
+        s = (FormatStatistics) { .stats = &st };
+        assert_int_equal(format_statistics(e, &s), 0);
+        assert_entry_clean(e);
+        assert_string_equal(format_entry_get(e, "HTTP_TRACER_LOGGED"), "0");
+        assert_string_equal(format_entry_get(e, "HTTP_TRACER_RINGBUF_DROPS"), "0");
+        assert_null(format_entry_get(e, "HTTP_TRACER_OUTPUT_JOURNAL_WRITTEN"));
+        assert_null(strstr(format_entry_get(e, "MESSAGE"), "every"));
+        assert_catalog_fields_present(e, FORMAT_MESSAGE_ID_STATISTICS);
+
+        assert_int_equal(format_statistics(e, &(FormatStatistics) {}), -EINVAL);
+}
+
+static void test_drops(void **state) {
+        _cleanup_(freep) FormatEntry *e = calloc(1, sizeof(FormatEntry));
+
+        assert_non_null(e);
+        assert_int_equal(format_drops(e, &(FormatDrops) { .reason = FORMAT_DROP_RING_BUFFER, .dropped = 12,
+                                                          .total = 40 }), 0);
+        assert_entry_clean(e);
+        assert_string_equal(format_entry_get(e, "MESSAGE"),
+                            "12 records dropped in the kernel since the last report: the ring buffer was full. "
+                            "Their bytes are reported as gaps; affected exchanges are flagged.");
+        assert_string_equal(format_entry_get(e, "MESSAGE_ID"), FORMAT_MESSAGE_ID_DROPS);
+        assert_string_equal(format_entry_get(e, "PRIORITY"), "4");
+        assert_string_equal(format_entry_get(e, "HTTP_TRACER_DROPPED"), "12");
+        assert_string_equal(format_entry_get(e, "HTTP_TRACER_DROPPED_TOTAL"), "40");
+        assert_string_equal(format_entry_get(e, "HTTP_TRACER_DROP_REASON"), "ring-buffer-full");
+        assert_null(format_entry_get(e, "HTTP_TRACER_OUTPUT"));
+        assert_catalog_fields_present(e, FORMAT_MESSAGE_ID_DROPS);
+
+        assert_int_equal(format_drops(e, &(FormatDrops) { .reason = FORMAT_DROP_OUTPUT_QUEUE, .dropped = 3,
+                                                          .total = 3, .output = "journal" }), 0);
+        assert_entry_clean(e);
+        assert_string_equal(format_entry_get(e, "MESSAGE"),
+                            "3 entries dropped since the last report: the journal output did not keep up "
+                            "(queue full or receiver gone).");
+        assert_string_equal(format_entry_get(e, "HTTP_TRACER_DROP_REASON"), "output-queue-full");
+        assert_string_equal(format_entry_get(e, "HTTP_TRACER_OUTPUT"), "journal");
+        assert_catalog_fields_present(e, FORMAT_MESSAGE_ID_DROPS);
+
+        assert_int_equal(format_drops(e, &(FormatDrops) { .reason = _FORMAT_DROP_REASON_MAX }), -EINVAL);
+        assert_null(format_drop_reason_to_string(_FORMAT_DROP_REASON_MAX));
+}
+
+static void test_statistics_due(void **state) {
+        uint64_t last = 0;
+
+        assert_false(format_statistics_due(1000, 0, &last));               /* off */
+        assert_int_equal(last, 0);
+        assert_false(format_statistics_due(1000, 500, &last));             /* starts the clock */
+        assert_int_equal(last, 1000);
+        assert_false(format_statistics_due(1499, 500, &last));
+        assert_true(format_statistics_due(1500, 500, &last));
+        assert_int_equal(last, 1500);
+        assert_false(format_statistics_due(1600, 500, &last));
+        assert_true(format_statistics_due(9000, 500, &last));              /* a stall: one, not fifteen */
+        assert_false(format_statistics_due(9100, 500, &last));
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_complete, setup, teardown),
@@ -624,6 +1133,18 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_hostile_fields, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_overlong, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_reuse, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_options_default, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_toggles, setup, teardown),
+                cmocka_unit_test(test_field_names),
+                cmocka_unit_test_setup_teardown(test_request_response_headers, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_hostile_headers, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_secret_headers, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_header_cap, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_priority_mapping, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_excerpt_secrets, setup, teardown),
+                cmocka_unit_test(test_statistics),
+                cmocka_unit_test(test_drops),
+                cmocka_unit_test(test_statistics_due),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -150,7 +150,7 @@ static void test_formatted_entry(void **state) {
         char buf[4096];
         ssize_t n;
 
-        assert_int_equal(format_exchange(&e, &x, &f->stats), 0);
+        assert_int_equal(format_exchange(&e, &x, NULL, &f->stats), 0);
         assert_int_equal(journal_writer_new(f->path, f->event, &f->stats, &w), 0);
         assert_int_equal(journal_writer_send(w, e.fields, e.n_fields), 0);
         n = receive(f, buf, sizeof(buf) - 1);

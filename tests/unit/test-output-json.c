@@ -107,7 +107,7 @@ static void test_exchange_line(void **state) {
         static FormatEntry e;
         const char *l;
 
-        assert_int_equal(format_exchange(&e, &x, NULL), 0);
+        assert_int_equal(format_exchange(&e, &x, NULL, NULL), 0);
         l = line(e.fields, e.n_fields);
         assert_non_null(strstr(l, "{\"MESSAGE\":\"GET /a\\\\x0aB \xe2\x86\x92 404 in 1.5 ms (nginx[812] 127.0.0.1:50432 \xe2\x86\x92 127.0.0.1:80)\","));
         assert_non_null(strstr(l, ",\"PRIORITY\":5,"));

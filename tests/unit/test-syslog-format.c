@@ -61,7 +61,7 @@ static void test_exchange(void **state) {
         bool truncated = true;
         const char *m;
 
-        assert_int_equal(format_exchange(&e, &x, NULL), 0);
+        assert_int_equal(format_exchange(&e, &x, NULL, NULL), 0);
         m = format(&o, e.fields, e.n_fields, &truncated);
         assert_false(truncated);
         /* daemon (3) * 8 + warning (4, the entry's PRIORITY for a 5xx) */
