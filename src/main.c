@@ -313,6 +313,7 @@ static int reload_config(Manager *m, void *userdata, char ***ret_errors) {
         log_set_max_level(c->log.level);
         config_to_limits(c, &limits);
         manager_apply_limits(m, &limits);
+        manager_apply_stats_interval(m, c->stats.interval_ns / NSEC_PER_USEC);
         manager_apply_redactor(m, redactor);
         /* The selector reads the new configuration, which becomes current_config below. */
         manager_apply_selector(m, TAKE_PTR(selector));
@@ -424,6 +425,7 @@ static int run(int argc, char *argv[]) {
         o.drain_interval_usec = MAX(c->capture.wakeup_delay_ns / NSEC_PER_USEC, UINT64_C(1000));
         set_config_sources(c);
         o.config_sources = config_sources;
+        o.stats_interval_usec = c->stats.interval_ns / NSEC_PER_USEC;
         o.reload = reload_config;
 
         /* From here on the configuration in force lives in current_*: reloads replace it. */

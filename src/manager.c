@@ -48,7 +48,8 @@ struct Manager {
         Output *output;
         Recorder *recorder;
         Selector *selector;                 /* NULL: every exchange is logged */
-        FormatEntry summary;                /* the daemon's own entries (rate-limit summaries) */
+        FormatEntry own;                    /* the daemon's own entries: statistics, drops, rate-limit summaries */
+        uint64_t stats_last_usec;           /* when the last statistics entry was due */
         bool replaying;                     /* time is the recording's, not the clock's */
 
         uint64_t kernel[_HT_CNT_MAX];       /* last read of the kernel's counters */
@@ -123,6 +124,16 @@ static bool select_exchange(Manager *m, const Exchange *x) {
         return false;
 }
 
+/* Send the daemon's own entry in m->own to every output; failures are the outputs' counted drops. */
+static void emit_own_entry(Manager *m, int format_result, const char *what) {
+        int r = format_result;
+
+        if (r >= 0)
+                r = output_entry(m->output, &m->own);
+        if (r < 0)
+                log_debug_errno(r, "Failed to write the %s entry: %m", what);
+}
+
 /* Report what the rate limit refused, once its interval is over (or now, with force). */
 static void emit_rate_limit_summary(Manager *m, bool force) {
         RateLimitSummary sum;
@@ -130,10 +141,10 @@ static void emit_rate_limit_summary(Manager *m, bool force) {
 
         if (!m->selector || !selector_take_summary(m->selector, manager_now_ns(m), force, &sum))
                 return;
-        r = format_rate_limit_summary(&m->summary, sum.refused, sum.passed, sum.interval_ns, sum.per_second,
+        r = format_rate_limit_summary(&m->own, sum.refused, sum.passed, sum.interval_ns, sum.per_second,
                                       sum.burst);
         if (r >= 0)
-                r = output_entry(m->output, &m->summary);
+                r = output_entry(m->output, &m->own);
         if (r < 0)
                 log_warning_errno(r, "Failed to write the rate-limit summary (%" PRIu64 " exchanges not logged): %m",
                                   sum.refused);
@@ -252,6 +263,10 @@ void manager_apply_selector(Manager *m, Selector *s) {
 void manager_apply_format(Manager *m, const FormatOptions *f) {
         m->opts.format = f;
         output_set_format(m->output, f);
+}
+
+void manager_apply_stats_interval(Manager *m, uint64_t usec) {
+        m->opts.stats_interval_usec = usec;
 }
 
 void manager_apply_config_sources(Manager *m, const char *const *sources) {
@@ -499,9 +514,15 @@ static void format_status(Manager *m, char *buf, size_t size) {
 static void report_drops(Manager *m) {
         if (m->tracer && bpf_tracer_read_counters(m->tracer, m->kernel) >= 0 &&
             m->kernel[HT_CNT_RINGBUF_DROPS] > m->drops_reported) {
+                FormatDrops d = {
+                        .reason = FORMAT_DROP_RING_BUFFER,
+                        .dropped = m->kernel[HT_CNT_RINGBUF_DROPS] - m->drops_reported,
+                        .total = m->kernel[HT_CNT_RINGBUF_DROPS],
+                };
+
                 log_warning("%" PRIu64 " records dropped in the kernel since the last report: the ring buffer was full. "
-                            "Their bytes are reported as gaps; affected exchanges are flagged.",
-                            m->kernel[HT_CNT_RINGBUF_DROPS] - m->drops_reported);
+                            "Their bytes are reported as gaps; affected exchanges are flagged.", d.dropped);
+                emit_own_entry(m, format_drops(&m->own, &d), "drop warning");
                 m->drops_reported = m->kernel[HT_CNT_RINGBUF_DROPS];
         }
 
@@ -512,14 +533,54 @@ static void report_drops(Manager *m) {
 
                 for (size_t i = 0; i < n; i++)
                         if (sinks[i].dropped > m->sink_dropped_reported[i]) {
+                                FormatDrops d = {
+                                        .reason = FORMAT_DROP_OUTPUT_QUEUE,
+                                        .dropped = sinks[i].dropped - m->sink_dropped_reported[i],
+                                        .total = sinks[i].dropped,
+                                        .output = sinks[i].name,
+                                };
+
                                 log_warning("%" PRIu64 " entries dropped since the last report: the %s output (%s) did "
                                             "not keep up (queue full or receiver gone).",
-                                            sinks[i].dropped - m->sink_dropped_reported[i], sinks[i].name,
-                                            sinks[i].target);
+                                            d.dropped, sinks[i].name, sinks[i].target);
+                                /* The others may take it; the one that dropped counts it if it cannot. */
+                                emit_own_entry(m, format_drops(&m->own, &d), "drop warning");
                                 m->sink_dropped_reported[i] = sinks[i].dropped;
                         }
                 m->entries_dropped_reported = m->stats.entries_dropped;
         }
+}
+
+/* The periodic statistics entry (stats.interval; with force, now: at stop). */
+static void emit_statistics(Manager *m, bool force) {
+        FormatOutputStats outs[FORMAT_STATISTICS_OUTPUTS_MAX];
+        const OutputSinkStats *sinks;
+        FormatStatistics st;
+        size_t n;
+
+        if (!force && !format_statistics_due(now_usec(CLOCK_MONOTONIC), m->opts.stats_interval_usec,
+                                             &m->stats_last_usec))
+                return;
+        n = MIN(output_sinks(m->output, &sinks), ELEMENTSOF(outs));
+        for (size_t i = 0; i < n; i++)
+                outs[i] = (FormatOutputStats) {
+                        .name = sinks[i].name,
+                        .written = sinks[i].written,
+                        .dropped = sinks[i].dropped,
+                        .queued = sinks[i].queued,
+                };
+        if (m->tracer)
+                (void) bpf_tracer_read_counters(m->tracer, m->kernel);
+        st = (FormatStatistics) {
+                .stats = &m->stats,
+                .kernel = m->kernel,
+                .outputs = outs,
+                .n_outputs = n,
+                .connections_tracked = conn_table_size(m->conns),
+                .memory_bytes = conn_table_memory(m->conns),
+                .interval_usec = m->opts.stats_interval_usec,
+        };
+        emit_own_entry(m, format_statistics(&m->own, &st), "statistics");
 }
 
 static int on_housekeeping(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -532,6 +593,7 @@ static int on_housekeeping(sd_event_source *s, uint64_t usec, void *userdata) {
         refresh_kernel_filter(m);
 
         report_drops(m);
+        emit_statistics(m, false);
 
         format_status(m, status, sizeof(status));
         (void) sd_notifyf(false, "STATUS=%s", status);
@@ -680,8 +742,11 @@ int manager_run(Manager *m) {
         conn_table_finish_all(m->conns, now_monotonic_ns(), EXCHANGE_END_SHUTDOWN);
         emit_rate_limit_summary(m, true);
         (void) output_flush(m->output, SHUTDOWN_FLUSH_USEC);
-        /* What the last second lost, or the flush could not deliver, is reported too. */
+        /* What the last second lost is reported too, and the final counters. */
         report_drops(m);
+        if (m->opts.stats_interval_usec > 0)
+                emit_statistics(m, true);
+        (void) output_flush(m->output, SHUTDOWN_FLUSH_USEC);
         log_statistics(m);
 
         /* Detach everything before returning: no program stays loaded after we exit. */

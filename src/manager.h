@@ -36,6 +36,7 @@ typedef struct ManagerOptions {
         ManagerReloadFn reload;           /* SIGHUP and the control socket's reload; NULL: not supported */
         void *reload_userdata;
         const char *const *config_sources;/* files the configuration came from, for status */
+        uint64_t stats_interval_usec;     /* periodic statistics entries; 0: none */
 } ManagerOptions;
 
 void manager_options_init(ManagerOptions *o);
@@ -58,6 +59,7 @@ void manager_apply_redactor(Manager *m, const struct Redactor *r);
 struct Selector;
 void manager_apply_selector(Manager *m, struct Selector *s);
 void manager_apply_format(Manager *m, const struct FormatOptions *f);
+void manager_apply_stats_interval(Manager *m, uint64_t usec);
 void manager_apply_config_sources(Manager *m, const char *const *sources);
 /*
  * The kernel filter (takes ownership of f; NULL: none). Units are resolved

@@ -11,7 +11,8 @@ through the real BPF programs, with entries read back from journald:
 - sampling: sampling.rate=20% logs a share within a wide binomial tolerance,
   and every 5xx (sampling.keep_errors) -- sampled out + logged is exact;
 - rate limit: logged + rate-limited is exactly every exchange, and the
-  rate-limit summary entries add up to exactly the rate-limited count.
+  rate-limit summary entries add up to exactly the rate-limited count; the
+  statistics entry written at stop carries the same counts.
 
 Each run restricts itself with filter.include.paths to a random path prefix,
 so traffic of other programs on the host is filtered and cannot disturb the
@@ -114,7 +115,7 @@ def run_sampling(ctx, nginx, prefix):
 def run_rate_limit(ctx, nginx, prefix):
     n = 600
     daemon = htlib.Daemon(ctx, ["-s", "rate_limit.per_second=50", "-s", "rate_limit.burst=20",
-                                "-s", "rate_limit.summary_interval=1s",
+                                "-s", "rate_limit.summary_interval=1s", "-s", "stats.interval=1s",
                                 "-s", f"filter.include.paths={prefix}/"], name="ratelimit").start()
     requests(nginx.port, [f"{prefix}/r"] * n)
     stats = daemon.stop()
@@ -129,6 +130,14 @@ def run_rate_limit(ctx, nginx, prefix):
     expect(all(e.get("HTTP_TRACER_RATE_LIMIT") == "50" and e.get("PRIORITY") == "5" for e in summaries),
            f"rate limit: summary fields {summaries[:1]}")
     log(f"rate limit: {len(got)} logged, {limited} refused, reported in {len(summaries)} summary entries")
+    # The statistics entry written at stop carries the same final counts.
+    stats_entries = htlib.journal_wait(daemon.pid, "MESSAGE_ID=e64806dfcd6b4de8b4ea199f678fad44", expected=1)
+    ensure(stats_entries, "no statistics entry (stats.interval=1s, and one at stop)")
+    last = max(stats_entries, key=lambda e: int(e["__MONOTONIC_TIMESTAMP"]))
+    expect(last.get("HTTP_TRACER_RATE_LIMITED") == str(limited) and
+           last.get("HTTP_TRACER_FILTERED") == str(stats.get("filtered")),
+           f"last statistics entry: rate_limited={last.get('HTTP_TRACER_RATE_LIMITED')} "
+           f"filtered={last.get('HTTP_TRACER_FILTERED')}, the daemon counted {limited} and {stats.get('filtered')}")
 
 
 def test(ctx):

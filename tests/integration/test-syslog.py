@@ -185,6 +185,11 @@ def check_tcp_restart(ctx, rs, srv):
         log(f"busy host ({daemon.stat('exchanges')} exchanges traced): checking that our losses are counted")
         expect(len(sent) - len(unique) <= dropped,
                f"{len(sent) - len(unique)} of ours lost but only {dropped} counted as dropped")
+    # The drop warning is also an entry (MESSAGE_ID drops) in the outputs: here the JSON file.
+    with open(json_path(ctx, "tcp-restart"), encoding="utf-8") as f:
+        warnings = [e for e in map(json.loads, f) if e.get("MESSAGE_ID") == "5178c98922794d619bfcbf3dd749dfbd"]
+    expect(sum(int(e.get("HTTP_TRACER_DROPPED", 0)) for e in warnings if e.get("HTTP_TRACER_OUTPUT") == "syslog")
+           == dropped, f"drop warning entries in the JSON output: {warnings}, the daemon counted {dropped} dropped")
     err = daemon.proc.stderr_text()
     expect("is reachable again" in err, "the daemon did not log its reconnect")
     expect("entries dropped since the last report: the syslog output" in err or dropped == 0,
