@@ -78,17 +78,15 @@ if wait_for 15 journal_has HTTP_STATUS=404 HTTP_PATH=/no-such-page; then
                  MESSAGE_ID=d0a21e5e3f34fda1ea3a6c8d562c83a1 SERVER_PORT=8080; do
                 grep -qx "$f" <<<"$entry" && pass "entry has $f" || bad "entry lacks $f"
         done
-        grep -q '^OBJECT_PID=[0-9]' <<<"$entry" && pass "entry has OBJECT_PID" || bad "entry lacks OBJECT_PID"
-        # The programs report PIDs of the initial PID namespace; in this
-        # container they name no local process, so journald cannot add
-        # OBJECT_SYSTEMD_UNIT. Check it only when the PID is ours.
-        opid=$(sed -n 's/^OBJECT_PID=//p' <<<"$entry" | head -1)
-        if [ "$(cat /proc/"$opid"/comm 2>/dev/null)" = python3 ]; then
-                grep -qx OBJECT_SYSTEMD_UNIT=web.service <<<"$entry" && pass "entry has OBJECT_SYSTEMD_UNIT=web.service" \
-                        || bad "entry lacks OBJECT_SYSTEMD_UNIT=web.service"
-        else
-                echo "NOTE: OBJECT_PID=$opid is a host PID (the container has its own PID namespace): OBJECT_SYSTEMD_UNIT not checked"
-        fi
+        # PIDs are those of the daemon's PID namespace (the container's), so
+        # the server's entry names web.service's own process and journald
+        # can add OBJECT_SYSTEMD_UNIT from it.
+        server=$(journalctl -q --no-pager -u http-tracer.service HTTP_STATUS=404 HTTP_ROLE=server -o export | head -100)
+        web_pid=$(systemctl show -P MainPID web.service)
+        grep -qx "OBJECT_PID=$web_pid" <<<"$server" && pass "server entry has OBJECT_PID=$web_pid (web.service, container PID)" \
+                || bad "server entry has $(grep '^OBJECT_PID=' <<<"$server" | head -1), web.service is PID $web_pid"
+        grep -qx OBJECT_SYSTEMD_UNIT=web.service <<<"$server" && pass "server entry has OBJECT_SYSTEMD_UNIT=web.service" \
+                || bad "server entry lacks OBJECT_SYSTEMD_UNIT=web.service"
 else
         bad "no 404 exchange for /no-such-page in the journal within 15 s"
 fi
