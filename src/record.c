@@ -2,9 +2,12 @@
 /* Recording and replaying ring-buffer records; see record.h. */
 
 #include <errno.h>
+#include <stdalign.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include "macro.h"
@@ -80,8 +83,27 @@ int recorder_close(Recorder *r) {
         return e;
 }
 
+/*
+ * Bytes read from a recording at a time. Records are consumed straight from
+ * this buffer: two fread() calls per record (length, then body) cost more
+ * than the parser spends on a typical record.
+ */
+#define REPLAY_CHUNK (1024u * 1024)
+
+/* Fills buf[have..) from f; returns the new fill level, or -errno on a read error. */
+static ssize_t replay_fill(FILE *f, uint8_t *buf, size_t have, size_t size) {
+        size_t k = fread(buf + have, 1, size - have, f);
+
+        if (k == 0 && ferror(f))
+                return -EIO;
+        return (ssize_t) (have + k);
+}
+
 int replay_file(const char *path, struct ht_record_file_header *ret_header, ReplayFn fn, void *userdata) {
+        /* Records are 8-byte aligned in the ring buffer; in the file only the length prefix is. */
+        _cleanup_(freep) uint64_t *aligned = NULL;
         _cleanup_(freep) uint8_t *buf = NULL;
+        size_t size = REPLAY_CHUNK + RECORD_MAX_SIZE + sizeof(uint32_t), pos = 0, have = 0;
         struct ht_record_file_header h;
         FILE *f;
         int n = 0, r = 0;
@@ -98,25 +120,47 @@ int replay_file(const char *path, struct ht_record_file_header *ret_header, Repl
                 return -EBADMSG;
         }
 
-        buf = malloc(RECORD_MAX_SIZE);
-        if (!buf) {
+        buf = malloc(size);
+        aligned = malloc(RECORD_MAX_SIZE);
+        if (!buf || !aligned) {
                 fclose(f);
                 return -ENOMEM;
         }
 
         for (;;) {
+                const uint8_t *data;
                 uint32_t len;
 
-                if (fread(&len, sizeof(len), 1, f) != 1) {
-                        if (!feof(f))
-                                r = -EIO;
+                /* Keep at least one whole record (or the rest of the file) ahead of pos. */
+                if (have - pos < sizeof(len) + RECORD_MAX_SIZE && !feof(f)) {
+                        ssize_t k;
+
+                        memmove(buf, buf + pos, have - pos);
+                        have -= pos;
+                        pos = 0;
+                        k = replay_fill(f, buf, have, size);
+                        if (k < 0) {
+                                r = (int) k;
+                                break;
+                        }
+                        have = (size_t) k;
+                }
+                if (have - pos < sizeof(len)) {
+                        if (have != pos)
+                                r = -EBADMSG;   /* a partial length prefix */
                         break;
                 }
-                if (len > RECORD_MAX_SIZE || fread(buf, 1, len, f) != len) {
+                memcpy(&len, buf + pos, sizeof(len));
+                if (len > RECORD_MAX_SIZE || have - pos - sizeof(len) < len) {
                         r = -EBADMSG;
                         break;
                 }
-                r = fn(userdata, buf, len);
+                data = buf + pos + sizeof(len);
+                if ((uintptr_t) data % alignof(uint64_t) != 0)
+                        data = memcpy(aligned, data, len);
+                pos += sizeof(len) + len;
+
+                r = fn(userdata, data, len);
                 if (r < 0)
                         break;
                 n++;
