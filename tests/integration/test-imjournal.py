@@ -35,7 +35,7 @@ RSYSLOGD = "/usr/sbin/rsyslogd"
 USER = 1
 
 DOC = os.path.join(htlib.SOURCE_ROOT, "docs", "forwarding.md")
-MODULE_LINE = 'module(load="imjournal" StateFile="imjournal.state")'
+MODULE_LINE = 'module(load="imjournal" StateFile="imjournal.state" ratelimit.interval="0")'
 FILTER = '$!MESSAGE_ID != ""'
 
 # The SD as the recipe's template writes it: RFC 5424 PARAM-VALUEs, in its order.
@@ -84,12 +84,12 @@ class ImjournalRsyslog:
         self.conf = os.path.join(self.dir, "rsyslog.conf")
         # The doc's recipe with three changes: the output files are ours;
         # imjournal starts at the journal's tail (the host's journal holds
-        # much else) without a rate limit; the filter also wants this test's
+        # much else); the filter also wants this test's
         # marker (other tests' tracers write to the same journal).
         conf = doc_recipe()
         conf = conf.replace("/var/log/http-tracer.json", self.json_out)
         conf = conf.replace("/var/log/http-tracer.5424", self.rfc5424_out)
-        conf = conf.replace(MODULE_LINE, MODULE_LINE[:-1] + ' IgnorePreviousMessages="on" ratelimit.interval="0")')
+        conf = conf.replace(MODULE_LINE, MODULE_LINE[:-1] + ' IgnorePreviousMessages="on")')
         conf = conf.replace(FILTER, f'{FILTER} and $!HTTP_TARGET contains "{marker}"')
         with open(self.conf, "w") as f:
             f.write(f'global(workDirectory="{self.dir}")\n{conf}\n')
