@@ -108,6 +108,46 @@ else
         bad "journalctl -x shows no catalog text"
 fi
 
+# ---- journald ForwardToSyslog=yes (docs/forwarding.md recipe 1) ----
+# Nothing is configured: Debian builds journald with ForwardToSyslog=yes,
+# and journald sends each entry to /run/systemd/journal/syslog whenever
+# something is bound there. A stand-in for a syslog daemon's imuxsock
+# records each datagram as one line.
+syslog_sock=/run/systemd/journal/syslog
+syslog_got=/run/syslog-received.txt
+systemd-run --quiet --unit=syslog-recv python3 -c "
+import socket
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind('$syslog_sock')
+with open('$syslog_got', 'ab', buffering=0) as f:
+    while True:
+        f.write(s.recv(65536) + b'\n')
+"
+wait_for 10 test -S "$syslog_sock" || bad "the syslog stand-in did not bind $syslog_sock"
+curl -s -o /dev/null http://127.0.0.1:8080/forwarded-to-syslog
+if wait_for 15 journal_has HTTP_PATH=/forwarded-to-syslog HTTP_ROLE=server; then
+        fwd=$(journalctl -q --no-pager -u http-tracer.service HTTP_PATH=/forwarded-to-syslog HTTP_ROLE=server -o export)
+        fwd_msg=$(sed -n 's/^MESSAGE=//p' <<<"$fwd" | head -1)
+        fwd_prio=$(sed -n 's/^PRIORITY=//p' <<<"$fwd" | head -1)
+        fwd_pid=$(sed -n 's/^_PID=//p' <<<"$fwd" | head -1)
+        grep -q '^SYSLOG_FACILITY=' <<<"$fwd" && bad "the entry names a SYSLOG_FACILITY: the doc says it has none" \
+                || pass "the entry names no SYSLOG_FACILITY (journald forwards it as user)"
+        wait_for 10 grep -qF -- "http-tracer[$fwd_pid]: $fwd_msg" "$syslog_got"
+        lines=$(grep -F -- "http-tracer[$fwd_pid]: $fwd_msg" "$syslog_got")
+        re='^<([0-9]+)>[A-Z][a-z]{2} [ 1-3][0-9] [0-2][0-9]:[0-5][0-9]:[0-6][0-9] http-tracer\[([0-9]+)\]: (.*)$'
+        if [ "$(grep -c . <<<"$lines")" = 1 ] && [[ $lines =~ $re ]] && [ "${BASH_REMATCH[1]}" = $((8 + fwd_prio)) ] \
+                && [ "${BASH_REMATCH[2]}" = "$fwd_pid" ] && [ "${BASH_REMATCH[3]}" = "$fwd_msg" ]; then
+                pass "ForwardToSyslog: one classic line '$lines' (PRI user*8+$fwd_prio, the daemon's pid, MESSAGE only)"
+        else
+                bad "ForwardToSyslog: expected one '<$((8 + fwd_prio))>Mmm dd hh:mm:ss http-tracer[$fwd_pid]: $fwd_msg', got: '$lines'"
+                tail -5 "$syslog_got"
+        fi
+else
+        bad "no entry for /forwarded-to-syslog in the journal within 15 s"
+fi
+systemctl stop syslog-recv.service
+rm -f "$syslog_sock"
+
 # ---- privileges ----
 pid=$(main_pid)
 valid_pid "$pid" || pid=self   # keeps the checks below failing cleanly
