@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +51,7 @@ struct Manager {
         Selector *selector;                 /* NULL: every exchange is logged */
         FormatEntry own;                    /* the daemon's own entries: statistics, drops, rate-limit summaries */
         uint64_t stats_last_usec;           /* when the last statistics entry was due */
+        size_t conns_peak;                  /* most connections tracked since the last malloc_trim() */
         bool replaying;                     /* time is the recording's, not the clock's */
 
         uint64_t kernel[_HT_CNT_MAX];       /* last read of the kernel's counters */
@@ -583,6 +585,23 @@ static void emit_statistics(Manager *m, bool force) {
         emit_own_entry(m, format_statistics(&m->own, &st), "statistics");
 }
 
+/*
+ * glibc keeps freed heap memory for reuse; after thousands of connections
+ * went away (a burst ended, idle ones expired) give it back, so RSS returns
+ * to its baseline instead of staying at the peak.
+ */
+#define TRIM_AFTER_CONNS 1024u
+static void trim_memory(Manager *m) {
+        size_t n = conn_table_size(m->conns);
+
+        if (n > m->conns_peak)
+                m->conns_peak = n;
+        else if (n + TRIM_AFTER_CONNS <= m->conns_peak) {
+                (void) malloc_trim(0);
+                m->conns_peak = n;
+        }
+}
+
 static int on_housekeeping(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = ASSERT_PTR(userdata);
         char status[256];
@@ -594,6 +613,7 @@ static int on_housekeeping(sd_event_source *s, uint64_t usec, void *userdata) {
 
         report_drops(m);
         emit_statistics(m, false);
+        trim_memory(m);
 
         format_status(m, status, sizeof(status));
         (void) sd_notifyf(false, "STATUS=%s", status);
