@@ -383,7 +383,7 @@ static void head_overflow_begin(Http1Parser *p, unsigned flags) {
         }
         /* the stored part keeps whole lines only; the cut line continues in scratch */
         partial = m->len - p->line_off;
-        p->scratch_len = MIN(partial, sizeof(p->scratch));
+        p->scratch_len = MIN(partial, (size_t) HTTP1_SCRATCH_MAX);
         memcpy(p->scratch, m->buf + p->line_off, p->scratch_len);
         m->len = p->line_off;
         p->overflow = true;
@@ -421,8 +421,8 @@ static void head_store(Http1Parser *p, const uint8_t *data, size_t len) {
                 }
         }
 
-        if (p->scratch_len < sizeof(p->scratch)) {
-                size_t k = MIN(len, sizeof(p->scratch) - p->scratch_len);
+        if (p->scratch_len < HTTP1_SCRATCH_MAX) {
+                size_t k = MIN(len, HTTP1_SCRATCH_MAX - p->scratch_len);
                 memcpy(p->scratch + p->scratch_len, data, k);
                 p->scratch_len += k;
         }

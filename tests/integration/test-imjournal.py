@@ -84,12 +84,12 @@ class ImjournalRsyslog:
         self.conf = os.path.join(self.dir, "rsyslog.conf")
         # The doc's recipe with three changes: the output files are ours;
         # imjournal starts at the journal's tail (the host's journal holds
-        # much else); the filter also wants this test's
+        # much else) and persists its state at once (readiness, below); the filter also wants this test's
         # marker (other tests' tracers write to the same journal).
         conf = doc_recipe()
         conf = conf.replace("/var/log/http-tracer.json", self.json_out)
         conf = conf.replace("/var/log/http-tracer.5424", self.rfc5424_out)
-        conf = conf.replace(MODULE_LINE, MODULE_LINE[:-1] + ' IgnorePreviousMessages="on")')
+        conf = conf.replace(MODULE_LINE, MODULE_LINE[:-1] + ' IgnorePreviousMessages="on" PersistStateInterval="1")')
         conf = conf.replace(FILTER, f'{FILTER} and $!HTTP_TARGET contains "{marker}"')
         with open(self.conf, "w") as f:
             f.write(f'global(workDirectory="{self.dir}")\n{conf}\n')
@@ -100,11 +100,13 @@ class ImjournalRsyslog:
     def start(self, ctx):
         self.proc = htlib.Proc(ctx, [RSYSLOGD, "-n", "-f", self.conf, "-i", self.pid_file],
                                "rsyslogd-imjournal")
-        # imjournal writes its state file once it has opened the journal and
-        # seeked to the tail; only entries written after that are read.
+        # imjournal writes its state file (PersistStateInterval=1) once it has
+        # read an entry after seeking to the tail; only entries written after
+        # that are read. On a quiet journal nothing would come: write probes.
         state = os.path.join(self.dir, "imjournal.state")
         deadline = time.monotonic() + 20
         while not os.path.exists(state):
+            htlib.run_cmd(["systemd-cat", "-t", "ht-imjournal-probe", "echo", "probe"], check=False)
             if self.proc.poll() is not None:
                 raise Failure(f"rsyslogd exited {self.proc.popen.returncode}: {self.proc.stderr_text()[-2000:]}")
             if time.monotonic() > deadline:
