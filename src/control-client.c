@@ -16,18 +16,11 @@
 #include "json-value.h"
 #include "macro.h"
 
-static uint64_t now_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
-}
-
 /* Wait for @events until @deadline; -ETIMEDOUT past it. */
 static int wait_fd(int fd, short events, uint64_t deadline) {
         for (;;) {
                 struct pollfd p = { .fd = fd, .events = events };
-                uint64_t now = now_usec();
+                uint64_t now = now_usec(CLOCK_MONOTONIC);
                 int r;
 
                 if (now >= deadline)
@@ -49,7 +42,7 @@ int control_client_call(const char *path, const char *request_line, uint64_t tim
         uint64_t deadline;
         int r;
 
-        deadline = now_usec() + (timeout_usec ?: CONTROL_CLIENT_TIMEOUT_DEFAULT_USEC);
+        deadline = now_usec(CLOCK_MONOTONIC) + (timeout_usec ?: CONTROL_CLIENT_TIMEOUT_DEFAULT_USEC);
         if (strlen(path) >= sizeof(sa.sun_path))
                 return -ENAMETOOLONG;
         strcpy(sa.sun_path, path);
@@ -74,7 +67,7 @@ int control_client_call(const char *path, const char *request_line, uint64_t tim
                 }
                 if (errno != EAGAIN && errno != EINTR)
                         return -errno;
-                if (now_usec() >= deadline)
+                if (now_usec(CLOCK_MONOTONIC) >= deadline)
                         return -ETIMEDOUT;
                 (void) poll(NULL, 0, 10);
         }

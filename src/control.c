@@ -117,13 +117,6 @@ static const struct {
 _Static_assert(sizeof(Stats) == ELEMENTSOF(stat_fields) * sizeof(uint64_t),
                "Stats gained a counter: add it to stat_fields[] and docs/control-protocol.md");
 
-static uint64_t now_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
-}
-
 static ControlClient *client_free(ControlClient *c) {
         ControlServer *s;
 
@@ -373,7 +366,7 @@ static int handle_request(ControlClient *c, const char *line, size_t n) {
 static int client_arm_timer(ControlClient *c) {
         int r;
 
-        r = sd_event_source_set_time(c->timer_source, now_usec() + CONTROL_CLIENT_TIMEOUT_USEC);
+        r = sd_event_source_set_time(c->timer_source, now_usec(CLOCK_MONOTONIC) + CONTROL_CLIENT_TIMEOUT_USEC);
         if (r < 0)
                 return r;
         return sd_event_source_set_enabled(c->timer_source, SD_EVENT_ONESHOT);
@@ -544,7 +537,7 @@ static int client_new(ControlServer *s, int fd) {
         r = sd_event_add_io(s->event, &c->io_source, c->fd, EPOLLIN, on_client_io, c);
         if (r >= 0)
                 r = sd_event_add_time(s->event, &c->timer_source, CLOCK_MONOTONIC,
-                                      now_usec() + CONTROL_CLIENT_TIMEOUT_USEC, 100 * 1000,
+                                      now_usec(CLOCK_MONOTONIC) + CONTROL_CLIENT_TIMEOUT_USEC, 100 * 1000,
                                       on_client_timeout, c);
         if (r < 0) {
                 client_free(c);
@@ -575,11 +568,11 @@ static int on_listen(sd_event_source *source, int fd, uint32_t revents, void *us
                          */
                         (void) sd_event_source_set_enabled(s->listen_source, SD_EVENT_OFF);
                         if (s->retry_timer) {
-                                (void) sd_event_source_set_time(s->retry_timer, now_usec() + CONTROL_ACCEPT_RETRY_USEC);
+                                (void) sd_event_source_set_time(s->retry_timer, now_usec(CLOCK_MONOTONIC) + CONTROL_ACCEPT_RETRY_USEC);
                                 (void) sd_event_source_set_enabled(s->retry_timer, SD_EVENT_ONESHOT);
                         } else
                                 (void) sd_event_add_time(s->event, &s->retry_timer, CLOCK_MONOTONIC,
-                                                         now_usec() + CONTROL_ACCEPT_RETRY_USEC, 0, on_retry, s);
+                                                         now_usec(CLOCK_MONOTONIC) + CONTROL_ACCEPT_RETRY_USEC, 0, on_retry, s);
                         return 0;
                 }
                 if (s->n_clients >= CONTROL_CLIENTS_MAX) {

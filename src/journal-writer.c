@@ -91,13 +91,6 @@ struct JournalWriter {
 static const char newline = '\n';
 static const char equals = '=';
 
-static uint64_t now_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / NSEC_PER_USEC;
-}
-
 static bool field_name_valid(const char *name) {
         size_t n = 0;
 
@@ -492,7 +485,7 @@ JournalWriter *journal_writer_free(JournalWriter *w) {
 
 /* No event loop: wait for journald, bounded, rather than queue with nobody to drain. */
 static int send_blocking(JournalWriter *w, const struct iovec *iov, size_t n_iov, size_t size) {
-        uint64_t deadline = now_usec() + w->block_timeout_usec;
+        uint64_t deadline = now_usec(CLOCK_MONOTONIC) + w->block_timeout_usec;
 
         for (;;) {
                 uint64_t now, left_ms;
@@ -514,7 +507,7 @@ static int send_blocking(JournalWriter *w, const struct iovec *iov, size_t n_iov
                 if (r != -EAGAIN && !errno_is_disconnect(r))
                         return r;
 
-                now = now_usec();
+                now = now_usec(CLOCK_MONOTONIC);
                 if (w->block_gave_up || now >= deadline) {
                         w->block_gave_up = true;
                         return -ETIMEDOUT;
@@ -595,7 +588,7 @@ int journal_writer_flush(JournalWriter *w, uint64_t timeout_usec) {
         if (!w)
                 return 0;
 
-        deadline = now_usec() + timeout_usec;
+        deadline = now_usec(CLOCK_MONOTONIC) + timeout_usec;
         while (w->head) {
                 uint64_t now;
                 int r;
@@ -606,7 +599,7 @@ int journal_writer_flush(JournalWriter *w, uint64_t timeout_usec) {
                 if (!w->head)
                         break;
 
-                now = now_usec();
+                now = now_usec(CLOCK_MONOTONIC);
                 if (now >= deadline)
                         break;
 

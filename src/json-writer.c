@@ -144,13 +144,6 @@ ssize_t json_format_line(char *buf, size_t size, const FormatField *fields, size
 
 /* ---- writing ------------------------------------------------------------- */
 
-static uint64_t now_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / NSEC_PER_USEC;
-}
-
 static void stats_set_queued(JsonWriter *w) {
         w->stats->entries_queued = w->n_lines;
 }
@@ -335,14 +328,14 @@ int json_writer_flush(JsonWriter *w, uint64_t timeout_usec) {
         if (!w)
                 return 0;
 
-        deadline = now_usec() + timeout_usec;
+        deadline = now_usec(CLOCK_MONOTONIC) + timeout_usec;
         while (w->head < w->tail) {
                 struct pollfd p = { .fd = w->fd, .events = POLLOUT };
                 uint64_t now;
 
                 if (write_buffer(w) != -EAGAIN)
                         break;
-                now = now_usec();
+                now = now_usec(CLOCK_MONOTONIC);
                 if (now >= deadline)
                         break;
                 if (poll(&p, 1, (int) MIN((deadline - now + 999) / 1000, (uint64_t) INT32_MAX)) < 0 &&

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define _cleanup_(f) __attribute__((cleanup(f)))
@@ -97,4 +98,16 @@ static inline const char *strna(const char *s) {
 
 static inline const char *yes_no(int b) {
         return b ? "yes" : "no";
+}
+
+/* The time on clock (CLOCK_MONOTONIC, CLOCK_REALTIME...), in nanoseconds and microseconds. */
+static inline uint64_t now_nsec(clockid_t clock) {
+        struct timespec ts;
+
+        clock_gettime(clock, &ts);
+        return (uint64_t) ts.tv_sec * NSEC_PER_SEC + (uint64_t) ts.tv_nsec;
+}
+
+static inline uint64_t now_usec(clockid_t clock) {
+        return now_nsec(clock) / NSEC_PER_USEC;
 }

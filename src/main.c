@@ -234,13 +234,6 @@ static void set_config_sources(const Config *c) {
         config_sources[n] = NULL;
 }
 
-static uint64_t now_monotonic_ns(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * NSEC_PER_SEC + (uint64_t) ts.tv_nsec;
-}
-
 static ConfigLoadOptions load_options(void) {
         return (ConfigLoadOptions) {
                 .config_file = arg_config,
@@ -290,7 +283,7 @@ static int reload_config(Manager *m, void *userdata, char ***ret_errors) {
         r = format_options_new_from_config(c, &format);
         if (r < 0)
                 return r;
-        r = selector_new(c, now_monotonic_ns(), NULL, NULL, 0, &selector);
+        r = selector_new(c, now_nsec(CLOCK_MONOTONIC), NULL, NULL, 0, &selector);
         if (r < 0)
                 return r;
         r = kernel_filter_compile(c, &kfilter);
@@ -438,7 +431,7 @@ static int run(int argc, char *argv[]) {
         r = manager_new(&o, &m);
         if (r < 0)
                 return r;
-        r = selector_new(current_config, now_monotonic_ns(), NULL, NULL, 0, &selector);
+        r = selector_new(current_config, now_nsec(CLOCK_MONOTONIC), NULL, NULL, 0, &selector);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up filters, sampling and the rate limit: %m");
         manager_apply_selector(m, TAKE_PTR(selector));

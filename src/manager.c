@@ -56,7 +56,6 @@ struct Manager {
 
         uint64_t kernel[_HT_CNT_MAX];       /* last read of the kernel's counters */
         uint64_t drops_reported;
-        uint64_t entries_dropped_reported;
         uint64_t sink_dropped_reported[OUTPUT_SINKS_MAX];
 };
 
@@ -68,13 +67,6 @@ void manager_options_init(ManagerOptions *o) {
                 /* Records wait at most 10 ms in the ring buffer when no wakeup comes. */
                 .drain_interval_usec = 10 * 1000,
         };
-}
-
-static uint64_t now_monotonic_ns(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * NSEC_PER_SEC + (uint64_t) ts.tv_nsec;
 }
 
 /*
@@ -102,7 +94,7 @@ static const Exchange *redact_exchange(Manager *m, const Exchange *x, Exchange *
 
 /* "Now" for decisions that depend on time: the recording's clock during a replay. */
 static uint64_t manager_now_ns(Manager *m) {
-        return m->replaying ? conn_table_last_timestamp(m->conns) : now_monotonic_ns();
+        return m->replaying ? conn_table_last_timestamp(m->conns) : now_nsec(CLOCK_MONOTONIC);
 }
 
 static bool select_exchange(Manager *m, const Exchange *x) {
@@ -359,13 +351,6 @@ static void refresh_kernel_filter(Manager *m) {
         }
 }
 
-static uint64_t now_usec(clockid_t clock) {
-        struct timespec ts;
-
-        clock_gettime(clock, &ts);
-        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / NSEC_PER_USEC;
-}
-
 /* Validate and apply a new configuration; the old one stays on any error. */
 static int manager_reload(Manager *m, char ***ret_errors) {
         int r;
@@ -435,7 +420,6 @@ static int on_control_stats_reset(void *userdata, const ControlPeer *peer) {
 
         /* Gauges keep their value; cumulative counters start again. */
         m->stats = (Stats) { .conns_active = active, .entries_queued = queued };
-        m->entries_dropped_reported = 0;
         log_info("Statistics reset (by pid %d).", (int) peer->pid);
         return 0;
 }
@@ -514,6 +498,9 @@ static void format_status(Manager *m, char *buf, size_t size) {
 
 /* Warn about what was dropped since the last report: in the kernel, and per output. */
 static void report_drops(Manager *m) {
+        const OutputSinkStats *sinks;
+        size_t n;
+
         if (m->tracer && bpf_tracer_read_counters(m->tracer, m->kernel) >= 0 &&
             m->kernel[HT_CNT_RINGBUF_DROPS] > m->drops_reported) {
                 FormatDrops d = {
@@ -529,28 +516,24 @@ static void report_drops(Manager *m) {
         }
 
         /* Which output dropped: each sink counts its own losses. */
-        {
-                const OutputSinkStats *sinks;
-                size_t n = output_sinks(m->output, &sinks);
+        n = output_sinks(m->output, &sinks);
 
-                for (size_t i = 0; i < n; i++)
-                        if (sinks[i].dropped > m->sink_dropped_reported[i]) {
-                                FormatDrops d = {
-                                        .reason = FORMAT_DROP_OUTPUT_QUEUE,
-                                        .dropped = sinks[i].dropped - m->sink_dropped_reported[i],
-                                        .total = sinks[i].dropped,
-                                        .output = sinks[i].name,
-                                };
+        for (size_t i = 0; i < n; i++)
+                if (sinks[i].dropped > m->sink_dropped_reported[i]) {
+                        FormatDrops d = {
+                                .reason = FORMAT_DROP_OUTPUT_QUEUE,
+                                .dropped = sinks[i].dropped - m->sink_dropped_reported[i],
+                                .total = sinks[i].dropped,
+                                .output = sinks[i].name,
+                        };
 
-                                log_warning("%" PRIu64 " entries dropped since the last report: the %s output (%s) did "
-                                            "not keep up (queue full or receiver gone).",
-                                            d.dropped, sinks[i].name, sinks[i].target);
-                                /* The others may take it; the one that dropped counts it if it cannot. */
-                                emit_own_entry(m, format_drops(&m->own, &d), "drop warning");
-                                m->sink_dropped_reported[i] = sinks[i].dropped;
-                        }
-                m->entries_dropped_reported = m->stats.entries_dropped;
-        }
+                        log_warning("%" PRIu64 " entries dropped since the last report: the %s output (%s) did "
+                                    "not keep up (queue full or receiver gone).",
+                                    d.dropped, sinks[i].name, sinks[i].target);
+                        /* Reported up to here before sending: if this warning is dropped too, the next one says so. */
+                        m->sink_dropped_reported[i] = d.total;
+                        emit_own_entry(m, format_drops(&m->own, &d), "drop warning");
+                }
 }
 
 /* The periodic statistics entry (stats.interval; with force, now: at stop). */
@@ -607,7 +590,7 @@ static int on_housekeeping(sd_event_source *s, uint64_t usec, void *userdata) {
         char status[256];
         int r;
 
-        conn_table_expire(m->conns, now_monotonic_ns());
+        conn_table_expire(m->conns, now_nsec(CLOCK_MONOTONIC));
         emit_rate_limit_summary(m, false);
         refresh_kernel_filter(m);
 
@@ -759,7 +742,7 @@ int manager_run(Manager *m) {
         (void) sd_notify(false, "STOPPING=1\nSTATUS=Stopping: flushing entries");
         /* What the kernel wrote before we stop reading still counts. */
         drain(m);
-        conn_table_finish_all(m->conns, now_monotonic_ns(), EXCHANGE_END_SHUTDOWN);
+        conn_table_finish_all(m->conns, now_nsec(CLOCK_MONOTONIC), EXCHANGE_END_SHUTDOWN);
         emit_rate_limit_summary(m, true);
         (void) output_flush(m->output, SHUTDOWN_FLUSH_USEC);
         /* What the last second lost is reported too, and the final counters. */

@@ -242,15 +242,8 @@ int output_entry(Output *o, const FormatEntry *e) {
         return ret;
 }
 
-static uint64_t now_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / NSEC_PER_USEC;
-}
-
 int output_flush(Output *o, uint64_t timeout_usec) {
-        uint64_t deadline = now_usec() + timeout_usec;
+        uint64_t deadline = now_usec(CLOCK_MONOTONIC) + timeout_usec;
         int r, ret = 0;
 
         if (!o)
@@ -258,7 +251,7 @@ int output_flush(Output *o, uint64_t timeout_usec) {
         /* One deadline for all: a dead receiver cannot make the others wait longer. */
         for (size_t i = 0; i < o->n_sinks; i++) {
                 Sink *s = &o->sinks[i];
-                uint64_t now = now_usec(), left = deadline > now ? deadline - now : 0;
+                uint64_t now = now_usec(CLOCK_MONOTONIC), left = deadline > now ? deadline - now : 0;
 
                 if (s->journal)
                         r = journal_writer_flush(s->journal, left);

@@ -18,19 +18,12 @@ struct Recorder {
         int error;
 };
 
-static uint64_t clock_ns(clockid_t id) {
-        struct timespec ts;
-
-        clock_gettime(id, &ts);
-        return (uint64_t) ts.tv_sec * NSEC_PER_SEC + (uint64_t) ts.tv_nsec;
-}
-
 int recorder_open(const char *path, uint32_t payload_max, Recorder **ret) {
         struct ht_record_file_header h = {
                 .abi_version = HT_ABI_VERSION,
                 .header_size = sizeof(h),
-                .monotonic_ns = clock_ns(CLOCK_MONOTONIC),
-                .realtime_ns = clock_ns(CLOCK_REALTIME),
+                .monotonic_ns = now_nsec(CLOCK_MONOTONIC),
+                .realtime_ns = now_nsec(CLOCK_REALTIME),
                 .payload_max = payload_max,
         };
         Recorder *r;

@@ -62,13 +62,6 @@ struct SyslogWriter {
         char msg[SYSLOG_FRAME_PREFIX_MAX + SYSLOG_MESSAGE_MAX];
 };
 
-static uint64_t now_usec(clockid_t clock) {
-        struct timespec ts;
-
-        clock_gettime(clock, &ts);
-        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / NSEC_PER_USEC;
-}
-
 static bool is_tcp(const SyslogWriter *w) {
         return w->opts.target.transport == SYSLOG_TRANSPORT_TCP;
 }
