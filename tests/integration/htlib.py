@@ -2,7 +2,9 @@
 """Shared harness for http-tracer's integration tests (Python 3 stdlib only).
 
 Each test is a script that calls run(test_fn). The harness:
-  - skips (exit 77, reason on stdout) when not root or a tool is missing;
+  - skips (exit 77, "SKIP: reason" on stdout) when not root or a tool is
+    missing, unless a check already failed (then exit 1); scripts/test
+    turns a skip under CI=true into a failure (tests/README.md);
   - mounts tracefs and starts journald when they are absent (and undoes what
     it started);
   - starts real servers on free 127.0.0.1 ports in a private temp dir, with
@@ -915,8 +917,12 @@ def run(test_fn, needs_root=True, tools=("bpftool", "journalctl")):
             ctx.cleanup.callback(shutil.rmtree, ctx.tmp, ignore_errors=True)
             test_fn(ctx)
     except Skip as s:
-        log(f"SKIP: {s}")
-        sys.exit(SKIP_EXIT)
+        # A skip half-way through must not hide checks that already failed.
+        if not CHECKS.failures:
+            log(f"SKIP: {s}")
+            sys.exit(SKIP_EXIT)
+        log(f"  FAIL: skipped half-way ({s}) after {len(CHECKS.failures)} failed check(s)")
+        code = 1
     except Failure as f:
         if str(f) not in CHECKS.failures:
             CHECKS.failures.append(str(f))
