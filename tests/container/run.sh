@@ -4,15 +4,8 @@
 # The checks, run inside the test container by http-tracer-test.service
 # with systemd as PID 1. Writes a report to /tests/out/report.txt and the
 # journal to /tests/out/journal.txt; exits non-zero if any check failed.
-#
-# Some checks need daemon features that are wired in separately (the
-# control socket, the capability drop). Each is detected from the binary
-# itself, so no flag has to be kept in sync:
-#   control socket   the binary contains the control server's strings
-#   capability drop  the binary links libcap-ng (meson links with
-#                    --as-needed: NEEDED only when the drop is called)
-# An undetected feature's checks are reported as PENDING, not failed.
-# HTTP_TRACER_REQUIRE_ALL=1 in the environment turns PENDING into FAIL.
+# Every check is unconditional: the daemon has both the control socket and
+# the capability drop, so a missing one is a failure, not "not wired yet".
 set -uo pipefail
 
 out=/tests/out
@@ -22,9 +15,6 @@ exec > >(tee -a "$report") 2>&1
 
 pass() { echo "PASS: $*"; }
 bad() { echo "FAIL: $*"; failures=$((failures + 1)); }
-pending() {
-        if [ "${HTTP_TRACER_REQUIRE_ALL:-0}" = 1 ]; then bad "$* (feature not wired)"; else echo "PENDING: $*"; fi
-}
 # wait_for SECONDS COMMAND...: poll until COMMAND succeeds.
 wait_for() {
         local deadline=$((SECONDS + $1)); shift
@@ -51,9 +41,6 @@ journalctl --update-catalog
 
 bin=$(command -v http-tracer || true)
 [ -n "$bin" ] || { bad "http-tracer is not installed"; exit 1; }
-has_control=0; grep -aq 'Unknown command; known: status, reload, stats-reset' "$bin" && has_control=1
-has_capdrop=0; ldd "$bin" | grep -q libcap-ng && has_capdrop=1
-echo "binary $bin: control socket wired=$has_control, capability drop wired=$has_capdrop"
 
 systemd-run --quiet --unit=web --property=WorkingDirectory=/usr/share/doc \
         python3 -m http.server 8080 --bind 127.0.0.1
@@ -152,11 +139,7 @@ rm -f "$syslog_sock"
 pid=$(main_pid)
 valid_pid "$pid" || pid=self   # keeps the checks below failing cleanly
 capeff=$(awk '/^CapEff:/ { print $2 }' /proc/"$pid"/status)
-if [ "$has_capdrop" = 1 ]; then
-        [ "$capeff" = 0000000000000000 ] && pass "CapEff is 0 while tracing" || bad "CapEff is $capeff while tracing"
-else
-        pending "CapEff is $capeff, expected 0 once the capability drop is wired"
-fi
+[ "$capeff" = 0000000000000000 ] && pass "CapEff is 0 while tracing" || bad "CapEff is $capeff while tracing, expected 0"
 capbnd=$(awk '/^CapBnd:/ { print $2 }' /proc/"$pid"/status)
 # CAP_BPF (39) and CAP_PERFMON (38) only.
 [ "$capbnd" = 000000c000000000 ] && pass "bounding set is CAP_BPF CAP_PERFMON" || bad "bounding set is $capbnd"
@@ -164,57 +147,53 @@ grep -q '^NoNewPrivs:[[:space:]]*1' /proc/"$pid"/status && pass "NoNewPrivs is s
 grep -q '^Seccomp:[[:space:]]*2' /proc/"$pid"/status && pass "a seccomp filter is active" || bad "no seccomp filter"
 
 # ---- control socket, reload, socket activation ----
-if [ "$has_control" = 1 ]; then
-        http-tracer status | grep -q 'Tracing: ' && pass "http-tracer status" || bad "http-tracer status"
-        http-tracer status --json | grep -q '"ok":true' && pass "http-tracer status --json" \
-                || bad "http-tracer status --json"
+http-tracer status | grep -q 'Tracing: ' && pass "http-tracer status" || bad "http-tracer status"
+http-tracer status --json | grep -q '"ok":true' && pass "http-tracer status --json" \
+        || bad "http-tracer status --json"
 
-        # A drop-in that changes what is redacted: before the reload the
-        # parameter is logged as sent, after it (no restart) it is masked.
-        mkdir -p /etc/http-tracer/http-tracer.yaml.d
-        curl -s -o /dev/null 'http://127.0.0.1:8080/before-reload?visitor=abc'
-        wait_for 15 journal_has HTTP_PATH=/before-reload || bad "no entry before the reload"
-        journal_has HTTP_TARGET='/before-reload?visitor=abc' && pass "before the reload the parameter is logged as sent" \
-                || bad "before the reload the parameter is not logged as sent"
-        printf 'redaction:\n  query_parameters+: ["visitor"]\n' >/etc/http-tracer/http-tracer.yaml.d/50-test.yaml
-        if systemctl reload http-tracer.service; then
-                pass "systemctl reload with a good drop-in"
-                curl -s -o /dev/null 'http://127.0.0.1:8080/after-reload?visitor=abc'
-                if wait_for 15 journal_has HTTP_PATH=/after-reload; then
-                        journal_has HTTP_TARGET='/after-reload?visitor=***' && pass "the reloaded drop-in applies without a restart" \
-                                || bad "the reloaded drop-in did not apply"
-                else
-                        bad "no entry after the reload"
-                fi
-                reload_works=1
+# A drop-in that changes what is redacted: before the reload the
+# parameter is logged as sent, after it (no restart) it is masked.
+mkdir -p /etc/http-tracer/http-tracer.yaml.d
+curl -s -o /dev/null 'http://127.0.0.1:8080/before-reload?visitor=abc'
+wait_for 15 journal_has HTTP_PATH=/before-reload || bad "no entry before the reload"
+journal_has HTTP_TARGET='/before-reload?visitor=abc' && pass "before the reload the parameter is logged as sent" \
+        || bad "before the reload the parameter is not logged as sent"
+printf 'redaction:\n  query_parameters+: ["visitor"]\n' >/etc/http-tracer/http-tracer.yaml.d/50-test.yaml
+if systemctl reload http-tracer.service; then
+        pass "systemctl reload with a good drop-in"
+        curl -s -o /dev/null 'http://127.0.0.1:8080/after-reload?visitor=abc'
+        if wait_for 15 journal_has HTTP_PATH=/after-reload; then
+                journal_has HTTP_TARGET='/after-reload?visitor=***' && pass "the reloaded drop-in applies without a restart" \
+                        || bad "the reloaded drop-in did not apply"
         else
-                bad "systemctl reload with a good drop-in failed"
-                reload_works=0
+                bad "no entry after the reload"
         fi
-        pid_before=$(main_pid)
-        printf 'filter: [this is: not valid\n' >/etc/http-tracer/http-tracer.yaml.d/60-bad.yaml
-        if systemctl reload http-tracer.service 2>"$out/reload-error.txt"; then
-                bad "systemctl reload with a bad drop-in succeeded"
-        elif [ "$reload_works" = 1 ]; then
-                # Only meaningful when a good reload succeeds: otherwise every reload fails.
-                pass "systemctl reload with a bad drop-in fails visibly"
-        fi
-        journalctl -q --no-pager -u http-tracer.service -n 20 | grep -qi '60-bad.yaml' \
-                && pass "the reload error names the bad file" || bad "the reload error does not name the bad file"
-        is_active http-tracer.service && [ "$(main_pid)" = "$pid_before" ] \
-                && pass "still running after the failed reload" || bad "not running after the failed reload"
-        rm -f /etc/http-tracer/http-tracer.yaml.d/*.yaml
-
-        systemctl stop http-tracer.service
-        is_active http-tracer.socket && pass "the socket stays listening while the service is stopped" \
-                || bad "http-tracer.socket is not active"
-        if timeout 60 http-tracer status >/dev/null && is_active http-tracer.service; then
-                pass "http-tracer status starts the service through the socket"
-        else
-                bad "socket activation did not start the service"
-        fi
+        reload_works=1
 else
-        pending "http-tracer status / status --json / reload / socket activation (control socket not wired)"
+        bad "systemctl reload with a good drop-in failed"
+        reload_works=0
+fi
+pid_before=$(main_pid)
+printf 'filter: [this is: not valid\n' >/etc/http-tracer/http-tracer.yaml.d/60-bad.yaml
+if systemctl reload http-tracer.service 2>"$out/reload-error.txt"; then
+        bad "systemctl reload with a bad drop-in succeeded"
+elif [ "$reload_works" = 1 ]; then
+        # Only meaningful when a good reload succeeds: otherwise every reload fails.
+        pass "systemctl reload with a bad drop-in fails visibly"
+fi
+journalctl -q --no-pager -u http-tracer.service -n 20 | grep -qi '60-bad.yaml' \
+        && pass "the reload error names the bad file" || bad "the reload error does not name the bad file"
+is_active http-tracer.service && [ "$(main_pid)" = "$pid_before" ] \
+        && pass "still running after the failed reload" || bad "not running after the failed reload"
+rm -f /etc/http-tracer/http-tracer.yaml.d/*.yaml
+
+systemctl stop http-tracer.service
+is_active http-tracer.socket && pass "the socket stays listening while the service is stopped" \
+        || bad "http-tracer.socket is not active"
+if timeout 60 http-tracer status >/dev/null && is_active http-tracer.service; then
+        pass "http-tracer status starts the service through the socket"
+else
+        bad "socket activation did not start the service"
 fi
 is_active http-tracer.service || systemctl start http-tracer.service
 
