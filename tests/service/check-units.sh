@@ -31,8 +31,12 @@ verify)
         # systemd-analyze prints problems but may still exit 0: fail on any output.
         out=$(cd "$tmp" && systemd-analyze verify --man=no http-tracer.service http-tracer.socket 2>&1) || {
                 echo "$out"; echo "FAIL: systemd-analyze verify exited non-zero"; exit 1; }
-        # Units the test environment lacks are not our problem.
-        out=$(grep -v -e 'sys-kernel-tracing.mount' -e 'Failed to load' <<<"$out" || true)
+        # Every line is a finding; nothing is filtered. Measured on Debian 12
+        # (systemd 252): verify prints nothing for these units, even with
+        # sys-kernel-tracing.mount (Wants=) absent from the unit path, and an
+        # environment without sysinit.target already fails by exit status.
+        # Filter a line here only with the message it prints and why it is
+        # not ours, never by a broad pattern such as "Failed to load".
         if [ -n "$out" ]; then
                 echo "$out"
                 echo "FAIL: systemd-analyze verify reported problems"
