@@ -19,6 +19,47 @@
 #include "read-source.h"
 #include "redact.h"
 
+/* ---- the documented MESSAGE_IDs ------------------------------------------ */
+
+/*
+ * The MESSAGE_ID that docs/journal-fields.md gives the kind whose table cell
+ * starts with @kind (a row "| `<32 hex>` | <kind>..."). The ids are a public
+ * contract, so entries are held to the doc, never to the code's own
+ * FORMAT_MESSAGE_ID_* constants: a test comparing the code with itself
+ * cannot see the code change a published id.
+ */
+static const char *doc_message_id(const char *kind) {
+        static char ids[16][33];
+        static unsigned n_ids;
+        _cleanup_(freep) char *doc = read_source("docs/journal-fields.md");
+        const char *found = NULL;
+
+        for (const char *line = doc; line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+                const char *id = line + 3;
+
+                if (strncmp(line, "| `", 3) != 0 || strspn(id, "0123456789abcdef") != 32 ||
+                    strncmp(id + 32, "` | ", 4) != 0 || strncmp(id + 36, kind, strlen(kind)) != 0)
+                        continue;
+                if (found)
+                        fail_msg("docs/journal-fields.md has two MESSAGE_ID rows for '%s'", kind);
+                found = id;
+        }
+        if (!found)
+                fail_msg("docs/journal-fields.md documents no MESSAGE_ID for '%s'", kind);
+        assert_true(n_ids < ELEMENTSOF(ids));
+        memcpy(ids[n_ids], found, 32);
+        ids[n_ids][32] = 0;
+        return ids[n_ids++];
+}
+
+#define DOC_ID_COMPLETE      doc_message_id("complete exchange")
+#define DOC_ID_NO_RESPONSE   doc_message_id("no response")
+#define DOC_ID_UNCORRELATED  doc_message_id("uncorrelated response")
+#define DOC_ID_PARSE_ERROR   doc_message_id("parse error")
+#define DOC_ID_STATISTICS    doc_message_id("periodic statistics")
+#define DOC_ID_DROPS         doc_message_id("records or entries were dropped")
+#define DOC_ID_RATE_LIMITED  doc_message_id("exchanges the rate limit refused")
+
 /* ---- fixtures ------------------------------------------------------------ */
 
 typedef struct Fixture {
@@ -160,7 +201,7 @@ static void test_complete(void **state) {
         assert_entry_clean(&f->e);
         assert_string_equal(get(f, "MESSAGE"),
                             "GET /index.html?x=1#frag → 200 in 1.2 ms (nginx[812] 127.0.0.1:50432 → 127.0.0.1:80)");
-        assert_string_equal(get(f, "MESSAGE_ID"), FORMAT_MESSAGE_ID_COMPLETE);
+        assert_string_equal(get(f, "MESSAGE_ID"), DOC_ID_COMPLETE);
         assert_string_equal(get(f, "PRIORITY"), "6");
         assert_string_equal(get(f, "SYSLOG_IDENTIFIER"), "http-tracer");
         assert_string_equal(get(f, "OBJECT_PID"), "812");
@@ -199,7 +240,7 @@ static void test_no_response(void **state) {
         format_ok(f);
         assert_entry_clean(&f->e);
         assert_string_equal(get(f, "MESSAGE"), "GET /x → no response (closed) (nginx[812] 127.0.0.1:50432 → 127.0.0.1:80)");
-        assert_string_equal(get(f, "MESSAGE_ID"), FORMAT_MESSAGE_ID_NO_RESPONSE);
+        assert_string_equal(get(f, "MESSAGE_ID"), DOC_ID_NO_RESPONSE);
         assert_string_equal(get(f, "PRIORITY"), "5");
         assert_string_equal(get(f, "HTTP_NO_RESPONSE_REASON"), "closed");
         assert_string_equal(get(f, "HTTP_REQUEST_BODY_BYTES"), "17");
@@ -219,7 +260,7 @@ static void test_uncorrelated(void **state) {
         format_ok(f);
         assert_entry_clean(&f->e);
         assert_string_equal(get(f, "MESSAGE"), "→ 200 (request not seen) (nginx[812] 127.0.0.1:50432 → 127.0.0.1:80)");
-        assert_string_equal(get(f, "MESSAGE_ID"), FORMAT_MESSAGE_ID_UNCORRELATED);
+        assert_string_equal(get(f, "MESSAGE_ID"), DOC_ID_UNCORRELATED);
         assert_string_equal(get(f, "PRIORITY"), "6");
         assert_string_equal(get(f, "HTTP_STATUS"), "200");
         assert_string_equal(get(f, "HTTP_VERSION"), "1.0");
@@ -243,7 +284,7 @@ static void test_parse_error(void **state) {
         assert_string_equal(get(f, "MESSAGE"),
                             "parse error in response stream: invalid chunk size at byte 1234 "
                             "(nginx[812] 127.0.0.1:50432 → 127.0.0.1:80)");
-        assert_string_equal(get(f, "MESSAGE_ID"), FORMAT_MESSAGE_ID_PARSE_ERROR);
+        assert_string_equal(get(f, "MESSAGE_ID"), DOC_ID_PARSE_ERROR);
         assert_string_equal(get(f, "PRIORITY"), "4");
         assert_string_equal(get(f, "HTTP_PARSE_ERROR"), "invalid chunk size");
         assert_string_equal(get(f, "HTTP_PARSE_ERROR_DIRECTION"), "response");
@@ -1021,7 +1062,7 @@ static void test_statistics(void **state) {
                             "Statistics: 1000 exchanges, 650 logged (100 filtered, 200 sampled out, 50 rate-limited), "
                             "60 without response, 40 uncorrelated, 3 parse errors; 18 dropped (11 in the kernel, "
                             "7 entries); 12 connections, 3.5 MiB buffered; every 300.0 s.");
-        assert_string_equal(format_entry_get(e, "MESSAGE_ID"), FORMAT_MESSAGE_ID_STATISTICS);
+        assert_string_equal(format_entry_get(e, "MESSAGE_ID"), DOC_ID_STATISTICS);
         assert_string_equal(format_entry_get(e, "PRIORITY"), "6");
         assert_string_equal(format_entry_get(e, "SYSLOG_IDENTIFIER"), "http-tracer");
         assert_string_equal(format_entry_get(e, "HTTP_TRACER_RECORDS"), "5000");
@@ -1048,7 +1089,7 @@ static void test_statistics(void **state) {
         assert_string_equal(format_entry_get(e, "HTTP_TRACER_CONNECTIONS"), "12");
         assert_string_equal(format_entry_get(e, "HTTP_TRACER_MEMORY_BYTES"), "3670016");
         assert_string_equal(format_entry_get(e, "HTTP_TRACER_INTERVAL_USEC"), "300000000");
-        assert_catalog_fields_present(e, FORMAT_MESSAGE_ID_STATISTICS);
+        assert_catalog_fields_present(e, DOC_ID_STATISTICS);
 
         /* Unknown kernel counters, no outputs, more not-logged than seen (a reset in between): no underflow. */
         st = (Stats) { .exchanges_complete = 1, .exchanges_filtered = 5 };
@@ -1059,9 +1100,20 @@ static void test_statistics(void **state) {
         assert_string_equal(format_entry_get(e, "HTTP_TRACER_RINGBUF_DROPS"), "0");
         assert_null(format_entry_get(e, "HTTP_TRACER_OUTPUT_JOURNAL_WRITTEN"));
         assert_null(strstr(format_entry_get(e, "MESSAGE"), "every"));
-        assert_catalog_fields_present(e, FORMAT_MESSAGE_ID_STATISTICS);
+        assert_catalog_fields_present(e, DOC_ID_STATISTICS);
 
         assert_int_equal(format_statistics(e, &(FormatStatistics) {}), -EINVAL);
+}
+
+static void test_rate_limit_summary(void **state) {
+        _cleanup_(freep) FormatEntry *e = calloc(1, sizeof(FormatEntry));
+
+        assert_non_null(e);
+        assert_int_equal(format_rate_limit_summary(e, 30, 100, 60 * NSEC_PER_SEC, 10, 20), 0);
+        assert_entry_clean(e);
+        assert_string_equal(format_entry_get(e, "MESSAGE_ID"), DOC_ID_RATE_LIMITED);
+        assert_string_equal(format_entry_get(e, "PRIORITY"), "5");
+        assert_string_equal(format_entry_get(e, "HTTP_TRACER_RATE_LIMITED"), "30");
 }
 
 static void test_drops(void **state) {
@@ -1074,13 +1126,13 @@ static void test_drops(void **state) {
         assert_string_equal(format_entry_get(e, "MESSAGE"),
                             "12 records dropped in the kernel since the last report: the ring buffer was full. "
                             "Their bytes are reported as gaps; affected exchanges are flagged.");
-        assert_string_equal(format_entry_get(e, "MESSAGE_ID"), FORMAT_MESSAGE_ID_DROPS);
+        assert_string_equal(format_entry_get(e, "MESSAGE_ID"), DOC_ID_DROPS);
         assert_string_equal(format_entry_get(e, "PRIORITY"), "4");
         assert_string_equal(format_entry_get(e, "HTTP_TRACER_DROPPED"), "12");
         assert_string_equal(format_entry_get(e, "HTTP_TRACER_DROPPED_TOTAL"), "40");
         assert_string_equal(format_entry_get(e, "HTTP_TRACER_DROP_REASON"), "ring-buffer-full");
         assert_null(format_entry_get(e, "HTTP_TRACER_OUTPUT"));
-        assert_catalog_fields_present(e, FORMAT_MESSAGE_ID_DROPS);
+        assert_catalog_fields_present(e, DOC_ID_DROPS);
 
         assert_int_equal(format_drops(e, &(FormatDrops) { .reason = FORMAT_DROP_OUTPUT_QUEUE, .dropped = 3,
                                                           .total = 3, .output = "journal" }), 0);
@@ -1090,7 +1142,7 @@ static void test_drops(void **state) {
                             "(queue full or receiver gone).");
         assert_string_equal(format_entry_get(e, "HTTP_TRACER_DROP_REASON"), "output-queue-full");
         assert_string_equal(format_entry_get(e, "HTTP_TRACER_OUTPUT"), "journal");
-        assert_catalog_fields_present(e, FORMAT_MESSAGE_ID_DROPS);
+        assert_catalog_fields_present(e, DOC_ID_DROPS);
 
         assert_int_equal(format_drops(e, &(FormatDrops) { .reason = _FORMAT_DROP_REASON_MAX }), -EINVAL);
         assert_null(format_drop_reason_to_string(_FORMAT_DROP_REASON_MAX));
@@ -1144,6 +1196,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_excerpt_secrets, setup, teardown),
                 cmocka_unit_test(test_statistics),
                 cmocka_unit_test(test_drops),
+                cmocka_unit_test(test_rate_limit_summary),
                 cmocka_unit_test(test_statistics_due),
         };
 
