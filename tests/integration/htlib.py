@@ -734,7 +734,11 @@ LIGHTTPD_LOG_FIELDS = ("time", "method", "path", "query", "status", "usec", "bod
 
 
 class Lighttpd(Server):
-    """lighttpd -D with mod_accesslog: tab-separated LIGHTTPD_LOG_FIELDS."""
+    """lighttpd -D with mod_accesslog: tab-separated LIGHTTPD_LOG_FIELDS.
+
+    Query string "slow": the response is paced by
+    connection.kbytes-per-second (the 1 MiB big.bin takes ~0.7 s).
+    """
 
     def __init__(self, ctx):
         self.port = free_port()
@@ -755,6 +759,7 @@ server.max-keep-alive-requests = 1000
 mimetype.assign = (".html" => "text/html", ".txt" => "text/plain", ".bin" => "application/octet-stream")
 accesslog.filename = "{self.access_log}"
 accesslog.format = "%{{%s}}t\\t%m\\t%U\\t%q\\t%s\\t%D\\t%b\\t%H\\t%h"
+$HTTP["querystring"] == "slow" {{ connection.kbytes-per-second = 1536 }}
 """)
         self.proc = Proc(ctx, ["lighttpd", "-D", "-f", conf], "lighttpd")
         wait_port(self.port, self.proc.popen, what="lighttpd")
