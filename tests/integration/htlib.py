@@ -514,7 +514,8 @@ def read_recording(path):
     """The records of a --record file (src/trace-api.h layout), as dicts.
 
     Every record: type, ts_ns, conn_id, tgid, fd. CONN_OPEN adds family,
-    local_port, remote_port, role; DATA adds syscall_bytes, length,
+    local_port, remote_port, role, local_addr, remote_addr (16 bytes each,
+    network order, IPv4 in the first 4); DATA adds syscall_bytes, length,
     captured, direction, syscall, flags and data (the captured bytes).
     """
     with open(path, "rb") as f:
@@ -529,8 +530,9 @@ def read_recording(path):
         ensure(len(rec) == n and n >= 40, f"{path}: truncated record at offset {off - 4 - n}")
         typ, _, size, ts, conn_id, tgid, tid, fd = struct.unpack_from("<HHIQQIIi", rec, 0)
         r = {"type": typ, "ts_ns": ts, "conn_id": conn_id, "tgid": tgid, "fd": fd}
-        if typ == HT_EVENT_CONN_OPEN and n >= 47:
+        if typ == HT_EVENT_CONN_OPEN and n >= 80:
             r["family"], r["local_port"], r["remote_port"], r["role"] = struct.unpack_from("<HHHB", rec, 40)
+            r["local_addr"], r["remote_addr"] = rec[48:64], rec[64:80]
         elif typ == HT_EVENT_DATA and n >= 72:
             (r["syscall_bytes"], _, r["length"], r["captured"], r["direction"], r["syscall"],
              r["flags"]) = struct.unpack_from("<QQIIBBB", rec, 40)
