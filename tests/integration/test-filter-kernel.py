@@ -375,7 +375,7 @@ def test_reload_under_load(ctx, p1, p4):
         while not stop.is_set():
             i += 1
             try:
-                with socket.create_connection(("127.0.0.1", p1), timeout=5) as s:
+                with socket.create_connection(("127.0.0.1", p1), timeout=60) as s:
                     s.sendall(f"GET /index.html?load={i} HTTP/1.0\r\nHost: x\r\n\r\n".encode())
                     data = b""
                     while True:
