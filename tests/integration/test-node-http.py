@@ -7,8 +7,8 @@ a duration no longer than the client's own round trip for the request
 (raw socket: CLOCK_MONOTONIC around send and read; curl: its time_total)
 and close to node's own measurement (node's 'finish' event can come after
 the last write on a loaded machine, so its number is only a reference,
-within the scheduling slack either way). Keep-alive on a raw socket, plus a
-separate curl."""
+within the scheduling slack either way). Keep-alive on a raw socket (one response
+held back 0.6 s so that the bounds have teeth), plus a separate curl."""
 
 
 import htlib
@@ -22,7 +22,8 @@ def test(ctx):
     daemon = htlib.Daemon(ctx).start()
 
     plan = [("GET", "/json", b""), ("GET", "/chunked", b""), ("POST", "/echo", b"e" * 3000),
-            ("GET", "/missing?x=y", b""), ("GET", "/error", b""), ("GET", "/chunked?again=1", b"")]
+            ("GET", "/missing?x=y", b""), ("GET", "/error", b""), ("GET", "/chunked?again=1", b""),
+            ("GET", "/slow", b"")]
     rtt = htlib.RoundTrips()   # (client port, target) -> µs
     with htlib.connect(srv.port) as s:
         ka_port = s.local_port
@@ -53,6 +54,7 @@ def test(ctx):
         expect(False, f"node logged {l['method']} {l['uri']} {l['status']} but the journal has no entry")
     for e in lonely_entries:
         expect(False, f"journal entry without a node log line: {e.get('MESSAGE')}")
+    slow = 0
     for l, e in pairs:
         what = f"{l['method']} {l['uri']}"
         htlib.check_common_fields(e, srv.port, what)
@@ -68,10 +70,16 @@ def test(ctx):
         htlib.expect_within_round_trip(what, e, r)
         # node's own figure: a real clock, but taken around its event loop's
         # work, so the scheduling slack applies either way.
+        slow += l["uri"] == "/slow"
         htlib.expect_duration(what, e, low_us=l["usec"] - htlib.SCHED_SLACK_US,
                               high_us=l["usec"] + htlib.SCHED_SLACK_US,
                               why_low=f"node measured {l['usec']} us, -{htlib.SCHED_SLACK_US} us slack",
                               why_high=f"node measured {l['usec']} us, +{htlib.SCHED_SLACK_US} us slack")
+
+    # /slow answers 0.6 s after its head, so the bounds above would catch a
+    # duration of 0 or a doubled one.
+    expect(slow == 1 and any(l["uri"] == "/slow" and l["usec"] >= htlib.SLOW_REQUEST_US for l in log_lines),
+           f"fixture: /slow was not checked or not slow: {[l for l in log_lines if l['uri'] == '/slow']}")
 
 
 if __name__ == "__main__":
