@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // A small node http server for the integration tests: node reads requests
 // with read() and answers with writev()/write(); /chunked streams a chunked
-// body. Every finished response appends one JSON line to the access log
+// body; /slow sends its body 0.6 s after its head. Every finished response appends one JSON line to the access log
 // (argv[3]) with the server's own view: pid, method, url, status, version,
 // body bytes written and its own duration.
 'use strict';
@@ -37,6 +37,11 @@ const server = http.createServer((req, res) => {
         else end();
       };
       tick();
+    } else if (path === '/slow') {
+      // The head at once, the body 0.6 s later: a duration that a wrong
+      // HTTP_DURATION_USEC (0, doubled) cannot hide in the tests' slack.
+      res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': 5 });
+      setTimeout(() => end('slow\n'), 600);
     } else if (path === '/json') {
       const body = JSON.stringify({ hello: 'world', n: 42 });
       res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });

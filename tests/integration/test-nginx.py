@@ -1,22 +1,22 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """nginx, server side: every request nginx logs has exactly one journal entry
-with the same method, target, status, worker pid, body sizes and a duration
-within a few ms of nginx's own $request_time. Covers keep-alive, pipelining
-in one send, a gzip'd chunked response, 404, HEAD, POST with a
-Content-Length and a chunked body, a 1 MiB sendfile body, a 6 KiB header
-and HTTP/1.0; then `HTTP_STATUS=404` returns exactly nginx's 404s. The raw
-socket client (this process) gets client-role entries too."""
+with the same method, target, status, worker pid, body sizes, and a duration
+no shorter than nginx's own $request_time (a cached ms clock: a lower bound)
+and no longer than this client's own round trip for the request. Covers
+keep-alive, pipelining in one send, a gzip'd chunked response, 404, HEAD,
+POST with a Content-Length and a chunked body, a 1 MiB sendfile body, one
+slowed to ~0.5 s by limit_rate (so that a wrong duration cannot hide in the
+scheduling slack), a 6 KiB header and HTTP/1.0; then `HTTP_STATUS=404`
+returns exactly nginx's 404s. The raw socket client (this process) gets
+client-role entries too, each inside its own round trip and no shorter
+than the server's side of the same exchange."""
 
 import os
+import time
 
 import htlib
 from htlib import TRACEPARENT, TRACE_ID, SPAN_ID, expect, ensure, log
-
-# nginx's $request_time has ms resolution; "a few ms" of scheduling slack on
-# a loaded 2-core machine on top of it.
-DURATION_TOLERANCE_S = 0.005
-
 
 def req(method, target, host, headers=(), body=b""):
     lines = [f"{method} {target} HTTP/1.1", f"Host: {host}"] + list(headers)
@@ -36,13 +36,14 @@ def chunked(body, n):
 
 def test(ctx):
     htlib.require_tools("nginx")
-    nginx = htlib.Nginx(ctx)
+    nginx = htlib.Nginx(ctx, extra_server=htlib.NGINX_SLOW_LOCATION)
     host = f"127.0.0.1:{nginx.port}"
     daemon = htlib.Daemon(ctx).start()
 
     # Per request: what the client saw, to check body sizes of chunked
     # responses (nginx's $body_bytes_sent counts the chunk framing).
     client_view = {}  # (client_port, index on connection) -> dict
+    rtt = htlib.RoundTrips()  # same keys: this client's own round trip, µs
 
     # A. Keep-alive: ten requests, one connection, one at a time.
     post_body = bytes(i % 251 for i in range(10000))
@@ -56,14 +57,16 @@ def test(ctx):
         ("POST", "/post", ["Content-Type: application/octet-stream"], post_body, {"req_body": 10000}),
         ("POST", "/post", ["Transfer-Encoding: chunked"], chunked(chunked_body, 3), {"req_body": 5000}),
         ("GET", "/big.bin", [], b"", {}),
+        ("GET", "/slow.bin", [], b"", {}),
         ("GET", "/index.html", ["X-Big: " + "b" * 6144], b"", {"big_header": True}),
         ("GET", "/nope/again", [], b"", {}),
     ]
     with htlib.connect(nginx.port) as s:
         ka_port = s.local_port
         for i, (method, target, headers, body, flags) in enumerate(plan):
-            s.sendall(req(method, target, host, headers, body))
-            status, rh, rbody, payload = htlib.read_response(s, head_only=flags.get("head", False))
+            with rtt.measure((ka_port, i + 1)):
+                s.sendall(req(method, target, host, headers, body))
+                status, rh, rbody, payload = htlib.read_response(s, head_only=flags.get("head", False))
             if flags.get("gzip"):
                 ensure(rh.get("content-encoding") == "gzip" and rh.get("transfer-encoding") == "chunked",
                        f"fixture: nginx did not send a gzip'd chunked response: {rh}")
@@ -74,13 +77,19 @@ def test(ctx):
             req("GET", "/index.html?p=3", host, ["Connection: close"]))
     with htlib.connect(nginx.port) as s:
         pipe_port = s.local_port
+        t0 = time.monotonic()
         s.sendall(pipe)
         for i in range(3):
             status, rh, rbody, payload = htlib.read_response(s)
+            # Each pipelined exchange lies between the one send and the read of its own response.
+            rtt.add((pipe_port, i + 1), (time.monotonic() - t0) * 1e6)
             client_view[(pipe_port, i + 1)] = {"status": status, "payload": payload}
 
     # C. HTTP/1.0, closed by the server after the response.
-    resp = htlib.raw_exchange(nginx.port, f"GET /index.html HTTP/1.0\r\nHost: {host}\r\n\r\n".encode())
+    with htlib.connect(nginx.port) as s:
+        with rtt.measure((s.local_port, 1)):
+            s.sendall(f"GET /index.html HTTP/1.0\r\nHost: {host}\r\n\r\n".encode())
+            resp = s.reader.read()  # until nginx closes
     ensure(resp.startswith(b"HTTP/1.1 200"), f"HTTP/1.0 request: unexpected response {resp[:40]!r}")
 
     n_requests = len(plan) + 3 + 1
@@ -88,12 +97,12 @@ def test(ctx):
     ensure(len(log_lines) == n_requests, f"fixture: nginx logged {len(log_lines)} requests, sent {n_requests}")
     stats = daemon.stop()
 
-    entries = htlib.journal_wait(daemon.pid, f"SERVER_PORT={nginx.port}", expected=2 * n_requests)
+    entries = htlib.journal_final(daemon, f"SERVER_PORT={nginx.port}")
     server = htlib.entries_for_server(entries, nginx.port, "server")
     client = htlib.entries_for_server(entries, nginx.port, "client")
     log(f"nginx logged {len(log_lines)}, journal has {len(server)} server and {len(client)} client entries")
 
-    pairs = htlib.check_nginx_pairs(log_lines, server, nginx.port, DURATION_TOLERANCE_S, body_from_log=False)
+    pairs = htlib.check_nginx_pairs(log_lines, server, nginx.port, rtt, body_from_log=False, min_slow=1)
     message_ids = set()
     for l, e in pairs:
         what = f"{l['method']} {l['uri']} (client port {l['remote_port']}, #{l['connection_requests']})"
@@ -144,6 +153,21 @@ def test(ctx):
     expect(sorted((e.get("HTTP_TARGET"), e.get("HTTP_STATUS")) for e in mine) ==
            sorted((l["uri"], l["status"]) for l in log_lines),
            "client-role entries do not carry the same targets and statuses as nginx's log")
+    # The client's side of an exchange: inside its own round trip (it wrote
+    # the request after the clock started and read the end before it
+    # stopped), and no shorter than the server's side, which it encloses.
+    server_by = {(int(l["remote_port"]), int(l["connection_requests"])): e for l, e in pairs}
+    for port, es in htlib.group_by(mine, lambda e: e.get("CLIENT_PORT")).items():
+        for i, e in enumerate(sorted(es, key=htlib.entry_order)):
+            key = (int(port), i + 1)
+            what = f"client-role {e.get('HTTP_METHOD')} {e.get('HTTP_TARGET')} (port {port}, #{i + 1})"
+            if expect(rtt.get(key) is not None, f"{what}: no round trip measured for it"):
+                htlib.expect_within_round_trip(what, e, rtt.get(key))
+            if key in server_by:
+                sd = htlib.duration_usec(server_by[key])
+                htlib.expect_duration(what, e, low_us=sd - htlib.SCHED_SLACK_US,
+                                      why_low=f"the server's side took {sd} us and lies inside the client's, "
+                                              f"-{htlib.SCHED_SLACK_US} us scheduling slack")
 
     expect(daemon.stat("ringbuf_drops") == 0, f"ringbuf_drops={daemon.stat('ringbuf_drops')} at this low rate")
     expect(daemon.stat("entries_dropped") == 0, f"entries_dropped={daemon.stat('entries_dropped')}")

@@ -3,9 +3,12 @@
 """--record FILE while nginx serves traffic (output --output json on
 stdout), then --replay FILE --output json as an unprivileged user
 (nobody, no capabilities): the replay prints exactly the exchanges the live
-run printed, field for field, and the live run matches nginx's access log."""
+run printed, field for field, and the live run matches nginx's access log
+(durations between nginx's $request_time and this client's own round trip,
+one request slowed to ~0.6 s so that those bounds have teeth)."""
 
 import os
+import time
 
 import htlib
 from htlib import expect, ensure, log
@@ -22,20 +25,30 @@ def norm(o):
 
 def test(ctx):
     htlib.require_tools("nginx", "setpriv")
-    nginx = htlib.Nginx(ctx)
+    nginx = htlib.Nginx(ctx, extra_server=htlib.NGINX_SLOW_LOCATION)
     host = f"127.0.0.1:{nginx.port}"
+    rtt = htlib.RoundTrips()
     rec = os.path.join(ctx.tmp, "trace.htrec")
     daemon = htlib.Daemon(ctx, ["--record", rec, "--output", "json"]).start()
+    targets = ("/index.html", "/index.html?r=2", "/missing", "/big.bin", "/slow.bin")
     with htlib.connect(nginx.port) as s:
-        for t in ("/index.html", "/index.html?r=2", "/missing", "/big.bin"):
-            s.sendall(f"GET {t} HTTP/1.1\r\nHost: {host}\r\ntraceparent: {htlib.TRACEPARENT}\r\n\r\n".encode())
+        for i, t in enumerate(targets):
+            with rtt.measure((s.local_port, i + 1)):
+                s.sendall(f"GET {t} HTTP/1.1\r\nHost: {host}\r\ntraceparent: {htlib.TRACEPARENT}\r\n\r\n".encode())
+                htlib.read_response(s)
+        with rtt.measure((s.local_port, len(targets) + 1)):
+            s.sendall(f"POST /post HTTP/1.1\r\nHost: {host}\r\nContent-Length: 4\r\n\r\nbody".encode())
             htlib.read_response(s)
-        s.sendall(f"POST /post HTTP/1.1\r\nHost: {host}\r\nContent-Length: 4\r\n\r\nbody".encode())
-        htlib.read_response(s)
     pipe = "".join(f"GET /index.html?pipe={i} HTTP/1.1\r\nHost: {host}\r\n"
                    f"{'Connection: close' + chr(13) + chr(10) if i == 2 else ''}\r\n" for i in range(3))
-    htlib.raw_exchange(nginx.port, pipe.encode())
-    n = 8
+    with htlib.connect(nginx.port) as s:
+        t0 = time.monotonic()
+        s.sendall(pipe.encode())
+        for i in range(3):
+            htlib.read_response(s)
+            # Each pipelined exchange lies between the one send and the read of its own response.
+            rtt.add((s.local_port, i + 1), (time.monotonic() - t0) * 1e6)
+    n = len(targets) + 1 + 3
     log_lines = htlib.wait_log_lines(nginx, n)
     ensure(len(log_lines) == n, f"fixture: nginx logged {len(log_lines)}, sent {n}")
     daemon.stop()
@@ -45,7 +58,7 @@ def test(ctx):
     live = [o for o in live_all if str(o.get("SERVER_PORT")) == str(nginx.port)]
     live_server = [norm(o) for o in live if o.get("HTTP_ROLE") == "server"]
     log(f"live --output json: {len(live_all)} objects, {len(live_server)} server-side for our nginx")
-    htlib.check_nginx_pairs(log_lines, live_server, nginx.port)
+    htlib.check_nginx_pairs(log_lines, live_server, nginx.port, rtt, min_slow=1)
 
     # Replay without privileges: no root, no capabilities.
     os.chmod(rec, 0o644)

@@ -18,6 +18,7 @@ Each run restricts itself with filter.include.paths to a random path prefix,
 so traffic of other programs on the host is filtered and cannot disturb the
 exact counts."""
 
+import os
 import secrets
 
 import htlib
@@ -34,9 +35,9 @@ def requests(port, paths, method="GET"):
     return statuses
 
 
-def entries(daemon, port, kind="d0a21e5e3f34fda1ea3a6c8d562c83a1", expected=None):
-    return htlib.journal_wait(daemon.pid, f"SERVER_PORT={port}", f"MESSAGE_ID={kind}", expected=expected,
-                              timeout=10)
+def entries(daemon, port, kind="d0a21e5e3f34fda1ea3a6c8d562c83a1"):
+    """Every entry of a stopped daemon run for the port: exact, read after its final entry."""
+    return htlib.journal_final(daemon, f"SERVER_PORT={port}", f"MESSAGE_ID={kind}")
 
 
 def run_filters(ctx, nginx, prefix):
@@ -46,7 +47,7 @@ def run_filters(ctx, nginx, prefix):
     requests(nginx.port, [f"{prefix}/a"] * 2, method="POST")
     htlib.wait_log_lines(nginx, 10)
     stats = daemon.stop()
-    got = entries(daemon, nginx.port, expected=5)
+    got = entries(daemon, nginx.port)
     expect(len(got) == 5, f"filters: {len(got)} entries, expected the 5 GETs outside {prefix}/skip on nginx's side")
     expect(all(e.get("HTTP_ROLE") == "server" and e.get("HTTP_METHOD") == "GET" and
                e.get("HTTP_TARGET") == f"{prefix}/a" for e in got),
@@ -69,9 +70,9 @@ for _ in range(int(sys.argv[3])):
         if line in (b"\\r\\n", b""):
             break
     f.read(n)
-# Stay alive while the daemon looks at /proc/PID/exe (it does when the exchange completes).
-import time
-time.sleep(1.5)
+# Stay alive until the test has seen our entries: the daemon reads
+# /proc/PID/exe when an exchange completes. The test then opens the fifo.
+open(sys.argv[4]).read()
 """
 
 
@@ -83,11 +84,19 @@ def run_exes(ctx, nginx, prefix):
     htlib.require_tools("setpriv")
     daemon = htlib.Daemon(ctx, ["-s", "filter.include.exes=/usr/bin/python3*",
                                 "-s", f"filter.include.paths={prefix}/"], name="exes").start()
-    htlib.run_cmd(["setpriv", "--bounding-set=-all", "--inh-caps=-all", "/usr/bin/python3", "-c", CLIENT,
-                   str(nginx.port), f"{prefix}/e", "4"])
+    release = os.path.join(ctx.tmp, "exes-client.fifo")
+    os.mkfifo(release)
+    client = htlib.Proc(ctx, ["setpriv", "--bounding-set=-all", "--inh-caps=-all", "/usr/bin/python3", "-c",
+                              CLIENT, str(nginx.port), f"{prefix}/e", "4", release], "exes-client")
     requests(nginx.port, [f"{prefix}/e"] * 3)   # this process: root with capabilities, so unknown
+    # The client stays alive until its 4 entries are in the journal (the
+    # deadline only bounds a failure, which the checks below then report).
+    htlib.journal_wait(daemon.pid, f"SERVER_PORT={nginx.port}", "HTTP_ROLE=client", expected=4, timeout=60)
+    with open(release, "w"):
+        pass
+    ensure(client.popen.wait(60) == 0, f"the python client failed: {client.stderr_text()[-2000:]}")
     daemon.stop()
-    got = entries(daemon, nginx.port, expected=4)
+    got = entries(daemon, nginx.port)
     roles = sorted(e.get("HTTP_ROLE") for e in got)
     expect(roles == ["client"] * 4,
            f"exes: roles {roles}, expected 4 client entries (the capability-less python client) and none "
@@ -101,7 +110,7 @@ def run_sampling(ctx, nginx, prefix):
     statuses = requests(nginx.port, [f"{prefix}/s"] * n + [f"{prefix}/err"] * m)
     ensure(statuses.count(503) == m, f"fixture: {statuses.count(503)} 503s from nginx, expected {m}")
     stats = daemon.stop()
-    got = entries(daemon, nginx.port, expected=2 * m)
+    got = entries(daemon, nginx.port)
     errors = [e for e in got if e.get("HTTP_STATUS") == "503"]
     sampled = [e for e in got if e.get("HTTP_STATUS") == "404"]
     expect(len(errors) == 2 * m, f"sampling: {len(errors)} 5xx entries, expected all {2 * m} (keep_errors)")
@@ -119,19 +128,19 @@ def run_rate_limit(ctx, nginx, prefix):
                                 "-s", f"filter.include.paths={prefix}/"], name="ratelimit").start()
     requests(nginx.port, [f"{prefix}/r"] * n)
     stats = daemon.stop()
-    got = entries(daemon, nginx.port, expected=20)
+    got = entries(daemon, nginx.port)
     limited = stats.get("rate_limited", -1)
     expect(limited > 0, f"rate limit: nothing refused ({stats})")
     expect(len(got) + limited == 2 * n,
            f"rate limit: logged {len(got)} + rate_limited {limited} != {2 * n} exchanges")
-    summaries = htlib.journal_wait(daemon.pid, "MESSAGE_ID=087dbf698cfc445a8defe71b8b00d0ef", expected=1)
+    summaries = htlib.journal_final(daemon, "MESSAGE_ID=087dbf698cfc445a8defe71b8b00d0ef")
     total = sum(int(e.get("HTTP_TRACER_RATE_LIMITED", 0)) for e in summaries)
     expect(total == limited, f"rate limit: summaries add up to {total}, the daemon refused {limited}")
     expect(all(e.get("HTTP_TRACER_RATE_LIMIT") == "50" and e.get("PRIORITY") == "5" for e in summaries),
            f"rate limit: summary fields {summaries[:1]}")
     log(f"rate limit: {len(got)} logged, {limited} refused, reported in {len(summaries)} summary entries")
     # The statistics entry written at stop carries the same final counts.
-    stats_entries = htlib.journal_wait(daemon.pid, "MESSAGE_ID=e64806dfcd6b4de8b4ea199f678fad44", expected=1)
+    stats_entries = htlib.journal_final(daemon, "MESSAGE_ID=e64806dfcd6b4de8b4ea199f678fad44")
     ensure(stats_entries, "no statistics entry (stats.interval=1s, and one at stop)")
     last = max(stats_entries, key=lambda e: int(e["__MONOTONIC_TIMESTAMP"]))
     expect(last.get("HTTP_TRACER_RATE_LIMITED") == str(limited) and

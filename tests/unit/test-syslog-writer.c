@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -51,10 +52,38 @@ static unsigned seq_of(const char *msg, size_t n) {
         return (unsigned) strtoul(t + 5, NULL, 10);
 }
 
+static uint64_t mono_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return ts.tv_sec * USEC_PER_SEC + ts.tv_nsec / 1000;
+}
+
+/* Run the loop for @ms whatever happens: for "nothing changes meanwhile" checks. */
 static void run_loop(sd_event *e, unsigned ms) {
-        for (unsigned i = 0; i < ms / 10; i++)
+        uint64_t end = mono_usec() + ms * 1000ull;
+
+        while (mono_usec() < end)
                 assert_true(sd_event_run(e, 10 * 1000) >= 0);
 }
+
+/*
+ * A generous bound for "until it happens" (a reconnect backoff is well under
+ * a few seconds): reached only when the writer is broken, never because the
+ * machine is busy.
+ */
+#define DEADLINE_USEC (60 * USEC_PER_SEC)
+
+/* Run the loop until cond holds; fail, saying which, after DEADLINE_USEC. */
+#define RUN_UNTIL(e, cond)                                                                      \
+        do {                                                                                    \
+                uint64_t _deadline = mono_usec() + DEADLINE_USEC;                               \
+                while (!(cond)) {                                                               \
+                        if (mono_usec() > _deadline)                                            \
+                                fail_msg("not true after %d s: %s", (int) (DEADLINE_USEC / USEC_PER_SEC), #cond); \
+                        assert_true(sd_event_run((e), 10 * 1000) >= 0);                         \
+                }                                                                               \
+        } while (0)
 
 static SyslogWriterOptions options(const char *target, SyslogFormat format) {
         SyslogWriterOptions o = {
@@ -92,7 +121,7 @@ static void test_unix(void **state) {
 
         fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
         assert_int_equal(bind(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
-        run_loop(e, 400);
+        RUN_UNTIL(e, syslog_writer_queued(w) == 0);
         assert_true(syslog_writer_connected(w));
         assert_int_equal(stats.entries_written, 2);
         assert_int_equal(syslog_writer_queued(w), 0);
@@ -112,7 +141,7 @@ static void test_unix(void **state) {
         fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
         assert_int_equal(bind(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
         assert_int_equal(send_seq(w, 2), 0);
-        run_loop(e, 400);
+        RUN_UNTIL(e, stats.entries_written >= 3);
         assert_int_equal(stats.entries_written, 3);
         assert_int_equal(syslog_writer_reconnects(w), 1);
         n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
@@ -129,11 +158,9 @@ static void test_unix(void **state) {
         assert_true(syslog_writer_queued(w) > 0);
         /* Read everything: the queue drains in order, nothing else is lost. */
         unsigned got = 0;
-        for (unsigned round = 0; round < 200 && syslog_writer_queued(w) > 0; round++) {
-                while (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
-                        got++;
-                run_loop(e, 10);
-        }
+        RUN_UNTIL(e, ({ while (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+                                got++;
+                        syslog_writer_queued(w) == 0; }));
         while (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
                 got++;
         assert_int_equal(syslog_writer_queued(w), 0);
@@ -149,7 +176,8 @@ static int tcp_listener(uint16_t *port) {
         struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(*port),
                                   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
         socklen_t len = sizeof(sa);
-        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+        /* Non-blocking: accept4() is polled while the writer's loop runs. */
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), one = 1;
 
         assert_true(fd >= 0);
         assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)), 0);
@@ -160,29 +188,38 @@ static int tcp_listener(uint16_t *port) {
         return fd;
 }
 
-/* Read octet-counted frames from a connection until it has nothing more for a while; returns their sequence numbers. */
-static unsigned read_frames(sd_event *e, int fd, unsigned *seqs, unsigned max) {
+/*
+ * Read octet-counted frames from a connection until @want of them have come
+ * (failing after DEADLINE_USEC); stores their sequence numbers from
+ * seqs[0], returns how many came (more than @want only if they came
+ * together).
+ */
+static unsigned read_frames(sd_event *e, int fd, unsigned *seqs, unsigned max, unsigned want) {
         static char stream[1 << 20];
         size_t n = 0, off = 0, len;
         unsigned count = 0;
+        uint64_t deadline = mono_usec() + DEADLINE_USEC;
 
-        for (unsigned idle = 0; idle < 20;) {
+        while (count < want) {
                 ssize_t k;
 
-                run_loop(e, 10);
+                if (mono_usec() > deadline)
+                        fail_msg("%u of %u frames after %d s", count, want, (int) (DEADLINE_USEC / USEC_PER_SEC));
+                assert_true(sd_event_run(e, 10 * 1000) >= 0);
                 k = recv(fd, stream + n, sizeof(stream) - n, MSG_DONTWAIT);
-                if (k > 0) {
+                if (k > 0)
                         n += (size_t) k;
-                        idle = 0;
-                } else
-                        idle++;
-        }
-        while (off < n && syslog_frame_parse(stream + off, n - off, &len) == 0 && off + len <= n) {
-                size_t prefix = strchr(stream + off, ' ') - (stream + off) + 1;
+                while (off < n && syslog_frame_parse(stream + off, n - off, &len) == 0 && off + len <= n) {
+                        size_t prefix = strchr(stream + off, ' ') - (stream + off) + 1;
 
-                assert_true(count < max);
-                seqs[count++] = seq_of(stream + off + prefix, len - prefix);
-                off += len;
+                        assert_true(count < max);
+                        seqs[count++] = seq_of(stream + off + prefix, len - prefix);
+                        off += len;
+                }
+                /* Keep only the partial frame: many frames pass through a bounded buffer. */
+                memmove(stream, stream + off, n - off);
+                n -= off;
+                off = 0;
         }
         assert_int_equal(off, n);   /* whole frames only */
         return count;
@@ -191,7 +228,8 @@ static unsigned read_frames(sd_event *e, int fd, unsigned *seqs, unsigned max) {
 static void test_tcp(void **state) {
         _cleanup_(syslog_writer_freep) SyslogWriter *w = NULL;
         _cleanup_(sd_event_unrefp) sd_event *e = NULL;
-        unsigned seqs[4096], n;
+        static unsigned seqs[1 << 17];
+        unsigned n;
         char target[64];
         uint16_t port = 0;
         Stats stats = {};
@@ -204,22 +242,20 @@ static void test_tcp(void **state) {
         assert_int_equal(syslog_writer_new(&o, e, &stats, &w), 0);
         for (unsigned i = 0; i < 10; i++)
                 assert_int_equal(send_seq(w, i), 0);
-        run_loop(e, 50);
-        cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-        assert_true(cfd >= 0);
-        n = read_frames(e, cfd, seqs, ELEMENTSOF(seqs));
+        RUN_UNTIL(e, (cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0);
+        n = read_frames(e, cfd, seqs, ELEMENTSOF(seqs), 10);
         assert_int_equal(n, 10);
         for (unsigned i = 0; i < n; i++)
                 assert_int_equal(seqs[i], i);
         /* Written once the peer's kernel acknowledged them. */
+        RUN_UNTIL(e, syslog_writer_queued(w) == 0);
         assert_int_equal(stats.entries_written, 10);
         assert_int_equal(syslog_writer_queued(w), 0);
 
         /* The receiver goes away entirely: the writer notices without sending, queues, retries. */
         safe_close(cfd);
         safe_close(lfd);
-        run_loop(e, 100);
-        assert_false(syslog_writer_connected(w));
+        RUN_UNTIL(e, !syslog_writer_connected(w));
         for (unsigned i = 10; i < 20; i++)
                 assert_int_equal(send_seq(w, i), 0);
         run_loop(e, 300);
@@ -227,13 +263,12 @@ static void test_tcp(void **state) {
 
         /* Back on the same port: reconnect with backoff, the queue follows in order. */
         lfd = tcp_listener(&port);
-        run_loop(e, 2500);
-        cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-        assert_true(cfd >= 0);
-        n = read_frames(e, cfd, seqs, ELEMENTSOF(seqs));
+        RUN_UNTIL(e, (cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0);
+        n = read_frames(e, cfd, seqs, ELEMENTSOF(seqs), 10);
         assert_int_equal(n, 10);
         for (unsigned i = 0; i < n; i++)
                 assert_int_equal(seqs[i], 10 + i);
+        RUN_UNTIL(e, syslog_writer_queued(w) == 0);
         assert_int_equal(syslog_writer_reconnects(w), 1);
         assert_int_equal(stats.entries_written, 20);
         assert_int_equal(stats.entries_dropped, 0);
@@ -244,9 +279,9 @@ static void test_tcp(void **state) {
                 sent++;
         assert_true(sent < 100000);
         assert_int_equal(stats.entries_dropped, 1);
-        n = read_frames(e, cfd, seqs, ELEMENTSOF(seqs));
-        for (unsigned round = 0; round < 100 && syslog_writer_queued(w) > 0; round++)
-                n += read_frames(e, cfd, seqs, ELEMENTSOF(seqs));
+        n = read_frames(e, cfd, seqs, ELEMENTSOF(seqs), sent);
+        /* Written (and out of the queue) once our kernel has the peer's acknowledgement. */
+        RUN_UNTIL(e, syslog_writer_queued(w) == 0);
         assert_int_equal(n, sent);
         assert_int_equal(stats.entries_written, 20 + sent);
         assert_int_equal(syslog_writer_flush(w, 0), 0);
