@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The journal catalog and src/format.h cannot drift apart: every
+ * The journal catalog and src/output/format.h cannot drift apart: every
  * FORMAT_MESSAGE_ID_* defined in the header (read as text, so a new id is
  * caught without touching this test) has exactly one catalog entry with a
  * Subject, every entry belongs to a defined id, and every @FIELD@ an entry
@@ -19,7 +19,7 @@
 
 #include <cmocka.h>
 
-#include "format.h"
+#include "output/format.h"
 #include "read-source.h"
 
 #define IDS_MAX 64
@@ -63,7 +63,7 @@ static bool field_documented(const char *doc, const char *name) {
 }
 
 static void test_catalog_matches_header(void **state) {
-        char *header = read_source("src/format.h");
+        char *header = read_source("src/output/format.h");
         char *catalog = read_source("src/catalog/http-tracer.catalog");
         char *doc = read_source("docs/journal-fields.md");
         char ids[IDS_MAX][33];
