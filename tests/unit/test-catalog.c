@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The journal catalog and src/output/format.h cannot drift apart: every
+ * The journal catalog and src/format.h cannot drift apart: every
  * FORMAT_MESSAGE_ID_* defined in the header (read as text, so a new id is
  * caught without touching this test) has exactly one catalog entry with a
  * Subject, every entry belongs to a defined id, and every @FIELD@ an entry
