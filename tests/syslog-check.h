@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "utf8.h"
+#include "basic/utf8.h"
 
 #define SYSLOG_CHECK_PARAMS_MAX 64
 #define SYSLOG_CHECK_VALUE_MAX (64 * 1024)

@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "configuration.h"
+#include "config/configuration.h"
 
 int main(int argc, char *argv[]) {
         int r;

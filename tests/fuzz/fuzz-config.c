@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "configuration.h"
+#include "config/configuration.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

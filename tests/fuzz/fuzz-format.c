@@ -19,10 +19,10 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "format.h"
-#include "json-writer.h"
-#include "macro.h"
-#include "redact.h"
+#include "basic/macro.h"
+#include "output/format.h"
+#include "output/json-writer.h"
+#include "select/redact.h"
 
 /* Planted as the value of Authorization and Cookie: redaction must hide it. */
 #define SECRET "Zq7SECRETvK"

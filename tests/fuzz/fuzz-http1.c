@@ -20,8 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "macro.h"
-#include "protocol.h"
+#include "basic/macro.h"
+#include "conn/protocol.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "configuration.h"
-#include "redact.h"
+#include "config/configuration.h"
+#include "select/redact.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

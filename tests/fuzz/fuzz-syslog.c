@@ -16,9 +16,9 @@
 #include <string.h>
 
 #include "../syslog-check.h"
-#include "format.h"
-#include "macro.h"
-#include "syslog-format.h"
+#include "basic/macro.h"
+#include "output/format.h"
+#include "output/syslog-format.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

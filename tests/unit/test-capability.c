@@ -19,7 +19,7 @@
 
 #include <cmocka.h>
 
-#include "capability.h"
+#include "basic/capability.h"
 
 /* The hex value of "Cap<which>:" in /proc/self/status. */
 static int read_cap_line(const char *which, uint64_t *ret) {

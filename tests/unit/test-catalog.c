@@ -2,7 +2,7 @@
 /*
  * The MESSAGE_IDs are a public contract, written down in
  * docs/journal-fields.md (its tables' "| `<32 hex>` | kind |" rows). The
- * FORMAT_MESSAGE_ID_* defined in src/format.h (read as text, so a new id is
+ * FORMAT_MESSAGE_ID_* defined in src/output/format.h (read as text, so a new id is
  * caught without touching this test) are exactly the documented ones; each
  * documented id has exactly one catalog entry with a Subject, every entry
  * belongs to a documented id, and every @FIELD@ an entry substitutes is a
@@ -86,7 +86,7 @@ static bool field_documented(const char *doc, const char *name) {
 }
 
 static void test_catalog_matches_doc(void **state) {
-        char *header = read_source("src/format.h");
+        char *header = read_source("src/output/format.h");
         char *catalog = read_source("src/catalog/http-tracer.catalog");
         char *doc = read_source("docs/journal-fields.md");
         char ids[IDS_MAX][33], code[IDS_MAX][33];

@@ -24,7 +24,8 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "configuration.h"
+#include "basic/strv.h"
+#include "config/configuration.h"
 
 /* --- helpers ------------------------------------------------------------------------------- */
 

@@ -14,8 +14,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "conn.h"
-#include "macro.h"
+#include "basic/macro.h"
+#include "conn/conn.h"
 
 typedef struct Captured {
         ExchangeKind kind;

@@ -26,10 +26,10 @@
 
 #include <cmocka.h>
 
-#include "control-client.h"
-#include "control.h"
-#include "json-value.h"
-#include "macro.h"
+#include "basic/json-value.h"
+#include "basic/macro.h"
+#include "daemon/control-client.h"
+#include "daemon/control.h"
 
 typedef struct Fixture {
         char dir[64];

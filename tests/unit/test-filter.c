@@ -14,7 +14,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
-#include "filter.h"
+#include "select/filter.h"
 #include "trace-api.h"
 
 static Config *config_with(const char *yaml) {

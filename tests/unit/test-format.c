@@ -13,11 +13,11 @@
 
 #include <cmocka.h>
 
-#include "configuration.h"
-#include "format.h"
-#include "macro.h"
+#include "config/configuration.h"
+#include "output/format.h"
+#include "basic/macro.h"
 #include "read-source.h"
-#include "redact.h"
+#include "select/redact.h"
 
 /* ---- the documented MESSAGE_IDs ------------------------------------------ */
 

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <cmocka.h>
 
-#include "hashmap.h"
+#include "basic/hashmap.h"
 
 static void test_basic(void **state) {
         HashMap *h = hashmap_new();

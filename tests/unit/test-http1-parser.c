@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Unit tests of the HTTP/1.x parser (src/http1-parser.c). Every data-only
+ * Unit tests of the HTTP/1.x parser (src/protocols/http1/parser.c). Every data-only
  * input is also fed split at every byte offset and byte by byte, and must
  * produce exactly the same events: message boundaries come from the bytes,
  * never from the chunking.
@@ -14,8 +14,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "http1-parser.h"
-#include "macro.h"
+#include "basic/macro.h"
+#include "protocols/http1/parser.h"
 
 #define REC_LOG_MAX 65536
 #define REC_MSGS_MAX 64

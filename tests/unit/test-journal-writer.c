@@ -22,8 +22,8 @@
 
 #include <cmocka.h>
 
-#include "journal-writer.h"
-#include "macro.h"
+#include "output/journal-writer.h"
+#include "basic/macro.h"
 
 typedef struct Fixture {
         char dir[64];

@@ -10,8 +10,8 @@
 
 #include <cmocka.h>
 
-#include "json-build.h"
-#include "json-value.h"
+#include "basic/json-build.h"
+#include "basic/json-value.h"
 
 static void test_build(void **state) {
         _cleanup_(freep) char *s = NULL;

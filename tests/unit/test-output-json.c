@@ -18,8 +18,8 @@
 
 #include <cmocka.h>
 
-#include "json-writer.h"
-#include "macro.h"
+#include "basic/macro.h"
+#include "output/json-writer.h"
 
 static FormatField str(const char *name, const char *value) {
         return (FormatField) { .name = name, .value = value, .len = strlen(value), .type = FORMAT_STRING };

@@ -13,9 +13,9 @@
 
 #include <cmocka.h>
 
-#include "journal-writer.h"
-#include "macro.h"
-#include "output.h"
+#include "basic/macro.h"
+#include "output/journal-writer.h"
+#include "output/output.h"
 
 static ConnInfo conn = {
         .id = 3, .tgid = 812, .role = HT_ROLE_SERVER, .family = AF_INET,

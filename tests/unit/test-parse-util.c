@@ -11,7 +11,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "parse-util.h"
+#include "basic/parse-util.h"
 
 static void test_size(void **state) {
         uint64_t v;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Unit tests of HTTP/1.x correlation (src/protocol-http1.c) through
+ * Unit tests of HTTP/1.x correlation (src/protocols/http1/protocol.c) through
  * protocol_http1_ops, as the connection layer drives it: bytes and gaps
  * per direction, then finish, with a sink that records every exchange.
  */
@@ -13,8 +13,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "macro.h"
-#include "protocol.h"
+#include "basic/macro.h"
+#include "conn/protocol.h"
 
 #define X_MAX 64
 

@@ -12,7 +12,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "record.h"
+#include "capture/record.h"
 
 typedef struct Seen {
         unsigned n;

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "configuration.h"
-#include "redact.h"
+#include "config/configuration.h"
+#include "select/redact.h"
 
 static Redactor *defaults(void) {
         Config *c;

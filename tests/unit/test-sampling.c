@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sampling.h"
+#include "select/sampling.h"
 
 /* Returns the next value of a fixed sequence. */
 typedef struct Seq {

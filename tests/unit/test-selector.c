@@ -15,8 +15,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "format.h"
-#include "selector.h"
+#include "output/format.h"
+#include "select/selector.h"
 
 #define SEC NSEC_PER_SEC
 

@@ -16,9 +16,9 @@
 #include <cmocka.h>
 
 #include "../syslog-check.h"
-#include "format.h"
-#include "macro.h"
-#include "syslog-format.h"
+#include "basic/macro.h"
+#include "output/format.h"
+#include "output/syslog-format.h"
 
 /* 2009-02-13T23:31:30.123456Z */
 #define T0 UINT64_C(1234567890123456)

@@ -23,8 +23,8 @@
 #include <cmocka.h>
 
 #include "../syslog-check.h"
-#include "macro.h"
-#include "syslog-writer.h"
+#include "basic/macro.h"
+#include "output/syslog-writer.h"
 
 static SyslogChecked checked;
 

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Loading, attaching and draining the BPF programs (bpf/http-tracer.bpf.c).
+ * Checks what the kernel and our privileges allow first, so that a missing
+ * feature gives one clear message saying what to do.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conn/exchange.h"
+#include "select/filter.h"
+#include "trace-api.h"
+
+typedef struct BpfTracerOptions {
+        uint32_t payload_max;      /* bytes captured per record, <= HT_PAYLOAD_CAP */
+        uint32_t ringbuf_size;     /* power of two, >= page size */
+        uint32_t conns_max;        /* kernel connection map entries */
+        uint64_t wakeup_bytes;     /* pending bytes that wake user space; 0 = every record */
+        const KernelFilter *filter;/* applied after load, before attach; NULL: trace everything */
+} BpfTracerOptions;
+
+extern const BpfTracerOptions bpf_tracer_options_default;
+
+typedef struct BpfTracer BpfTracer;
+typedef int (*BpfRecordFn)(void *userdata, const void *data, size_t size);
+
+/* Logs its own errors (once); the caller only exits. */
+int bpf_tracer_new(const BpfTracerOptions *o, BpfRecordFn fn, void *userdata, BpfTracer **ret);
+BpfTracer *bpf_tracer_free(BpfTracer *t);
+
+int bpf_tracer_epoll_fd(BpfTracer *t);
+/* Deliver every pending record to fn. Returns records consumed or negative errno. */
+int bpf_tracer_consume(BpfTracer *t);
+/* Sum of the per-CPU counters. */
+int bpf_tracer_read_counters(BpfTracer *t, uint64_t ret[_HT_CNT_MAX]);
+unsigned bpf_tracer_programs_attached(const BpfTracer *t);
+/* Bytes used by the BPF maps (from their definitions). */
+uint64_t bpf_tracer_map_memory(const BpfTracer *t);
+/*
+ * Make f (NULL: none) the kernel filter, atomically: every connection is
+ * decided again under it on its next syscall; one already reported to user
+ * space that f excludes gets a CONN_CLOSE with HT_CLOSE_FILTERED. Uses only
+ * map fds and memory mapped at load, so it works with no capabilities left.
+ * On failure the running filter stays in force. Cgroup entries with id 0
+ * (unresolved units) match nothing.
+ */
+int bpf_tracer_set_filter(BpfTracer *t, const KernelFilter *f);
+/* Forget a connection in the kernel map, or have it re-classified and re-announced. */
+void bpf_tracer_forget(BpfTracer *t, const ConnInfo *info, bool reannounce);

@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The interface between a connection and the application protocol spoken
+ * on it. The connection layer (conn.c) owns reassembly bookkeeping, memory
+ * caps and lifetimes and feeds each protocol handler bytes and gaps per
+ * direction; the handler turns them into exchanges. HTTP/1.x is the first
+ * implementation; HTTP/2 plugs in beside it through the same operations, and
+ * a second data source (TLS plaintext) feeds the same connection layer.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conn/exchange.h"
+#include "conn/stats.h"
+
+/* Caps on what one peer can make us hold; the defaults are in conn.c's limits_default. */
+typedef struct Limits {
+        size_t head_max;              /* bytes of one message head (start line + fields) */
+        size_t fields_max;            /* header fields kept per message */
+        size_t pipeline_max;          /* requests waiting for their responses on one connection */
+        size_t conn_memory_max;       /* bytes one connection may hold in buffers and queued requests */
+        size_t global_memory_max;     /* bytes all connections together may hold */
+        size_t conns_max;             /* connections tracked in user space */
+        uint64_t idle_timeout_ns;     /* no bytes for this long: pending requests become no-response */
+} Limits;
+
+/* Global accounting of buffered bytes, shared by all connections. */
+typedef struct MemBudget {
+        size_t used;
+        size_t max;
+} MemBudget;
+
+/* Reserve n bytes; false when that would exceed the cap (nothing is reserved then). */
+static inline bool mem_budget_reserve(MemBudget *b, size_t n) {
+        if (!b)
+                return true;
+        if (n > b->max || b->used > b->max - n)
+                return false;
+        b->used += n;
+        return true;
+}
+
+static inline void mem_budget_release(MemBudget *b, size_t n) {
+        if (!b)
+                return;
+        b->used = n > b->used ? 0 : b->used - n;
+}
+
+typedef struct ProtocolContext {
+        const ConnInfo *conn;         /* valid for the handler's whole life */
+        const ExchangeSink *sink;     /* where exchanges go */
+        Stats *stats;
+        MemBudget *budget;            /* global cap; the handler enforces limits->conn_memory_max itself */
+        const Limits *limits;
+} ProtocolContext;
+
+typedef struct ProtocolOps {
+        const char *name;
+
+        int (*new)(const ProtocolContext *ctx, void **ret);
+        void *(*free)(void *p);
+
+        /*
+         * Bytes in one direction, in order. segment_start is true when buf
+         * begins a syscall's bytes: a hint a handler may use only to find its
+         * way back after lost bytes, never to decide where messages end.
+         */
+        int (*data)(void *p, uint8_t direction, const uint8_t *buf, size_t n, uint64_t ts_ns,
+                    uint32_t tid, bool segment_start);
+
+        /* n bytes in one direction that were not captured. */
+        int (*gap)(void *p, uint8_t direction, uint64_t n, uint64_t ts_ns);
+
+        /* No more bytes will come: complete what can be, report the rest with reason. */
+        int (*finish)(void *p, uint64_t ts_ns, ExchangeEndReason reason);
+
+        /* Bytes currently held (buffers, queued requests), for caps and stats. */
+        size_t (*memory)(const void *p);
+
+        /* True when requests are waiting for responses or a message is partly parsed. */
+        bool (*pending)(const void *p);
+} ProtocolOps;
+
+extern const ProtocolOps protocol_http1_ops;

@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * FormatOptions (format.h): what the fields.* and redaction.* settings make
+ * of an entry, built once per configuration so that formatting an exchange
+ * only reads it.
+ */
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <syslog.h>
+
+#include "basic/macro.h"
+#include "output/format.h"
+#include "select/redact.h"
+
+const FormatOptions format_options_default = {
+        .user_agent = true,
+        .body_sizes = true,
+        .priority = {
+                [PRIORITY_1XX]          = LOG_INFO,
+                [PRIORITY_2XX]          = LOG_INFO,
+                [PRIORITY_3XX]          = LOG_INFO,
+                [PRIORITY_4XX]          = LOG_NOTICE,
+                [PRIORITY_5XX]          = LOG_WARNING,
+                [PRIORITY_NO_RESPONSE]  = LOG_NOTICE,
+                [PRIORITY_UNCORRELATED] = LOG_INFO,
+                [PRIORITY_PARSE_ERROR]  = LOG_WARNING,
+        },
+};
+
+int format_header_field_name(char buf[static FORMAT_FIELD_NAME_MAX + 1], const char *prefix, const char *name) {
+        size_t k, n;
+        bool cut;
+
+        if (!prefix || !name || !*name || !(prefix[0] >= 'A' && prefix[0] <= 'Z'))
+                return -EINVAL;
+        k = strlen(prefix);
+        if (k >= FORMAT_FIELD_NAME_MAX)
+                return -EINVAL;
+
+        n = strlen(name);
+        cut = k + n > FORMAT_FIELD_NAME_MAX;
+        n = MIN(n, FORMAT_FIELD_NAME_MAX - k);
+        memcpy(buf, prefix, k);
+        for (size_t i = 0; i < n; i++) {
+                char c = name[i];
+
+                if (c >= 'a' && c <= 'z')
+                        c = (char) (c - 'a' + 'A');
+                else if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'))
+                        c = '_';
+                buf[k + i] = c;
+        }
+        buf[k + n] = 0;
+        return cut;
+}
+
+static void header_done(FormatHeader *h) {
+        for (size_t i = 0; i < h->n_names; i++)
+                free(h->names[i]);
+        free(h->names);
+}
+
+static void headers_free(FormatHeader *l, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                header_done(&l[i]);
+        free(l);
+}
+
+FormatOptions *format_options_free(FormatOptions *o) {
+        if (!o)
+                return NULL;
+        headers_free(o->request_headers, o->n_request_headers);
+        headers_free(o->response_headers, o->n_response_headers);
+        redactor_free(o->redactor);
+        return mfree(o);
+}
+
+int format_options_new(FormatOptions **ret) {
+        FormatOptions *o = malloc(sizeof(*o));
+
+        if (!o)
+                return -ENOMEM;
+        *o = format_options_default;
+        *ret = o;
+        return 0;
+}
+
+void format_options_set_redactor(FormatOptions *o, Redactor *r) {
+        redactor_free(o->redactor);
+        o->redactor = r;
+}
+
+static int names_append(FormatHeader *h, const char *name) {
+        char **l;
+        char *d;
+
+        for (size_t i = 0; i < h->n_names; i++)
+                if (strcasecmp(h->names[i], name) == 0)
+                        return 0;
+
+        d = strdup(name);
+        if (!d)
+                return -ENOMEM;
+        l = realloc(h->names, (h->n_names + 1) * sizeof(char *));
+        if (!l) {
+                free(d);
+                return -ENOMEM;
+        }
+        l[h->n_names++] = d;
+        h->names = l;
+        return 0;
+}
+
+int format_options_add_header(FormatOptions *o, bool response, const char *name) {
+        FormatHeader **list = response ? &o->response_headers : &o->request_headers;
+        size_t *n = response ? &o->n_response_headers : &o->n_request_headers;
+        char field[FORMAT_FIELD_NAME_MAX + 1];
+        FormatHeader *l;
+        int r;
+
+        r = format_header_field_name(field, response ? "HTTP_RESPONSE_HEADER_" : "HTTP_REQUEST_HEADER_", name);
+        if (r < 0)
+                return r;
+
+        /* "X-Id" and "x-id", or "X.Id" and "X-Id": one field, logged once. */
+        for (size_t i = 0; i < *n; i++)
+                if (strcmp((*list)[i].field, field) == 0)
+                        return names_append(&(*list)[i], name);
+
+        l = realloc(*list, (*n + 1) * sizeof(FormatHeader));
+        if (!l)
+                return -ENOMEM;
+        *list = l;
+        l[*n] = (FormatHeader) {};
+        memcpy(l[*n].field, field, sizeof(field));
+        r = names_append(&l[*n], name);
+        if (r < 0)
+                return r;
+        (*n)++;
+        return 0;
+}
+
+int format_options_new_from_config(const Config *c, FormatOptions **ret) {
+        _cleanup_(format_options_freep) FormatOptions *o = NULL;
+        Redactor *redactor = NULL;
+        int r;
+
+        r = format_options_new(&o);
+        if (r < 0)
+                return r;
+
+        for (size_t i = 0; i < c->fields.request_headers.n; i++) {
+                r = format_options_add_header(o, false, c->fields.request_headers.items[i]);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; i < c->fields.response_headers.n; i++) {
+                r = format_options_add_header(o, true, c->fields.response_headers.items[i]);
+                if (r < 0)
+                        return r;
+        }
+        o->user_agent = c->fields.user_agent;
+        o->referer = c->fields.referer;
+        o->content_type = c->fields.content_type;
+        o->body_sizes = c->fields.body_sizes;
+        memcpy(o->priority, c->fields.priority, sizeof(o->priority));
+
+        r = redactor_new_from_config(c, &redactor);
+        if (r < 0)
+                return r;
+        o->redactor = redactor;
+
+        *ret = TAKE_PTR(o);
+        return 0;
+}

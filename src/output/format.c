@@ -1,0 +1,1140 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The journal entry contract: Exchange -> ordered (NAME, value) fields, with
+ * every value from the traffic bounded and escaped. See format.h for the
+ * rules and docs/journal-fields.md for each field.
+ */
+
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <syslog.h>
+
+#include "basic/macro.h"
+#include "output/format.h"
+#include "select/redact.h"
+
+#define ELLIPSIS "\xe2\x80\xa6"   /* U+2026, marks a value cut to its limit */
+#define ELLIPSIS_LEN 3u
+
+/* ---- escaping ------------------------------------------------------------ */
+
+/* Length (2-4) of the well-formed UTF-8 sequence at s, or 0. Rejects
+ * overlong forms, surrogates and code points above U+10FFFF (RFC 3629). */
+static size_t utf8_decode(const uint8_t *s, size_t n, uint32_t *ret_cp) {
+        uint8_t lo = 0x80, hi = 0xbf;
+        size_t len;
+        uint32_t cp;
+
+        if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+                len = 2;
+                cp = s[0] & 0x1f;
+        } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+                len = 3;
+                cp = s[0] & 0x0f;
+                if (s[0] == 0xe0)
+                        lo = 0xa0;      /* overlong */
+                else if (s[0] == 0xed)
+                        hi = 0x9f;      /* surrogates */
+        } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+                len = 4;
+                cp = s[0] & 0x07;
+                if (s[0] == 0xf0)
+                        lo = 0x90;      /* overlong */
+                else if (s[0] == 0xf4)
+                        hi = 0x8f;      /* above U+10FFFF */
+        } else
+                return 0;
+
+        if (n < len)
+                return 0;
+        for (size_t i = 1; i < len; i++) {
+                uint8_t c = s[i];
+
+                if (c < (i == 1 ? lo : 0x80) || c > (i == 1 ? hi : 0xbf))
+                        return 0;
+                cp = (cp << 6) | (c & 0x3f);
+        }
+        *ret_cp = cp;
+        return len;
+}
+
+/*
+ * Code points that are valid UTF-8 but must not reach a log line as they
+ * are: C1 controls (terminals act on some), line and paragraph separators
+ * (some viewers break lines on them), and bidi controls (they make a line
+ * display differently from what it contains, cf. "Trojan Source").
+ */
+static bool unichar_is_unsafe(uint32_t cp) {
+        return (cp >= 0x80 && cp <= 0x9f) ||
+                cp == 0x061c ||
+                cp == 0x200e || cp == 0x200f ||
+                (cp >= 0x2028 && cp <= 0x202e) ||
+                (cp >= 0x2066 && cp <= 0x2069);
+}
+
+static size_t hex_escape(char *out, const uint8_t *s, size_t n) {
+        static const char hex[] = "0123456789abcdef";
+        size_t o = 0;
+
+        for (size_t i = 0; i < n; i++) {
+                out[o++] = '\\';
+                out[o++] = 'x';
+                out[o++] = hex[s[i] >> 4];
+                out[o++] = hex[s[i] & 0xf];
+        }
+        return o;
+}
+
+size_t format_escape(char *dst, size_t size, const void *src, size_t n, bool *ret_truncated) {
+        const uint8_t *s = src;
+        size_t limit, o = 0, cut = 0;
+        bool truncated = false;
+
+        if (size == 0) {
+                if (ret_truncated)
+                        *ret_truncated = n > 0;
+                return 0;
+        }
+        limit = size - 1;
+
+        /* Work in whole units (a character or one escape), so a cut can never
+         * split a UTF-8 sequence or an escape. 'cut' remembers the last unit
+         * boundary that still leaves room for the ellipsis. */
+        for (size_t i = 0; i < n;) {
+                char unit[16];
+                size_t ul, il;
+                uint32_t cp;
+
+                if (s[i] == '\\') {
+                        unit[0] = unit[1] = '\\';
+                        ul = 2, il = 1;
+                } else if (s[i] >= 0x20 && s[i] < 0x7f) {
+                        unit[0] = (char) s[i];
+                        ul = 1, il = 1;
+                } else if (s[i] < 0x80) {
+                        ul = hex_escape(unit, s + i, 1), il = 1;
+                } else if ((il = utf8_decode(s + i, n - i, &cp)) > 0) {
+                        if (unichar_is_unsafe(cp))
+                                ul = hex_escape(unit, s + i, il);
+                        else {
+                                memcpy(unit, s + i, il);
+                                ul = il;
+                        }
+                } else
+                        ul = hex_escape(unit, s + i, 1), il = 1;
+
+                if (o + ul > limit) {
+                        truncated = true;
+                        break;
+                }
+                memcpy(dst + o, unit, ul);
+                o += ul;
+                i += il;
+                if (o + ELLIPSIS_LEN <= limit)
+                        cut = o;
+        }
+
+        if (truncated) {
+                o = cut;
+                if (o + ELLIPSIS_LEN <= limit) {
+                        memcpy(dst + o, ELLIPSIS, ELLIPSIS_LEN);
+                        o += ELLIPSIS_LEN;
+                }
+        }
+        dst[o] = 0;
+        if (ret_truncated)
+                *ret_truncated = truncated;
+        return o;
+}
+
+/* ---- small value formatters ---------------------------------------------- */
+
+const char *format_duration(char buf[static FORMAT_DURATION_MAX], uint64_t ns) {
+        if (ns < NSEC_PER_MSEC) {
+                snprintf(buf, FORMAT_DURATION_MAX, "%" PRIu64 " µs", ns / NSEC_PER_USEC);
+                return buf;
+        }
+
+        /* Rounded to a tenth; 999.96 ms becomes "1.0 s", not "1000.0 ms". */
+        uint64_t tenths = (ns + NSEC_PER_MSEC / 20) / (NSEC_PER_MSEC / 10);
+        if (tenths < 10000) {
+                snprintf(buf, FORMAT_DURATION_MAX, "%" PRIu64 ".%" PRIu64 " ms", tenths / 10, tenths % 10);
+                return buf;
+        }
+
+        tenths = (ns + NSEC_PER_SEC / 20) / (NSEC_PER_SEC / 10);
+        snprintf(buf, FORMAT_DURATION_MAX, "%" PRIu64 ".%" PRIu64 " s", tenths / 10, tenths % 10);
+        return buf;
+}
+
+const char *format_http_version(char buf[static 16], unsigned version) {
+        snprintf(buf, 16, "%u.%u", version / 10, version % 10);
+        return buf;
+}
+
+static bool is_lower_hex(char c) {
+        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+}
+
+static bool lower_hex_run(const char *s, size_t n, bool *ret_all_zero) {
+        bool zero = true;
+
+        for (size_t i = 0; i < n; i++) {
+                if (!is_lower_hex(s[i]))
+                        return false;
+                if (s[i] != '0')
+                        zero = false;
+        }
+        *ret_all_zero = zero;
+        return true;
+}
+
+int format_traceparent(const char *v, size_t n, char ret_trace_id[static 33], char ret_span_id[static 17]) {
+        bool zero;
+
+        /* "vv-" 32 "-" 16 "-ff": 55 characters for version 00. */
+        if (!v || n < 55)
+                return -EINVAL;
+        if (!lower_hex_run(v, 2, &zero) || (v[0] == 'f' && v[1] == 'f'))
+                return -EINVAL;
+        if (v[2] != '-' || v[35] != '-' || v[52] != '-')
+                return -EINVAL;
+        if (!lower_hex_run(v + 3, 32, &zero) || zero)
+                return -EINVAL;
+        if (!lower_hex_run(v + 36, 16, &zero) || zero)
+                return -EINVAL;
+        if (!lower_hex_run(v + 53, 2, &zero))
+                return -EINVAL;
+        /* Version 00 is exactly this; later versions may append "-...". */
+        if (n > 55 && (memcmp(v, "00", 2) == 0 || v[55] != '-'))
+                return -EINVAL;
+
+        memcpy(ret_trace_id, v + 3, 32);
+        ret_trace_id[32] = 0;
+        memcpy(ret_span_id, v + 36, 16);
+        ret_span_id[16] = 0;
+        return 0;
+}
+
+static PriorityClass status_class(unsigned status) {
+        switch (status / 100) {
+        case 1:
+                return PRIORITY_1XX;
+        case 3:
+                return PRIORITY_3XX;
+        case 4:
+                return PRIORITY_4XX;
+        case 5:
+                return PRIORITY_5XX;
+        default:
+                return PRIORITY_2XX;    /* 2xx, and statuses no server should send */
+        }
+}
+
+int format_priority(const Exchange *x, const FormatOptions *opts) {
+        const int *p = (opts ?: &format_options_default)->priority;
+        const HttpMessage *resp = x ? x->response : NULL;
+
+        switch (x ? x->kind : _EXCHANGE_KIND_MAX) {
+        case EXCHANGE_COMPLETE:
+                return resp ? p[status_class(resp->status)] : p[PRIORITY_2XX];
+        case EXCHANGE_UNCORRELATED:
+                /* Lower is more severe: a 5xx stays a warning although its request was missed. */
+                return resp ? MIN(p[PRIORITY_UNCORRELATED], p[status_class(resp->status)]) : p[PRIORITY_UNCORRELATED];
+        case EXCHANGE_NO_RESPONSE:
+                return p[PRIORITY_NO_RESPONSE];
+        default:
+                return p[PRIORITY_PARSE_ERROR];
+        }
+}
+
+/* ---- building an entry --------------------------------------------------- */
+
+/*
+ * A value under construction at the end of the entry's storage. Appends
+ * past 'size' set 'overflow' instead of writing; the limits make that a
+ * bug, reported as -ENOBUFS rather than a silently short value.
+ */
+typedef struct Builder {
+        char *buf;
+        size_t size;
+        size_t len;
+        bool overflow;
+} Builder;
+
+static Builder builder_start(FormatEntry *e, size_t max) {
+        size_t avail = sizeof(e->buf) - e->used;
+
+        return (Builder) {
+                .buf = e->buf + e->used,
+                .size = MIN(avail, max + 1),
+                .overflow = avail < max + 1,
+        };
+}
+
+static void builder_putn(Builder *b, const char *s, size_t n) {
+        if (b->len + n + 1 > b->size) {
+                b->overflow = true;
+                return;
+        }
+        memcpy(b->buf + b->len, s, n);
+        b->len += n;
+        b->buf[b->len] = 0;
+}
+
+static void builder_puts(Builder *b, const char *s) {
+        builder_putn(b, s, strlen(s));
+}
+
+_printf_(2, 3)
+static void builder_printf(Builder *b, const char *format, ...) {
+        va_list ap;
+        int k;
+
+        if (b->len >= b->size) {
+                b->overflow = true;
+                return;
+        }
+        va_start(ap, format);
+        k = vsnprintf(b->buf + b->len, b->size - b->len, format, ap);
+        va_end(ap);
+        if (k < 0 || (size_t) k >= b->size - b->len) {
+                b->overflow = true;
+                b->buf[b->len] = 0;
+                return;
+        }
+        b->len += k;
+}
+
+/* Append escaped untrusted bytes, using at most max bytes. Returns whether they were cut. */
+static bool builder_escape(Builder *b, const void *src, size_t n, size_t max) {
+        bool truncated;
+
+        if (b->len + max + 1 > b->size) {
+                b->overflow = true;
+                return false;
+        }
+        b->len += format_escape(b->buf + b->len, max + 1, src, n, &truncated);
+        return truncated;
+}
+
+static int builder_commit(FormatEntry *e, Builder *b, const char *name, FormatType type) {
+        if (b->overflow || e->n_fields >= ELEMENTSOF(e->fields))
+                return -ENOBUFS;
+
+        e->fields[e->n_fields++] = (FormatField) {
+                .name = name,
+                .value = b->buf,
+                .len = b->len,
+                .type = type,
+        };
+        e->used += b->len + 1;
+        return 0;
+}
+
+_printf_(4, 5)
+static int entry_addf(FormatEntry *e, const char *name, FormatType type, const char *format, ...) {
+        Builder b = builder_start(e, 64);
+        va_list ap;
+        int k;
+
+        /* Only our own numbers go through here: 64 bytes is plenty. */
+        if (b.overflow)
+                return -ENOBUFS;
+        va_start(ap, format);
+        k = vsnprintf(b.buf, b.size, format, ap);
+        va_end(ap);
+        if (k < 0 || (size_t) k >= b.size)
+                return -ENOBUFS;
+        b.len = k;
+        return builder_commit(e, &b, name, type);
+}
+
+static int entry_add_u64(FormatEntry *e, const char *name, uint64_t v) {
+        return entry_addf(e, name, FORMAT_NUMBER, "%" PRIu64, v);
+}
+
+/* Our own strings (constants, addresses, ids, flags): no escaping, no limit but the storage. */
+static int entry_add_str(FormatEntry *e, const char *name, const char *s) {
+        size_t n = strlen(s);
+        Builder b = builder_start(e, n);
+
+        builder_putn(&b, s, n);
+        return builder_commit(e, &b, name, FORMAT_STRING);
+}
+
+/* Untrusted bytes: escaped, cut to max, the cut counted. */
+static int entry_add_escaped(FormatEntry *e, const char *name, const void *src, size_t n, size_t max, Stats *stats) {
+        Builder b = builder_start(e, max);
+
+        if (builder_escape(&b, src, n, max)) {
+                e->n_truncated++;
+                if (stats)
+                        stats->fields_truncated++;
+        }
+        return builder_commit(e, &b, name, FORMAT_STRING);
+}
+
+/* ---- what an exchange says ----------------------------------------------- */
+
+typedef struct Endpoint {
+        char addr[INET6_ADDRSTRLEN];
+        bool ipv6;                      /* needs brackets before ":port" */
+        uint16_t port;
+        bool valid;
+} Endpoint;
+
+static Endpoint endpoint_make(uint16_t family, const uint8_t a[16], uint16_t port) {
+        Endpoint ep = { .port = port };
+
+        if (family == AF_INET)
+                ep.valid = inet_ntop(AF_INET, a, ep.addr, sizeof(ep.addr));
+        else if (family == AF_INET6) {
+                /* ::ffff:a.b.c.d is an IPv4 peer on a dual-stack socket: show it as one. */
+                static const uint8_t v4mapped[12] = { [10] = 0xff, [11] = 0xff };
+
+                /* memcmp, not IN6_IS_ADDR_V4MAPPED: the bytes need not be aligned for struct in6_addr. */
+                if (memcmp(a, v4mapped, sizeof(v4mapped)) == 0)
+                        ep.valid = inet_ntop(AF_INET, a + 12, ep.addr, sizeof(ep.addr));
+                else
+                        ep.valid = ep.ipv6 = inet_ntop(AF_INET6, a, ep.addr, sizeof(ep.addr));
+        }
+        return ep;
+}
+
+static bool conn_is_client(const ConnInfo *c) {
+        /* An unknown role is shown as server: the kernel side labels every
+         * accept()ed socket, so unknown ones are mostly servers seen mid-stream. */
+        return c->role == HT_ROLE_CLIENT;
+}
+
+static const char *role_to_string(uint8_t role) {
+        switch (role) {
+        case HT_ROLE_SERVER:
+                return "server";
+        case HT_ROLE_CLIENT:
+                return "client";
+        default:
+                return "unknown";
+        }
+}
+
+/* Which HTTP stream a direction is, seen from the traced process's role. */
+static const char *direction_to_stream(const ConnInfo *c, uint8_t direction) {
+        bool ingress = direction == HT_DIR_INGRESS;
+
+        return ingress != conn_is_client(c) ? "request" : "response";
+}
+
+static bool has_prefix_case(const char *s, size_t n, const char *prefix) {
+        size_t k = strlen(prefix);
+
+        return n >= k && strncasecmp(s, prefix, k) == 0;
+}
+
+/*
+ * The path part of a request-target (RFC 9112 §3.2): origin-form as is,
+ * absolute-form without scheme and authority; query and fragment dropped.
+ * Authority-form (CONNECT) and asterisk-form have no path: returns false.
+ * *ret_len == 0 means an absolute-form target with an empty path: "/".
+ */
+static bool target_path(const char *t, size_t n, size_t *ret_off, size_t *ret_len) {
+        size_t off;
+
+        if (n > 0 && t[0] == '/')
+                off = 0;
+        else if (has_prefix_case(t, n, "http://") || has_prefix_case(t, n, "https://")) {
+                off = strchr(t, ':') - t + 3;
+                off += strcspn(t + off, "/?#");
+                if (off >= n || t[off] != '/') {
+                        *ret_off = off;
+                        *ret_len = 0;
+                        return true;
+                }
+        } else
+                return false;
+
+        *ret_off = off;
+        *ret_len = strcspn(t + off, "?#");
+        return true;
+}
+
+/* The authority of an absolute-form target, for requests without a Host header. */
+static bool target_authority(const char *t, size_t n, size_t *ret_off, size_t *ret_len) {
+        size_t off;
+
+        if (!has_prefix_case(t, n, "http://") && !has_prefix_case(t, n, "https://"))
+                return false;
+        off = strchr(t, ':') - t + 3;
+        *ret_off = off;
+        *ret_len = strcspn(t + off, "/?#");
+        return *ret_len > 0;
+}
+
+static const HttpHeaderField *single_header(const HttpMessage *m, const char *name, bool *ret_repeated) {
+        const HttpHeaderField *found = NULL;
+
+        *ret_repeated = false;
+        for (size_t i = 0; m && i < m->n_headers; i++)
+                if (strcasecmp(m->headers[i].name, name) == 0) {
+                        if (found)
+                                *ret_repeated = true;
+                        else
+                                found = &m->headers[i];
+                }
+        return found;
+}
+
+static bool header_named(const HttpHeaderField *h, char *const *names, size_t n_names) {
+        for (size_t j = 0; j < n_names; j++)
+                if (strcasecmp(h->name, names[j]) == 0)
+                        return true;
+        return false;
+}
+
+static bool header_present(const HttpMessage *m, char *const *names, size_t n_names) {
+        for (size_t i = 0; m && i < m->n_headers; i++)
+                if (header_named(&m->headers[i], names, n_names))
+                        return true;
+        return false;
+}
+
+/* Append what fits of s[0..n) to buf (at most size bytes in all). */
+static void raw_append(char *buf, size_t size, size_t *len, const void *s, size_t n) {
+        size_t k = MIN(n, size - *len);
+
+        memcpy(buf + *len, s, k);
+        *len += k;
+}
+
+/*
+ * The values of every header of m named in names, in the message's order,
+ * each as it may be output (a secret header becomes the mask, a URL-valued
+ * one loses its secret parameters: redactor_header()), joined with ", " as
+ * RFC 9110 §5.3 lets a recipient combine repeated fields. Raw bytes into
+ * buf, at most size: the caller escapes and bounds them, and as escaping
+ * never shortens, the first FORMAT_VALUE_MAX + 1 bytes decide the result.
+ * Returns how many headers were found, or -ENOMEM.
+ */
+static int header_values(const HttpMessage *m, char *const *names, size_t n_names, const Redactor *r,
+                         char *buf, size_t size, size_t *ret_len) {
+        size_t len = 0;
+        int found = 0;
+
+        for (size_t i = 0; m && i < m->n_headers; i++) {
+                const HttpHeaderField *h = &m->headers[i];
+                _cleanup_(freep) char *masked = NULL;
+                const char *v = h->value;
+                size_t vl = h->value_len;
+
+                if (!header_named(h, names, n_names))
+                        continue;
+                if (redactor_header_is_secret(r, h->name, h->name_len)) {
+                        v = redactor_mask(r);       /* no copy: the common secret case stays allocation-free */
+                        vl = strlen(v);
+                } else {
+                        int k = redactor_header(r, h->name, h->name_len, h->value, h->value_len, &masked, &vl);
+                        if (k < 0)
+                                return k;
+                        if (k > 0)
+                                v = masked;
+                }
+                if (found++ > 0)
+                        raw_append(buf, size, &len, ", ", 2);
+                raw_append(buf, size, &len, v, vl);
+        }
+        *ret_len = len;
+        return found;
+}
+
+static void builder_endpoint(Builder *b, const Endpoint *ep) {
+        if (!ep->valid) {
+                builder_puts(b, "?");
+                return;
+        }
+        builder_printf(b, ep->ipv6 ? "[%s]:%u" : "%s:%u", ep->addr, ep->port);
+}
+
+/* "(nginx[812] 127.0.0.1:50432 → 127.0.0.1:80)": who, and client → server. */
+static void builder_context(Builder *b, const ConnInfo *c, const Endpoint *client, const Endpoint *server) {
+        builder_puts(b, " (");
+        builder_escape(b, c->comm, strnlen(c->comm, sizeof(c->comm)), FORMAT_VALUE_MAX);
+        builder_printf(b, "[%" PRIu32 "] ", c->tgid);
+        builder_endpoint(b, client);
+        builder_puts(b, " → ");
+        builder_endpoint(b, server);
+        builder_puts(b, ")");
+}
+
+static int entry_add_message(FormatEntry *e, const Exchange *x, const Endpoint *client, const Endpoint *server) {
+        Builder b = builder_start(e, FORMAT_MESSAGE_MAX);
+        const HttpMessage *req = x->request, *resp = x->response;
+        char dur[FORMAT_DURATION_MAX];
+
+        /* The request part: "GET /index.html" */
+        if (req && req->method && req->target) {
+                builder_escape(&b, req->method, strlen(req->method), FORMAT_VALUE_MAX);
+                builder_puts(&b, " ");
+                builder_escape(&b, req->target, strlen(req->target), FORMAT_MESSAGE_TARGET_MAX);
+                builder_puts(&b, " ");
+        }
+
+        switch (x->kind) {
+        case EXCHANGE_COMPLETE:
+                builder_printf(&b, "→ %u in %s", resp->status, format_duration(dur, x->duration_ns));
+                break;
+        case EXCHANGE_NO_RESPONSE:
+                builder_printf(&b, "→ no response (%s)", strna(exchange_end_reason_to_string(x->reason)));
+                break;
+        case EXCHANGE_UNCORRELATED:
+                builder_printf(&b, "→ %u (request not seen)", resp->status);
+                break;
+        case EXCHANGE_PARSE_ERROR:
+                builder_printf(&b, "parse error in %s stream: ", direction_to_stream(x->conn, x->error_direction));
+                builder_escape(&b, x->error ?: "unknown", strlen(x->error ?: "unknown"), FORMAT_VALUE_MAX);
+                builder_printf(&b, " at byte %" PRIu64, x->error_offset);
+                break;
+        default:
+                return -EINVAL;
+        }
+
+        builder_context(&b, x->conn, client, server);
+        return builder_commit(e, &b, "MESSAGE", FORMAT_STRING);
+}
+
+static void flags_add(char *buf, size_t size, const char *flag) {
+        size_t n = strlen(buf);
+
+        snprintf(buf + n, size - n, "%s%s", n > 0 ? "," : "", flag);
+}
+
+/* Only the flags that say something went differently from a plain exchange. */
+static void exchange_flags(char *buf, size_t size, const Exchange *x, bool fields_truncated, bool fields_dropped) {
+        unsigned f = (x->request ? x->request->flags : 0) | (x->response ? x->response->flags : 0);
+
+        buf[0] = 0;
+        if (f & HTTP_MESSAGE_GAP)
+                flags_add(buf, size, "gap");
+        if (f & HTTP_MESSAGE_TRUNCATED)
+                flags_add(buf, size, "truncated");
+        if (f & HTTP_MESSAGE_HEAD_TRUNCATED)
+                flags_add(buf, size, "head-truncated");
+        if (f & HTTP_MESSAGE_MEMORY_CAPPED)
+                flags_add(buf, size, "memory-capped");
+        if (f & HTTP_MESSAGE_UPGRADE)
+                flags_add(buf, size, "upgrade");
+        if (x->conn->source == HT_SOURCE_TLS)
+                flags_add(buf, size, "tls");
+        if (fields_truncated)
+                flags_add(buf, size, "fields-truncated");
+        if (fields_dropped)
+                flags_add(buf, size, "fields-dropped");
+}
+
+#define TRY(expr)                               \
+        do {                                    \
+                int _r_ = (expr);               \
+                if (_r_ < 0)                    \
+                        return _r_;             \
+        } while (0)
+
+/* One field from the named headers of m; absent when m has none of them. Returns 1 when added. */
+static int entry_add_header(FormatEntry *e, const char *field, const HttpMessage *m, char *const *names,
+                            size_t n_names, const FormatOptions *opts, Stats *stats) {
+        char raw[FORMAT_VALUE_MAX + 1];
+        size_t len;
+        int r;
+
+        r = header_values(m, names, n_names, opts->redactor, raw, sizeof(raw), &len);
+        if (r <= 0)
+                return r;
+        TRY(entry_add_escaped(e, field, raw, len, FORMAT_VALUE_MAX, stats));
+        return 1;
+}
+
+static int entry_add_fixed_header(FormatEntry *e, const char *field, const HttpMessage *m, const char *name,
+                                  const FormatOptions *opts, Stats *stats) {
+        char *const names[] = { (char *) name };
+
+        return entry_add_header(e, field, m, names, 1, opts, stats);
+}
+
+/*
+ * The fields.request_headers / response_headers of m. *n_added counts the
+ * header fields of the whole entry: past FORMAT_HEADER_FIELDS_MAX, headers
+ * that are present are counted as dropped instead.
+ */
+static int entry_add_header_fields(FormatEntry *e, const HttpMessage *m, const FormatHeader *l, size_t n,
+                                   const FormatOptions *opts, unsigned *n_added, Stats *stats) {
+        for (size_t i = 0; m && i < n; i++) {
+                int r;
+
+                if (*n_added >= FORMAT_HEADER_FIELDS_MAX) {
+                        if (header_present(m, l[i].names, l[i].n_names)) {
+                                e->n_dropped++;
+                                if (stats)
+                                        stats->fields_dropped++;
+                        }
+                        continue;
+                }
+                r = entry_add_header(e, l[i].field, m, l[i].names, l[i].n_names, opts, stats);
+                if (r < 0)
+                        return r;
+                if (r > 0)
+                        (*n_added)++;
+        }
+        return 0;
+}
+
+static int entry_add_request(FormatEntry *e, const HttpMessage *req, const FormatOptions *opts, Stats *stats) {
+        const HttpHeaderField *h;
+        size_t tlen, off, len;
+        bool repeated;
+
+        if (req->method)
+                TRY(entry_add_escaped(e, "HTTP_METHOD", req->method, strlen(req->method), FORMAT_VALUE_MAX, stats));
+        if (req->target) {
+                tlen = strlen(req->target);
+                TRY(entry_add_escaped(e, "HTTP_TARGET", req->target, tlen, FORMAT_TARGET_MAX, stats));
+                if (target_path(req->target, tlen, &off, &len)) {
+                        if (len == 0)
+                                TRY(entry_add_str(e, "HTTP_PATH", "/"));
+                        else
+                                TRY(entry_add_escaped(e, "HTTP_PATH", req->target + off, len, FORMAT_TARGET_MAX, stats));
+                }
+        }
+
+        h = http_message_header(req, "Host");
+        if (h)
+                TRY(entry_add_escaped(e, "HTTP_HOST", h->value, h->value_len, FORMAT_VALUE_MAX, stats));
+        else if (req->target && target_authority(req->target, strlen(req->target), &off, &len))
+                TRY(entry_add_escaped(e, "HTTP_HOST", req->target + off, len, FORMAT_VALUE_MAX, stats));
+
+        if (opts->user_agent)
+                TRY(entry_add_fixed_header(e, "HTTP_USER_AGENT", req, "User-Agent", opts, stats));
+        if (opts->referer)
+                TRY(entry_add_fixed_header(e, "HTTP_REFERER", req, "Referer", opts, stats));
+        if (opts->content_type)
+                TRY(entry_add_fixed_header(e, "HTTP_REQUEST_CONTENT_TYPE", req, "Content-Type", opts, stats));
+
+        /* Absent means no body: most requests have none, and each field costs journald. */
+        if (opts->body_sizes && req->body_bytes > 0)
+                TRY(entry_add_u64(e, "HTTP_REQUEST_BODY_BYTES", req->body_bytes));
+
+        /* W3C Trace Context: two traceparent headers make it invalid (§3.2). */
+        h = single_header(req, "traceparent", &repeated);
+        if (h && !repeated) {
+                char trace_id[33], span_id[17];
+
+                if (format_traceparent(h->value, h->value_len, trace_id, span_id) >= 0) {
+                        TRY(entry_add_str(e, "TRACE_ID", trace_id));
+                        TRY(entry_add_str(e, "SPAN_ID", span_id));
+                }
+        }
+        return 0;
+}
+
+/*
+ * One line of a parse error excerpt, secrets masked, appended raw to buf.
+ * "Name: value" with a secret header name keeps "Name:" and its blanks and
+ * loses the value to the mask. Any other line is read as a query (the
+ * target in a request line, a form body, a URL in another header): values
+ * of secret parameters are masked wherever "name=value" appears.
+ */
+static int excerpt_mask_line(const Redactor *r, const char *s, size_t n, char *buf, size_t size, size_t *len) {
+        _cleanup_(freep) char *out = NULL;
+        char q[FORMAT_EXCERPT_MAX + 1];
+        const char *colon = memchr(s, ':', n);
+        size_t k, ol;
+        int m;
+
+        if (colon) {
+                k = colon - s;
+                while (k > 0 && (s[k - 1] == ' ' || s[k - 1] == '\t'))
+                        k--;    /* "Name :" is invalid HTTP, but it must not leak either */
+                if (k > 0 && redactor_header_is_secret(r, s, k)) {
+                        size_t v = colon - s + 1;
+
+                        while (v < n && (s[v] == ' ' || s[v] == '\t'))
+                                v++;
+                        raw_append(buf, size, len, s, v);
+                        if (v < n)
+                                raw_append(buf, size, len, redactor_mask(r), strlen(redactor_mask(r)));
+                        return 0;
+                }
+        }
+
+        /* A '?' in front makes the whole line a parameter list for redactor_url(). */
+        q[0] = '?';
+        memcpy(q + 1, s, n);
+        m = redactor_url(r, q, n + 1, &out, &ol);
+        if (m < 0)
+                return m;
+        if (m > 0)
+                raw_append(buf, size, len, out + 1, ol - 1);
+        else
+                raw_append(buf, size, len, s, n);
+        return 0;
+}
+
+/* The excerpt (at most FORMAT_EXCERPT_MAX bytes) with secrets masked, line by line; raw into buf. */
+static int excerpt_mask(const Redactor *r, const uint8_t *in, size_t n, char *buf, size_t size, size_t *ret_len) {
+        const char *s = (const char *) in;
+        size_t len = 0;
+
+        for (size_t a = 0; a < n;) {
+                size_t b = a, c;
+                int k;
+
+                while (b < n && s[b] != '\r' && s[b] != '\n')
+                        b++;
+                k = excerpt_mask_line(r, s + a, b - a, buf, size, &len);
+                if (k < 0)
+                        return k;
+                for (c = b; c < n && (s[c] == '\r' || s[c] == '\n'); c++)
+                        ;
+                raw_append(buf, size, &len, s + b, c - b);
+                a = c;
+        }
+        *ret_len = len;
+        return 0;
+}
+
+static int entry_add_excerpt(FormatEntry *e, const Exchange *x, const FormatOptions *opts, Stats *stats) {
+        char raw[FORMAT_VALUE_MAX + 1];
+        size_t n = MIN(x->excerpt_len, (size_t) FORMAT_EXCERPT_MAX), len;
+
+        if (x->excerpt_len > FORMAT_EXCERPT_MAX) {
+                /* Longer than the Exchange contract allows: cut, and say so. */
+                e->n_truncated++;
+                if (stats)
+                        stats->fields_truncated++;
+        }
+        if (!opts->redactor)
+                return entry_add_escaped(e, "HTTP_PARSE_ERROR_EXCERPT", x->excerpt, n, FORMAT_VALUE_MAX, stats);
+
+        TRY(excerpt_mask(opts->redactor, x->excerpt, n, raw, sizeof(raw), &len));
+        return entry_add_escaped(e, "HTTP_PARSE_ERROR_EXCERPT", raw, len, FORMAT_VALUE_MAX, stats);
+}
+
+static void entry_reset(FormatEntry *e) {
+        e->n_fields = 0;
+        e->used = 0;
+        e->n_truncated = 0;
+        e->n_dropped = 0;
+}
+
+int format_exchange(FormatEntry *e, const Exchange *x, const FormatOptions *opts, Stats *stats) {
+        const HttpMessage *req, *resp, *vmsg;
+        Endpoint local, remote;
+        const Endpoint *client, *server;
+        const ConnInfo *c;
+        unsigned n_header_fields = 0;
+        const char *id;
+        char buf[128];
+
+        if (!e || !x || !x->conn)
+                return -EINVAL;
+        if (!opts)
+                opts = &format_options_default;
+
+        entry_reset(e);
+
+        c = x->conn;
+        req = x->request;
+        resp = x->response;
+
+        switch (x->kind) {
+        case EXCHANGE_COMPLETE:
+                if (!req || !resp)
+                        return -EINVAL;
+                id = FORMAT_MESSAGE_ID_COMPLETE;
+                break;
+        case EXCHANGE_NO_RESPONSE:
+                if (!req)
+                        return -EINVAL;
+                resp = NULL;
+                id = FORMAT_MESSAGE_ID_NO_RESPONSE;
+                break;
+        case EXCHANGE_UNCORRELATED:
+                if (!resp)
+                        return -EINVAL;
+                req = NULL;
+                id = FORMAT_MESSAGE_ID_UNCORRELATED;
+                break;
+        case EXCHANGE_PARSE_ERROR:
+                req = resp = NULL;
+                id = FORMAT_MESSAGE_ID_PARSE_ERROR;
+                break;
+        default:
+                return -EINVAL;
+        }
+        /* Normalised copy, so the helpers see only the messages this kind carries. */
+        Exchange xn = *x;
+        xn.request = req;
+        xn.response = resp;
+
+        local = endpoint_make(c->family, c->local_addr, c->local_port);
+        remote = endpoint_make(c->family, c->remote_addr, c->remote_port);
+        client = conn_is_client(c) ? &local : &remote;
+        server = conn_is_client(c) ? &remote : &local;
+
+        TRY(entry_add_message(e, &xn, client, server));
+        TRY(entry_addf(e, "PRIORITY", FORMAT_NUMBER, "%d", format_priority(&xn, opts)));
+        TRY(entry_add_str(e, "MESSAGE_ID", id));
+        TRY(entry_add_str(e, "SYSLOG_IDENTIFIER", FORMAT_SYSLOG_IDENTIFIER));
+        if (c->tgid > 0)
+                TRY(entry_add_u64(e, "OBJECT_PID", c->tgid));
+        TRY(entry_add_str(e, "HTTP_ROLE", role_to_string(c->role)));
+
+        if (req)
+                TRY(entry_add_request(e, req, opts, stats));
+
+        vmsg = req ?: resp;
+        if (vmsg && vmsg->version > 0)
+                TRY(entry_add_str(e, "HTTP_VERSION", format_http_version(buf, vmsg->version)));
+        if (resp) {
+                TRY(entry_add_u64(e, "HTTP_STATUS", resp->status));
+                if (opts->content_type)
+                        TRY(entry_add_fixed_header(e, "HTTP_RESPONSE_CONTENT_TYPE", resp, "Content-Type", opts, stats));
+                if (opts->body_sizes)
+                        TRY(entry_add_u64(e, "HTTP_RESPONSE_BODY_BYTES", resp->body_bytes));
+        }
+        if (x->kind == EXCHANGE_COMPLETE)
+                TRY(entry_add_u64(e, "HTTP_DURATION_USEC", x->duration_ns / NSEC_PER_USEC));
+
+        if (client->valid) {
+                TRY(entry_add_str(e, "CLIENT_ADDR", client->addr));
+                TRY(entry_add_u64(e, "CLIENT_PORT", client->port));
+        }
+        if (server->valid) {
+                TRY(entry_add_str(e, "SERVER_ADDR", server->addr));
+                TRY(entry_add_u64(e, "SERVER_PORT", server->port));
+        }
+        TRY(entry_add_u64(e, "HTTP_CONNECTION_ID", c->id));
+
+        if (x->kind == EXCHANGE_NO_RESPONSE)
+                TRY(entry_add_str(e, "HTTP_NO_RESPONSE_REASON", strna(exchange_end_reason_to_string(x->reason))));
+
+        if (x->kind == EXCHANGE_PARSE_ERROR) {
+                const char *err = x->error ?: "unknown";
+
+                TRY(entry_add_escaped(e, "HTTP_PARSE_ERROR", err, strlen(err), FORMAT_VALUE_MAX, stats));
+                TRY(entry_add_str(e, "HTTP_PARSE_ERROR_DIRECTION", direction_to_stream(c, x->error_direction)));
+                TRY(entry_add_u64(e, "HTTP_PARSE_ERROR_OFFSET", x->error_offset));
+                if (x->excerpt && x->excerpt_len > 0)
+                        TRY(entry_add_excerpt(e, x, opts, stats));
+        }
+
+        /* Asked-for headers: request first, then response, at most FORMAT_HEADER_FIELDS_MAX. */
+        TRY(entry_add_header_fields(e, req, opts->request_headers, opts->n_request_headers, opts,
+                                    &n_header_fields, stats));
+        TRY(entry_add_header_fields(e, resp, opts->response_headers, opts->n_response_headers, opts,
+                                    &n_header_fields, stats));
+
+        /* Last, so that it can say whether any value above was cut. */
+        exchange_flags(buf, sizeof(buf), &xn, e->n_truncated > 0, e->n_dropped > 0);
+        if (buf[0])
+                TRY(entry_add_str(e, "HTTP_FLAGS", buf));
+
+        return 0;
+}
+
+const char *format_entry_get(const FormatEntry *e, const char *name) {
+        for (size_t i = 0; e && i < e->n_fields; i++)
+                if (strcmp(e->fields[i].name, name) == 0)
+                        return e->fields[i].value;
+        return NULL;
+}
+
+/* ---- the daemon's own entries -------------------------------------------- */
+
+static int entry_add_common(FormatEntry *e, const char *message_id, int priority) {
+        TRY(entry_addf(e, "PRIORITY", FORMAT_NUMBER, "%d", priority));
+        TRY(entry_add_str(e, "MESSAGE_ID", message_id));
+        return entry_add_str(e, "SYSLOG_IDENTIFIER", FORMAT_SYSLOG_IDENTIFIER);
+}
+
+/* A field named HTTP_TRACER_OUTPUT_<OUTPUT>_<WHAT>; the name lives in the entry's storage. */
+static int entry_add_output_u64(FormatEntry *e, const char *output, const char *what, uint64_t v) {
+        char name[FORMAT_FIELD_NAME_MAX + 1], suffix[FORMAT_FIELD_NAME_MAX + 1];
+        Builder b;
+
+        snprintf(suffix, sizeof(suffix), "%s_%s", output, what);
+        if (format_header_field_name(name, "HTTP_TRACER_OUTPUT_", suffix) < 0)
+                return -EINVAL;
+        b = builder_start(e, strlen(name));
+        builder_puts(&b, name);
+        if (b.overflow)
+                return -ENOBUFS;
+        e->used += b.len + 1;
+        return entry_add_u64(e, b.buf, v);
+}
+
+static uint64_t sub_sat(uint64_t a, uint64_t b) {
+        return a > b ? a - b : 0;
+}
+
+static void builder_size(Builder *b, uint64_t bytes) {
+        if (bytes < 1024 * 1024)
+                builder_printf(b, "%" PRIu64 " KiB", (bytes + 1023) / 1024);
+        else
+                builder_printf(b, "%" PRIu64 ".%" PRIu64 " MiB", bytes / (1024 * 1024),
+                               bytes % (1024 * 1024) * 10 / (1024 * 1024));
+}
+
+int format_statistics(FormatEntry *e, const FormatStatistics *s) {
+        const Stats *st;
+        uint64_t exchanges, logged, ringbuf, dropped;
+        size_t n_outputs;
+        char dur[FORMAT_DURATION_MAX];
+        Builder b;
+
+        if (!e || !s || !s->stats)
+                return -EINVAL;
+        st = s->stats;
+        entry_reset(e);
+
+        exchanges = st->exchanges_complete + st->exchanges_no_response + st->exchanges_uncorrelated;
+        logged = sub_sat(exchanges, st->exchanges_filtered + st->exchanges_sampled_out + st->exchanges_rate_limited);
+        ringbuf = s->kernel ? s->kernel[HT_CNT_RINGBUF_DROPS] : 0;
+        dropped = ringbuf + st->entries_dropped;
+        n_outputs = s->outputs ? MIN(s->n_outputs, (size_t) FORMAT_STATISTICS_OUTPUTS_MAX) : 0;
+
+        b = builder_start(e, FORMAT_MESSAGE_MAX);
+        builder_printf(&b, "Statistics: %" PRIu64 " exchanges, %" PRIu64 " logged (%" PRIu64 " filtered, %" PRIu64
+                       " sampled out, %" PRIu64 " rate-limited), %" PRIu64 " without response, %" PRIu64
+                       " uncorrelated, %" PRIu64 " parse errors; %" PRIu64 " dropped (%" PRIu64 " in the kernel, %"
+                       PRIu64 " entries); %" PRIu64 " connections, ",
+                       exchanges, logged, st->exchanges_filtered, st->exchanges_sampled_out,
+                       st->exchanges_rate_limited, st->exchanges_no_response, st->exchanges_uncorrelated,
+                       st->parse_errors, dropped, ringbuf, st->entries_dropped, s->connections_tracked);
+        builder_size(&b, s->memory_bytes);
+        builder_puts(&b, " buffered");
+        if (s->interval_usec > 0)
+                builder_printf(&b, "; every %s", format_duration(dur, s->interval_usec * NSEC_PER_USEC));
+        builder_puts(&b, ".");
+        TRY(builder_commit(e, &b, "MESSAGE", FORMAT_STRING));
+        TRY(entry_add_common(e, FORMAT_MESSAGE_ID_STATISTICS, LOG_INFO));
+
+        const struct {
+                const char *name;
+                uint64_t value;
+        } counters[] = {
+                { "HTTP_TRACER_RECORDS",          st->records },
+                { "HTTP_TRACER_EXCHANGES",        exchanges },
+                { "HTTP_TRACER_LOGGED",           logged },
+                { "HTTP_TRACER_FILTERED",         st->exchanges_filtered },
+                { "HTTP_TRACER_SAMPLED_OUT",      st->exchanges_sampled_out },
+                { "HTTP_TRACER_RATE_LIMITED",     st->exchanges_rate_limited },
+                { "HTTP_TRACER_NO_RESPONSE",      st->exchanges_no_response },
+                { "HTTP_TRACER_UNCORRELATED",     st->exchanges_uncorrelated },
+                { "HTTP_TRACER_PARSE_ERRORS",     st->parse_errors },
+                { "HTTP_TRACER_DROPPED",          dropped },
+                { "HTTP_TRACER_RINGBUF_DROPS",    ringbuf },
+                { "HTTP_TRACER_ENTRIES_DROPPED",  st->entries_dropped },
+                { "HTTP_TRACER_ENTRIES_QUEUED",   st->entries_queued },
+                { "HTTP_TRACER_BYTES_LOST",       st->bytes_lost },
+                { "HTTP_TRACER_FIELDS_TRUNCATED", st->fields_truncated },
+                { "HTTP_TRACER_FIELDS_DROPPED",   st->fields_dropped },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(counters); i++)
+                TRY(entry_add_u64(e, counters[i].name, counters[i].value));
+        for (size_t i = 0; i < n_outputs; i++) {
+                const FormatOutputStats *o = &s->outputs[i];
+
+                if (!o->name || !*o->name)
+                        return -EINVAL;
+                TRY(entry_add_output_u64(e, o->name, "WRITTEN", o->written));
+                TRY(entry_add_output_u64(e, o->name, "DROPPED", o->dropped));
+                TRY(entry_add_output_u64(e, o->name, "QUEUED", o->queued));
+        }
+        TRY(entry_add_u64(e, "HTTP_TRACER_CONNECTIONS", s->connections_tracked));
+        TRY(entry_add_u64(e, "HTTP_TRACER_MEMORY_BYTES", s->memory_bytes));
+        TRY(entry_add_u64(e, "HTTP_TRACER_INTERVAL_USEC", s->interval_usec));
+        return 0;
+}
+
+static const char *const drop_reason_table[_FORMAT_DROP_REASON_MAX] = {
+        [FORMAT_DROP_RING_BUFFER] = "ring-buffer-full",
+        [FORMAT_DROP_OUTPUT_QUEUE] = "output-queue-full",
+};
+
+const char *format_drop_reason_to_string(FormatDropReason r) {
+        if ((unsigned) r >= ELEMENTSOF(drop_reason_table))
+                return NULL;
+        return drop_reason_table[r];
+}
+
+int format_drops(FormatEntry *e, const FormatDrops *d) {
+        Builder b;
+
+        if (!e || !d || !format_drop_reason_to_string(d->reason))
+                return -EINVAL;
+        entry_reset(e);
+
+        b = builder_start(e, FORMAT_MESSAGE_MAX);
+        if (d->reason == FORMAT_DROP_RING_BUFFER)
+                builder_printf(&b, "%" PRIu64 " records dropped in the kernel since the last report: the ring buffer "
+                               "was full. Their bytes are reported as gaps; affected exchanges are flagged.",
+                               d->dropped);
+        else {
+                builder_printf(&b, "%" PRIu64 " entries dropped since the last report: the ", d->dropped);
+                if (d->output)
+                        builder_escape(&b, d->output, strlen(d->output), FORMAT_VALUE_MAX);
+                builder_puts(&b, d->output ? " output" : "output");
+                builder_puts(&b, " did not keep up (queue full or receiver gone).");
+        }
+        TRY(builder_commit(e, &b, "MESSAGE", FORMAT_STRING));
+        TRY(entry_add_common(e, FORMAT_MESSAGE_ID_DROPS, LOG_WARNING));
+        TRY(entry_add_u64(e, "HTTP_TRACER_DROPPED", d->dropped));
+        TRY(entry_add_u64(e, "HTTP_TRACER_DROPPED_TOTAL", d->total));
+        TRY(entry_add_str(e, "HTTP_TRACER_DROP_REASON", format_drop_reason_to_string(d->reason)));
+        if (d->output)
+                TRY(entry_add_escaped(e, "HTTP_TRACER_OUTPUT", d->output, strlen(d->output), FORMAT_VALUE_MAX, NULL));
+        return 0;
+}
+
+bool format_statistics_due(uint64_t now_usec, uint64_t interval_usec, uint64_t *last_usec) {
+        if (interval_usec == 0)
+                return false;
+        if (*last_usec == 0 || now_usec < *last_usec) {
+                *last_usec = now_usec;
+                return false;
+        }
+        if (now_usec - *last_usec < interval_usec)
+                return false;
+        *last_usec = now_usec;
+        return true;
+}
+
+int format_rate_limit_summary(FormatEntry *e, uint64_t refused, uint64_t passed, uint64_t interval_ns,
+                              uint64_t per_second, uint64_t burst) {
+        char d[FORMAT_DURATION_MAX], msg[256];
+
+        if (!e)
+                return -EINVAL;
+        e->n_fields = 0;
+        e->used = 0;
+        e->n_truncated = 0;
+
+        snprintf(msg, sizeof(msg),
+                 "Rate limit: %" PRIu64 " exchanges not logged in the last %s (%" PRIu64 " logged; limit %" PRIu64
+                 "/s, burst %" PRIu64 ")",
+                 refused, format_duration(d, interval_ns), passed, per_second, burst);
+        TRY(entry_add_str(e, "MESSAGE", msg));
+        TRY(entry_addf(e, "PRIORITY", FORMAT_NUMBER, "%d", LOG_NOTICE));
+        TRY(entry_add_str(e, "MESSAGE_ID", FORMAT_MESSAGE_ID_RATE_LIMITED));
+        TRY(entry_add_str(e, "SYSLOG_IDENTIFIER", FORMAT_SYSLOG_IDENTIFIER));
+        TRY(entry_add_u64(e, "HTTP_TRACER_RATE_LIMITED", refused));
+        TRY(entry_add_u64(e, "HTTP_TRACER_RATE_LIMIT_PASSED", passed));
+        TRY(entry_add_u64(e, "HTTP_TRACER_INTERVAL_USEC", interval_ns / NSEC_PER_USEC));
+        TRY(entry_add_u64(e, "HTTP_TRACER_RATE_LIMIT", per_second));
+        TRY(entry_add_u64(e, "HTTP_TRACER_RATE_LIMIT_BURST", burst));
+        return 0;
+}

@@ -1,0 +1,395 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * HTTP/1.x on one connection: two parsers (one per direction) and the
+ * correlation of requests with responses, as a ProtocolOps.
+ *
+ * Correlation rules:
+ *  - Completed requests wait in a FIFO (at most limits->pipeline_max; when
+ *    full, the oldest is given up as EXCHANGE_NO_RESPONSE/PIPELINE_FULL).
+ *  - A final response (status >= 200, or 101) pairs with the oldest waiting
+ *    request. If none waits but a request's head is complete and its body
+ *    still arriving (early 413/417/401 responses), the response is held
+ *    and the exchange goes out when that request ends (or is given up), so
+ *    that the request's body size is exact. Otherwise the response is
+ *    EXCHANGE_UNCORRELATED. Interim 1xx responses are only counted.
+ *  - The request a response will pair with tells the response parser about
+ *    HEAD (no body) and CONNECT (2xx: tunnel) through the ->head hook.
+ *  - 101 or CONNECT 2xx: both directions stop parsing; requests still
+ *    waiting become EXCHANGE_NO_RESPONSE/UPGRADE.
+ *  - When the response direction loses sync, the waiting requests become
+ *    EXCHANGE_NO_RESPONSE/DESYNC: we cannot know how many responses went by
+ *    in the lost bytes, and pairing later responses with them would be
+ *    guessing. The truncated response in progress (if its status line was
+ *    seen) still pairs first.
+ */
+
+#include "basic/macro.h"
+#include "conn/protocol.h"
+#include "protocols/http1/parser.h"
+
+typedef struct Http1Conn {
+        const ConnInfo *conn;
+        const ExchangeSink *sink;
+        Stats *stats;
+        const Limits *limits;
+        Http1Memory mem;
+        Http1Parser *parser[2];         /* by enum ht_direction */
+        int request_dir;                /* enum ht_direction carrying requests, -1 until known */
+
+        Http1Message *queue_head;       /* completed requests waiting for their responses */
+        Http1Message *queue_tail;
+        size_t n_queued;
+
+        Http1Message *early;            /* final response whose request's body is still arriving */
+        uint64_t now;                   /* timestamp of the call being handled */
+} Http1Conn;
+
+static Stats dummy_stats;
+
+static int direction_of(const Http1Conn *c, const Http1Parser *p) {
+        return p == c->parser[HT_DIR_EGRESS] ? HT_DIR_EGRESS : HT_DIR_INGRESS;
+}
+
+static int emit(Http1Conn *c, ExchangeKind kind, const Http1Message *req, const Http1Message *resp,
+                ExchangeEndReason reason) {
+        Exchange x = {
+                .kind = kind,
+                .conn = c->conn,
+                .request = req ? &req->m : NULL,
+                .response = resp ? &resp->m : NULL,
+                .reason = reason,
+        };
+
+        switch (kind) {
+        case EXCHANGE_COMPLETE:
+                x.duration_ns = resp->m.last_ns > req->m.first_ns ? resp->m.last_ns - req->m.first_ns : 0;
+                c->stats->exchanges_complete++;
+                break;
+        case EXCHANGE_NO_RESPONSE:
+                c->stats->exchanges_no_response++;
+                break;
+        case EXCHANGE_UNCORRELATED:
+                c->stats->exchanges_uncorrelated++;
+                break;
+        default:
+                break;
+        }
+        return exchange_sink_emit(c->sink, &x);
+}
+
+static Http1Message *queue_pop(Http1Conn *c) {
+        Http1Message *m = c->queue_head;
+
+        if (!m)
+                return NULL;
+        c->queue_head = m->next;
+        if (!c->queue_head)
+                c->queue_tail = NULL;
+        m->next = NULL;
+        c->n_queued--;
+        return m;
+}
+
+static int queue_flush(Http1Conn *c, ExchangeEndReason reason) {
+        int r = 0;
+
+        for (Http1Message *m; (m = queue_pop(c)); ) {
+                int k = emit(c, EXCHANGE_NO_RESPONSE, m, NULL, reason);
+                if (k < 0 && r >= 0)
+                        r = k;
+                http1_message_free(m);
+        }
+        return r;
+}
+
+static int queue_push(Http1Conn *c, Http1Message *m) {
+        int r = 0;
+
+        /* a full pipeline gives up the oldest: its response is the least likely to still come */
+        while (c->n_queued >= MAX(c->limits->pipeline_max, (size_t) 1)) {
+                _cleanup_(http1_message_freep) Http1Message *old = queue_pop(c);
+                int k;
+
+                c->stats->pipeline_overflows++;
+                k = emit(c, EXCHANGE_NO_RESPONSE, old, NULL, EXCHANGE_END_PIPELINE_FULL);
+                if (k < 0 && r >= 0)
+                        r = k;
+        }
+
+        m->next = NULL;
+        if (c->queue_tail)
+                c->queue_tail->next = m;
+        else
+                c->queue_head = m;
+        c->queue_tail = m;
+        c->n_queued++;
+        return r;
+}
+
+static int on_kind(Http1Parser *p, Http1Kind kind, void *userdata) {
+        Http1Conn *c = ASSERT_PTR(userdata);
+        int d = direction_of(c, p);
+
+        /* HT_ROLE_UNKNOWN: the first start line seen decides both directions */
+        if (c->request_dir < 0) {
+                c->request_dir = kind == HTTP1_KIND_REQUEST ? d : !d;
+                http1_parser_set_kind(c->parser[!d],
+                                      kind == HTTP1_KIND_REQUEST ? HTTP1_KIND_RESPONSE : HTTP1_KIND_REQUEST);
+        }
+        return 0;
+}
+
+/* The request the next final response in direction d will pair with, if known. */
+static const Http1Message *next_request(Http1Conn *c, int d) {
+        if (c->queue_head)
+                return c->queue_head;
+        return http1_parser_body_message(c->parser[!d]);
+}
+
+static int on_head(Http1Parser *p, Http1Message *m, void *userdata) {
+        Http1Conn *c = ASSERT_PTR(userdata);
+        const Http1Message *req;
+
+        if (m->m.kind != HTTP_MESSAGE_RESPONSE || m->m.status < 200)
+                return HTTP1_BODY_DEFAULT;
+
+        req = next_request(c, direction_of(c, p));
+        if (!req || req->m.kind != HTTP_MESSAGE_REQUEST)
+                return HTTP1_BODY_DEFAULT;
+        if (req->method_id == HTTP1_METHOD_HEAD)
+                return HTTP1_BODY_NONE;
+        if (req->method_id == HTTP1_METHOD_CONNECT && m->m.status < 300)
+                return HTTP1_BODY_TUNNEL;
+        return HTTP1_BODY_DEFAULT;
+}
+
+static int on_request(Http1Conn *c, Http1Message *m) {
+        int r;
+
+        c->stats->messages_requests++;
+        if (c->early) {
+                /* the response came while this request's body was still arriving */
+                _cleanup_(http1_message_freep) Http1Message *resp = TAKE_PTR(c->early);
+
+                r = emit(c, EXCHANGE_COMPLETE, m, resp, EXCHANGE_END_NONE);
+                http1_message_free(m);
+                return r;
+        }
+        return queue_push(c, m);
+}
+
+static int on_response(Http1Conn *c, int d, Http1Message *m) {
+        bool upgrade = m->m.flags & HTTP_MESSAGE_UPGRADE;
+        Http1Message *req;
+        int r = 0, k;
+
+        if (m->m.status < 200 && m->m.status != 101) {
+                c->stats->messages_interim++;
+                http1_message_free(m);
+                return 0;
+        }
+
+        c->stats->messages_responses++;
+        req = queue_pop(c);
+        if (req) {
+                r = emit(c, EXCHANGE_COMPLETE, req, m, EXCHANGE_END_NONE);
+                http1_message_free(req);
+                http1_message_free(m);
+        } else if (!c->early && http1_parser_body_message(c->parser[!d]))
+                c->early = m;
+        else {
+                r = emit(c, EXCHANGE_UNCORRELATED, NULL, m, EXCHANGE_END_NONE);
+                http1_message_free(m);
+        }
+
+        if (upgrade) {
+                /* the other direction is no longer HTTP either; a request cut by the switch is reported */
+                k = http1_parser_stop(c->parser[!d], c->now);
+                if (k < 0 && r >= 0)
+                        r = k;
+                k = queue_flush(c, EXCHANGE_END_UPGRADE);
+                if (k < 0 && r >= 0)
+                        r = k;
+        }
+        return r;
+}
+
+static int on_message(Http1Parser *p, Http1Message *m, void *userdata) {
+        Http1Conn *c = ASSERT_PTR(userdata);
+
+        if (m->m.kind == HTTP_MESSAGE_REQUEST)
+                return on_request(c, m);
+        return on_response(c, direction_of(c, p), m);
+}
+
+static int on_error(Http1Parser *p, const Http1Error *e, void *userdata) {
+        Http1Conn *c = ASSERT_PTR(userdata);
+        Exchange x = {
+                .kind = EXCHANGE_PARSE_ERROR,
+                .conn = c->conn,
+                .error_direction = direction_of(c, p),
+                .error = e->error,
+                .error_offset = e->offset,
+                .excerpt = e->excerpt,
+                .excerpt_len = e->excerpt_len,
+                .timestamp_ns = e->timestamp_ns,
+        };
+
+        c->stats->parse_errors++;
+        return exchange_sink_emit(c->sink, &x);
+}
+
+static int on_desync(Http1Parser *p, void *userdata) {
+        Http1Conn *c = ASSERT_PTR(userdata);
+        int d = direction_of(c, p);
+
+        if (c->request_dir >= 0 && d != c->request_dir)
+                return queue_flush(c, EXCHANGE_END_DESYNC);
+        return 0;
+}
+
+static const Http1ParserCallbacks http1_callbacks = {
+        .kind = on_kind,
+        .head = on_head,
+        .message = on_message,
+        .error = on_error,
+        .desync = on_desync,
+};
+
+static void *http1_free(void *p) {
+        Http1Conn *c = p;
+
+        if (!c)
+                return NULL;
+        for (Http1Message *m; (m = queue_pop(c)); )
+                http1_message_free(m);
+        http1_message_free(c->early);
+        http1_parser_free(c->parser[0]);
+        http1_parser_free(c->parser[1]);
+        return mfree(c);
+}
+
+static int http1_new(const ProtocolContext *ctx, void **ret) {
+        Http1Conn *c;
+        bool synced;
+        int r;
+
+        if (!ctx || !ctx->conn || !ctx->limits || !ret)
+                return -EINVAL;
+
+        c = calloc(1, sizeof(*c));
+        if (!c)
+                return -ENOMEM;
+        c->conn = ctx->conn;
+        c->sink = ctx->sink;
+        c->stats = ctx->stats ?: &dummy_stats;
+        c->limits = ctx->limits;
+        c->mem = (Http1Memory) {
+                .max = ctx->limits->conn_memory_max,
+                .budget = ctx->budget,
+        };
+
+        switch (ctx->conn->role) {
+        case HT_ROLE_SERVER:
+                c->request_dir = HT_DIR_INGRESS;
+                break;
+        case HT_ROLE_CLIENT:
+                c->request_dir = HT_DIR_EGRESS;
+                break;
+        default:
+                c->request_dir = -1;
+                break;
+        }
+
+        /* joined mid-stream: wait for a segment start that looks like a message */
+        synced = ctx->conn->flags & HT_CONN_SEEN_START;
+
+        for (int d = 0; d < 2; d++) {
+                Http1Kind kind = c->request_dir < 0 ? HTTP1_KIND_ANY :
+                        d == c->request_dir ? HTTP1_KIND_REQUEST : HTTP1_KIND_RESPONSE;
+
+                r = http1_parser_new(kind, ctx->limits, &c->mem, c->stats, &http1_callbacks, c, synced,
+                                     &c->parser[d]);
+                if (r < 0) {
+                        http1_free(c);
+                        return r;
+                }
+        }
+
+        *ret = c;
+        return 0;
+}
+
+static int http1_data(void *p, uint8_t direction, const uint8_t *buf, size_t n, uint64_t ts_ns,
+                      uint32_t tid, bool segment_start) {
+        Http1Conn *c = ASSERT_PTR(p);
+
+        if (direction > HT_DIR_EGRESS)
+                return -EINVAL;
+        c->now = ts_ns;
+        return http1_parser_feed(c->parser[direction], buf, n, ts_ns, tid, segment_start);
+}
+
+static int http1_gap(void *p, uint8_t direction, uint64_t n, uint64_t ts_ns) {
+        Http1Conn *c = ASSERT_PTR(p);
+
+        if (direction > HT_DIR_EGRESS)
+                return -EINVAL;
+        c->now = ts_ns;
+        return http1_parser_gap(c->parser[direction], n, ts_ns);
+}
+
+static int http1_finish(void *p, uint64_t ts_ns, ExchangeEndReason reason) {
+        Http1Conn *c = ASSERT_PTR(p);
+        int first = c->request_dir < 0 ? HT_DIR_INGRESS : c->request_dir, r = 0, k;
+
+        c->now = ts_ns;
+        /*
+         * Requests first: a request cut by the close is queued (truncated)
+         * before a close-delimited response completes and pairs with it.
+         */
+        k = http1_parser_finish(c->parser[first], ts_ns);
+        if (k < 0 && r >= 0)
+                r = k;
+        k = http1_parser_finish(c->parser[!first], ts_ns);
+        if (k < 0 && r >= 0)
+                r = k;
+
+        if (c->early) {
+                /* cannot happen: finishing the request side consumed it; never lose it anyway */
+                _cleanup_(http1_message_freep) Http1Message *resp = TAKE_PTR(c->early);
+
+                k = emit(c, EXCHANGE_UNCORRELATED, NULL, resp, EXCHANGE_END_NONE);
+                if (k < 0 && r >= 0)
+                        r = k;
+        }
+
+        k = queue_flush(c, reason);
+        if (k < 0 && r >= 0)
+                r = k;
+        return r;
+}
+
+static size_t http1_memory(const void *p) {
+        const Http1Conn *c = p;
+
+        return c ? c->mem.used : 0;
+}
+
+static bool http1_pending(const void *p) {
+        const Http1Conn *c = p;
+
+        return c && (c->n_queued > 0 || c->early ||
+                     http1_parser_busy(c->parser[0]) || http1_parser_busy(c->parser[1]));
+}
+
+const ProtocolOps protocol_http1_ops = {
+        .name = "http1",
+        .new = http1_new,
+        .free = http1_free,
+        .data = http1_data,
+        .gap = http1_gap,
+        .finish = http1_finish,
+        .memory = http1_memory,
+        .pending = http1_pending,
+};

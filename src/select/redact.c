@@ -1,0 +1,255 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Masking secrets in headers and URLs; the rules are in redact.h. */
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "config/configuration.h"
+#include "select/redact.h"
+
+struct Redactor {
+        bool enabled;
+        char **headers;
+        size_t n_headers;
+        char **params;
+        size_t n_params;
+        char *mask;
+        size_t mask_len;
+};
+
+static char **names_dup(char *const *l, size_t n) {
+        char **c = calloc(n + 1, sizeof(char *));
+
+        if (!c)
+                return NULL;
+        for (size_t i = 0; i < n; i++)
+                if (!(c[i] = strdup(l[i]))) {
+                        for (size_t j = 0; j < i; j++)
+                                free(c[j]);
+                        free(c);
+                        return NULL;
+                }
+        return c;
+}
+
+static void names_free(char **l, size_t n) {
+        if (!l)
+                return;
+        for (size_t i = 0; i < n; i++)
+                free(l[i]);
+        free(l);
+}
+
+Redactor *redactor_free(Redactor *r) {
+        if (!r)
+                return NULL;
+        names_free(r->headers, r->n_headers);
+        names_free(r->params, r->n_params);
+        free(r->mask);
+        return mfree(r);
+}
+
+int redactor_new(bool enabled, char *const *headers, size_t n_headers, char *const *params, size_t n_params,
+                 const char *mask, Redactor **ret) {
+        _cleanup_(redactor_freep) Redactor *r = NULL;
+
+        r = calloc(1, sizeof(Redactor));
+        if (!r)
+                return -ENOMEM;
+        r->enabled = enabled;
+        r->headers = names_dup(headers, n_headers);
+        r->params = names_dup(params, n_params);
+        r->mask = strdup(mask && *mask ? mask : "***");
+        if (!r->headers || !r->params || !r->mask)
+                return -ENOMEM;
+        r->n_headers = n_headers;
+        r->n_params = n_params;
+        r->mask_len = strlen(r->mask);
+        *ret = TAKE_PTR(r);
+        return 0;
+}
+
+int redactor_new_from_config(const Config *c, Redactor **ret) {
+        return redactor_new(c->redaction.enabled, c->redaction.headers.items, c->redaction.headers.n,
+                            c->redaction.query_parameters.items, c->redaction.query_parameters.n, c->redaction.mask,
+                            ret);
+}
+
+const char *redactor_mask(const Redactor *r) {
+        return r->mask;
+}
+
+static bool name_in(char *const *names, size_t n, const char *s, size_t len) {
+        for (size_t i = 0; i < n; i++)
+                if (strlen(names[i]) == len && strncasecmp(names[i], s, len) == 0)
+                        return true;
+        return false;
+}
+
+bool redactor_header_is_secret(const Redactor *r, const char *name, size_t name_len) {
+        return r && r->enabled && name_in(r->headers, r->n_headers, name, name_len);
+}
+
+static int unhex(char c) {
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+                return c - 'A' + 10;
+        return -1;
+}
+
+/* Percent-decodes s[0..len) into buf once (as a server would); false if it does not fit. */
+static bool decode_name(const char *s, size_t len, char *buf, size_t size, size_t *ret_len) {
+        size_t k = 0;
+
+        for (size_t i = 0; i < len; i++) {
+                char c = s[i];
+
+                if (c == '%' && i + 2 < len && unhex(s[i + 1]) >= 0 && unhex(s[i + 2]) >= 0) {
+                        c = (char) (unhex(s[i + 1]) << 4 | unhex(s[i + 2]));
+                        i += 2;
+                } else if (c == '+')
+                        c = ' ';
+                if (k >= size)
+                        return false;
+                buf[k++] = c;
+        }
+        *ret_len = k;
+        return true;
+}
+
+/* Does the parameter name s[0..len) (still encoded) name a secret? */
+static bool param_is_secret(const Redactor *r, const char *s, size_t len) {
+        char buf[REDACT_NAME_MAX * 3];
+        size_t n;
+
+        if (!decode_name(s, len, buf, sizeof(buf), &n))
+                return false;
+        if (name_in(r->params, r->n_params, buf, n))
+                return true;
+        /* "token[]", "user[password]", "a[b][secret]": the base and each bracketed part. */
+        for (size_t i = 0; i < n;) {
+                size_t j = i;
+                while (j < n && buf[j] != '[' && buf[j] != ']')
+                        j++;
+                if (j > i && name_in(r->params, r->n_params, buf + i, j - i))
+                        return true;
+                i = j + 1;
+        }
+        return false;
+}
+
+/* A span [from, to) of the input to replace by the mask. */
+typedef struct Span {
+        size_t from, to;
+} Span;
+
+/*
+ * Finds the values to mask in the parameter list s[a..b). Writes spans in
+ * order; returns how many (at most (b - a) / 2 + 1, which the caller sized).
+ */
+static size_t scan_params(const Redactor *r, const char *s, size_t a, size_t b, Span *spans) {
+        size_t n = 0;
+
+        for (size_t seg = a; seg < b;) {
+                size_t end = seg;
+                while (end < b && s[end] != '&')
+                        end++;
+                /*
+                 * Within one '&' segment, ';' may separate more parameters, and a '?' starts
+                 * them again (a URL nested unencoded in a value, a "#/route?token=" fragment).
+                 */
+                for (size_t p = seg; p < end;) {
+                        size_t q = p, eq;
+                        while (q < end && s[q] != ';' && s[q] != '?')
+                                q++;
+                        for (eq = p; eq < q && s[eq] != '='; eq++)
+                                ;
+                        if (eq < q && eq + 1 < end && param_is_secret(r, s + p, eq - p)) {
+                                /* The value runs to the '&': hides "a;b" whichever way the server splits. */
+                                spans[n++] = (Span) { eq + 1, end };
+                                break;
+                        }
+                        p = q + 1;
+                }
+                seg = end + 1;
+        }
+        return n;
+}
+
+int redactor_url(const Redactor *r, const char *s, size_t len, char **ret, size_t *ret_len) {
+        _cleanup_(freep) Span *spans = NULL;
+        const char *q, *h;
+        size_t n = 0, qs, hs, out_len = 0;
+        char *out;
+
+        if (!r || !r->enabled || r->n_params == 0 || len == 0)
+                goto unchanged;
+        q = memchr(s, '?', len);
+        h = memchr(s, '#', len);
+        if (q && h && h < q)
+                q = NULL;      /* a '?' inside the fragment belongs to the fragment */
+        if (!q && !h)
+                goto unchanged;
+
+        spans = calloc(len / 2 + 2, sizeof(Span));
+        if (!spans)
+                return -ENOMEM;
+        qs = q ? (size_t) (q - s) + 1 : len;
+        hs = h ? (size_t) (h - s) : len;
+        if (q)
+                n += scan_params(r, s, qs, hs, spans + n);
+        if (h)
+                n += scan_params(r, s, hs + 1, len, spans + n);
+        if (n == 0)
+                goto unchanged;
+
+        out = malloc(len + n * r->mask_len + 1);
+        if (!out)
+                return -ENOMEM;
+        for (size_t i = 0, from = 0; i <= n; i++) {
+                size_t to = i < n ? spans[i].from : len;
+                memcpy(out + out_len, s + from, to - from);
+                out_len += to - from;
+                if (i == n)
+                        break;
+                memcpy(out + out_len, r->mask, r->mask_len);
+                out_len += r->mask_len;
+                from = spans[i].to;
+        }
+        out[out_len] = 0;
+        *ret = out;
+        if (ret_len)
+                *ret_len = out_len;
+        return 1;
+
+unchanged:
+        *ret = NULL;
+        if (ret_len)
+                *ret_len = len;
+        return 0;
+}
+
+int redactor_header(const Redactor *r, const char *name, size_t name_len, const char *value, size_t value_len,
+                    char **ret, size_t *ret_len) {
+        static char *const url_headers[] = { "Referer", "Location", "Content-Location" };
+
+        if (redactor_header_is_secret(r, name, name_len)) {
+                char *m = strdup(r->mask);
+                if (!m)
+                        return -ENOMEM;
+                *ret = m;
+                if (ret_len)
+                        *ret_len = r->mask_len;
+                return 1;
+        }
+        if (r && r->enabled && name_in(url_headers, ELEMENTSOF(url_headers), name, name_len))
+                return redactor_url(r, value, value_len, ret, ret_len);
+        *ret = NULL;
+        if (ret_len)
+                *ret_len = value_len;
+        return 0;
+}

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Redaction of secrets before anything leaves the daemon: values of named
+ * headers, and values of named query parameters in request targets and in
+ * URL-valued headers (Referer, Location). Pure functions over strings; every
+ * output applies it, so a secret cannot reach one output and not another.
+ *
+ * Query parameter rules (documented in docs/configuration.md):
+ * - names match case-insensitively after percent-decoding ("%74oken" is
+ *   "token"; '+' is a space), and also by the base or last bracketed part of
+ *   "token[]" or "user[password]";
+ * - every repetition is masked; empty values stay empty (nothing to hide);
+ *   names without '=' have no value;
+ * - '&' and ';' both separate parameters (servers differ), and a masked value
+ *   runs to the next '&', so "token=a;b" hides "a;b" whichever way the
+ *   server splits; a '?' inside the query or fragment starts parameters
+ *   again ("?next=/x?token=s", "#/route?token=s");
+ * - the fragment is treated like a query ("#access_token=..." of OAuth
+ *   implicit flows), although clients rarely send one.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "basic/macro.h"
+
+typedef struct Redactor Redactor;
+
+/* Parameter names longer than this never match (and config refuses them). */
+#define REDACT_NAME_MAX 128u
+
+/*
+ * headers, params: names, NULL-terminated (may be NULL). A disabled
+ * redactor masks nothing. The mask is copied.
+ */
+int redactor_new(bool enabled, char *const *headers, size_t n_headers, char *const *params, size_t n_params,
+                 const char *mask, Redactor **ret);
+Redactor *redactor_free(Redactor *r);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Redactor *, redactor_free);
+
+/* The same from the redaction.* settings. */
+struct Config;
+int redactor_new_from_config(const struct Config *c, Redactor **ret);
+
+const char *redactor_mask(const Redactor *r);
+
+/* True when the value of this header must be replaced by the mask. */
+bool redactor_header_is_secret(const Redactor *r, const char *name, size_t name_len);
+
+/*
+ * Masks query (and fragment) parameter values of a request-target or URL.
+ * Returns 0 when nothing was masked (*ret is set to NULL), 1 with the new
+ * NUL-terminated string in *ret (length in *ret_len if non-NULL), or
+ * -ENOMEM. The output is at most len * (1 + mask length) bytes.
+ */
+int redactor_url(const Redactor *r, const char *s, size_t len, char **ret, size_t *ret_len);
+
+/*
+ * One header as it should be output: secret headers become the mask,
+ * URL-valued ones (Referer, Location, Content-Location) have their
+ * parameters masked. Returns 0 (use the value as is, *ret NULL) or 1 with
+ * the replacement in *ret.
+ */
+int redactor_header(const Redactor *r, const char *name, size_t name_len, const char *value, size_t value_len,
+                    char **ret, size_t *ret_len);

@@ -1,0 +1,212 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""
+The shape of src/, checked from its #include lines (docs/architecture.md, "The tree"):
+
+ (a) no include loop between modules (foo.c and foo.h are one module;
+     HEADER_OWNER names the others), apart from loops closed by an include
+     in ALLOWED_UPWARD;
+ (b) no include from a folder to one above it in the data flow (FLOW below);
+ (c) no file outside src/capture/ includes the kernel ABI (trace-api.h);
+ (d) no source file over MAX_LINES lines unless its top comment says why
+     (a line containing "over 800 lines" in its first 40 lines);
+ (e) every quoted include names its folder ("conn/exchange.h", resolved from
+     src/), so the graph here is the graph the compiler sees, and every folder
+     of src/ has a place in FLOW.
+
+The ALLOWED_* tables list the violations the tree had when this test was
+written, each with its reason. They may only shrink: a new violation fails, and
+so does an entry that no longer applies (remove it when you fix it).
+
+Usage: test-include-graph.py SRC_DIR
+"""
+
+import os
+import re
+import sys
+
+# The data flow, bottom up. A folder may include its own headers and those of
+# folders before it, never after it.
+FLOW = ['basic', 'config', 'capture', 'conn', 'protocols', 'select', 'output', 'daemon']
+
+# Folders of src/ that hold no C (installed data).
+NOT_CODE = {'catalog'}
+
+# Headers generated at build time (not in src/).
+GENERATED = {'http-tracer.skel.h'}
+
+# The kernel ABI; only src/capture/ may include it.
+ABI = 'trace-api.h'
+
+MAX_LINES = 800
+LENGTH_REASON = 'over 800 lines'
+
+# Headers that belong to a module whose .c has another name.
+HEADER_OWNER = {
+    'config/configuration.h': 'config/config',
+}
+
+# (b) (including file, included header) -> why it is allowed for now.
+ALLOWED_UPWARD = {
+    ('config/configuration.h', 'conn/protocol.h'):
+        'Limits (HTTP/1 caps) live in protocol.h; they move to the protocol with its own limits',
+    ('config/config.c', 'select/redact.h'):
+        'config validates redaction keys itself; the consumer will register its own validator',
+    ('config/config.c', 'output/syslog-format.h'):
+        'config validates syslog settings itself; the consumer will register its own validator',
+    ('capture/bpf-tracer.h', 'conn/exchange.h'):
+        'bpf-tracer.h uses Exchange types; capture will hand decoded calls to conn instead',
+    ('capture/bpf-tracer.h', 'select/filter.h'):
+        'the kernel filter is built in select/filter.c; it moves to capture/kernel-filter',
+}
+
+# (c) file outside src/capture/ -> why it includes the kernel ABI for now.
+ALLOWED_ABI = {
+    'config/config-table.c': 'uses ABI limits as setting bounds; conn will own its own constants',
+    'conn/exchange.h': 'HT_ROLE_*/HT_DIR_* in Exchange; conn-info.h will carry its own enums',
+    'select/filter.c': 'fills the kernel filter map; moves to capture/kernel-filter.c',
+    'daemon/control.h': 'HT_CNT_* kernel counters in status; records.c will translate them',
+}
+
+# (d) file -> why it is over MAX_LINES without a reason at its top, for now.
+ALLOWED_LONG = {
+    'config/config.c': 'parsing, layering and diff in one file; to be split by the next stage',
+    'output/format.c': 'builder, exchange contract and daemon entries; to be split into entry/fields/daemon-entries',
+    'protocols/http1/parser.c': 'one state machine; the next stage splits it or writes the reason at its top',
+}
+
+INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
+
+
+def folder_of(rel):
+    return rel.split('/', 1)[0] if '/' in rel else None
+
+
+def module_of(rel):
+    return HEADER_OWNER.get(rel, os.path.splitext(rel)[0])
+
+
+def find_cycle(graph):
+    """One cycle in graph (dict node -> set of nodes) as a list, or None."""
+    WHITE, GREY, BLACK = 0, 1, 2
+    colour = {n: WHITE for n in graph}
+    stack = []
+
+    def visit(n):
+        colour[n] = GREY
+        stack.append(n)
+        for m in sorted(graph.get(n, ())):
+            if colour.get(m, WHITE) == GREY:
+                return stack[stack.index(m):] + [m]
+            if colour.get(m, WHITE) == WHITE:
+                c = visit(m)
+                if c:
+                    return c
+        stack.pop()
+        colour[n] = BLACK
+        return None
+
+    for n in sorted(graph):
+        if colour[n] == WHITE:
+            c = visit(n)
+            if c:
+                return c
+    return None
+
+
+def main():
+    src = sys.argv[1]
+    errors = []
+
+    files = {}
+    for root, dirs, names in os.walk(src):
+        dirs.sort()
+        for name in sorted(names):
+            if name.endswith(('.c', '.h')):
+                path = os.path.join(root, name)
+                rel = os.path.relpath(path, src)
+                with open(path, encoding='utf-8') as f:
+                    files[rel] = f.read()
+
+    for d in sorted(os.listdir(src)):
+        if os.path.isdir(os.path.join(src, d)) and d not in FLOW and d not in NOT_CODE:
+            errors.append(f'(e) src/{d}/: folder not in FLOW; expected one of {FLOW}, got "{d}"')
+
+    edges = []
+    for rel, text in files.items():
+        for inc in INCLUDE.findall(text):
+            if inc in GENERATED or inc.startswith('../'):
+                continue
+            if inc not in files:
+                errors.append(f'(e) src/{rel}: #include "{inc}": expected a path from src/ '
+                              f'(e.g. "basic/macro.h"), got one that names no file there')
+                continue
+            edges.append((rel, inc))
+
+    # (a) loops between modules. An allowed upward include is left out: it
+    # closes loops today (config.c -> output/syslog-format.h -> output/format.h
+    # -> config/configuration.h), which go when its entry goes.
+    graph = {}
+    for a, b in edges:
+        if (a, b) in ALLOWED_UPWARD:
+            continue
+        ma, mb = module_of(a), module_of(b)
+        graph.setdefault(ma, set())
+        graph.setdefault(mb, set())
+        if ma != mb:
+            graph[ma].add(mb)
+    cycle = find_cycle(graph)
+    if cycle:
+        errors.append('(a) include loop: expected none, got ' + ' -> '.join(cycle))
+
+    # (b) upward includes
+    rank = {f: i for i, f in enumerate(FLOW)}
+    seen_upward = set()
+    for a, b in edges:
+        fa, fb = folder_of(a), folder_of(b)
+        if fa is None or fb is None or fa not in rank or fb not in rank:
+            continue
+        if rank[fb] > rank[fa]:
+            seen_upward.add((a, b))
+            if (a, b) not in ALLOWED_UPWARD:
+                errors.append(f'(b) src/{a} includes "{b}": expected includes from {fa}/ '
+                              f'only to {FLOW[:rank[fa] + 1]}, got {fb}/ (later in the flow)')
+    for a, b in sorted(set(ALLOWED_UPWARD) - seen_upward):
+        errors.append(f'(b) allow-list entry ({a}, {b}) no longer applies: remove it')
+
+    # (c) the kernel ABI
+    seen_abi = set()
+    for a, b in edges:
+        if b == ABI and folder_of(a) != 'capture':
+            seen_abi.add(a)
+            if a not in ALLOWED_ABI:
+                errors.append(f'(c) src/{a} includes "{ABI}": expected only src/capture/ to, '
+                              f'got src/{folder_of(a) or ""}')
+    for a in sorted(set(ALLOWED_ABI) - seen_abi):
+        errors.append(f'(c) allow-list entry {a} no longer applies: remove it')
+
+    # (d) long files
+    seen_long = set()
+    for rel, text in files.items():
+        n = text.count('\n')
+        if n <= MAX_LINES:
+            continue
+        head = '\n'.join(text.split('\n')[:40])
+        if LENGTH_REASON in head:
+            continue
+        seen_long.add(rel)
+        if rel not in ALLOWED_LONG:
+            errors.append(f'(d) src/{rel}: expected at most {MAX_LINES} lines or "{LENGTH_REASON}" '
+                          f'and why at its top, got {n} lines and no reason')
+    for rel in sorted(set(ALLOWED_LONG) - seen_long):
+        errors.append(f'(d) allow-list entry {rel} no longer applies: remove it')
+
+    print(f'{len(files)} files, {len(edges)} includes, {len(graph)} modules; '
+          f'allowed for now: {len(ALLOWED_UPWARD)} upward, {len(ALLOWED_ABI)} ABI, {len(ALLOWED_LONG)} long')
+    for e in errors:
+        print('FAIL', e)
+    return 1 if errors else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
