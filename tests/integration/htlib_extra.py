@@ -1,0 +1,118 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Helpers for the tests of documented entry kinds, flags and drops.
+
+Kept apart from htlib.py (the shared harness) so the two can change
+independently; everything here builds on htlib.
+"""
+
+import os
+import socket
+import time
+
+import htlib
+from htlib import Failure, Proc, expect, free_port, wait_port
+
+# The public contract, as docs/journal-fields.md writes it (literal on purpose:
+# a changed id in the code must turn these tests red).
+MID_COMPLETE = "d0a21e5e3f34fda1ea3a6c8d562c83a1"
+MID_NO_RESPONSE = "8258a1a3fa938aa1b6d4ff9487ebf2cb"
+MID_UNCORRELATED = "3a960665229ef4a45319e09fd58fd44f"
+MID_PARSE_ERROR = "df6d6308c46f1b4ef9bd8c390d550907"
+MID_STATISTICS = "e64806dfcd6b4de8b4ea199f678fad44"
+MID_DROPS = "5178c98922794d619bfcbf3dd749dfbd"
+
+
+class RawServer(htlib.Server):
+    """tests/integration/raw-server.py: a server that misbehaves on request."""
+
+    def __init__(self, ctx, greet=None, name="raw-server"):
+        self.port = free_port()
+        argv = ["/usr/bin/python3", os.path.join(htlib.HERE, "raw-server.py"), str(self.port)]
+        if greet:
+            argv += ["greet", str(greet)]
+        self.proc = Proc(ctx, argv, name, cwd=ctx.tmp)
+        wait_port(self.port, self.proc.popen, what=name)
+
+
+def request(target, method="GET", headers=(), body=b"", version="1.1"):
+    h = f"{method} {target} HTTP/{version}\r\nHost: test\r\n"
+    for k, v in headers:
+        h += f"{k}: {v}\r\n"
+    if body:
+        h += f"Content-Length: {len(body)}\r\n"
+    return h.encode("latin-1") + b"\r\n" + body
+
+
+def wait_entries(daemon_pid, port, expected, pred=None, timeout=30):
+    """Entries of one daemon run on one server port, polled until `expected` are there."""
+    return htlib.journal_wait(daemon_pid, f"SERVER_PORT={port}", expected=expected,
+                              pred=pred, timeout=timeout)
+
+
+def by_role(entries, role):
+    return [e for e in entries if e.get("HTTP_ROLE") == role]
+
+
+def one(entries, what, **match):
+    """The single entry whose fields equal `match`; a failed check otherwise."""
+    found = [e for e in entries if all(e.get(k) == v for k, v in match.items())]
+    expect(len(found) == 1, f"{what}: expected exactly one entry with {match}, got {len(found)}"
+                            + (f": {[x.get('MESSAGE') for x in found]}" if found else
+                               f"; entries there: {[x.get('MESSAGE') for x in entries]}"))
+    return found[0] if len(found) == 1 else {}
+
+
+def expect_fields(e, what, **want):
+    """Each field equal to its documented value; None means absent."""
+    for k, v in want.items():
+        got = e.get(k)
+        expect(got == v, f"{what}: {k}={got!r}, expected {v!r}")
+
+
+def absent(e, what, *names):
+    for k in names:
+        expect(k not in e, f"{what}: {k}={e.get(k)!r} present, the docs say it is absent here")
+
+
+def comm_of(pid):
+    with open(f"/proc/{pid}/comm") as f:
+        return f.read().strip()
+
+
+def poll(cond, what, timeout=30, interval=0.1):
+    """Wait for cond() to be true; Failure naming `what` if it never is."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = cond()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise Failure(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+def client(port, timeout=30):
+    return socket.create_connection(("127.0.0.1", port), timeout=timeout)
+
+
+def check_no_response(entries, what, target, reason, role, pid, server_port, client_port,
+                      priority="5", method="GET"):
+    """The one no-response entry for `target` in `role`, every documented field checked."""
+    e = one(entries, what, HTTP_TARGET=target, HTTP_ROLE=role)
+    if not e:
+        return e
+    comm = e.get("OBJECT_COMM") or "python3"
+    expect_fields(e, what,
+                  MESSAGE_ID=MID_NO_RESPONSE, PRIORITY=priority, HTTP_NO_RESPONSE_REASON=reason,
+                  HTTP_METHOD=method, HTTP_PATH=target.split("?")[0], HTTP_VERSION="1.1",
+                  HTTP_HOST="test", OBJECT_PID=str(pid), CLIENT_ADDR="127.0.0.1",
+                  SERVER_ADDR="127.0.0.1", SERVER_PORT=str(server_port),
+                  CLIENT_PORT=str(client_port), SYSLOG_IDENTIFIER="http-tracer",
+                  MESSAGE=f"{method} {target} \u2192 no response ({reason}) ({comm}[{pid}] "
+                          f"127.0.0.1:{client_port} \u2192 127.0.0.1:{server_port})")
+    expect(str(e.get("HTTP_CONNECTION_ID", "")).isdigit(),
+           f"{what}: HTTP_CONNECTION_ID={e.get('HTTP_CONNECTION_ID')!r}, expected a number")
+    # docs/journal-fields.md: only a response gives these; only a complete exchange a duration
+    absent(e, what, "HTTP_STATUS", "HTTP_DURATION_USEC", "HTTP_RESPONSE_BODY_BYTES",
+           "HTTP_PARSE_ERROR")
+    return e
