@@ -5,6 +5,7 @@ Kept apart from htlib.py (the shared harness) so the two can change
 independently; everything here builds on htlib.
 """
 
+import json
 import os
 import socket
 import time
@@ -116,3 +117,20 @@ def check_no_response(entries, what, target, reason, role, pid, server_port, cli
     absent(e, what, "HTTP_STATUS", "HTTP_DURATION_USEC", "HTTP_RESPONSE_BODY_BYTES",
            "HTTP_PARSE_ERROR")
     return e
+
+
+def journal_query_all(daemon_pid, *matches):
+    """htlib.journal_query with --all: values of 4096 bytes and more are
+    otherwise shown as null by journalctl -o json (HTTP_TARGET's limit is
+    4 KiB, exactly there)."""
+    argv = ["journalctl", "-o", "json", "--all", "--no-pager", f"_PID={daemon_pid}",
+            "SYSLOG_IDENTIFIER=http-tracer"] + list(matches)
+    r = htlib.run_cmd(argv, check=False)
+    if r.returncode not in (0, 1):
+        raise Failure(f"journalctl failed: {r.stderr.decode().strip()}")
+    out = []
+    for line in r.stdout.decode("utf-8", "replace").splitlines():
+        if line.strip():
+            e = json.loads(line)
+            out.append({k: htlib._field(v) for k, v in e.items()})
+    return out

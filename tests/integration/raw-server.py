@@ -16,6 +16,8 @@ to provoke the entries that well-behaved servers never cause:
   /desync...    answers the first request with a valid 200, directly
                 followed by bytes that are not HTTP (GARBAGE-LINE...)
   /status-NNN...  answers each request head with status NNN
+  /chunked...   answers each request head with a chunked 200 whose one
+                chunk is ?size=N bytes (default 4096), in one write
   /eat...       reads one head plus Content-Length body, answers 200 with a
                 body of the size given as ?size=N (default 2)
 
@@ -83,6 +85,14 @@ def handle(conn, greet):
             while head is not None:
                 t = head.split(b"\r\n")[0].split(b" ")[1].decode("latin-1")
                 respond(conn, int(t[len("/status-"):][:3]))
+                head, buf = read_head(conn, buf)
+        elif target.startswith("/chunked"):
+            while head is not None:
+                t = head.split(b"\r\n")[0].split(b" ")[1].decode("latin-1")
+                sm = re.search(r"size=(\d+)", t)
+                n = int(sm.group(1)) if sm else 4096
+                conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                             + b"%x\r\n" % n + b"c" * n + b"\r\n0\r\n\r\n")
                 head, buf = read_head(conn, buf)
         elif target.startswith("/eat"):
             while head is not None:
