@@ -5,9 +5,11 @@ Kept apart from htlib.py (the shared harness) so the two can change
 independently; everything here builds on htlib.
 """
 
+import contextlib
 import json
 import os
 import socket
+import subprocess
 import time
 
 import htlib
@@ -134,3 +136,136 @@ def journal_query_all(daemon_pid, *matches):
             e = json.loads(line)
             out.append({k: htlib._field(v) for k, v in e.items()})
     return out
+
+
+# ---------------------------------------------------------------- own journald
+
+class JournaldNamespace:
+    """A journald of our own: `systemd-journald NAME` (a journald namespace).
+
+    It listens on /run/systemd/journal.NAME/socket and stores in
+    /var/log/journal/MACHINE-ID.NAME; `journalctl --namespace=NAME` reads
+    it. Tests may stop, stall and kill it; the shared journald is never
+    touched. Everything it creates is removed at the end.
+    """
+
+    def __init__(self, ctx, name):
+        self.name = name
+        self.dir = f"/run/systemd/journal.{name}"
+        self.socket = os.path.join(self.dir, "socket")
+        self.dropin_dir = f"/run/systemd/journald@{name}.conf.d"
+        self.popen = None
+        ctx.cleanup.callback(self.cleanup)
+
+    def start(self, timeout=20):
+        os.makedirs(self.dropin_dir, exist_ok=True)
+        with open(os.path.join(self.dropin_dir, "50-http-tracer-tests.conf"), "w") as f:
+            f.write("# http-tracer's tests: no rate limit in this throw-away namespace\n"
+                    "[Journal]\nRateLimitIntervalSec=0\n")
+        self.popen = subprocess.Popen([htlib.JOURNALD, self.name], stdin=subprocess.DEVNULL,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                      start_new_session=True)
+        htlib.log(f"started journald namespace {self.name} (pid {self.popen.pid})")
+
+        def up():
+            if self.popen.poll() is not None:
+                raise Failure(f"journald {self.name} exited with {self.popen.returncode}")
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            try:
+                s.connect(self.socket)
+                return True
+            except OSError:
+                return False
+            finally:
+                s.close()
+        poll(up, f"journald {self.name} to listen on {self.socket}", timeout=timeout)
+
+    def stop_signal(self, sig):
+        os.kill(self.popen.pid, sig)
+
+    def kill(self):
+        self.popen.kill()
+        self.popen.wait(10)
+
+    def cleanup(self):
+        import shutil
+        if self.popen and self.popen.poll() is None:
+            import signal
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.popen.pid, signal.SIGCONT)
+            self.popen.terminate()
+            try:
+                self.popen.wait(10)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait()
+        try:
+            with open("/etc/machine-id") as f:
+                mid = f.read().strip()
+        except FileNotFoundError:
+            mid = None
+        paths = [self.dir, self.dropin_dir]
+        if mid:
+            paths += [f"/var/log/journal/{mid}.{self.name}", f"/run/log/journal/{mid}.{self.name}"]
+        for p in paths:
+            shutil.rmtree(p, ignore_errors=True)
+
+    def query(self, daemon_pid, *matches):
+        argv = ["journalctl", f"--namespace={self.name}", "-o", "json", "--all", "--no-pager",
+                f"_PID={daemon_pid}", "SYSLOG_IDENTIFIER=http-tracer"] + list(matches)
+        r = htlib.run_cmd(argv, check=False)
+        if r.returncode not in (0, 1):
+            raise Failure(f"journalctl --namespace={self.name} failed: {r.stderr.decode().strip()}")
+        return [{k: htlib._field(v) for k, v in json.loads(line).items()}
+                for line in r.stdout.decode("utf-8", "replace").splitlines() if line.strip()]
+
+    def wait(self, daemon_pid, expected, *matches, timeout=60):
+        """Poll until at least `expected` entries are there, then until their number is stable."""
+        deadline = time.monotonic() + timeout
+        last = None
+        while True:
+            entries = self.query(daemon_pid, *matches)
+            if len(entries) >= expected:
+                if last is not None and len(entries) == last:
+                    return entries
+                last = len(entries)
+                time.sleep(0.5)
+                continue
+            if time.monotonic() > deadline:
+                return entries
+            time.sleep(0.2)
+
+
+# ---------------------------------------------------------------- private control socket
+
+class PrivateRunDaemon(htlib.Daemon):
+    """htlib.Daemon in a private mount namespace with its own /run/http-tracer.
+
+    The control socket path is fixed (/run/http-tracer/control) and a daemon
+    refuses to displace a live one, so on a host where other daemons run a
+    test cannot count on it; here it gets a tmpfs of its own there, and
+    status() asks it through nsenter into that namespace.
+    """
+
+    def start(self):
+        os.makedirs("/run/http-tracer", exist_ok=True)  # the mount point; the daemon makes it anyway
+        wrapper = os.path.join(self.ctx.tmp, f"{self.name}-private-run.sh")
+        with open(wrapper, "w") as f:
+            f.write("#!/bin/sh\n"
+                    "exec unshare -m --propagation private /bin/sh -c "
+                    "'mount -t tmpfs -o mode=0755 tmpfs /run/http-tracer && exec \"$0\" \"$@\"' "
+                    f"'{htlib.HTTP_TRACER}' \"$@\"\n")
+        os.chmod(wrapper, 0o755)
+        real = htlib.HTTP_TRACER
+        htlib.HTTP_TRACER = wrapper  # Daemon.start() runs [HTTP_TRACER] + args
+        try:
+            return super().start()
+        finally:
+            htlib.HTTP_TRACER = real
+
+    def status(self, timeout=10):
+        """`http-tracer status --json` over this daemon's own control socket."""
+        r = htlib.run_cmd(["nsenter", "-t", str(self.pid), "-m", htlib.HTTP_TRACER, "status", "--json"],
+                          timeout=timeout)
+        ans = json.loads(r.stdout)
+        return ans.get("status", ans)
