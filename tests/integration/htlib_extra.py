@@ -36,6 +36,11 @@ class RawServer(htlib.Server):
         self.proc = Proc(ctx, argv, name, cwd=ctx.tmp)
         wait_port(self.port, self.proc.popen, what=name)
 
+    def wait_read(self, target, timeout=30):
+        """Until the server has read a request head for `target` (its stdout says so)."""
+        poll(lambda: f"read {target}\n" in self.proc.stdout_text(),
+             f"{self.proc.name} to read the request for {target}", timeout=timeout)
+
 
 def request(target, method="GET", headers=(), body=b"", version="1.1"):
     h = f"{method} {target} HTTP/{version}\r\nHost: test\r\n"

@@ -24,14 +24,17 @@ to provoke the entries that well-behaved servers never cause:
 With "greet STATUS" it reads nothing: every connection gets a response
 with that status at once, before any request (uncorrelated), and is closed.
 
-Nothing is logged; the tests take the journal's word only where they
-control both ends.
+It prints "read TARGET" on stdout when it has read a request head (the
+first of a connection), so a test can wait until the server really read
+a request before it stops the daemon.
 """
 
 import re
 import socket
 import sys
 import threading
+
+PRINT_LOCK = threading.Lock()
 
 
 def read_head(conn, buf):
@@ -69,6 +72,8 @@ def handle(conn, greet):
         if head is None:
             return
         target = head.split(b"\r\n")[0].split(b" ")[1].decode("latin-1")
+        with PRINT_LOCK:
+            print(f"read {target}", flush=True)
         if target.startswith("/silent"):
             drain(conn)
         elif target.startswith("/close"):

@@ -90,6 +90,7 @@ def test(ctx):
     sh = X.client(sp)
     sh_port = sh.getsockname()[1]
     sh.sendall(X.request("/silent/shutdown"))
+    srv.wait_read("/silent/shutdown")  # else the server-role entry may not exist yet
 
     # Everything but the shutdown case is logged while the daemon runs:
     # closed ×2, process-exit + closed, pipeline-full ×4, upgrade: 101 ×2 and
