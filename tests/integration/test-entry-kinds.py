@@ -11,9 +11,10 @@ docs/journal-fields.md:
   - parse error (df6d6308c46f1b4ef9bd8c390d550907): PRIORITY 4,
     HTTP_PARSE_ERROR, _DIRECTION (what a server reads and a client writes
     is the request stream), _OFFSET (byte offset in that stream), _EXCERPT
-    (up to 64 bytes from the start of the rejected line, secrets masked: a
-    secret header keeps "Name:" and loses its value; secret query
-    parameters of a request line's target are masked), MESSAGE "parse error
+    (up to 64 bytes from the start of the rejected line or in a chunked
+    body, secrets masked: a secret header keeps "Name:" and loses its
+    value; secret parameters are masked in a request line's target, a form
+    body, a URL in another header), MESSAGE "parse error
     in STREAM stream: ERROR at byte OFFSET (comm[pid] client → server)".
   - HTTP_CONNECTION_ID: the same on every exchange of one keep-alive
     connection; another connection gets another id.
@@ -41,6 +42,14 @@ PE2 = b"GET /silent/pe2?password=hunter2&x=1 HTTP/7.5\r\nHost: test\r\n\r\n"
 # "up to 64 bytes": the parser may stop at the rejected line; at least that line, masked
 PE2_LINE = "GET /silent/pe2?password=***&x=1 HTTP/7.5"
 PE2_EXCERPT = PE2_LINE + "\\x0d\\x0aHost: test\\x0d\\x0a\\x0d\\x0a"
+# a URL in another header inside the excerpt: its secret parameter masked
+PE3_HEAD = b"GET /silent/pe3 HTTP/1.1\r\nHost: test\r\n"
+PE3 = PE3_HEAD + b"no colon\r\nReferer: http://h/p?token=hunter2&b=2\r\n\r\n"
+PE3_EXCERPT = "no colon\\x0d\\x0aReferer: http://h/p?token=***&b=2\\x0d\\x0a\\x0d\\x0a"
+# a chunked form body whose chunk size is no number: the documented "invalid chunk size"
+PE4_HEAD = b"POST /silent/pe4 HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\n"
+PE4 = PE4_HEAD + b"zz\r\npassword=hunter2&a=1\r\n0\r\n\r\n"
+PE4_EXCERPT = "zz\\x0d\\x0apassword=***&a=1\\x0d\\x0a0\\x0d\\x0a\\x0d\\x0a"
 
 
 def read_greeting(sock):
@@ -83,6 +92,12 @@ def one_run(ctx, name, args, prio_unc, prio_pe):
     with X.client(srv.port) as c:
         pe2_port = c.getsockname()[1]
         c.sendall(PE2)
+    with X.client(srv.port) as c:
+        pe3_port = c.getsockname()[1]
+        c.sendall(PE3)
+    with X.client(srv.port) as c:
+        pe4_port = c.getsockname()[1]
+        c.sendall(PE4)
 
     # connection ids: two keep-alive connections, three exchanges each
     ka_ports = []
@@ -111,15 +126,21 @@ def one_run(ctx, name, args, prio_unc, prio_pe):
             X.absent(e, what, "HTTP_METHOD", "HTTP_TARGET", "HTTP_PATH", "HTTP_HOST",
                      "HTTP_DURATION_USEC", "HTTP_NO_RESPONSE_REASON", "HTTP_USER_AGENT")
 
-    # 2 parse errors + 6 exchanges, each in both roles
-    entries = X.wait_entries(d.pid, srv.port, 16)
-    for pport, off, excerpt in ((pe1_port, len(PE1_HEAD), PE1_EXCERPT), (pe2_port, 0, PE2_EXCERPT)):
+    # 4 parse errors + 6 exchanges, each in both roles (and no-response
+    # entries for the requests cut by the errors, not counted here)
+    entries = X.wait_entries(d.pid, srv.port, 20)
+    for pport, off, excerpt in ((pe1_port, len(PE1_HEAD), PE1_EXCERPT), (pe2_port, 0, PE2_EXCERPT),
+                                (pe3_port, len(PE3_HEAD), PE3_EXCERPT),
+                                (pe4_port, len(PE4_HEAD), PE4_EXCERPT)):
         for role, pid in (("server", srv.proc.pid), ("client", ME)):
             what = f"{name}: parse error on port {pport} ({role})"
             e = X.one(entries, what, MESSAGE_ID=X.MID_PARSE_ERROR, CLIENT_PORT=str(pport),
                       HTTP_ROLE=role)
             err = e.get("HTTP_PARSE_ERROR", "")
             expect(bool(err), f"{what}: HTTP_PARSE_ERROR missing or empty")
+            if pport == pe4_port:
+                expect(err == "invalid chunk size", f"{what}: HTTP_PARSE_ERROR={err!r}, "
+                                                    "expected the documented 'invalid chunk size'")
             comm = e.get("OBJECT_COMM", "python3")
             got = e.get("HTTP_PARSE_ERROR_EXCERPT", "")
             if excerpt == PE2_EXCERPT:
