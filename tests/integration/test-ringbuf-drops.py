@@ -1,0 +1,124 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Real ring-buffer drops: counted, warned about, and accounted for.
+
+docs/architecture.md: a record the kernel cannot put in the full ring
+buffer is counted (per CPU) and its length carried to user space.
+docs/journal-fields.md: the daemon then writes a drop warning, MESSAGE_ID
+5178c98922794d619bfcbf3dd749dfbd, PRIORITY 4, with HTTP_TRACER_DROPPED
+(lost since the previous warning), HTTP_TRACER_DROPPED_TOTAL (since start)
+and HTTP_TRACER_DROP_REASON=ring-buffer-full.
+
+Deterministic overflow: the smallest ring (capture.ring_buffer_size=64KiB)
+and a consumer that cannot read: the daemon is SIGSTOPped while 40
+exchanges, each with a 64 KiB response (a 16 KiB record), happen on their
+own connections, 640 KiB of records for a 64 KiB ring. A kernel filter on
+the server's port keeps the host's other traffic out. Then SIGCONT.
+
+Asserted: drops happened and were warned about with the documented
+fields; the warnings add up (each DROPPED_TOTAL is the sum of the DROPPED
+so far, the last one equals the exit statistics' ringbuf_drops); every
+exchange is either logged complete and correct or lost with records
+counted as dropped (no silent loss: missing exchanges ≤ dropped records);
+and after the overflow, tracing goes on: 20 more exchanges made with the
+daemon running are all logged.
+"""
+
+import os
+import signal
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import htlib  # noqa: E402
+import htlib_extra as X  # noqa: E402
+from htlib import expect, log  # noqa: E402
+
+BURST = 40
+AFTER = 20
+BODY = 65536
+
+
+def exchange(port, target):
+    with X.client(port) as c:
+        c.sendall(X.request(target))
+        buf = b""
+        while b"\r\n\r\n" not in buf or len(buf.partition(b"\r\n\r\n")[2]) < BODY:
+            b = c.recv(65536)
+            if not b:
+                break
+            buf += b
+        htlib.ensure(buf.startswith(b"HTTP/1.1 200 ") and buf.endswith(b"x" * BODY),
+                     f"{target}: short response ({len(buf)} bytes)")
+
+
+def test(ctx):
+    srv = X.RawServer(ctx)
+    d = htlib.Daemon(ctx, ["-s", "capture.ring_buffer_size=64KiB",
+                           "-s", f"filter.include.local_ports={srv.port}"]).start()
+
+    os.kill(d.pid, signal.SIGSTOP)
+    try:
+        for i in range(BURST):
+            exchange(srv.port, f"/eat/burst/{i}?size={BODY}")
+    finally:
+        os.kill(d.pid, signal.SIGCONT)
+
+    warnings = X.poll(lambda: htlib.journal_query(d.pid, f"MESSAGE_ID={X.MID_DROPS}"),
+                      "a drop warning after the overflow")
+    for i in range(AFTER):
+        exchange(srv.port, f"/eat/after/{i}?size={BODY}")
+    after = X.wait_entries(d.pid, srv.port, AFTER,
+                           pred=lambda e: str(e.get("HTTP_TARGET", "")).startswith("/eat/after/"))
+    expect(sorted(e.get("HTTP_TARGET") for e in after) ==
+           sorted(f"/eat/after/{i}?size={BODY}" for i in range(AFTER)),
+           f"after the overflow: {len(after)} of {AFTER} exchanges logged")
+    d.stop()
+
+    warnings = htlib.journal_query(d.pid, f"MESSAGE_ID={X.MID_DROPS}")
+    ring = [w for w in warnings if w.get("HTTP_TRACER_DROP_REASON") == "ring-buffer-full"]
+    log(f"drop warnings: {[(w.get('HTTP_TRACER_DROP_REASON'), w.get('HTTP_TRACER_DROPPED'), w.get('HTTP_TRACER_DROPPED_TOTAL')) for w in warnings]}")
+    htlib.ensure(ring, f"no ring-buffer-full drop warning; warnings: {[w.get('MESSAGE') for w in warnings]}")
+    total = 0
+    for w in sorted(ring, key=htlib.entry_order):
+        what = f"drop warning {w.get('MESSAGE')!r}"
+        X.expect_fields(w, what, PRIORITY="4", SYSLOG_IDENTIFIER="http-tracer")
+        n = int(w.get("HTTP_TRACER_DROPPED", "-1"))
+        expect(n > 0, f"{what}: HTTP_TRACER_DROPPED={n}, expected > 0")
+        total += n
+        expect(w.get("HTTP_TRACER_DROPPED_TOTAL") == str(total),
+               f"{what}: HTTP_TRACER_DROPPED_TOTAL={w.get('HTTP_TRACER_DROPPED_TOTAL')}, "
+               f"the warnings' DROPPED so far add up to {total}")
+    drops = d.stat("ringbuf_drops")
+    expect(total == drops, f"ring-buffer-full warnings add up to {total}, exit statistics ringbuf_drops={drops}")
+
+    entries = X.wait_entries(d.pid, srv.port, 0)
+    burst = [e for e in entries if str(e.get("HTTP_TARGET", "")).startswith("/eat/burst/")]
+    complete = [e for e in burst if e.get("MESSAGE_ID") == X.MID_COMPLETE]
+    for e in complete:
+        what = f"burst entry {e.get('MESSAGE')!r}"
+        X.expect_fields(e, what, HTTP_STATUS="200", HTTP_ROLE="server", OBJECT_PID=str(srv.proc.pid))
+        if "gap" not in e.get("HTTP_FLAGS", ""):
+            expect(False, f"{what}: a 64 KiB body past a 16 KiB payload without 'gap': {e.get('HTTP_FLAGS')}")
+        # a body cut by a drop must say so; an exact size is only claimed when not truncated
+        if "truncated" not in e.get("HTTP_FLAGS", ""):
+            X.expect_fields(e, what, HTTP_RESPONSE_BODY_BYTES=str(BODY))
+    targets = [e.get("HTTP_TARGET") for e in complete]
+    expect(len(targets) == len(set(targets)), f"an exchange logged twice: {sorted(targets)}")
+    missing = BURST - len(set(targets))
+    log(f"burst: {len(set(targets))} of {BURST} logged complete, {len(burst) - len(complete)} other "
+        f"entries, {drops} records dropped")
+    expect(missing > 0, "no exchange of the burst was lost: the ring buffer never overflowed")
+    expect(missing <= drops, f"{missing} exchanges missing but only {drops} records counted as dropped")
+    # NOT asserted, a bug reported to the coordinator: a response whose record
+    # was dropped on a connection that then closes never gets its loss
+    # attached (lost_before rides only on the next record of the same
+    # direction, bpf/http-tracer.bpf.c), so its request is logged as
+    # "no response (closed)" without `gap` in HTTP_FLAGS, and the statistics'
+    # bytes_lost (HTTP_TRACER_BYTES_LOST, "payload bytes lost in the kernel")
+    # stays 0 although whole 16 KiB records were lost. The drop warning and
+    # ringbuf_drops do count them, which is what is checked above.
+    expect(len(entries) <= BURST + AFTER,
+           f"{len(entries)} entries on our port for {BURST + AFTER} exchanges")
+
+
+htlib.run(test)
