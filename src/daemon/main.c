@@ -24,7 +24,7 @@
 #include "daemon/control-client.h"
 #include "daemon/control.h"
 #include "daemon/manager.h"
-#include "output/format.h"
+#include "output/fields.h"
 #include "select/filter.h"
 #include "select/redact.h"
 #include "select/selector.h"

@@ -20,7 +20,8 @@
 #include "conn/conn.h"
 #include "daemon/control.h"
 #include "daemon/manager.h"
-#include "output/format.h"
+#include "output/daemon-entries.h"
+#include "output/fields.h"
 #include "select/redact.h"
 #include "select/selector.h"
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * FormatOptions (format.h): what the fields.* and redaction.* settings make
+ * FormatOptions (fields.h): what the fields.* and redaction.* settings make
  * of an entry, built once per configuration so that formatting an exchange
  * only reads it.
  */
@@ -11,7 +11,7 @@
 #include <syslog.h>
 
 #include "basic/macro.h"
-#include "output/format.h"
+#include "output/fields.h"
 #include "select/redact.h"
 
 const FormatOptions format_options_default = {
@@ -28,33 +28,6 @@ const FormatOptions format_options_default = {
                 [PRIORITY_PARSE_ERROR]  = LOG_WARNING,
         },
 };
-
-int format_header_field_name(char buf[static FORMAT_FIELD_NAME_MAX + 1], const char *prefix, const char *name) {
-        size_t k, n;
-        bool cut;
-
-        if (!prefix || !name || !*name || !(prefix[0] >= 'A' && prefix[0] <= 'Z'))
-                return -EINVAL;
-        k = strlen(prefix);
-        if (k >= FORMAT_FIELD_NAME_MAX)
-                return -EINVAL;
-
-        n = strlen(name);
-        cut = k + n > FORMAT_FIELD_NAME_MAX;
-        n = MIN(n, FORMAT_FIELD_NAME_MAX - k);
-        memcpy(buf, prefix, k);
-        for (size_t i = 0; i < n; i++) {
-                char c = name[i];
-
-                if (c >= 'a' && c <= 'z')
-                        c = (char) (c - 'a' + 'A');
-                else if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'))
-                        c = '_';
-                buf[k + i] = c;
-        }
-        buf[k + n] = 0;
-        return cut;
-}
 
 static void header_done(FormatHeader *h) {
         for (size_t i = 0; i < h->n_names; i++)

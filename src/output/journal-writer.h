@@ -15,7 +15,7 @@
 
 #include "basic/macro.h"
 #include "conn/stats.h"
-#include "output/format.h"
+#include "output/entry.h"
 
 #define JOURNAL_SOCKET_PATH "/run/systemd/journal/socket"
 /* Overrides the socket path (tests, journald in a container). */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Entries as JSON lines: one object per entry per line, with the journal's
- * field names (format.h), numbers as JSON numbers. Written without blocking
+ * field names (entry.h), numbers as JSON numbers. Written without blocking
  * the event loop when the output can block (pipe, terminal, socket): lines
  * wait in a bounded buffer until the fd is writable; what does not fit is
  * dropped and counted. Regular files are written directly.
@@ -15,7 +15,7 @@
 
 #include "basic/macro.h"
 #include "conn/stats.h"
-#include "output/format.h"
+#include "output/entry.h"
 
 /*
  * Lines buffered while the reader (jq, a pager, a log shipper) is slower

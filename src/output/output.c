@@ -15,7 +15,7 @@
 
 #include "basic/log.h"
 #include "config/configuration.h"
-#include "output/format.h"
+#include "output/fields.h"
 #include "output/journal-writer.h"
 #include "output/json-writer.h"
 #include "output/output.h"

@@ -2,7 +2,7 @@
 /*
  * Where exchanges go: a fan-out over the configured sinks (journal, JSON
  * lines, syslog), several at once. Each exchange is formatted once
- * (format.h), after redaction, and every sink consumes the same fields, so
+ * (fields.h), after redaction, and every sink consumes the same fields, so
  * field selection and redaction are identical everywhere. Every sink is
  * non-blocking toward the event loop and bounded: a slow or absent receiver
  * costs counted drops in that sink only, never a stall or unbounded memory.
@@ -77,7 +77,7 @@ Output *output_free(Output *o);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Output *, output_free);
 
 /*
- * Optional fields and priorities (format.h) for the exchanges formatted from
+ * Optional fields and priorities (fields.h) for the exchanges formatted from
  * now on; not owned: it must stay valid until replaced or the output freed.
  * NULL: the formatter's defaults.
  */

@@ -21,7 +21,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "output/format.h"
+#include "output/entry.h"
 
 /*
  * The SD-ID of our structured data. 32473 is the private enterprise number

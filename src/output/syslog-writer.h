@@ -23,7 +23,7 @@
 
 #include "basic/macro.h"
 #include "conn/stats.h"
-#include "output/format.h"
+#include "output/entry.h"
 #include "output/syslog-format.h"
 
 /* First reconnect attempt after a loss, doubling up to the maximum. */

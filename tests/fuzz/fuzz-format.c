@@ -20,7 +20,7 @@
 #include <sys/socket.h>
 
 #include "basic/macro.h"
-#include "output/format.h"
+#include "output/fields.h"
 #include "output/json-writer.h"
 #include "select/redact.h"
 

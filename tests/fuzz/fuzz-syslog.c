@@ -17,7 +17,7 @@
 
 #include "../syslog-check.h"
 #include "basic/macro.h"
-#include "output/format.h"
+#include "output/entry.h"
 #include "output/syslog-format.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

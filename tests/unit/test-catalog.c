@@ -2,7 +2,7 @@
 /*
  * The MESSAGE_IDs are a public contract, written down in
  * docs/journal-fields.md (its tables' "| `<32 hex>` | kind |" rows). The
- * FORMAT_MESSAGE_ID_* defined in src/output/format.h (read as text, so a new id is
+ * FORMAT_MESSAGE_ID_* defined in src/output/entry.h (read as text, so a new id is
  * caught without touching this test) are exactly the documented ones; each
  * documented id has exactly one catalog entry with a Subject, every entry
  * belongs to a documented id, and every @FIELD@ an entry substitutes is a
@@ -43,7 +43,7 @@ static size_t header_ids(const char *text, char ids[IDS_MAX][33]) {
                 assert_non_null(q);
                 assert_true(q < strchr(p, '\n'));
                 if (!is_id(q + 1))
-                        fail_msg("malformed MESSAGE_ID in format.h near: %.60s", p);
+                        fail_msg("malformed MESSAGE_ID in entry.h near: %.60s", p);
                 assert_true(n < IDS_MAX);
                 memcpy(ids[n], q + 1, 32);
                 ids[n++][32] = 0;
@@ -86,7 +86,7 @@ static bool field_documented(const char *doc, const char *name) {
 }
 
 static void test_catalog_matches_doc(void **state) {
-        char *header = read_source("src/output/format.h");
+        char *header = read_source("src/output/entry.h");
         char *catalog = read_source("src/catalog/http-tracer.catalog");
         char *doc = read_source("docs/journal-fields.md");
         char ids[IDS_MAX][33], code[IDS_MAX][33];
@@ -105,11 +105,11 @@ static void test_catalog_matches_doc(void **state) {
                                 fail_msg("MESSAGE_ID %s is documented twice in docs/journal-fields.md", ids[i]);
         for (size_t i = 0; i < n_code; i++)
                 if (!id_in(code[i], ids, n_ids))
-                        fail_msg("MESSAGE_ID %s is defined in format.h but not documented in docs/journal-fields.md",
+                        fail_msg("MESSAGE_ID %s is defined in entry.h but not documented in docs/journal-fields.md",
                                  code[i]);
         for (size_t i = 0; i < n_ids; i++)
                 if (!id_in(ids[i], code, n_code))
-                        fail_msg("MESSAGE_ID %s is documented in docs/journal-fields.md but not defined in format.h",
+                        fail_msg("MESSAGE_ID %s is documented in docs/journal-fields.md but not defined in entry.h",
                                  ids[i]);
 
         for (line = strtok_r(catalog, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {

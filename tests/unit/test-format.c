@@ -14,7 +14,8 @@
 #include <cmocka.h>
 
 #include "config/configuration.h"
-#include "output/format.h"
+#include "output/daemon-entries.h"
+#include "output/fields.h"
 #include "basic/macro.h"
 #include "read-source.h"
 #include "select/redact.h"

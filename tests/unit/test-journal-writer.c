@@ -22,6 +22,7 @@
 
 #include <cmocka.h>
 
+#include "output/fields.h"
 #include "output/journal-writer.h"
 #include "basic/macro.h"
 

@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "basic/macro.h"
+#include "output/fields.h"
 #include "output/json-writer.h"
 
 static FormatField str(const char *name, const char *value) {

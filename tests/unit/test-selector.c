@@ -15,7 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "output/format.h"
+#include "output/daemon-entries.h"
 #include "select/selector.h"
 
 #define SEC NSEC_PER_SEC

@@ -17,7 +17,7 @@
 
 #include "../syslog-check.h"
 #include "basic/macro.h"
-#include "output/format.h"
+#include "output/fields.h"
 #include "output/syslog-format.h"
 
 /* 2009-02-13T23:31:30.123456Z */

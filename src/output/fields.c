@@ -1,176 +1,20 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The journal entry contract: Exchange -> ordered (NAME, value) fields, with
- * every value from the traffic bounded and escaped. See format.h for the
+ * every value from the traffic bounded and escaped. See fields.h for the
  * rules and docs/journal-fields.md for each field.
  */
 
 #include <arpa/inet.h>
 #include <inttypes.h>
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <syslog.h>
 
 #include "basic/macro.h"
-#include "output/format.h"
+#include "output/fields.h"
 #include "select/redact.h"
-
-#define ELLIPSIS "\xe2\x80\xa6"   /* U+2026, marks a value cut to its limit */
-#define ELLIPSIS_LEN 3u
-
-/* ---- escaping ------------------------------------------------------------ */
-
-/* Length (2-4) of the well-formed UTF-8 sequence at s, or 0. Rejects
- * overlong forms, surrogates and code points above U+10FFFF (RFC 3629). */
-static size_t utf8_decode(const uint8_t *s, size_t n, uint32_t *ret_cp) {
-        uint8_t lo = 0x80, hi = 0xbf;
-        size_t len;
-        uint32_t cp;
-
-        if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-                len = 2;
-                cp = s[0] & 0x1f;
-        } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-                len = 3;
-                cp = s[0] & 0x0f;
-                if (s[0] == 0xe0)
-                        lo = 0xa0;      /* overlong */
-                else if (s[0] == 0xed)
-                        hi = 0x9f;      /* surrogates */
-        } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-                len = 4;
-                cp = s[0] & 0x07;
-                if (s[0] == 0xf0)
-                        lo = 0x90;      /* overlong */
-                else if (s[0] == 0xf4)
-                        hi = 0x8f;      /* above U+10FFFF */
-        } else
-                return 0;
-
-        if (n < len)
-                return 0;
-        for (size_t i = 1; i < len; i++) {
-                uint8_t c = s[i];
-
-                if (c < (i == 1 ? lo : 0x80) || c > (i == 1 ? hi : 0xbf))
-                        return 0;
-                cp = (cp << 6) | (c & 0x3f);
-        }
-        *ret_cp = cp;
-        return len;
-}
-
-/*
- * Code points that are valid UTF-8 but must not reach a log line as they
- * are: C1 controls (terminals act on some), line and paragraph separators
- * (some viewers break lines on them), and bidi controls (they make a line
- * display differently from what it contains, cf. "Trojan Source").
- */
-static bool unichar_is_unsafe(uint32_t cp) {
-        return (cp >= 0x80 && cp <= 0x9f) ||
-                cp == 0x061c ||
-                cp == 0x200e || cp == 0x200f ||
-                (cp >= 0x2028 && cp <= 0x202e) ||
-                (cp >= 0x2066 && cp <= 0x2069);
-}
-
-static size_t hex_escape(char *out, const uint8_t *s, size_t n) {
-        static const char hex[] = "0123456789abcdef";
-        size_t o = 0;
-
-        for (size_t i = 0; i < n; i++) {
-                out[o++] = '\\';
-                out[o++] = 'x';
-                out[o++] = hex[s[i] >> 4];
-                out[o++] = hex[s[i] & 0xf];
-        }
-        return o;
-}
-
-size_t format_escape(char *dst, size_t size, const void *src, size_t n, bool *ret_truncated) {
-        const uint8_t *s = src;
-        size_t limit, o = 0, cut = 0;
-        bool truncated = false;
-
-        if (size == 0) {
-                if (ret_truncated)
-                        *ret_truncated = n > 0;
-                return 0;
-        }
-        limit = size - 1;
-
-        /* Work in whole units (a character or one escape), so a cut can never
-         * split a UTF-8 sequence or an escape. 'cut' remembers the last unit
-         * boundary that still leaves room for the ellipsis. */
-        for (size_t i = 0; i < n;) {
-                char unit[16];
-                size_t ul, il;
-                uint32_t cp;
-
-                if (s[i] == '\\') {
-                        unit[0] = unit[1] = '\\';
-                        ul = 2, il = 1;
-                } else if (s[i] >= 0x20 && s[i] < 0x7f) {
-                        unit[0] = (char) s[i];
-                        ul = 1, il = 1;
-                } else if (s[i] < 0x80) {
-                        ul = hex_escape(unit, s + i, 1), il = 1;
-                } else if ((il = utf8_decode(s + i, n - i, &cp)) > 0) {
-                        if (unichar_is_unsafe(cp))
-                                ul = hex_escape(unit, s + i, il);
-                        else {
-                                memcpy(unit, s + i, il);
-                                ul = il;
-                        }
-                } else
-                        ul = hex_escape(unit, s + i, 1), il = 1;
-
-                if (o + ul > limit) {
-                        truncated = true;
-                        break;
-                }
-                memcpy(dst + o, unit, ul);
-                o += ul;
-                i += il;
-                if (o + ELLIPSIS_LEN <= limit)
-                        cut = o;
-        }
-
-        if (truncated) {
-                o = cut;
-                if (o + ELLIPSIS_LEN <= limit) {
-                        memcpy(dst + o, ELLIPSIS, ELLIPSIS_LEN);
-                        o += ELLIPSIS_LEN;
-                }
-        }
-        dst[o] = 0;
-        if (ret_truncated)
-                *ret_truncated = truncated;
-        return o;
-}
-
-/* ---- small value formatters ---------------------------------------------- */
-
-const char *format_duration(char buf[static FORMAT_DURATION_MAX], uint64_t ns) {
-        if (ns < NSEC_PER_MSEC) {
-                snprintf(buf, FORMAT_DURATION_MAX, "%" PRIu64 " µs", ns / NSEC_PER_USEC);
-                return buf;
-        }
-
-        /* Rounded to a tenth; 999.96 ms becomes "1.0 s", not "1000.0 ms". */
-        uint64_t tenths = (ns + NSEC_PER_MSEC / 20) / (NSEC_PER_MSEC / 10);
-        if (tenths < 10000) {
-                snprintf(buf, FORMAT_DURATION_MAX, "%" PRIu64 ".%" PRIu64 " ms", tenths / 10, tenths % 10);
-                return buf;
-        }
-
-        tenths = (ns + NSEC_PER_SEC / 20) / (NSEC_PER_SEC / 10);
-        snprintf(buf, FORMAT_DURATION_MAX, "%" PRIu64 ".%" PRIu64 " s", tenths / 10, tenths % 10);
-        return buf;
-}
 
 const char *format_http_version(char buf[static 16], unsigned version) {
         snprintf(buf, 16, "%u.%u", version / 10, version % 10);
@@ -251,133 +95,6 @@ int format_priority(const Exchange *x, const FormatOptions *opts) {
         default:
                 return p[PRIORITY_PARSE_ERROR];
         }
-}
-
-/* ---- building an entry --------------------------------------------------- */
-
-/*
- * A value under construction at the end of the entry's storage. Appends
- * past 'size' set 'overflow' instead of writing; the limits make that a
- * bug, reported as -ENOBUFS rather than a silently short value.
- */
-typedef struct Builder {
-        char *buf;
-        size_t size;
-        size_t len;
-        bool overflow;
-} Builder;
-
-static Builder builder_start(FormatEntry *e, size_t max) {
-        size_t avail = sizeof(e->buf) - e->used;
-
-        return (Builder) {
-                .buf = e->buf + e->used,
-                .size = MIN(avail, max + 1),
-                .overflow = avail < max + 1,
-        };
-}
-
-static void builder_putn(Builder *b, const char *s, size_t n) {
-        if (b->len + n + 1 > b->size) {
-                b->overflow = true;
-                return;
-        }
-        memcpy(b->buf + b->len, s, n);
-        b->len += n;
-        b->buf[b->len] = 0;
-}
-
-static void builder_puts(Builder *b, const char *s) {
-        builder_putn(b, s, strlen(s));
-}
-
-_printf_(2, 3)
-static void builder_printf(Builder *b, const char *format, ...) {
-        va_list ap;
-        int k;
-
-        if (b->len >= b->size) {
-                b->overflow = true;
-                return;
-        }
-        va_start(ap, format);
-        k = vsnprintf(b->buf + b->len, b->size - b->len, format, ap);
-        va_end(ap);
-        if (k < 0 || (size_t) k >= b->size - b->len) {
-                b->overflow = true;
-                b->buf[b->len] = 0;
-                return;
-        }
-        b->len += k;
-}
-
-/* Append escaped untrusted bytes, using at most max bytes. Returns whether they were cut. */
-static bool builder_escape(Builder *b, const void *src, size_t n, size_t max) {
-        bool truncated;
-
-        if (b->len + max + 1 > b->size) {
-                b->overflow = true;
-                return false;
-        }
-        b->len += format_escape(b->buf + b->len, max + 1, src, n, &truncated);
-        return truncated;
-}
-
-static int builder_commit(FormatEntry *e, Builder *b, const char *name, FormatType type) {
-        if (b->overflow || e->n_fields >= ELEMENTSOF(e->fields))
-                return -ENOBUFS;
-
-        e->fields[e->n_fields++] = (FormatField) {
-                .name = name,
-                .value = b->buf,
-                .len = b->len,
-                .type = type,
-        };
-        e->used += b->len + 1;
-        return 0;
-}
-
-_printf_(4, 5)
-static int entry_addf(FormatEntry *e, const char *name, FormatType type, const char *format, ...) {
-        Builder b = builder_start(e, 64);
-        va_list ap;
-        int k;
-
-        /* Only our own numbers go through here: 64 bytes is plenty. */
-        if (b.overflow)
-                return -ENOBUFS;
-        va_start(ap, format);
-        k = vsnprintf(b.buf, b.size, format, ap);
-        va_end(ap);
-        if (k < 0 || (size_t) k >= b.size)
-                return -ENOBUFS;
-        b.len = k;
-        return builder_commit(e, &b, name, type);
-}
-
-static int entry_add_u64(FormatEntry *e, const char *name, uint64_t v) {
-        return entry_addf(e, name, FORMAT_NUMBER, "%" PRIu64, v);
-}
-
-/* Our own strings (constants, addresses, ids, flags): no escaping, no limit but the storage. */
-static int entry_add_str(FormatEntry *e, const char *name, const char *s) {
-        size_t n = strlen(s);
-        Builder b = builder_start(e, n);
-
-        builder_putn(&b, s, n);
-        return builder_commit(e, &b, name, FORMAT_STRING);
-}
-
-/* Untrusted bytes: escaped, cut to max, the cut counted. */
-static int entry_add_escaped(FormatEntry *e, const char *name, const void *src, size_t n, size_t max, Stats *stats) {
-        Builder b = builder_start(e, max);
-
-        if (builder_escape(&b, src, n, max)) {
-                e->n_truncated++;
-                if (stats)
-                        stats->fields_truncated++;
-        }
-        return builder_commit(e, &b, name, FORMAT_STRING);
 }
 
 /* ---- what an exchange says ----------------------------------------------- */
@@ -552,59 +269,59 @@ static int header_values(const HttpMessage *m, char *const *names, size_t n_name
         return found;
 }
 
-static void builder_endpoint(Builder *b, const Endpoint *ep) {
+static void builder_endpoint(EntryBuilder *b, const Endpoint *ep) {
         if (!ep->valid) {
-                builder_puts(b, "?");
+                entry_builder_puts(b, "?");
                 return;
         }
-        builder_printf(b, ep->ipv6 ? "[%s]:%u" : "%s:%u", ep->addr, ep->port);
+        entry_builder_printf(b, ep->ipv6 ? "[%s]:%u" : "%s:%u", ep->addr, ep->port);
 }
 
 /* "(nginx[812] 127.0.0.1:50432 → 127.0.0.1:80)": who, and client → server. */
-static void builder_context(Builder *b, const ConnInfo *c, const Endpoint *client, const Endpoint *server) {
-        builder_puts(b, " (");
-        builder_escape(b, c->comm, strnlen(c->comm, sizeof(c->comm)), FORMAT_VALUE_MAX);
-        builder_printf(b, "[%" PRIu32 "] ", c->tgid);
+static void builder_context(EntryBuilder *b, const ConnInfo *c, const Endpoint *client, const Endpoint *server) {
+        entry_builder_puts(b, " (");
+        entry_builder_escape(b, c->comm, strnlen(c->comm, sizeof(c->comm)), FORMAT_VALUE_MAX);
+        entry_builder_printf(b, "[%" PRIu32 "] ", c->tgid);
         builder_endpoint(b, client);
-        builder_puts(b, " → ");
+        entry_builder_puts(b, " → ");
         builder_endpoint(b, server);
-        builder_puts(b, ")");
+        entry_builder_puts(b, ")");
 }
 
 static int entry_add_message(FormatEntry *e, const Exchange *x, const Endpoint *client, const Endpoint *server) {
-        Builder b = builder_start(e, FORMAT_MESSAGE_MAX);
+        EntryBuilder b = entry_builder_start(e, FORMAT_MESSAGE_MAX);
         const HttpMessage *req = x->request, *resp = x->response;
         char dur[FORMAT_DURATION_MAX];
 
         /* The request part: "GET /index.html" */
         if (req && req->method && req->target) {
-                builder_escape(&b, req->method, strlen(req->method), FORMAT_VALUE_MAX);
-                builder_puts(&b, " ");
-                builder_escape(&b, req->target, strlen(req->target), FORMAT_MESSAGE_TARGET_MAX);
-                builder_puts(&b, " ");
+                entry_builder_escape(&b, req->method, strlen(req->method), FORMAT_VALUE_MAX);
+                entry_builder_puts(&b, " ");
+                entry_builder_escape(&b, req->target, strlen(req->target), FORMAT_MESSAGE_TARGET_MAX);
+                entry_builder_puts(&b, " ");
         }
 
         switch (x->kind) {
         case EXCHANGE_COMPLETE:
-                builder_printf(&b, "→ %u in %s", resp->status, format_duration(dur, x->duration_ns));
+                entry_builder_printf(&b, "→ %u in %s", resp->status, format_duration(dur, x->duration_ns));
                 break;
         case EXCHANGE_NO_RESPONSE:
-                builder_printf(&b, "→ no response (%s)", strna(exchange_end_reason_to_string(x->reason)));
+                entry_builder_printf(&b, "→ no response (%s)", strna(exchange_end_reason_to_string(x->reason)));
                 break;
         case EXCHANGE_UNCORRELATED:
-                builder_printf(&b, "→ %u (request not seen)", resp->status);
+                entry_builder_printf(&b, "→ %u (request not seen)", resp->status);
                 break;
         case EXCHANGE_PARSE_ERROR:
-                builder_printf(&b, "parse error in %s stream: ", direction_to_stream(x->conn, x->error_direction));
-                builder_escape(&b, x->error ?: "unknown", strlen(x->error ?: "unknown"), FORMAT_VALUE_MAX);
-                builder_printf(&b, " at byte %" PRIu64, x->error_offset);
+                entry_builder_printf(&b, "parse error in %s stream: ", direction_to_stream(x->conn, x->error_direction));
+                entry_builder_escape(&b, x->error ?: "unknown", strlen(x->error ?: "unknown"), FORMAT_VALUE_MAX);
+                entry_builder_printf(&b, " at byte %" PRIu64, x->error_offset);
                 break;
         default:
                 return -EINVAL;
         }
 
         builder_context(&b, x->conn, client, server);
-        return builder_commit(e, &b, "MESSAGE", FORMAT_STRING);
+        return entry_builder_commit(e, &b, "MESSAGE", FORMAT_STRING);
 }
 
 static void flags_add(char *buf, size_t size, const char *flag) {
@@ -635,13 +352,6 @@ static void exchange_flags(char *buf, size_t size, const Exchange *x, bool field
         if (fields_dropped)
                 flags_add(buf, size, "fields-dropped");
 }
-
-#define TRY(expr)                               \
-        do {                                    \
-                int _r_ = (expr);               \
-                if (_r_ < 0)                    \
-                        return _r_;             \
-        } while (0)
 
 /* One field from the named headers of m; absent when m has none of them. Returns 1 when added. */
 static int entry_add_header(FormatEntry *e, const char *field, const HttpMessage *m, char *const *names,
@@ -822,13 +532,6 @@ static int entry_add_excerpt(FormatEntry *e, const Exchange *x, const FormatOpti
         return entry_add_escaped(e, "HTTP_PARSE_ERROR_EXCERPT", raw, len, FORMAT_VALUE_MAX, stats);
 }
 
-static void entry_reset(FormatEntry *e) {
-        e->n_fields = 0;
-        e->used = 0;
-        e->n_truncated = 0;
-        e->n_dropped = 0;
-}
-
 int format_exchange(FormatEntry *e, const Exchange *x, const FormatOptions *opts, Stats *stats) {
         const HttpMessage *req, *resp, *vmsg;
         Endpoint local, remote;
@@ -945,196 +648,3 @@ int format_exchange(FormatEntry *e, const Exchange *x, const FormatOptions *opts
         return 0;
 }
 
-const char *format_entry_get(const FormatEntry *e, const char *name) {
-        for (size_t i = 0; e && i < e->n_fields; i++)
-                if (strcmp(e->fields[i].name, name) == 0)
-                        return e->fields[i].value;
-        return NULL;
-}
-
-/* ---- the daemon's own entries -------------------------------------------- */
-
-static int entry_add_common(FormatEntry *e, const char *message_id, int priority) {
-        TRY(entry_addf(e, "PRIORITY", FORMAT_NUMBER, "%d", priority));
-        TRY(entry_add_str(e, "MESSAGE_ID", message_id));
-        return entry_add_str(e, "SYSLOG_IDENTIFIER", FORMAT_SYSLOG_IDENTIFIER);
-}
-
-/* A field named HTTP_TRACER_OUTPUT_<OUTPUT>_<WHAT>; the name lives in the entry's storage. */
-static int entry_add_output_u64(FormatEntry *e, const char *output, const char *what, uint64_t v) {
-        char name[FORMAT_FIELD_NAME_MAX + 1], suffix[FORMAT_FIELD_NAME_MAX + 1];
-        Builder b;
-
-        snprintf(suffix, sizeof(suffix), "%s_%s", output, what);
-        if (format_header_field_name(name, "HTTP_TRACER_OUTPUT_", suffix) < 0)
-                return -EINVAL;
-        b = builder_start(e, strlen(name));
-        builder_puts(&b, name);
-        if (b.overflow)
-                return -ENOBUFS;
-        e->used += b.len + 1;
-        return entry_add_u64(e, b.buf, v);
-}
-
-static uint64_t sub_sat(uint64_t a, uint64_t b) {
-        return a > b ? a - b : 0;
-}
-
-static void builder_size(Builder *b, uint64_t bytes) {
-        if (bytes < 1024 * 1024)
-                builder_printf(b, "%" PRIu64 " KiB", (bytes + 1023) / 1024);
-        else
-                builder_printf(b, "%" PRIu64 ".%" PRIu64 " MiB", bytes / (1024 * 1024),
-                               bytes % (1024 * 1024) * 10 / (1024 * 1024));
-}
-
-int format_statistics(FormatEntry *e, const FormatStatistics *s) {
-        const Stats *st;
-        uint64_t exchanges, logged, ringbuf, dropped;
-        size_t n_outputs;
-        char dur[FORMAT_DURATION_MAX];
-        Builder b;
-
-        if (!e || !s || !s->stats)
-                return -EINVAL;
-        st = s->stats;
-        entry_reset(e);
-
-        exchanges = st->exchanges_complete + st->exchanges_no_response + st->exchanges_uncorrelated;
-        logged = sub_sat(exchanges, st->exchanges_filtered + st->exchanges_sampled_out + st->exchanges_rate_limited);
-        ringbuf = s->kernel ? s->kernel[HT_CNT_RINGBUF_DROPS] : 0;
-        dropped = ringbuf + st->entries_dropped;
-        n_outputs = s->outputs ? MIN(s->n_outputs, (size_t) FORMAT_STATISTICS_OUTPUTS_MAX) : 0;
-
-        b = builder_start(e, FORMAT_MESSAGE_MAX);
-        builder_printf(&b, "Statistics: %" PRIu64 " exchanges, %" PRIu64 " logged (%" PRIu64 " filtered, %" PRIu64
-                       " sampled out, %" PRIu64 " rate-limited), %" PRIu64 " without response, %" PRIu64
-                       " uncorrelated, %" PRIu64 " parse errors; %" PRIu64 " dropped (%" PRIu64 " in the kernel, %"
-                       PRIu64 " entries); %" PRIu64 " connections, ",
-                       exchanges, logged, st->exchanges_filtered, st->exchanges_sampled_out,
-                       st->exchanges_rate_limited, st->exchanges_no_response, st->exchanges_uncorrelated,
-                       st->parse_errors, dropped, ringbuf, st->entries_dropped, s->connections_tracked);
-        builder_size(&b, s->memory_bytes);
-        builder_puts(&b, " buffered");
-        if (s->interval_usec > 0)
-                builder_printf(&b, "; every %s", format_duration(dur, s->interval_usec * NSEC_PER_USEC));
-        builder_puts(&b, ".");
-        TRY(builder_commit(e, &b, "MESSAGE", FORMAT_STRING));
-        TRY(entry_add_common(e, FORMAT_MESSAGE_ID_STATISTICS, LOG_INFO));
-
-        const struct {
-                const char *name;
-                uint64_t value;
-        } counters[] = {
-                { "HTTP_TRACER_RECORDS",          st->records },
-                { "HTTP_TRACER_EXCHANGES",        exchanges },
-                { "HTTP_TRACER_LOGGED",           logged },
-                { "HTTP_TRACER_FILTERED",         st->exchanges_filtered },
-                { "HTTP_TRACER_SAMPLED_OUT",      st->exchanges_sampled_out },
-                { "HTTP_TRACER_RATE_LIMITED",     st->exchanges_rate_limited },
-                { "HTTP_TRACER_NO_RESPONSE",      st->exchanges_no_response },
-                { "HTTP_TRACER_UNCORRELATED",     st->exchanges_uncorrelated },
-                { "HTTP_TRACER_PARSE_ERRORS",     st->parse_errors },
-                { "HTTP_TRACER_DROPPED",          dropped },
-                { "HTTP_TRACER_RINGBUF_DROPS",    ringbuf },
-                { "HTTP_TRACER_ENTRIES_DROPPED",  st->entries_dropped },
-                { "HTTP_TRACER_ENTRIES_QUEUED",   st->entries_queued },
-                { "HTTP_TRACER_BYTES_LOST",       st->bytes_lost },
-                { "HTTP_TRACER_FIELDS_TRUNCATED", st->fields_truncated },
-                { "HTTP_TRACER_FIELDS_DROPPED",   st->fields_dropped },
-        };
-        for (size_t i = 0; i < ELEMENTSOF(counters); i++)
-                TRY(entry_add_u64(e, counters[i].name, counters[i].value));
-        for (size_t i = 0; i < n_outputs; i++) {
-                const FormatOutputStats *o = &s->outputs[i];
-
-                if (!o->name || !*o->name)
-                        return -EINVAL;
-                TRY(entry_add_output_u64(e, o->name, "WRITTEN", o->written));
-                TRY(entry_add_output_u64(e, o->name, "DROPPED", o->dropped));
-                TRY(entry_add_output_u64(e, o->name, "QUEUED", o->queued));
-        }
-        TRY(entry_add_u64(e, "HTTP_TRACER_CONNECTIONS", s->connections_tracked));
-        TRY(entry_add_u64(e, "HTTP_TRACER_MEMORY_BYTES", s->memory_bytes));
-        TRY(entry_add_u64(e, "HTTP_TRACER_INTERVAL_USEC", s->interval_usec));
-        return 0;
-}
-
-static const char *const drop_reason_table[_FORMAT_DROP_REASON_MAX] = {
-        [FORMAT_DROP_RING_BUFFER] = "ring-buffer-full",
-        [FORMAT_DROP_OUTPUT_QUEUE] = "output-queue-full",
-};
-
-const char *format_drop_reason_to_string(FormatDropReason r) {
-        if ((unsigned) r >= ELEMENTSOF(drop_reason_table))
-                return NULL;
-        return drop_reason_table[r];
-}
-
-int format_drops(FormatEntry *e, const FormatDrops *d) {
-        Builder b;
-
-        if (!e || !d || !format_drop_reason_to_string(d->reason))
-                return -EINVAL;
-        entry_reset(e);
-
-        b = builder_start(e, FORMAT_MESSAGE_MAX);
-        if (d->reason == FORMAT_DROP_RING_BUFFER)
-                builder_printf(&b, "%" PRIu64 " records dropped in the kernel since the last report: the ring buffer "
-                               "was full. Their bytes are reported as gaps; affected exchanges are flagged.",
-                               d->dropped);
-        else {
-                builder_printf(&b, "%" PRIu64 " entries dropped since the last report: the ", d->dropped);
-                if (d->output)
-                        builder_escape(&b, d->output, strlen(d->output), FORMAT_VALUE_MAX);
-                builder_puts(&b, d->output ? " output" : "output");
-                builder_puts(&b, " did not keep up (queue full or receiver gone).");
-        }
-        TRY(builder_commit(e, &b, "MESSAGE", FORMAT_STRING));
-        TRY(entry_add_common(e, FORMAT_MESSAGE_ID_DROPS, LOG_WARNING));
-        TRY(entry_add_u64(e, "HTTP_TRACER_DROPPED", d->dropped));
-        TRY(entry_add_u64(e, "HTTP_TRACER_DROPPED_TOTAL", d->total));
-        TRY(entry_add_str(e, "HTTP_TRACER_DROP_REASON", format_drop_reason_to_string(d->reason)));
-        if (d->output)
-                TRY(entry_add_escaped(e, "HTTP_TRACER_OUTPUT", d->output, strlen(d->output), FORMAT_VALUE_MAX, NULL));
-        return 0;
-}
-
-bool format_statistics_due(uint64_t now_usec, uint64_t interval_usec, uint64_t *last_usec) {
-        if (interval_usec == 0)
-                return false;
-        if (*last_usec == 0 || now_usec < *last_usec) {
-                *last_usec = now_usec;
-                return false;
-        }
-        if (now_usec - *last_usec < interval_usec)
-                return false;
-        *last_usec = now_usec;
-        return true;
-}
-
-int format_rate_limit_summary(FormatEntry *e, uint64_t refused, uint64_t passed, uint64_t interval_ns,
-                              uint64_t per_second, uint64_t burst) {
-        char d[FORMAT_DURATION_MAX], msg[256];
-
-        if (!e)
-                return -EINVAL;
-        e->n_fields = 0;
-        e->used = 0;
-        e->n_truncated = 0;
-
-        snprintf(msg, sizeof(msg),
-                 "Rate limit: %" PRIu64 " exchanges not logged in the last %s (%" PRIu64 " logged; limit %" PRIu64
-                 "/s, burst %" PRIu64 ")",
-                 refused, format_duration(d, interval_ns), passed, per_second, burst);
-        TRY(entry_add_str(e, "MESSAGE", msg));
-        TRY(entry_addf(e, "PRIORITY", FORMAT_NUMBER, "%d", LOG_NOTICE));
-        TRY(entry_add_str(e, "MESSAGE_ID", FORMAT_MESSAGE_ID_RATE_LIMITED));
-        TRY(entry_add_str(e, "SYSLOG_IDENTIFIER", FORMAT_SYSLOG_IDENTIFIER));
-        TRY(entry_add_u64(e, "HTTP_TRACER_RATE_LIMITED", refused));
-        TRY(entry_add_u64(e, "HTTP_TRACER_RATE_LIMIT_PASSED", passed));
-        TRY(entry_add_u64(e, "HTTP_TRACER_INTERVAL_USEC", interval_ns / NSEC_PER_USEC));
-        TRY(entry_add_u64(e, "HTTP_TRACER_RATE_LIMIT", per_second));
-        TRY(entry_add_u64(e, "HTTP_TRACER_RATE_LIMIT_BURST", burst));
-        return 0;
-}
