@@ -274,3 +274,108 @@ class PrivateRunDaemon(htlib.Daemon):
                           timeout=timeout)
         ans = json.loads(r.stdout)
         return ans.get("status", ans)
+
+
+# ---------------------------------------------------------------- private configuration directories
+
+# Where the daemon looks for its configuration (docs/configuration.md), in the
+# order of precedence for a drop-in name: /etc hides /run, which hides /usr/local/lib ...
+CONFIG_DIRS = ("/etc/http-tracer", "/run/http-tracer", "/usr/local/lib/http-tracer",
+               "/usr/lib/http-tracer")
+
+
+class PrivateConfigDirs:
+    """The daemon's fixed configuration directories, private to the test.
+
+    Each of CONFIG_DIRS is a directory under ctx.tmp, bind-mounted over the
+    real path in a mount namespace of its own (unshare -m, private
+    propagation) for each command run through argv() or wrapper(): the
+    daemon sees and reports the real paths, the host's files are never
+    read or written. /run/http-tracer, the control socket's directory, is
+    among them, so a daemon started this way has its own control socket
+    too. A missing real directory is created as the mount point and removed
+    again at the end (rmdir: only if still empty).
+    """
+
+    def __init__(self, ctx, name="confdirs"):
+        self.ctx = ctx
+        self.root = os.path.join(ctx.tmp, name)
+        self.created = []
+        for d in CONFIG_DIRS:
+            os.makedirs(self.root + d, exist_ok=True)
+            os.chmod(self.root + d, 0o755)
+            if not os.path.isdir(d):
+                os.makedirs(d)
+                self.created.append(d)
+        ctx.cleanup.callback(self._cleanup)
+        self._script = ("for d in " + " ".join(CONFIG_DIRS) + "; do "
+                        f"mount --bind \"{self.root}$d\" \"$d\" || exit 99; done; "
+                        "exec \"$0\" \"$@\"")
+
+    def _cleanup(self):
+        for d in reversed(self.created):
+            with contextlib.suppress(OSError):
+                os.rmdir(d)
+
+    def path(self, real_dir, name=""):
+        """Where a file of `real_dir` (one of CONFIG_DIRS) lives outside the namespace."""
+        return os.path.join(self.root + real_dir, name) if name else self.root + real_dir
+
+    def dropin(self, real_dir, name, text=None, link=None):
+        """A drop-in http-tracer.yaml.d/NAME in real_dir: a file with `text`, or a symlink to `link`."""
+        d = os.path.join(self.root + real_dir, "http-tracer.yaml.d")
+        os.makedirs(d, exist_ok=True)
+        os.chmod(d, 0o755)
+        p = os.path.join(d, name)
+        if link is not None:
+            os.symlink(link, p)
+        else:
+            with open(p, "w") as f:
+                f.write(text)
+        return os.path.join(real_dir, "http-tracer.yaml.d", name)
+
+    def argv(self, *args, exe=None):
+        """argv running the daemon binary (or exe) with args in the private namespace."""
+        return ["unshare", "-m", "--propagation", "private", "/bin/sh", "-c", self._script,
+                exe or htlib.HTTP_TRACER] + list(args)
+
+    def run(self, *args, env=None, timeout=60):
+        r = subprocess.run(self.argv(*args), capture_output=True, timeout=timeout, env=env)
+        expect(r.returncode != 99, f"could not bind-mount the private configuration directories: "
+                                   f"{r.stderr.decode('utf-8', 'replace')[-500:]}")
+        return r
+
+    def wrapper(self, name="private-conf"):
+        """A script that runs the daemon in the namespace: for htlib.Daemon, as PrivateRunDaemon does."""
+        w = os.path.join(self.ctx.tmp, f"{name}.sh")
+        with open(w, "w") as f:
+            f.write("#!/bin/sh\nexec " + " ".join(
+                _sh_quote(a) for a in self.argv(exe=htlib.HTTP_TRACER)) + " \"$@\"\n")
+        os.chmod(w, 0o755)
+        return w
+
+
+def _sh_quote(s):
+    return "'" + s.replace("'", "'\\''") + "'"
+
+
+class PrivateConfigDaemon(htlib.Daemon):
+    """htlib.Daemon inside PrivateConfigDirs: its own configuration directories and control socket."""
+
+    def __init__(self, ctx, dirs, args=(), **kw):
+        super().__init__(ctx, args, **kw)
+        self.dirs = dirs
+
+    def start(self):
+        wrapper = self.dirs.wrapper(f"{self.name}-private-conf")
+        real = htlib.HTTP_TRACER
+        htlib.HTTP_TRACER = wrapper  # Daemon.start() runs [HTTP_TRACER] + args
+        try:
+            return super().start()
+        finally:
+            htlib.HTTP_TRACER = real
+
+    def ctl(self, *args, timeout=30):
+        """`http-tracer ARGS` (status, stats-reset ...) in the daemon's own mount namespace."""
+        return subprocess.run(["nsenter", "-t", str(self.pid), "-m", htlib.HTTP_TRACER] + list(args),
+                              capture_output=True, timeout=timeout)
