@@ -252,7 +252,7 @@ int bpf_tracer_consume(BpfTracer *t) {
         return ring_buffer__consume(t->rb);
 }
 
-int bpf_tracer_read_counters(BpfTracer *t, uint64_t ret[_HT_CNT_MAX]) {
+int bpf_tracer_read_counters(BpfTracer *t, uint64_t ret[_KERNEL_COUNTER_MAX]) {
         _cleanup_(freep) uint64_t *v = NULL;
         int fd = bpf_map__fd(t->skel->maps.counters);
 

@@ -10,8 +10,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "conn/exchange.h"
-#include "select/filter.h"
+#include "capture/kernel-filter.h"
+#include "conn/conn-info.h"
+#include "conn/stats.h"
 #include "trace-api.h"
 
 typedef struct BpfTracerOptions {
@@ -35,7 +36,7 @@ int bpf_tracer_epoll_fd(BpfTracer *t);
 /* Deliver every pending record to fn. Returns records consumed or negative errno. */
 int bpf_tracer_consume(BpfTracer *t);
 /* Sum of the per-CPU counters. */
-int bpf_tracer_read_counters(BpfTracer *t, uint64_t ret[_HT_CNT_MAX]);
+int bpf_tracer_read_counters(BpfTracer *t, uint64_t ret[_KERNEL_COUNTER_MAX]);
 unsigned bpf_tracer_programs_attached(const BpfTracer *t);
 /* Bytes used by the BPF maps (from their definitions). */
 uint64_t bpf_tracer_map_memory(const BpfTracer *t);

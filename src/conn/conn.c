@@ -16,6 +16,7 @@
 #include "basic/hashmap.h"
 #include "basic/macro.h"
 #include "conn/conn.h"
+#include "trace-api.h"  /* decodes records itself until capture/records.c does */
 
 const Limits limits_default = {
         /* Heads beyond 64 KiB are rejected by common servers (nginx: 4 x 8 KiB large buffers). */
@@ -29,7 +30,7 @@ const Limits limits_default = {
         /* Bounds the daemon's buffers whatever the traffic; 10k idle connections hold ~nothing. */
         .global_memory_max = 64u * 1024 * 1024,
         /* Matches the kernel's connection map. */
-        .conns_max = HT_MAP_CONNS_DEFAULT,
+        .conns_max = CONN_TRACKED_DEFAULT,
         /* Long enough for slow backends and long polls; pending requests then become no-response entries. */
         .idle_timeout_ns = 300 * NSEC_PER_SEC,
 };
@@ -62,7 +63,7 @@ static uint64_t conn_key(uint32_t tgid, int32_t fd) {
 
 static const ProtocolOps *protocol_ops(uint8_t protocol) {
         switch (protocol) {
-        case HT_PROTO_HTTP1:
+        case CONN_PROTOCOL_HTTP1:
                 return &protocol_http1_ops;
         default:
                 return NULL;
@@ -203,8 +204,8 @@ static int handle_open(ConnTable *t, const struct ht_conn_open_event *ev) {
         };
         memcpy(c->info.local_addr, ev->local_addr, sizeof(c->info.local_addr));
         memcpy(c->info.remote_addr, ev->remote_addr, sizeof(c->info.remote_addr));
-        memcpy(c->info.comm, ev->comm, HT_COMM_LEN);
-        c->info.comm[HT_COMM_LEN] = 0;
+        memcpy(c->info.comm, ev->comm, CONN_COMM_LEN);
+        c->info.comm[CONN_COMM_LEN] = 0;
         c->ops = protocol_ops(ev->protocol);
 
         ctx = (ProtocolContext) {

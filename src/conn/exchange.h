@@ -11,24 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "trace-api.h"
-
-typedef struct ConnInfo {
-        uint64_t id;                  /* ht_event_header.conn_id */
-        uint32_t tgid;
-        int32_t fd;
-        uint8_t role;                 /* enum ht_role */
-        uint8_t protocol;             /* enum ht_protocol */
-        uint8_t source;               /* enum ht_source */
-        uint8_t flags;                /* HT_CONN_SEEN_START */
-        uint16_t family;              /* AF_INET or AF_INET6 */
-        uint16_t local_port;
-        uint16_t remote_port;
-        uint8_t local_addr[16];       /* network order; IPv4 in the first 4 bytes */
-        uint8_t remote_addr[16];
-        char comm[HT_COMM_LEN + 1];   /* NUL-terminated */
-        uint64_t opened_ns;           /* CLOCK_MONOTONIC of the CONN_OPEN record */
-} ConnInfo;
+#include "conn/conn-info.h"
 
 typedef enum HttpMessageKind {
         HTTP_MESSAGE_REQUEST,
@@ -108,7 +91,7 @@ typedef struct Exchange {
         ExchangeEndReason reason;     /* NO_RESPONSE: why */
 
         /* PARSE_ERROR only */
-        uint8_t error_direction;      /* enum ht_direction */
+        uint8_t error_direction;      /* ConnDirection */
         const char *error;            /* static, human readable: "invalid chunk size" */
         uint64_t error_offset;        /* byte offset of the problem in that direction's stream */
         const uint8_t *excerpt;       /* up to 64 bytes from where the error was found */

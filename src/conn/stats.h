@@ -8,45 +8,85 @@
 
 #include <stdint.h>
 
+/*
+ * The counters, one list: Stats below, the control socket's "counters"
+ * object (control.c) and the tests are generated from it. A new counter
+ * is documented in docs/control-protocol.md.
+ */
+#define STATS_COUNTERS(X) \
+        /* events from the ring buffer (or a replay) */ \
+        X(records)                /* records received */ \
+        X(records_invalid)        /* records too short or of an unknown type: ignored */ \
+        X(records_orphan)         /* data for a connection we never saw opened */ \
+        X(bytes_captured)         /* payload bytes received */ \
+        X(bytes_gap)              /* bytes reported as not captured */ \
+        X(bytes_lost)             /* bytes lost in the kernel (ring buffer full) */ \
+        \
+        /* connections */ \
+        X(conns_opened) \
+        X(conns_closed) \
+        X(conns_active) \
+        X(conns_refused)          /* over the connection cap: not tracked */ \
+        X(conns_expired)          /* idle, state freed */ \
+        \
+        /* HTTP */ \
+        X(messages_requests) \
+        X(messages_responses) \
+        X(messages_interim)       /* 1xx other than 101 */ \
+        X(exchanges_complete) \
+        X(exchanges_no_response) \
+        X(exchanges_uncorrelated) \
+        X(parse_errors) \
+        X(desyncs)                /* streams that lost message framing after a gap */ \
+        X(head_overflows)         /* heads over the size or field limit */ \
+        X(pipeline_overflows)     /* requests given up: too many waiting on a connection */ \
+        X(memory_refused)         /* bytes refused by the per-connection or global cap */ \
+        \
+        /* selection (selector.h): each exchange gets one verdict; these are not logged */ \
+        X(exchanges_filtered)     /* excluded by a user-space filter */ \
+        X(exchanges_sampled_out) \
+        X(exchanges_rate_limited) /* refused by the rate limit: reported in summary entries */ \
+        \
+        /* outputs */ \
+        X(entries_written)        /* entries accepted by the sink (journald socket, stdout...) */ \
+        X(entries_queued)         /* currently waiting in the output queue */ \
+        X(entries_dropped)        /* given up: queue full, sink gone */ \
+        X(output_errors)          /* send/write failures */ \
+        X(fields_truncated)       /* values cut to their length limit */ \
+        X(fields_dropped)         /* header fields not logged: over FORMAT_HEADER_FIELDS_MAX per entry */ \
+        /* end */
+
 typedef struct Stats {
-        /* events from the ring buffer (or a replay) */
-        uint64_t records;                 /* records received */
-        uint64_t records_invalid;         /* records too short or of an unknown type: ignored */
-        uint64_t records_orphan;          /* data for a connection we never saw opened */
-        uint64_t bytes_captured;          /* payload bytes received */
-        uint64_t bytes_gap;               /* bytes reported as not captured */
-        uint64_t bytes_lost;              /* bytes lost in the kernel (ring buffer full) */
-
-        /* connections */
-        uint64_t conns_opened;
-        uint64_t conns_closed;
-        uint64_t conns_active;
-        uint64_t conns_refused;           /* over the connection cap: not tracked */
-        uint64_t conns_expired;           /* idle, state freed */
-
-        /* HTTP */
-        uint64_t messages_requests;
-        uint64_t messages_responses;
-        uint64_t messages_interim;        /* 1xx other than 101 */
-        uint64_t exchanges_complete;
-        uint64_t exchanges_no_response;
-        uint64_t exchanges_uncorrelated;
-        uint64_t parse_errors;
-        uint64_t desyncs;                 /* streams that lost message framing after a gap */
-        uint64_t head_overflows;          /* heads over the size or field limit */
-        uint64_t pipeline_overflows;      /* requests given up: too many waiting on a connection */
-        uint64_t memory_refused;          /* bytes refused by the per-connection or global cap */
-
-        /* selection (selector.h): each exchange gets one verdict; these are not logged */
-        uint64_t exchanges_filtered;      /* excluded by a user-space filter */
-        uint64_t exchanges_sampled_out;
-        uint64_t exchanges_rate_limited;  /* refused by the rate limit: reported in summary entries */
-
-        /* outputs */
-        uint64_t entries_written;         /* entries accepted by the sink (journald socket, stdout...) */
-        uint64_t entries_queued;          /* currently waiting in the output queue */
-        uint64_t entries_dropped;         /* given up: queue full, sink gone */
-        uint64_t output_errors;           /* send/write failures */
-        uint64_t fields_truncated;        /* values cut to their length limit */
-        uint64_t fields_dropped;          /* header fields not logged: over FORMAT_HEADER_FIELDS_MAX per entry */
+#define X(name) uint64_t name;
+        STATS_COUNTERS(X)
+#undef X
 } Stats;
+
+/*
+ * The kernel's per-CPU counters (enum ht_counter in trace-api.h, same order;
+ * src/capture/ asserts it), as they appear in status answers and
+ * statistics: X(ID, name, meaning). A new one is documented in
+ * docs/control-protocol.md.
+ */
+#define KERNEL_COUNTERS(X) \
+        X(RINGBUF_DROPS,      ringbuf_drops,      "records that did not fit in the ring buffer") \
+        X(RINGBUF_DROP_BYTES, ringbuf_drop_bytes, "payload bytes those records stood for") \
+        X(CONN_MAP_FULL,      conn_map_full,      "connections not tracked: connection map full") \
+        X(ARGS_MAP_FULL,      args_map_full,      "syscalls not traced: no task storage for their arguments") \
+        X(RECORDS,            records,            "records delivered") \
+        X(CAPTURED_BYTES,     captured_bytes,     "payload bytes delivered") \
+        X(GAP_BYTES,          gap_bytes,          "bytes reported as gaps (over N, sendfile, iovecs past the cap)") \
+        X(READ_FAULTS,        read_faults,        "user buffers that could not be read") \
+        X(CONNS_HTTP,         conns_http,         "connections classified as HTTP/1") \
+        X(CONNS_OTHER,        conns_other,        "connections classified as not HTTP") \
+        X(IOV_TRUNCATED,      iov_truncated,      "vectored syscalls with more iovecs than are captured") \
+        X(FILTERED_CONNS,     filtered_conns,     "connections the filter excluded (each time a decision excluded one)") \
+        X(FILTERED_SYSCALLS,  filtered_syscalls,  "data syscalls on excluded connections: nothing copied") \
+        X(OTHER_PIDNS,        other_pidns,        "socket syscalls of tasks outside the daemon's PID namespace: not traced")
+
+typedef enum KernelCounter {
+#define X(id, name, doc) KERNEL_COUNTER_##id,
+        KERNEL_COUNTERS(X)
+#undef X
+        _KERNEL_COUNTER_MAX,
+} KernelCounter;

@@ -74,49 +74,25 @@ struct ControlClient {
         size_t out_len, out_done;
 };
 
-static const char *const kernel_counter_names[_HT_CNT_MAX] = {
-        [HT_CNT_RINGBUF_DROPS]      = "ringbuf_drops",
-        [HT_CNT_RINGBUF_DROP_BYTES] = "ringbuf_drop_bytes",
-        [HT_CNT_CONN_MAP_FULL]      = "conn_map_full",
-        [HT_CNT_ARGS_MAP_FULL]      = "args_map_full",
-        [HT_CNT_RECORDS]            = "records",
-        [HT_CNT_CAPTURED_BYTES]     = "captured_bytes",
-        [HT_CNT_GAP_BYTES]          = "gap_bytes",
-        [HT_CNT_READ_FAULTS]        = "read_faults",
-        [HT_CNT_CONNS_HTTP]         = "conns_http",
-        [HT_CNT_CONNS_OTHER]        = "conns_other",
-        [HT_CNT_IOV_TRUNCATED]      = "iov_truncated",
-        [HT_CNT_FILTERED_CONNS]     = "filtered_conns",
-        [HT_CNT_FILTERED_SYSCALLS]  = "filtered_syscalls",
-        [HT_CNT_OTHER_PIDNS]        = "other_pidns",
+static const char *const kernel_counter_names[_KERNEL_COUNTER_MAX] = {
+#define X(id, name, doc) [KERNEL_COUNTER_##id] = #name,
+        KERNEL_COUNTERS(X)
+#undef X
 };
-_Static_assert(ELEMENTSOF(kernel_counter_names) == _HT_CNT_MAX,
-               "a kernel counter was added: name it in kernel_counter_names[] and docs/control-protocol.md");
 
 const char *control_kernel_counter_name(unsigned i) {
-        return i < _HT_CNT_MAX ? kernel_counter_names[i] : NULL;
+        return i < _KERNEL_COUNTER_MAX ? kernel_counter_names[i] : NULL;
 }
 
-#define STAT(f) { #f, offsetof(Stats, f) }
 static const struct {
         const char *name;
         size_t offset;
 } stat_fields[] = {
-        STAT(records), STAT(records_invalid), STAT(records_orphan), STAT(bytes_captured),
-        STAT(bytes_gap), STAT(bytes_lost),
-        STAT(conns_opened), STAT(conns_closed), STAT(conns_active), STAT(conns_refused),
-        STAT(conns_expired),
-        STAT(messages_requests), STAT(messages_responses), STAT(messages_interim),
-        STAT(exchanges_complete), STAT(exchanges_no_response), STAT(exchanges_uncorrelated),
-        STAT(parse_errors), STAT(desyncs), STAT(head_overflows), STAT(pipeline_overflows),
-        STAT(memory_refused),
-        STAT(exchanges_filtered), STAT(exchanges_sampled_out), STAT(exchanges_rate_limited),
-        STAT(entries_written), STAT(entries_queued), STAT(entries_dropped), STAT(output_errors),
-        STAT(fields_truncated), STAT(fields_dropped),
+#define X(f) { #f, offsetof(Stats, f) },
+        STATS_COUNTERS(X)
+#undef X
 };
-#undef STAT
-_Static_assert(sizeof(Stats) == ELEMENTSOF(stat_fields) * sizeof(uint64_t),
-               "Stats gained a counter: add it to stat_fields[] and docs/control-protocol.md");
+_Static_assert(sizeof(Stats) == ELEMENTSOF(stat_fields) * sizeof(uint64_t), "Stats is STATS_COUNTERS");
 
 static ControlClient *client_free(ControlClient *c) {
         ControlServer *s;
@@ -228,7 +204,7 @@ static void build_status(JsonBuild *b, ControlServer *s, const ControlStatus *st
 
         json_build_object_begin(b, "kernel");
         if (st->kernel)
-                for (unsigned i = 0; i < _HT_CNT_MAX; i++)
+                for (unsigned i = 0; i < _KERNEL_COUNTER_MAX; i++)
                         json_build_u64(b, kernel_counter_names[i], st->kernel[i]);
         json_build_object_end(b);
 

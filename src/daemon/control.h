@@ -19,7 +19,6 @@
 
 #include "basic/macro.h"
 #include "conn/stats.h"
-#include "trace-api.h"
 
 #define CONTROL_PROTOCOL_VERSION 1
 
@@ -62,7 +61,7 @@ typedef struct ControlStatus {
         const char *const *config_sources; /* NULL-terminated paths; may be NULL */
         unsigned programs_attached;
         const Stats *stats;                /* may be NULL */
-        const uint64_t *kernel;            /* _HT_CNT_MAX counters from the BPF side; may be NULL */
+        const uint64_t *kernel;            /* _KERNEL_COUNTER_MAX counters from the BPF side; may be NULL */
         uint64_t connections_tracked;
         uint64_t memory_bytes;             /* bytes held for connections and queues */
         uint64_t bpf_map_bytes;            /* BPF map memory (from the map definitions) */
@@ -129,5 +128,5 @@ unsigned control_server_clients(const ControlServer *s);
 /* Whether the listening socket came from socket activation. */
 bool control_server_activated(const ControlServer *s);
 
-/* Names of the kernel counters in answers, indexed by HT_CNT_*. */
+/* Names of the kernel counters in answers, indexed by KERNEL_COUNTER_*. */
 const char *control_kernel_counter_name(unsigned i);

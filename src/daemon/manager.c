@@ -55,7 +55,7 @@ struct Manager {
         size_t conns_peak;                  /* most connections tracked since the last malloc_trim() */
         bool replaying;                     /* time is the recording's, not the clock's */
 
-        uint64_t kernel[_HT_CNT_MAX];       /* last read of the kernel's counters */
+        uint64_t kernel[_KERNEL_COUNTER_MAX];       /* last read of the kernel's counters */
         uint64_t drops_reported;
         uint64_t sink_dropped_reported[OUTPUT_SINKS_MAX];
 };
@@ -491,7 +491,7 @@ static int on_drain_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 static void format_status(Manager *m, char *buf, size_t size) {
         uint64_t exchanges = m->stats.exchanges_complete + m->stats.exchanges_no_response +
                              m->stats.exchanges_uncorrelated;
-        uint64_t dropped = m->kernel[HT_CNT_RINGBUF_DROPS] + m->stats.entries_dropped;
+        uint64_t dropped = m->kernel[KERNEL_COUNTER_RINGBUF_DROPS] + m->stats.entries_dropped;
 
         snprintf(buf, size, "Tracing: %" PRIu64 " exchanges, %" PRIu64 " dropped, %zu connections",
                  exchanges, dropped, conn_table_size(m->conns));
@@ -503,17 +503,17 @@ static void report_drops(Manager *m) {
         size_t n;
 
         if (m->tracer && bpf_tracer_read_counters(m->tracer, m->kernel) >= 0 &&
-            m->kernel[HT_CNT_RINGBUF_DROPS] > m->drops_reported) {
+            m->kernel[KERNEL_COUNTER_RINGBUF_DROPS] > m->drops_reported) {
                 FormatDrops d = {
                         .reason = FORMAT_DROP_RING_BUFFER,
-                        .dropped = m->kernel[HT_CNT_RINGBUF_DROPS] - m->drops_reported,
-                        .total = m->kernel[HT_CNT_RINGBUF_DROPS],
+                        .dropped = m->kernel[KERNEL_COUNTER_RINGBUF_DROPS] - m->drops_reported,
+                        .total = m->kernel[KERNEL_COUNTER_RINGBUF_DROPS],
                 };
 
                 log_warning("%" PRIu64 " records dropped in the kernel since the last report: the ring buffer was full. "
                             "Their bytes are reported as gaps; affected exchanges are flagged.", d.dropped);
                 emit_own_entry(m, format_drops(&m->own, &d), "drop warning");
-                m->drops_reported = m->kernel[HT_CNT_RINGBUF_DROPS];
+                m->drops_reported = m->kernel[KERNEL_COUNTER_RINGBUF_DROPS];
         }
 
         /* Which output dropped: each sink counts its own losses. */
@@ -625,14 +625,14 @@ static void log_statistics(Manager *m) {
                  " map_full=%" PRIu64 " filtered=%" PRIu64 " sampled_out=%" PRIu64 " rate_limited=%" PRIu64
                  " filtered_conns=%" PRIu64 " filtered_syscalls=%" PRIu64 " other_pidns=%" PRIu64,
                  s->records, s->exchanges_complete, s->exchanges_no_response, s->exchanges_uncorrelated,
-                 s->parse_errors, s->desyncs, m->kernel[HT_CNT_RINGBUF_DROPS], s->bytes_lost,
+                 s->parse_errors, s->desyncs, m->kernel[KERNEL_COUNTER_RINGBUF_DROPS], s->bytes_lost,
                  s->entries_written, s->entries_dropped, s->output_errors, s->records_orphan,
                  s->records_invalid, s->conns_opened, s->conns_refused, s->head_overflows,
                  s->pipeline_overflows, s->memory_refused,
-                 m->kernel[HT_CNT_CONN_MAP_FULL] + m->kernel[HT_CNT_ARGS_MAP_FULL], s->exchanges_filtered,
+                 m->kernel[KERNEL_COUNTER_CONN_MAP_FULL] + m->kernel[KERNEL_COUNTER_ARGS_MAP_FULL], s->exchanges_filtered,
                  s->exchanges_sampled_out, s->exchanges_rate_limited,
-                 m->kernel[HT_CNT_FILTERED_CONNS], m->kernel[HT_CNT_FILTERED_SYSCALLS],
-                 m->kernel[HT_CNT_OTHER_PIDNS]);
+                 m->kernel[KERNEL_COUNTER_FILTERED_CONNS], m->kernel[KERNEL_COUNTER_FILTERED_SYSCALLS],
+                 m->kernel[KERNEL_COUNTER_OTHER_PIDNS]);
 }
 
 static int setup_signals(Manager *m) {

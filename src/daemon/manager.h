@@ -13,7 +13,7 @@
 #include "conn/protocol.h"
 #include "conn/stats.h"
 #include "output/output.h"
-#include "select/filter.h"
+#include "capture/kernel-filter.h"
 
 typedef struct Manager Manager;
 

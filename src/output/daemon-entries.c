@@ -11,7 +11,7 @@
 #include <syslog.h>
 
 #include "basic/macro.h"
-#include "conn/exchange.h"            /* HT_CNT_* (the kernel counters) */
+#include "conn/stats.h"               /* KERNEL_COUNTER_* (the kernel counters) */
 #include "output/daemon-entries.h"
 
 static int entry_add_common(FormatEntry *e, const char *message_id, int priority) {
@@ -62,7 +62,7 @@ int format_statistics(FormatEntry *e, const FormatStatistics *s) {
 
         exchanges = st->exchanges_complete + st->exchanges_no_response + st->exchanges_uncorrelated;
         logged = sub_sat(exchanges, st->exchanges_filtered + st->exchanges_sampled_out + st->exchanges_rate_limited);
-        ringbuf = s->kernel ? s->kernel[HT_CNT_RINGBUF_DROPS] : 0;
+        ringbuf = s->kernel ? s->kernel[KERNEL_COUNTER_RINGBUF_DROPS] : 0;
         dropped = ringbuf + st->entries_dropped;
         n_outputs = s->outputs ? MIN(s->n_outputs, (size_t) FORMAT_STATISTICS_OUTPUTS_MAX) : 0;
 

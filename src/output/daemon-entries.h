@@ -27,7 +27,7 @@ typedef struct FormatOutputStats {
 
 typedef struct FormatStatistics {
         const Stats *stats;              /* required */
-        const uint64_t *kernel;          /* _HT_CNT_MAX counters of the BPF side; NULL: unknown (0) */
+        const uint64_t *kernel;          /* _KERNEL_COUNTER_MAX counters of the BPF side; NULL: unknown (0) */
         const FormatOutputStats *outputs;/* NULL or n_outputs of them (beyond the max are ignored) */
         size_t n_outputs;
         uint64_t connections_tracked;

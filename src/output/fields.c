@@ -127,14 +127,14 @@ static Endpoint endpoint_make(uint16_t family, const uint8_t a[16], uint16_t por
 static bool conn_is_client(const ConnInfo *c) {
         /* An unknown role is shown as server: the kernel side labels every
          * accept()ed socket, so unknown ones are mostly servers seen mid-stream. */
-        return c->role == HT_ROLE_CLIENT;
+        return c->role == CONN_ROLE_CLIENT;
 }
 
 static const char *role_to_string(uint8_t role) {
         switch (role) {
-        case HT_ROLE_SERVER:
+        case CONN_ROLE_SERVER:
                 return "server";
-        case HT_ROLE_CLIENT:
+        case CONN_ROLE_CLIENT:
                 return "client";
         default:
                 return "unknown";
@@ -143,7 +143,7 @@ static const char *role_to_string(uint8_t role) {
 
 /* Which HTTP stream a direction is, seen from the traced process's role. */
 static const char *direction_to_stream(const ConnInfo *c, uint8_t direction) {
-        bool ingress = direction == HT_DIR_INGRESS;
+        bool ingress = direction == CONN_DIR_INGRESS;
 
         return ingress != conn_is_client(c) ? "request" : "response";
 }
@@ -345,7 +345,7 @@ static void exchange_flags(char *buf, size_t size, const Exchange *x, bool field
                 flags_add(buf, size, "memory-capped");
         if (f & HTTP_MESSAGE_UPGRADE)
                 flags_add(buf, size, "upgrade");
-        if (x->conn->source == HT_SOURCE_TLS)
+        if (x->conn->source == CONN_SOURCE_TLS)
                 flags_add(buf, size, "tls");
         if (fields_truncated)
                 flags_add(buf, size, "fields-truncated");

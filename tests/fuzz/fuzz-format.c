@@ -145,7 +145,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         memset(c.local_addr, par[7], sizeof(c.local_addr));
         if (par[7] & 1)
                 memcpy(c.remote_addr, "\0\0\0\0\0\0\0\0\0\0\xff\xff\x0a\0\0\x01", 16);
-        memcpy(c.comm, comm, comm_len < HT_COMM_LEN ? comm_len : HT_COMM_LEN);
+        memcpy(c.comm, comm, comm_len < CONN_COMM_LEN ? comm_len : CONN_COMM_LEN);
 
         x.kind = par[0] >> 4;   /* includes invalid kinds */
         x.conn = &c;

@@ -4,7 +4,7 @@
  * input read as a small script, so that directions, gaps, segment starts
  * and chunking are fuzzed along with the bytes:
  *
- *   byte 0: bits 0-1 role (enum ht_role), bit 2 HT_CONN_SEEN_START,
+ *   byte 0: bits 0-1 role (enum ht_role), bit 2 CONN_SEEN_START,
  *           bits 3-5 pick a set of limits (tiny caps exercise the overflow,
  *           memory and pipeline paths)
  *   then records: op byte, length byte, payload
@@ -73,7 +73,7 @@ static int sink(void *userdata, const Exchange *x) {
                 check(!x->request && !x->response);
                 check(x->error && x->excerpt_len <= 64);
                 check(x->excerpt_len == 0 || x->excerpt);
-                check(x->error_direction <= HT_DIR_EGRESS);
+                check(x->error_direction <= CONN_DIR_EGRESS);
                 /* touch every byte of the excerpt */
                 for (size_t i = 0; i < x->excerpt_len; i++)
                         *(volatile uint8_t *) userdata ^= x->excerpt[i];
@@ -110,7 +110,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 return 0;
 
         conn.role = data[0] & 3;
-        conn.flags = data[0] & 4 ? HT_CONN_SEEN_START : 0;
+        conn.flags = data[0] & 4 ? CONN_SEEN_START : 0;
         /* the global budget is tight in one set, to reach the global refusal path */
         budget.max = (data[0] >> 3 & 7) == 6 ? 700 : 64 << 20;
         ctx = (ProtocolContext) {

@@ -16,6 +16,7 @@
 
 #include "basic/macro.h"
 #include "conn/conn.h"
+#include "trace-api.h"  /* it builds ring-buffer records */
 
 typedef struct Captured {
         ExchangeKind kind;

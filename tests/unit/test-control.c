@@ -38,7 +38,7 @@ typedef struct Fixture {
         ControlServer *server;
 
         Stats stats;
-        uint64_t kernel[_HT_CNT_MAX];
+        uint64_t kernel[_KERNEL_COUNTER_MAX];
         unsigned n_reloads, n_resets;
         int reload_result;
         const char *reload_errors[4];
@@ -111,8 +111,8 @@ static int setup(void **state) {
         f->stats.exchanges_no_response = 30;
         f->stats.exchanges_uncorrelated = 4;
         f->stats.entries_dropped = 2;
-        f->kernel[HT_CNT_RINGBUF_DROPS] = 3;
-        f->kernel[HT_CNT_RECORDS] = UINT64_C(18446744073709551615);
+        f->kernel[KERNEL_COUNTER_RINGBUF_DROPS] = 3;
+        f->kernel[KERNEL_COUNTER_RECORDS] = UINT64_C(18446744073709551615);
         *state = f;
         return 0;
 }

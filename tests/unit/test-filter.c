@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include "capture/kernel-filter.h"
 #include "select/filter.h"
 #include "trace-api.h"
 

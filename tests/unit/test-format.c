@@ -123,7 +123,7 @@ static int setup(void **state) {
         assert_non_null(f);
         f->conn = (ConnInfo) {
                 .id = 42, .tgid = 812, .fd = 7,
-                .role = HT_ROLE_SERVER, .protocol = HT_PROTO_HTTP1,
+                .role = CONN_ROLE_SERVER, .protocol = CONN_PROTOCOL_HTTP1,
                 .family = AF_INET, .local_port = 80, .remote_port = 50432,
         };
         set_v4(f->conn.local_addr, "127.0.0.1");
@@ -277,7 +277,7 @@ static void test_parse_error(void **state) {
 
         f->x = (Exchange) {
                 .kind = EXCHANGE_PARSE_ERROR, .conn = &f->conn,
-                .error_direction = HT_DIR_EGRESS, .error = "invalid chunk size", .error_offset = 1234,
+                .error_direction = CONN_DIR_EGRESS, .error = "invalid chunk size", .error_offset = 1234,
                 .excerpt = excerpt, .excerpt_len = sizeof(excerpt) - 1,
         };
         format_ok(f);
@@ -295,11 +295,11 @@ static void test_parse_error(void **state) {
         assert_null(get(f, "HTTP_METHOD"));
 
         /* A client reads responses: ingress is the response stream there. */
-        f->conn.role = HT_ROLE_CLIENT;
-        f->x.error_direction = HT_DIR_INGRESS;
+        f->conn.role = CONN_ROLE_CLIENT;
+        f->x.error_direction = CONN_DIR_INGRESS;
         format_ok(f);
         assert_string_equal(get(f, "HTTP_PARSE_ERROR_DIRECTION"), "response");
-        f->x.error_direction = HT_DIR_EGRESS;
+        f->x.error_direction = CONN_DIR_EGRESS;
         format_ok(f);
         assert_string_equal(get(f, "HTTP_PARSE_ERROR_DIRECTION"), "request");
 }
@@ -352,7 +352,7 @@ static void test_flags(void **state) {
 
         f->req.flags = HTTP_MESSAGE_GAP;
         f->resp.flags = HTTP_MESSAGE_TRUNCATED | HTTP_MESSAGE_UPGRADE;
-        f->conn.source = HT_SOURCE_TLS;
+        f->conn.source = CONN_SOURCE_TLS;
         format_ok(f);
         assert_string_equal(get(f, "HTTP_FLAGS"), "gap,truncated,upgrade,tls");
 
@@ -408,7 +408,7 @@ static void test_client_role(void **state) {
         Fixture *f = *state;
 
         /* curl on 10.0.0.5:40000 talking to 93.184.216.34:80 */
-        f->conn.role = HT_ROLE_CLIENT;
+        f->conn.role = CONN_ROLE_CLIENT;
         strcpy(f->conn.comm, "curl");
         f->conn.tgid = 999;
         set_v4(f->conn.local_addr, "10.0.0.5");
@@ -424,7 +424,7 @@ static void test_client_role(void **state) {
         assert_string_equal(get(f, "OBJECT_PID"), "999");
         assert_non_null(strstr(get(f, "MESSAGE"), "(curl[999] 10.0.0.5:40000 → 93.184.216.34:80)"));
 
-        f->conn.role = HT_ROLE_UNKNOWN;
+        f->conn.role = CONN_ROLE_UNKNOWN;
         format_ok(f);
         assert_string_equal(get(f, "HTTP_ROLE"), "unknown");
         assert_string_equal(get(f, "SERVER_ADDR"), "10.0.0.5");
@@ -1044,7 +1044,7 @@ static void test_statistics(void **state) {
                 .exchanges_rate_limited = 50, .parse_errors = 3, .entries_dropped = 7, .entries_queued = 2,
                 .bytes_lost = 1234, .fields_truncated = 4, .fields_dropped = 1,
         };
-        uint64_t kernel[_HT_CNT_MAX] = { [HT_CNT_RINGBUF_DROPS] = 11 };
+        uint64_t kernel[_KERNEL_COUNTER_MAX] = { [KERNEL_COUNTER_RINGBUF_DROPS] = 11 };
         FormatOutputStats outs[] = {
                 { .name = "journal", .written = 640, .dropped = 7, .queued = 2 },
                 { .name = "json", .written = 650 },

@@ -172,7 +172,7 @@ static void test_exact_bytes(void **state) {
 static void test_formatted_entry(void **state) {
         Fixture *f = *state;
         _cleanup_(journal_writer_freep) JournalWriter *w = NULL;
-        ConnInfo c = { .id = 1, .tgid = 812, .role = HT_ROLE_SERVER, .family = AF_INET,
+        ConnInfo c = { .id = 1, .tgid = 812, .role = CONN_ROLE_SERVER, .family = AF_INET,
                        .local_port = 80, .remote_port = 50432, .comm = "nginx",
                        .local_addr = { 127, 0, 0, 1 }, .remote_addr = { 127, 0, 0, 1 } };
         HttpMessage req = { .kind = HTTP_MESSAGE_REQUEST, .method = "GET", .target = "/a\nHTTP_STATUS=200", .version = 11 };

@@ -96,7 +96,7 @@ static void test_size_bound(void **state) {
 
 /* A whole exchange through the formatter: one line, numbers and strings where documented. */
 static void test_exchange_line(void **state) {
-        ConnInfo c = { .id = 7, .tgid = 812, .role = HT_ROLE_SERVER, .family = AF_INET,
+        ConnInfo c = { .id = 7, .tgid = 812, .role = CONN_ROLE_SERVER, .family = AF_INET,
                        .local_port = 80, .remote_port = 50432, .comm = "nginx",
                        .local_addr = { 127, 0, 0, 1 }, .remote_addr = { 127, 0, 0, 1 } };
         HttpHeaderField h[] = { { "User-Agent", "say \"hi\"\n", 10, 9 } };

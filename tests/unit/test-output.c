@@ -18,7 +18,7 @@
 #include "output/output.h"
 
 static ConnInfo conn = {
-        .id = 3, .tgid = 812, .role = HT_ROLE_SERVER, .family = AF_INET,
+        .id = 3, .tgid = 812, .role = CONN_ROLE_SERVER, .family = AF_INET,
         .local_port = 80, .remote_port = 50432, .comm = "nginx",
         .local_addr = { 127, 0, 0, 1 }, .remote_addr = { 127, 0, 0, 1 },
 };

@@ -109,7 +109,7 @@ static Fixture *fixture_new(uint8_t role) {
         Fixture *f = calloc(1, sizeof(Fixture));
 
         assert_non_null(f);
-        f->conn = (ConnInfo) { .id = 1, .role = role, .flags = HT_CONN_SEEN_START, .protocol = HT_PROTO_HTTP1 };
+        f->conn = (ConnInfo) { .id = 1, .role = role, .flags = CONN_SEEN_START, .protocol = CONN_PROTOCOL_HTTP1 };
         f->limits = (Limits) {
                 .head_max = 8192,
                 .fields_max = 32,
@@ -171,11 +171,11 @@ static void finish(Fixture *f, ExchangeEndReason reason) {
         assert_int_equal(protocol_http1_ops.memory(f->h), 0);
 }
 
-#define IN HT_DIR_INGRESS
-#define OUT HT_DIR_EGRESS
+#define IN CONN_DIR_INGRESS
+#define OUT CONN_DIR_EGRESS
 
 static void test_keep_alive_server(void **state) {
-        _cleanup_(fixture_freep) Fixture *f = start(HT_ROLE_SERVER);
+        _cleanup_(fixture_freep) Fixture *f = start(CONN_ROLE_SERVER);
 
         data(f, IN, "GET /a HTTP/1.1\r\nHost: x\r\n\r\n");             /* t=2000 */
         assert_true(protocol_http1_ops.pending(f->h));
@@ -209,7 +209,7 @@ static void test_keep_alive_server(void **state) {
 }
 
 static void test_client_role(void **state) {
-        _cleanup_(fixture_freep) Fixture *f = start(HT_ROLE_CLIENT);
+        _cleanup_(fixture_freep) Fixture *f = start(CONN_ROLE_CLIENT);
 
         data(f, OUT, "GET /c HTTP/1.1\r\n\r\n");
         data(f, IN, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi");
@@ -220,7 +220,7 @@ static void test_client_role(void **state) {
 }
 
 static void test_pipelining(void **state) {
-        _cleanup_(fixture_freep) Fixture *f = start(HT_ROLE_SERVER);
+        _cleanup_(fixture_freep) Fixture *f = start(CONN_ROLE_SERVER);
 
         data(f, IN, "GET /1 HTTP/1.1\r\n\r\nHEAD /2 HTTP/1.1\r\n\r\nPOST /3 HTTP/1.1\r\nContent-Length: 2\r\n\r\nxx"
                     "GET /4 HTTP/1.1\r\n\r\n");
@@ -247,7 +247,7 @@ static void test_pipelining(void **state) {
 }
 
 static void test_100_continue(void **state) {
-        _cleanup_(fixture_freep) Fixture *f = start(HT_ROLE_SERVER);
+        _cleanup_(fixture_freep) Fixture *f = start(CONN_ROLE_SERVER);
 
         data(f, IN, "PUT /up HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n");
         data(f, OUT, "HTTP/1.1 100 Continue\r\n\r\n");
@@ -265,7 +265,7 @@ static void test_100_continue(void **state) {
 }
 
 static void test_early_response(void **state) {
-        _cleanup_(fixture_freep) Fixture *f = start(HT_ROLE_SERVER), *g = start(HT_ROLE_SERVER);
+        _cleanup_(fixture_freep) Fixture *f = start(CONN_ROLE_SERVER), *g = start(CONN_ROLE_SERVER);
 
         /* 413 while the body is still coming: the exchange waits for the request's end */
         data(f, IN, "POST /big HTTP/1.1\r\nContent-Length: 10\r\n\r\n12345");   /* t=2000 */
@@ -294,7 +294,7 @@ static void test_early_response(void **state) {
 }
 
 static void test_upgrade(void **state) {
-        _cleanup_(fixture_freep) Fixture *f = start(HT_ROLE_SERVER);
+        _cleanup_(fixture_freep) Fixture *f = start(CONN_ROLE_SERVER);
 
         data(f, IN, "GET /chat HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
         data(f, OUT, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n\x81\x02hi");
@@ -309,7 +309,7 @@ static void test_upgrade(void **state) {
 }
 
 static void test_connect(void **state) {
-        _cleanup_(fixture_freep) Fixture *f = start(HT_ROLE_CLIENT);
+        _cleanup_(fixture_freep) Fixture *f = start(CONN_ROLE_CLIENT);
 
         data(f, OUT, "CONNECT api.example.com:443 HTTP/1.1\r\nHost: api.example.com:443\r\n\r\n");
         data(f, IN, "HTTP/1.1 200 Connection established\r\n\r\n");
@@ -324,7 +324,7 @@ static void test_connect(void **state) {
 
         /* a refused CONNECT keeps the connection HTTP */
         {
-                _cleanup_(fixture_freep) Fixture *g = start(HT_ROLE_CLIENT);
+                _cleanup_(fixture_freep) Fixture *g = start(CONN_ROLE_CLIENT);
                 data(g, OUT, "CONNECT a:443 HTTP/1.1\r\n\r\n");
                 data(g, IN, "HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 2\r\n\r\nno");
                 data(g, OUT, "CONNECT a:443 HTTP/1.1\r\nProxy-Authorization: Basic eDp5\r\n\r\n");
@@ -338,7 +338,7 @@ static void test_connect(void **state) {
 }
 
 static void test_uncorrelated_and_no_response(void **state) {
-        _cleanup_(fixture_freep) Fixture *f = start(HT_ROLE_SERVER);
+        _cleanup_(fixture_freep) Fixture *f = start(CONN_ROLE_SERVER);
 
         data(f, OUT, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
         assert_int_equal(f->n, 1);
@@ -357,7 +357,7 @@ static void test_uncorrelated_and_no_response(void **state) {
 }
 
 static void test_close_delimited_at_finish(void **state) {
-        _cleanup_(fixture_freep) Fixture *f = start(HT_ROLE_CLIENT);
+        _cleanup_(fixture_freep) Fixture *f = start(CONN_ROLE_CLIENT);
 
         data(f, OUT, "GET / HTTP/1.0\r\n\r\n");                     /* t=2000 */
         data(f, IN, "HTTP/1.0 200 OK\r\n\r\nsome ");                /* t=3000 */
@@ -372,7 +372,7 @@ static void test_close_delimited_at_finish(void **state) {
 }
 
 static void test_pipeline_overflow(void **state) {
-        _cleanup_(fixture_freep) Fixture *f = fixture_new(HT_ROLE_SERVER);
+        _cleanup_(fixture_freep) Fixture *f = fixture_new(CONN_ROLE_SERVER);
 
         f->limits.pipeline_max = 2;
         fixture_start(f);
@@ -392,7 +392,7 @@ static void test_pipeline_overflow(void **state) {
 }
 
 static void test_parse_error_then_recovery(void **state) {
-        _cleanup_(fixture_freep) Fixture *f = start(HT_ROLE_SERVER);
+        _cleanup_(fixture_freep) Fixture *f = start(CONN_ROLE_SERVER);
 
         data(f, IN, "GET /ok HTTP/1.1\r\n\r\n");
         data(f, OUT, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
@@ -421,7 +421,7 @@ static void test_parse_error_then_recovery(void **state) {
 }
 
 static void test_response_desync(void **state) {
-        _cleanup_(fixture_freep) Fixture *f = start(HT_ROLE_SERVER);
+        _cleanup_(fixture_freep) Fixture *f = start(CONN_ROLE_SERVER);
 
         data(f, IN, "GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\n");
         data(f, OUT, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n0123");
@@ -447,7 +447,7 @@ static void test_response_desync(void **state) {
 }
 
 static void test_body_gap_stays_in_sync(void **state) {
-        _cleanup_(fixture_freep) Fixture *f = start(HT_ROLE_SERVER);
+        _cleanup_(fixture_freep) Fixture *f = start(CONN_ROLE_SERVER);
 
         /* nginx: head by writev, body by sendfile (a gap) */
         data(f, IN, "GET /file HTTP/1.1\r\n\r\n");
@@ -466,7 +466,7 @@ static void test_body_gap_stays_in_sync(void **state) {
 }
 
 static void test_role_unknown(void **state) {
-        _cleanup_(fixture_freep) Fixture *f = start(HT_ROLE_UNKNOWN), *g = start(HT_ROLE_UNKNOWN);
+        _cleanup_(fixture_freep) Fixture *f = start(CONN_ROLE_UNKNOWN), *g = start(CONN_ROLE_UNKNOWN);
 
         data(f, OUT, "GET /u HTTP/1.1\r\n\r\n");
         data(f, IN, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
@@ -490,7 +490,7 @@ static void test_role_unknown(void **state) {
 }
 
 static void test_memory_refused(void **state) {
-        _cleanup_(fixture_freep) Fixture *f = fixture_new(HT_ROLE_SERVER);
+        _cleanup_(fixture_freep) Fixture *f = fixture_new(CONN_ROLE_SERVER);
 
         f->budget.max = 100;
         fixture_start(f);
@@ -508,7 +508,7 @@ static void test_memory_refused(void **state) {
 
         /* per-connection cap */
         {
-                _cleanup_(fixture_freep) Fixture *g = fixture_new(HT_ROLE_SERVER);
+                _cleanup_(fixture_freep) Fixture *g = fixture_new(CONN_ROLE_SERVER);
 
                 g->limits.conn_memory_max = 300;
                 fixture_start(g);
@@ -522,7 +522,7 @@ static void test_memory_refused(void **state) {
 }
 
 static void test_not_seen_from_start(void **state) {
-        _cleanup_(fixture_freep) Fixture *f = fixture_new(HT_ROLE_SERVER);
+        _cleanup_(fixture_freep) Fixture *f = fixture_new(CONN_ROLE_SERVER);
 
         f->conn.flags = 0;
         fixture_start(f);
@@ -538,7 +538,7 @@ static void test_not_seen_from_start(void **state) {
 /* A whole conversation, each direction cut at every offset: same exchanges. */
 static void run_conversation(const char *req, const char *resp, size_t split_req, size_t split_resp,
                              char *log, size_t log_size) {
-        _cleanup_(fixture_freep) Fixture *f = start(HT_ROLE_SERVER);
+        _cleanup_(fixture_freep) Fixture *f = start(CONN_ROLE_SERVER);
         size_t lq = strlen(req), ls = strlen(resp);
 
         assert_int_equal(protocol_http1_ops.data(f->h, IN, (const uint8_t *) req, split_req, 1, 1, true), 0);

@@ -49,7 +49,7 @@ static const char *format(const SyslogFormatOptions *o, const FormatField *f, si
 static void test_exchange(void **state) {
         static FormatEntry e;
         ConnInfo conn = {
-                .id = 3, .tgid = 812, .role = HT_ROLE_SERVER, .family = AF_INET,
+                .id = 3, .tgid = 812, .role = CONN_ROLE_SERVER, .family = AF_INET,
                 .local_port = 80, .remote_port = 50432, .comm = "nginx",
                 .local_addr = { 127, 0, 0, 1 }, .remote_addr = { 10, 0, 0, 7 },
         };

@@ -33,8 +33,8 @@ typedef struct Http1Conn {
         Stats *stats;
         const Limits *limits;
         Http1Memory mem;
-        Http1Parser *parser[2];         /* by enum ht_direction */
-        int request_dir;                /* enum ht_direction carrying requests, -1 until known */
+        Http1Parser *parser[2];         /* by ConnDirection */
+        int request_dir;                /* ConnDirection carrying requests, -1 until known */
 
         Http1Message *queue_head;       /* completed requests waiting for their responses */
         Http1Message *queue_tail;
@@ -47,7 +47,7 @@ typedef struct Http1Conn {
 static Stats dummy_stats;
 
 static int direction_of(const Http1Conn *c, const Http1Parser *p) {
-        return p == c->parser[HT_DIR_EGRESS] ? HT_DIR_EGRESS : HT_DIR_INGRESS;
+        return p == c->parser[CONN_DIR_EGRESS] ? CONN_DIR_EGRESS : CONN_DIR_INGRESS;
 }
 
 static int emit(Http1Conn *c, ExchangeKind kind, const Http1Message *req, const Http1Message *resp,
@@ -130,7 +130,7 @@ static int on_kind(Http1Parser *p, Http1Kind kind, void *userdata) {
         Http1Conn *c = ASSERT_PTR(userdata);
         int d = direction_of(c, p);
 
-        /* HT_ROLE_UNKNOWN: the first start line seen decides both directions */
+        /* CONN_ROLE_UNKNOWN: the first start line seen decides both directions */
         if (c->request_dir < 0) {
                 c->request_dir = kind == HTTP1_KIND_REQUEST ? d : !d;
                 http1_parser_set_kind(c->parser[!d],
@@ -290,11 +290,11 @@ static int http1_new(const ProtocolContext *ctx, void **ret) {
         };
 
         switch (ctx->conn->role) {
-        case HT_ROLE_SERVER:
-                c->request_dir = HT_DIR_INGRESS;
+        case CONN_ROLE_SERVER:
+                c->request_dir = CONN_DIR_INGRESS;
                 break;
-        case HT_ROLE_CLIENT:
-                c->request_dir = HT_DIR_EGRESS;
+        case CONN_ROLE_CLIENT:
+                c->request_dir = CONN_DIR_EGRESS;
                 break;
         default:
                 c->request_dir = -1;
@@ -302,7 +302,7 @@ static int http1_new(const ProtocolContext *ctx, void **ret) {
         }
 
         /* joined mid-stream: wait for a segment start that looks like a message */
-        synced = ctx->conn->flags & HT_CONN_SEEN_START;
+        synced = ctx->conn->flags & CONN_SEEN_START;
 
         for (int d = 0; d < 2; d++) {
                 Http1Kind kind = c->request_dir < 0 ? HTTP1_KIND_ANY :
@@ -324,7 +324,7 @@ static int http1_data(void *p, uint8_t direction, const uint8_t *buf, size_t n, 
                       uint32_t tid, bool segment_start) {
         Http1Conn *c = ASSERT_PTR(p);
 
-        if (direction > HT_DIR_EGRESS)
+        if (direction > CONN_DIR_EGRESS)
                 return -EINVAL;
         c->now = ts_ns;
         return http1_parser_feed(c->parser[direction], buf, n, ts_ns, tid, segment_start);
@@ -333,7 +333,7 @@ static int http1_data(void *p, uint8_t direction, const uint8_t *buf, size_t n, 
 static int http1_gap(void *p, uint8_t direction, uint64_t n, uint64_t ts_ns) {
         Http1Conn *c = ASSERT_PTR(p);
 
-        if (direction > HT_DIR_EGRESS)
+        if (direction > CONN_DIR_EGRESS)
                 return -EINVAL;
         c->now = ts_ns;
         return http1_parser_gap(c->parser[direction], n, ts_ns);
@@ -341,7 +341,7 @@ static int http1_gap(void *p, uint8_t direction, uint64_t n, uint64_t ts_ns) {
 
 static int http1_finish(void *p, uint64_t ts_ns, ExchangeEndReason reason) {
         Http1Conn *c = ASSERT_PTR(p);
-        int first = c->request_dir < 0 ? HT_DIR_INGRESS : c->request_dir, r = 0, k;
+        int first = c->request_dir < 0 ? CONN_DIR_INGRESS : c->request_dir, r = 0, k;
 
         c->now = ts_ns;
         /*

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * What the connection layer knows about a connection, in its own words: the
+ * enums and ConnInfo that protocols, selection and outputs read. Nothing
+ * here knows about BPF. The values equal the kernel ABI's (trace-api.h) so
+ * that the records decoder can copy them; src/capture/ is the one place that
+ * checks this (_Static_assert), and the only place that may rely on it.
+ */
+#pragma once
+
+#include <stdint.h>
+
+/* Bytes of a task's comm, as the kernel's TASK_COMM_LEN (= HT_COMM_LEN); ConnInfo.comm adds a NUL. */
+#define CONN_COMM_LEN 16
+
+/*
+ * Connections tracked at once by default, in user space as in the kernel's
+ * connection map (= HT_MAP_CONNS_DEFAULT): a connection the kernel tracks
+ * should never be refused here for want of room.
+ */
+#define CONN_TRACKED_DEFAULT 65536u
+
+typedef enum ConnRole {
+        CONN_ROLE_UNKNOWN = 0,
+        CONN_ROLE_SERVER  = 1,   /* the traced process reads requests and writes responses */
+        CONN_ROLE_CLIENT  = 2,   /* the traced process writes requests and reads responses */
+} ConnRole;
+
+typedef enum ConnProtocol {
+        CONN_PROTOCOL_UNKNOWN = 0,
+        CONN_PROTOCOL_HTTP1   = 1,
+        CONN_PROTOCOL_HTTP2   = 2,
+        CONN_PROTOCOL_OTHER   = 3,
+} ConnProtocol;
+
+/* Where a connection's bytes come from. */
+typedef enum ConnSource {
+        CONN_SOURCE_SYSCALL = 0, /* plaintext seen at the socket syscalls */
+        CONN_SOURCE_TLS     = 1, /* plaintext from TLS library uprobes */
+} ConnSource;
+
+typedef enum ConnDirection {
+        CONN_DIR_INGRESS = 0,    /* read/received by the traced process */
+        CONN_DIR_EGRESS  = 1,    /* written/sent by the traced process */
+} ConnDirection;
+
+typedef enum ConnCloseReason {
+        CONN_CLOSE_SYSCALL  = 1, /* close() */
+        CONN_CLOSE_REUSED   = 2, /* the fd now refers to another file */
+        CONN_CLOSE_FILTERED = 3, /* still open, but a new filter excludes it */
+} ConnCloseReason;
+
+/* ConnInfo.flags */
+enum {
+        CONN_SEEN_START = 1 << 0, /* the connection was seen from its first byte (accept()/connect()) */
+};
+
+typedef struct ConnInfo {
+        uint64_t id;                  /* unique for the daemon's life */
+        uint32_t tgid;
+        int32_t fd;
+        uint8_t role;                 /* ConnRole */
+        uint8_t protocol;             /* ConnProtocol */
+        uint8_t source;               /* ConnSource */
+        uint8_t flags;                /* CONN_SEEN_START */
+        uint16_t family;              /* AF_INET or AF_INET6 */
+        uint16_t local_port;
+        uint16_t remote_port;
+        uint8_t local_addr[16];       /* network order; IPv4 in the first 4 bytes */
+        uint8_t remote_addr[16];
+        char comm[CONN_COMM_LEN + 1]; /* NUL-terminated */
+        uint64_t opened_ns;           /* CLOCK_MONOTONIC of the connection's announcement */
+} ConnInfo;
