@@ -14,6 +14,7 @@
 
 #include "basic/macro.h"
 #include "output/fields.h"
+#include "select/filter.h"
 #include "select/redact.h"
 
 const char *format_http_version(char buf[static 16], unsigned version) {
@@ -152,33 +153,6 @@ static bool has_prefix_case(const char *s, size_t n, const char *prefix) {
         size_t k = strlen(prefix);
 
         return n >= k && strncasecmp(s, prefix, k) == 0;
-}
-
-/*
- * The path part of a request-target (RFC 9112 §3.2): origin-form as is,
- * absolute-form without scheme and authority; query and fragment dropped.
- * Authority-form (CONNECT) and asterisk-form have no path: returns false.
- * *ret_len == 0 means an absolute-form target with an empty path: "/".
- */
-static bool target_path(const char *t, size_t n, size_t *ret_off, size_t *ret_len) {
-        size_t off;
-
-        if (n > 0 && t[0] == '/')
-                off = 0;
-        else if (has_prefix_case(t, n, "http://") || has_prefix_case(t, n, "https://")) {
-                off = strchr(t, ':') - t + 3;
-                off += strcspn(t + off, "/?#");
-                if (off >= n || t[off] != '/') {
-                        *ret_off = off;
-                        *ret_len = 0;
-                        return true;
-                }
-        } else
-                return false;
-
-        *ret_off = off;
-        *ret_len = strcspn(t + off, "?#");
-        return true;
 }
 
 /* The authority of an absolute-form target, for requests without a Host header. */
@@ -404,6 +378,7 @@ static int entry_add_header_fields(FormatEntry *e, const HttpMessage *m, const F
 static int entry_add_request(FormatEntry *e, const HttpMessage *req, const FormatOptions *opts, Stats *stats) {
         const HttpHeaderField *h;
         size_t tlen, off, len;
+        const char *path;
         bool repeated;
 
         if (req->method)
@@ -411,12 +386,8 @@ static int entry_add_request(FormatEntry *e, const HttpMessage *req, const Forma
         if (req->target) {
                 tlen = strlen(req->target);
                 TRY(entry_add_escaped(e, "HTTP_TARGET", req->target, tlen, FORMAT_TARGET_MAX, stats));
-                if (target_path(req->target, tlen, &off, &len)) {
-                        if (len == 0)
-                                TRY(entry_add_str(e, "HTTP_PATH", "/"));
-                        else
-                                TRY(entry_add_escaped(e, "HTTP_PATH", req->target + off, len, FORMAT_TARGET_MAX, stats));
-                }
+                if (filter_target_path(req->target, tlen, &path, &len))
+                        TRY(entry_add_escaped(e, "HTTP_PATH", path, len, FORMAT_TARGET_MAX, stats));
         }
 
         h = http_message_header(req, "Host");

@@ -55,22 +55,45 @@ bool filter_match_process(const Config *c, const char *comm, const char *exe) {
         return true;
 }
 
-void filter_target_path(const char *target, size_t len, const char **ret_path, size_t *ret_len) {
-        const char *p = target, *end = target + len;
+/* RFC 3986 §3.1: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ). Length of "scheme://" at t, or 0. */
+static size_t scheme_authority_prefix(const char *t, size_t n) {
+        size_t i = 0;
 
-        /* absolute-form: skip "scheme://authority" */
-        for (const char *s = target; s + 2 < end && *s != '/' && *s != '?' && *s != '#'; s++)
-                if (s[0] == ':' && s[1] == '/' && s[2] == '/') {
-                        p = s + 3;
-                        while (p < end && *p != '/' && *p != '?' && *p != '#')
-                                p++;
-                        break;
+        if (n == 0 || !((t[0] >= 'a' && t[0] <= 'z') || (t[0] >= 'A' && t[0] <= 'Z')))
+                return 0;
+        while (i < n && ((t[i] >= 'a' && t[i] <= 'z') || (t[i] >= 'A' && t[i] <= 'Z') ||
+                         (t[i] >= '0' && t[i] <= '9') || t[i] == '+' || t[i] == '-' || t[i] == '.'))
+                i++;
+        if (n - i < 3 || memcmp(t + i, "://", 3) != 0)
+                return 0;
+        return i + 3;
+}
+
+bool filter_target_path(const char *target, size_t len, const char **ret_path, size_t *ret_len) {
+        const char *p = target, *end = target + len, *e;
+        size_t k;
+
+        if (len > 0 && target[0] == '/')
+                ;                                       /* origin-form */
+        else if ((k = scheme_authority_prefix(target, len)) > 0) {
+                /* absolute-form: skip "scheme://authority" */
+                p = target + k;
+                while (p < end && *p != '/' && *p != '?' && *p != '#')
+                        p++;
+                if (p == end || *p != '/') {
+                        /* RFC 3986 §6.2.3, RFC 9110 §4.2.3: an empty path is "/". */
+                        *ret_path = "/";
+                        *ret_len = 1;
+                        return true;
                 }
-        const char *e = p;
-        while (e < end && *e != '?' && *e != '#')
-                e++;
+        } else
+                return false;                           /* authority-form, asterisk-form, garbage */
+
+        for (e = p; e < end && *e != '?' && *e != '#'; e++)
+                ;
         *ret_path = p;
         *ret_len = (size_t) (e - p);
+        return true;
 }
 
 bool filter_path_match(const char *pattern, const char *path, size_t len) {
@@ -116,8 +139,8 @@ bool filter_match_exchange(const Config *c, const char *method, const char *targ
         const char *path = NULL;
         size_t len = 0;
 
-        if (target)
-                filter_target_path(target, strlen(target), &path, &len);
+        if (target && !filter_target_path(target, strlen(target), &path, &len))
+                path = NULL;            /* no path (CONNECT, OPTIONS *): unknown, as without a request */
 
         if (!include_ok(in->methods.n, method, method && strings_contain(&in->methods, method)) ||
             !include_ok(in->paths.n, path, path && paths_match(&in->paths, path, len)) ||

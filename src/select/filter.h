@@ -29,12 +29,22 @@ bool filter_match_process(const Config *c, const char *comm, const char *exe);
 /* Exchange-level check. method/target NULL when there is no request; status 0 when there is no response. */
 bool filter_match_exchange(const Config *c, const char *method, const char *target, unsigned status);
 
-/*
- * The path of a request-target: origin-form "/a/b?q" gives "/a/b",
- * absolute-form "http://h:80/a?q" gives "/a", anything else (authority-form,
- * "*") is returned up to any '?' or '#'.
+/**
+ * filter_target_path() - the path of a request-target (RFC 9112 §3.2)
+ * @target: the request-target as sent (need not be NUL-terminated)
+ * @len: its length
+ * @ret_path: the path; points into @target, or to a static "/"
+ * @ret_len: its length
+ *
+ * Origin-form "/a/b?q#f" gives "/a/b"; absolute-form "scheme://host:80/a?q"
+ * gives "/a", and "http://h" or "http://h?q" gives "/" (an empty path is
+ * "/", RFC 9110 §4.2.3). Not percent-decoded. The one path function: the
+ * filters, the sampling rules and the HTTP_PATH field all use it.
+ *
+ * Return: true; false for a target without a path (authority-form of
+ * CONNECT, asterisk-form "*", anything else), leaving the out-parameters alone.
  */
-void filter_target_path(const char *target, size_t len, const char **ret_path, size_t *ret_len);
+bool filter_target_path(const char *target, size_t len, const char **ret_path, size_t *ret_len);
 
 /*
  * A path pattern as in filter.*.paths and sampling.rules: with '*', '?' or

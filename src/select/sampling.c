@@ -91,8 +91,8 @@ bool sampler_keep(Sampler *s, const char *target, unsigned status) {
                 const char *path;
                 size_t len;
 
-                filter_target_path(target, strlen(target), &path, &len);
-                rate = sampler_rate_for(s, path, len);
+                if (filter_target_path(target, strlen(target), &path, &len))
+                        rate = sampler_rate_for(s, path, len);
         }
         keep = (s->keep_errors && status >= 500 && status <= 599) || draw(s, rate);
         if (keep)

@@ -35,18 +35,45 @@ static void test_paths(void **state) {
         const char *p;
         size_t n;
 
-        filter_target_path("/a/b?x=1#f", 10, &p, &n);
-        assert_int_equal(n, 4);
-        assert_memory_equal(p, "/a/b", 4);
-        filter_target_path("http://h:80/x/y?q", 17, &p, &n);
-        assert_int_equal(n, 4);
-        assert_memory_equal(p, "/x/y", 4);
-        filter_target_path("http://h", 8, &p, &n);
-        assert_int_equal(n, 0);
-        filter_target_path("*", 1, &p, &n);
+        /* The one path function (HTTP_PATH uses it too): RFC 9112 §3.2 forms. */
+        static const struct { const char *target, *path; } tt[] = {
+                { "/a/b?x=1#f", "/a/b" },
+                { "/", "/" },
+                { "/?q", "/" },
+                { "/a#f?g", "/a" },
+                { "http://h:80/x/y?q", "/x/y" },
+                { "HTTPS://h/x", "/x" },
+                { "http://h", "/" },            /* empty path of an absolute URI is "/" (RFC 9110 §4.2.3) */
+                { "http://h?q=1", "/" },
+                { "http://h#f", "/" },
+                { "svn+ssh.x-1://h/r", "/r" },  /* any RFC 3986 scheme */
+                { "*", NULL },                  /* asterisk-form */
+                { "example.com:443", NULL },    /* authority-form */
+                { "1http://h/x", NULL },        /* not a scheme */
+                { "http:/x", NULL },
+                { "x", NULL },
+                { "", NULL },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(tt); i++) {
+                size_t len = strlen(tt[i].target);
+
+                p = NULL;
+                n = 99;
+                if (!tt[i].path) {
+                        assert_false(filter_target_path(tt[i].target, len, &p, &n));
+                        assert_null(p);                 /* untouched on false */
+                        continue;
+                }
+                assert_true(filter_target_path(tt[i].target, len, &p, &n));
+                assert_int_equal(n, strlen(tt[i].path));
+                assert_memory_equal(p, tt[i].path, n);
+        }
+        /* Only len bytes are read: a target need not be NUL-terminated. */
+        assert_true(filter_target_path("/ab?c", 2, &p, &n));
+        assert_int_equal(n, 2);
+        assert_true(filter_target_path("http://h/x", 8, &p, &n));
         assert_int_equal(n, 1);
-        filter_target_path("example.com:443", 15, &p, &n);
-        assert_int_equal(n, 15);
+        assert_memory_equal(p, "/", 1);
 
         assert_true(filter_path_match("/api", "/api", 4));
         assert_true(filter_path_match("/api", "/api/v1", 7));
@@ -103,6 +130,18 @@ static void test_exchange(void **state) {
         assert_true(filter_match_exchange(c, "GET", "/", 503));
         assert_false(filter_match_exchange(c, "GET", "/", 200));
         assert_false(filter_match_exchange(c, "GET", "/", 0));
+        config_free(c);
+
+        /* Paths as HTTP_PATH shows them: "http://h" is "/", "*" and CONNECT's target have none. */
+        c = config_with("filter:\n  include:\n    paths: [\"/\"]\n");
+        assert_true(filter_match_exchange(c, "GET", "http://h", 200));
+        assert_true(filter_match_exchange(c, "GET", "http://h/x?y", 200));
+        assert_false(filter_match_exchange(c, "OPTIONS", "*", 200));          /* no path fails an include */
+        assert_false(filter_match_exchange(c, "CONNECT", "h:443", 200));
+        config_free(c);
+        c = config_with("filter:\n  exclude:\n    paths: [\"*\"]\n");
+        assert_false(filter_match_exchange(c, "GET", "http://h", 200));
+        assert_true(filter_match_exchange(c, "OPTIONS", "*", 200));           /* and misses an exclude */
         config_free(c);
 
         c = config_with("");

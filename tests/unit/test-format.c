@@ -453,8 +453,12 @@ static void test_paths(void **state) {
                 { "http://example.com/p/q?x", "/p/q" },
                 { "HTTPS://example.com", "/" },
                 { "http://example.com?x", "/" },
+                { "http://example.com#f", "/" },
+                { "ftp://example.com/a;type=i", "/a;type=i" },   /* absolute-form is any absolute-URI */
+                { "http:/x", NULL },
                 { "example.com:443", NULL },   /* CONNECT */
                 { "*", NULL },                 /* OPTIONS * */
+                { "", NULL },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(t); i++) {
