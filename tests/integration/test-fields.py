@@ -34,7 +34,8 @@ def write_config(path, prio_4xx):
     os.replace(path + ".new", path)
 
 
-def wait_stderr(daemon, text, timeout=10):
+def wait_stderr(daemon, text, timeout=60):
+    # The deadline only bounds a failure (a reload on a loaded machine may take seconds).
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if text in daemon.proc.stderr_text():
@@ -67,7 +68,8 @@ def test(ctx):
     htlib.curl("-o", "/dev/null", nginx.url(missing))
     ensure(len(htlib.wait_log_lines(nginx, 2)) == 2, "fixture: nginx did not log the first two requests")
     # Options apply when an exchange is formatted: let these reach the journal before the reload.
-    ensure(len(htlib.journal_wait(daemon.pid, f"SERVER_PORT={nginx.port}", expected=4)) == 4,
+    # At least 4 is what the reload must wait for; the exact count is checked after the stop.
+    ensure(len(htlib.journal_wait(daemon.pid, f"SERVER_PORT={nginx.port}", expected=4)) >= 4,
            "the first two requests did not reach the journal")
 
     # Same file, a different priority for 4xx: a reload applies it.
@@ -78,7 +80,8 @@ def test(ctx):
     ensure(len(htlib.wait_log_lines(nginx, 3)) == 3, "fixture: nginx did not log the third request")
     daemon.stop()
 
-    entries = htlib.journal_wait(daemon.pid, f"SERVER_PORT={nginx.port}", expected=6)
+    # An exact count and absences: read once journald holds the run's final entry.
+    entries = htlib.journal_final(daemon, f"SERVER_PORT={nginx.port}")
     expect(len(entries) == 6, f"{len(entries)} entries, expected 6 (server and client side of 3 requests)")
 
     hdr = [e for e in entries if e.get("HTTP_TARGET") == "/hdr"]

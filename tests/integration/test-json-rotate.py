@@ -16,6 +16,25 @@ import htlib
 from htlib import expect, ensure, log
 
 
+def targets_written(path):
+    """/rotate/ targets of the server-side entries in the whole lines of every file so far."""
+    out = set()
+    for fn in glob.glob(path + "*"):
+        try:
+            with open(fn, "rb") as f:
+                data = f.read()
+        except FileNotFoundError:
+            continue
+        for line in data.split(b"\n")[:-1]:
+            try:
+                e = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if e.get("HTTP_ROLE") == "server" and str(e.get("HTTP_TARGET", "")).startswith("/rotate/"):
+                out.add(e["HTTP_TARGET"])
+    return out
+
+
 def test(ctx):
     srv = htlib.PythonHttpServer(ctx)
     path = os.path.join(ctx.tmp, "entries.json")
@@ -35,7 +54,13 @@ def test(ctx):
             os.rename(path, f"{path}.{k}")
             os.kill(daemon.pid, signal.SIGUSR1)
             rotations.append(k)
-    time.sleep(0.5)
+    # Stop once every exchange is in some file, not after a fixed 0.5 s (on
+    # a loaded machine the last records may take longer to be written).
+    # Only whole lines count: the daemon may be writing the last one. The
+    # deadline only bounds a failure; the checks below say what is missing.
+    deadline = time.monotonic() + 60
+    while len(targets_written(path)) < n and time.monotonic() < deadline:
+        time.sleep(0.1)
     daemon.stop()
 
     files = sorted(glob.glob(path + "*"))
