@@ -266,7 +266,8 @@ def prog_ids_held_by(pid):
     fddir = f"/proc/{pid}/fdinfo"
     try:
         fds = os.listdir(fddir)
-    except FileNotFoundError:
+    except (FileNotFoundError, PermissionError):
+        # Gone, or not ours to read (pid 1 of the host seen from a container).
         return ids
     for fd in fds:
         try:
@@ -274,9 +275,37 @@ def prog_ids_held_by(pid):
                 for line in f:
                     if line.startswith("prog_id:"):
                         ids.add(int(line.split()[1]))
-        except (FileNotFoundError, ProcessLookupError, ValueError):
+        except (FileNotFoundError, ProcessLookupError, PermissionError, ValueError):
             pass
     return ids
+
+
+def prog_ids_held_by_any():
+    """BPF program ids held (through a program or link fd) by any live process."""
+    ids = set()
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            ids |= prog_ids_held_by(pid)
+    return ids
+
+
+def ht_progs_leaked(before, timeout=30):
+    """ht_* programs loaded since `before` (a set of ids) that no live process holds.
+
+    Another test's daemon may run beside this one (another suite, another
+    helper's build): its programs are held by its own fds, so they are not
+    counted, yet a program of ours left loaded by nothing (pinned, or a
+    leaked attach) is. Programs are freed after their last fd closes
+    (deferred, RCU), and a daemon beside us may exit meanwhile: poll until
+    every new one is gone or held; the deadline only bounds a failure.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        new = {i: n for i, n in bpf_progs().items() if n.startswith("ht_") and i not in before}
+        leaked = {i: n for i, n in new.items() if i not in prog_ids_held_by_any()} if new else {}
+        if not leaked or time.monotonic() > deadline:
+            return leaked
+        time.sleep(0.1)
 
 
 # ---------------------------------------------------------------- daemon
@@ -404,6 +433,9 @@ def check_no_bpf_left(prog_ids, timeout=30):
 
 # ---------------------------------------------------------------- journal
 
+# docs/journal-fields.md: the statistics entry, the last one a daemon run writes.
+STATISTICS_MESSAGE_ID = "e64806dfcd6b4de8b4ea199f678fad44"
+
 def _field(v):
     # journalctl -o json: binary values are byte arrays, repeated fields lists.
     if isinstance(v, list) and v and all(isinstance(x, int) for x in v):
@@ -468,7 +500,7 @@ def wait_daemon_flushed(daemon, timeout=120):
     want = str(daemon.stats.get("records"))
     deadline = time.monotonic() + timeout
     while True:
-        final = [e for e in journal_query(daemon.pid, "MESSAGE_ID=e64806dfcd6b4de8b4ea199f678fad44")
+        final = [e for e in journal_query(daemon.pid, f"MESSAGE_ID={STATISTICS_MESSAGE_ID}")
                  if e.get("HTTP_TRACER_RECORDS") == want]
         if final:
             return
