@@ -26,6 +26,7 @@ import json
 import os
 import re
 import secrets
+import socket
 import subprocess
 import sys
 import time
@@ -84,6 +85,7 @@ class ImjournalRsyslog:
         self.rfc5424_out = os.path.join(self.dir, "http-tracer.5424")
         self.pid_file = os.path.join(self.dir, "rsyslogd.pid")
         self.conf = os.path.join(self.dir, "rsyslog.conf")
+        self.sentinel_free = {}
         # The doc's recipe with three changes: the output files are ours;
         # imjournal starts at the journal's tail (the host's journal holds
         # much else) and persists its state at once (readiness, below); the filter also wants this test's
@@ -127,17 +129,42 @@ class ImjournalRsyslog:
         # Only whole lines: rsyslog may be writing the last one.
         return [l.decode("utf-8") for l in data.split(b"\n")[:-1] if l.strip()]
 
-    def wait(self, n, timeout=30):
+    def wait_sentinel(self, sentinel, timeout=120):
+        """Until rsyslog has written the sentinel entry to both files.
+
+        imjournal reads the journal in order and the sentinel was written
+        after journald held every entry of the daemon: once it is in both
+        files, so is everything rsyslog will ever write for the daemon's
+        entries (a duplicate included). Not a guess at how long rsyslog
+        takes; the deadline only bounds a failure.
+        """
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if len(self.lines(self.json_out)) >= n and len(self.lines(self.rfc5424_out)) >= n:
-                break
-            time.sleep(0.2)
-        time.sleep(0.5)  # anything extra (a duplicate) would arrive now
+        while not all(any(sentinel in l for l in self.lines(p)) for p in (self.json_out, self.rfc5424_out)):
+            ensure(time.monotonic() < deadline and self.proc.poll() is None,
+                   f"rsyslog did not write the sentinel entry {sentinel} to both files within {timeout} s; "
+                   f"stderr: {self.proc.stderr_text()[-2000:]}; JSON file: {self.lines(self.json_out)[-3:]}; "
+                   f"RFC 5424 file: {self.lines(self.rfc5424_out)[-3:]}")
+            time.sleep(0.1)
+        for p in (self.json_out, self.rfc5424_out):
+            self.sentinel_free[p] = [l for l in self.lines(p) if sentinel not in l]
+
+    def output(self, path):
+        """Whole lines of an output file, without the sentinel's."""
+        return self.sentinel_free[path]
+
+
+def write_sentinel(target):
+    """A journal entry that passes the recipe's filter and the marker, sent
+    by this test (native protocol, the journal's own socket)."""
+    msg = "".join(f"{k}={v}\n" for k, v in (
+        ("SYSLOG_IDENTIFIER", "http-tracer"), ("MESSAGE_ID", "0" * 31 + "1"),
+        ("HTTP_TARGET", target), ("MESSAGE", f"imjournal test sentinel {target}")))
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
+        s.sendto(msg.encode(), htlib.JOURNAL_SOCKET)
 
 
 def check_json(rs, journal, targets):
-    objs = [json.loads(l) for l in rs.lines(rs.json_out)]
+    objs = [json.loads(l) for l in rs.output(rs.json_out)]
     got = sorted(o.get("HTTP_TARGET") for o in objs)
     expect(got == sorted(targets), f"JSON template: one object per exchange expected; "
                                    f"targets {got}, sent {sorted(targets)}")
@@ -156,7 +183,7 @@ def check_json(rs, journal, targets):
 
 
 def check_5424(rs, journal, targets, daemon_pid):
-    lines = rs.lines(rs.rfc5424_out)
+    lines = rs.output(rs.rfc5424_out)
     expect(len(lines) == len(targets), f"RFC 5424 template: {len(lines)} lines for {len(targets)} exchanges")
     seen = []
     for line in lines:
@@ -218,15 +245,18 @@ def test(ctx):
     # HTTP_TARGET as docs/journal-fields.md says: a backslash becomes \\.
     targets = [t.replace("\\", "\\\\") for t in sent]
 
-    entries = htlib.journal_wait(daemon.pid, "HTTP_ROLE=server", expected=len(targets),
-                                 pred=lambda e: marker in str(e.get("HTTP_TARGET", "")))
+    daemon.stop()
+    # Exact: read once journald holds the run's final entry.
+    entries = htlib.journal_final(daemon, "HTTP_ROLE=server",
+                                  pred=lambda e: marker in str(e.get("HTTP_TARGET", "")))
     journal = {e["HTTP_TARGET"]: e for e in entries}
     ensure(sorted(journal) == sorted(targets) and len(entries) == len(targets),
            f"journal: server entries {sorted(e.get('HTTP_TARGET') for e in entries)}, sent {sorted(targets)}")
-    rs.wait(len(targets))
-    daemon.stop()
-    log(f"rsyslog wrote {len(rs.lines(rs.json_out))} JSON objects, "
-        f"{len(rs.lines(rs.rfc5424_out))} RFC 5424 lines for {len(targets)} exchanges")
+    token = f"sentinel-{secrets.token_hex(4)}"   # no '/': the JSON template writes it as '\/'
+    write_sentinel(f"/{marker}/{token}")
+    rs.wait_sentinel(token)
+    log(f"rsyslog wrote {len(rs.output(rs.json_out))} JSON objects, "
+        f"{len(rs.output(rs.rfc5424_out))} RFC 5424 lines for {len(targets)} exchanges")
     check_json(rs, journal, targets)
     check_5424(rs, journal, targets, daemon.pid)
     rs.proc.stop()
