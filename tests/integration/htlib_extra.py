@@ -377,5 +377,5 @@ class PrivateConfigDaemon(htlib.Daemon):
 
     def ctl(self, *args, timeout=30):
         """`http-tracer ARGS` (status, stats-reset ...) in the daemon's own mount namespace."""
-        return subprocess.run(["nsenter", "-t", str(self.pid), "-m", htlib.HTTP_TRACER] + list(args),
+        return subprocess.run(["nsenter", "-t", str(self.pid), "-m", os.path.abspath(htlib.HTTP_TRACER)] + list(args),
                               capture_output=True, timeout=timeout)

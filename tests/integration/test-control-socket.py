@@ -1,0 +1,185 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""The control socket and shutdown through the real daemon
+(docs/control-protocol.md, docs/journal-fields.md "statistics"):
+
+- `http-tracer status` and `status --json` over /run/http-tracer/control:
+  version, pid, state, capabilities dropped (0), config_sources (the
+  --config file and a drop-in, in order), programs attached (the daemon's
+  own, as its fds show), the `outputs` member (journal, its socket,
+  written), counters that count this test's exchanges exactly (a kernel
+  filter on nginx's port keeps the host's other traffic out);
+- `http-tracer reload` refused with the bad drop-in's FILE:LINE:COLUMN and
+  exit 1, the old configuration kept; accepted once the file is fixed;
+- `http-tracer stats-reset`: the cumulative counters read 0 at once, then
+  count only what came after;
+- SIGINT: exit 0, the Statistics line and the final statistics entry in
+  the journal carry the counts since the reset, every exchange has its
+  entry, no BPF program is left and the control socket is removed.
+
+The socket path is fixed, so the daemon runs in a mount namespace of its
+own with private configuration directories, /run/http-tracer among them
+(htlib_extra.PrivateConfigDirs); the commands reach it through nsenter.
+A real service on the same host is never disturbed."""
+
+import json
+import os
+import signal
+import subprocess
+
+import htlib
+import htlib_extra
+from htlib import expect, ensure, log
+
+MID_COMPLETE = htlib_extra.MID_COMPLETE
+MID_STATISTICS = htlib_extra.MID_STATISTICS
+
+
+def project_version():
+    with open(os.path.join(htlib.SOURCE_ROOT, "meson.build")) as f:
+        text = f.read()
+    import re
+    return re.search(r"version\s*:\s*'([^']+)'", text)[1]
+
+
+def status(daemon):
+    r = daemon.ctl("status", "--json")
+    ensure(r.returncode == 0, f"status --json exited {r.returncode}: {r.stderr.decode()[-1000:]}")
+    ans = json.loads(r.stdout)
+    ensure(ans.get("ok") is True and ans.get("version") == 1 and ans.get("command") == "status",
+           f"status answer: {str(ans)[:500]}")
+    return ans["status"]
+
+
+def requests(port, n, tag):
+    with htlib.connect(port) as c:
+        for i in range(n):
+            c.sendall(f"GET /{tag}/{i} HTTP/1.1\r\nHost: t\r\n\r\n".encode())
+            htlib.read_response(c)
+
+
+def wait_counter(daemon, key, want, what):
+    """Poll status until counters[key] == want (the deadline only bounds a failure)."""
+    last = {}
+
+    def cond():
+        last["st"] = status(daemon)
+        return last["st"]["counters"].get(key) == want
+    try:
+        htlib_extra.poll(cond, f"status counters.{key} == {want} ({what})", timeout=60, interval=0.2)
+    except htlib.Failure as f:
+        expect(False, f"{f}; last: {last.get('st', {}).get('counters', {}).get(key)}")
+    return last.get("st")
+
+
+def test(ctx):
+    htlib.require_tools("nginx", "nsenter", "unshare")
+    nginx = htlib.Nginx(ctx, extra_server='location /ctl/ { return 200 "ok\\n"; }')
+    dirs = htlib_extra.PrivateConfigDirs(ctx, "ctl")
+    etc = htlib_extra.CONFIG_DIRS[0]
+    main = os.path.join(ctx.tmp, "ctl.yaml")
+    with open(main, "w") as f:
+        f.write(f"filter:\n  include:\n    local_ports: [{nginx.port}]\nstats:\n  interval: 1h\n")
+    dropin = dirs.dropin(etc, "50-ctl.yaml", "log:\n  level: info\n")
+    daemon = htlib_extra.PrivateConfigDaemon(ctx, dirs, ["--config", main], name="ctl").start()
+    sock = dirs.path("/run/http-tracer", "control")
+    expect(os.path.exists(sock), f"no control socket at /run/http-tracer/control ({sock} outside)")
+    expect(os.path.exists(sock) and oct(os.stat(sock).st_mode & 0o777) == "0o600",
+           f"control socket mode {oct(os.stat(sock).st_mode & 0o777) if os.path.exists(sock) else None}, "
+           "expected 0600")
+
+    st = status(daemon)
+    expect(st.get("version") == project_version(), f"status.version={st.get('version')}, meson says {project_version()}")
+    expect(st.get("pid") == daemon.pid, f"status.pid={st.get('pid')}, daemon pid {daemon.pid}")
+    expect(st.get("state") == "running", f"status.state={st.get('state')}")
+    expect(st.get("socket_activated") is False, f"status.socket_activated={st.get('socket_activated')}")
+    expect(st.get("capabilities_effective") == 0,
+           f"status.capabilities_effective={st.get('capabilities_effective')}, expected 0 (dropped)")
+    expect(st.get("config_sources") == [main, dropin],
+           f"status.config_sources={st.get('config_sources')}, expected {[main, dropin]}")
+    expect(st.get("programs_attached") == len(daemon.prog_ids),
+           f"status.programs_attached={st.get('programs_attached')}, the daemon holds {len(daemon.prog_ids)} programs")
+    outs = st.get("outputs")
+    expect(isinstance(outs, list) and len(outs) == 1 and outs[0].get("name") == "journal"
+           and outs[0].get("target") == htlib.JOURNAL_SOCKET,
+           f"status.outputs={outs}, expected one journal output on {htlib.JOURNAL_SOCKET}")
+    for k in ("records", "exchanges_complete", "exchanges_filtered", "exchanges_sampled_out",
+              "exchanges_rate_limited", "fields_dropped", "conns_active", "entries_queued"):
+        expect(k in st.get("counters", {}), f"status.counters lacks {k}: {sorted(st.get('counters', {}))}")
+    expect("ringbuf_drops" in st.get("kernel", {}) and "filtered_conns" in st.get("kernel", {}),
+           f"status.kernel: {sorted(st.get('kernel', {}))}")
+    r = daemon.ctl("status")
+    text = r.stdout.decode()
+    expect(r.returncode == 0 and str(daemon.pid) in text and "running" in text,
+           f"status (text): exit {r.returncode}, output:\n{text}{r.stderr.decode()}")
+
+    # Counting: N exchanges, each on nginx's side only (the kernel filter).
+    n, m = 12, 5
+    requests(nginx.port, n, "ctl")
+    st = wait_counter(daemon, "exchanges_complete", n, "before the reset")
+    written = (st or {}).get("outputs", [{}])[0].get("written", 0)
+    expect(written >= n, f"status.outputs[0].written={written}, expected >= {n}")
+
+    # A reload with a bad drop-in is refused with its FILE:LINE:COLUMN; the old configuration stays.
+    bad = dirs.dropin(etc, "60-bad.yaml", "capture:\n  wakeup_delay: 1h\n")
+    r = daemon.ctl("reload")
+    out = (r.stdout + r.stderr).decode("utf-8", "replace")
+    expect(r.returncode == 1 and f"{bad}:2:17" in out,
+           f"reload with a bad drop-in: exit {r.returncode}, expected 1 naming {bad}:2:17:\n{out}")
+    expect(status(daemon).get("config_sources") == [main, dropin], "a refused reload changed config_sources")
+    os.unlink(dirs.path(etc, "http-tracer.yaml.d/60-bad.yaml"))
+    dirs.dropin(etc, "60-bad.yaml", "capture:\n  wakeup_delay: 2ms\n")
+    r = daemon.ctl("reload")
+    expect(r.returncode == 0, f"reload of a good configuration: exit {r.returncode}: {r.stderr.decode()[-1000:]}")
+    expect(status(daemon).get("config_sources") == [main, dropin, bad],
+           f"after the reload: config_sources={status(daemon).get('config_sources')}")
+
+    r = daemon.ctl("stats-reset")
+    expect(r.returncode == 0, f"stats-reset: exit {r.returncode}: {r.stderr.decode()[-1000:]}")
+    st = status(daemon)
+    nonzero = {k: v for k, v in st["counters"].items()
+               if v and k not in ("conns_active", "entries_queued")}
+    expect(not nonzero, f"after stats-reset, cumulative counters not 0: {nonzero}")
+    # Per-output counters count since start (docs/control-protocol.md): the reset leaves them.
+    expect(st.get("outputs", [{}])[0].get("written", -1) >= n,
+           f"after stats-reset: outputs {st.get('outputs')}, expected written >= {n} (not reset)")
+    requests(nginx.port, m, "ctl2")
+    wait_counter(daemon, "exchanges_complete", m, "after the reset")
+
+    # SIGINT: like SIGTERM, a clean stop.
+    daemon.stopped = True
+    daemon.proc.popen.send_signal(signal.SIGINT)
+    try:
+        rc = daemon.proc.popen.wait(60)
+    except subprocess.TimeoutExpired:
+        daemon.proc.stop(signal.SIGKILL)
+        ensure(False, "daemon did not exit within 60 s of SIGINT")
+    err = daemon.proc.stderr_text()
+    expect(rc == 0, f"exit status {rc} after SIGINT, expected 0; stderr:\n{err[-2000:]}")
+    daemon.stats = htlib.parse_statistics(err)
+    ensure(daemon.stats is not None, f"no Statistics line after SIGINT; stderr:\n{err[-2000:]}")
+    expect(daemon.stats.get("exchanges") == m,
+           f"Statistics line after SIGINT: exchanges={daemon.stats.get('exchanges')}, expected {m} (since the reset)")
+    htlib.check_no_bpf_left(daemon.prog_ids)
+    expect(not os.path.exists(sock), "the control socket is still there after the daemon exited")
+    got = htlib.journal_final(daemon, f"SERVER_PORT={nginx.port}", f"MESSAGE_ID={MID_COMPLETE}")
+    expect(len(got) == n + m, f"{len(got)} exchange entries in the journal, expected {n + m}")
+    final = [e for e in htlib.journal_query(daemon.pid, f"MESSAGE_ID={MID_STATISTICS}")]
+    expect(len(final) == 1, f"{len(final)} statistics entries (stats.interval=1h: only the final one, at exit)")
+    if final:
+        e = final[-1]
+        expect(e.get("HTTP_TRACER_EXCHANGES") == str(m) and e.get("HTTP_TRACER_LOGGED") == str(m),
+               f"final statistics entry: EXCHANGES={e.get('HTTP_TRACER_EXCHANGES')} "
+               f"LOGGED={e.get('HTTP_TRACER_LOGGED')}, expected {m} (since the reset)")
+        expect(e.get("HTTP_TRACER_RECORDS") == str(daemon.stats.get("records")),
+               f"final statistics entry: RECORDS={e.get('HTTP_TRACER_RECORDS')}, "
+               f"the Statistics line says {daemon.stats.get('records')}")
+        expect(int(e.get("HTTP_TRACER_OUTPUT_JOURNAL_WRITTEN", -1)) >= n + m,
+               f"final statistics entry: OUTPUT_JOURNAL_WRITTEN={e.get('HTTP_TRACER_OUTPUT_JOURNAL_WRITTEN')}, "
+               f"expected >= {n + m} (since start)")
+        expect(e.get("PRIORITY") == "6", f"final statistics entry: PRIORITY={e.get('PRIORITY')}")
+    log(f"control socket: status, reload, stats-reset, SIGINT; {n}+{m} exchanges")
+
+
+if __name__ == "__main__":
+    htlib.run(test)
