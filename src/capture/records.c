@@ -1,14 +1,19 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The records decoder: the one place in user space where the kernel's words
- * (trace-api.h) meet the connection layer's (conn/conn-info.h, conn/stats.h).
- * The connection layer's enums are its own; these assertions keep each value
- * equal to the ABI's, so that decoding is a copy and a change on either side
- * fails the build here rather than mislabelling traffic.
+ * The records decoder; see records.h. The one place in user space where the
+ * kernel's words (trace-api.h) meet the connection layer's (conn/conn-info.h,
+ * conn/stats.h). The connection layer's enums are its own; the assertions
+ * below keep each value equal to the ABI's, so that decoding is a copy and a
+ * change on either side fails the build here rather than mislabelling traffic.
  */
 
+#include <errno.h>
+#include <string.h>
+
+#include "capture/records.h"
 #include "conn/conn-info.h"
 #include "conn/stats.h"
+#include "protocols/registry.h"
 #include "trace-api.h"
 
 #define SAME(a, b) ((long long) (a) == (long long) (b))
@@ -33,3 +38,137 @@ _Static_assert(CONN_TRACKED_DEFAULT == HT_MAP_CONNS_DEFAULT, "user space would r
 KERNEL_COUNTERS(X)
 #undef X
 _Static_assert(SAME(_KERNEL_COUNTER_MAX, _HT_CNT_MAX), "conn/stats.h's KERNEL_COUNTERS and enum ht_counter differ in length");
+
+/*
+ * Which source produced a data record, from the operation it names. Every
+ * operation today is a socket syscall; the TLS source's reads and writes
+ * will map to CONN_SOURCE_TLS here.
+ */
+static ConnSource data_source(uint8_t operation) {
+        (void) operation;
+        return CONN_SOURCE_SYSCALL;
+}
+
+/*
+ * CONN_CLOSE is sent by the syscall source (close(), fd reuse, a filter
+ * change of a socket it tracks): it closes that view of the socket.
+ */
+#define CLOSE_SOURCE CONN_SOURCE_SYSCALL
+
+static int dispatch_open(ConnTable *t, Stats *stats, const struct ht_conn_open_event *ev) {
+        ConnInfo info = {
+                .id = ev->hdr.conn_id,
+                .tgid = ev->hdr.tgid,
+                .fd = ev->hdr.fd,
+                .role = ev->role,
+                .protocol = ev->protocol,
+                .source = ev->source,
+                .flags = ev->flags,
+                .family = ev->family,
+                .local_port = ev->local_port,
+                .remote_port = ev->remote_port,
+                .opened_ns = ev->hdr.timestamp_ns,
+        };
+        int r;
+
+        if (ev->source >= _CONN_SOURCE_MAX) {
+                stats->records_invalid++;
+                return 0;
+        }
+        memcpy(info.local_addr, ev->local_addr, sizeof(info.local_addr));
+        memcpy(info.remote_addr, ev->remote_addr, sizeof(info.remote_addr));
+        memcpy(info.comm, ev->comm, CONN_COMM_LEN);
+        info.comm[CONN_COMM_LEN] = 0;
+
+        r = conn_table_open(t, &info, protocol_registry_find(ev->protocol));
+        if (r == -EPROTONOSUPPORT) {
+                stats->records_invalid++;
+                return 0;
+        }
+        return r;
+}
+
+static int dispatch_data(ConnTable *t, Stats *stats, const struct ht_data_event *ev, const uint8_t *payload) {
+        ConnSource source = data_source(ev->syscall);
+        ConnDirection dir = ev->direction & 1;
+        uint64_t id = ev->hdr.conn_id, ts = ev->hdr.timestamp_ns;
+        int r;
+
+        stats->bytes_captured += ev->captured;
+        stats->bytes_gap += ev->length - ev->captured;
+        stats->bytes_lost += ev->lost_before;
+
+        if (!conn_table_has(t, source, id)) {
+                stats->records_orphan++;
+                return 0;
+        }
+        /* Bytes lost before this record, then its captured bytes, then what it stands for but did not carry. */
+        if (ev->lost_before > 0) {
+                r = conn_table_gap(t, source, id, dir, ev->lost_before, ts);
+                if (r < 0)
+                        return r;
+        }
+        r = conn_table_data(t, source, id, dir, payload, ev->captured, ts, ev->hdr.tid,
+                            ev->flags & HT_DATA_SEGMENT_START);
+        if (r < 0)
+                return r;
+        if (ev->length > ev->captured) {
+                r = conn_table_gap(t, source, id, dir, (uint64_t) ev->length - ev->captured, ts);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int records_dispatch(ConnTable *t, Stats *stats, const void *data, size_t size) {
+        struct ht_event_header h;
+
+        if (!t || !stats || !data)
+                return -EINVAL;
+
+        stats->records++;
+        /* Check sizes before reading; copy, don't cast: ring buffer records are only 8-byte aligned. */
+        if (size < sizeof(h)) {
+                stats->records_invalid++;
+                return 0;
+        }
+        memcpy(&h, data, sizeof(h));
+        conn_table_advance(t, h.timestamp_ns);
+
+        switch (h.type) {
+        case HT_EVENT_CONN_OPEN: {
+                struct ht_conn_open_event ev;
+
+                if (size < sizeof(ev))
+                        break;
+                memcpy(&ev, data, sizeof(ev));
+                return dispatch_open(t, stats, &ev);
+        }
+        case HT_EVENT_DATA: {
+                struct ht_data_event ev;
+
+                if (size < sizeof(ev))
+                        break;
+                memcpy(&ev, data, sizeof(ev));
+                if (ev.captured > size - sizeof(ev) || ev.captured > ev.length)
+                        break;
+                return dispatch_data(t, stats, &ev, (const uint8_t *) data + sizeof(ev));
+        }
+        case HT_EVENT_CONN_CLOSE: {
+                struct ht_conn_close_event ev;
+
+                if (size < sizeof(ev))
+                        break;
+                memcpy(&ev, data, sizeof(ev));
+                if (conn_table_close(t, CLOSE_SOURCE, h.conn_id, h.timestamp_ns) == -ENOENT)
+                        stats->records_orphan++;
+                return 0;
+        }
+        case HT_EVENT_PROC_EXIT:
+                conn_table_process_exit(t, h.tgid, h.timestamp_ns);
+                return 0;
+        }
+
+        stats->records_invalid++;
+        return 0;
+}

@@ -37,6 +37,7 @@ typedef enum ConnProtocol {
 typedef enum ConnSource {
         CONN_SOURCE_SYSCALL = 0, /* plaintext seen at the socket syscalls */
         CONN_SOURCE_TLS     = 1, /* plaintext from TLS library uprobes */
+        _CONN_SOURCE_MAX,
 } ConnSource;
 
 typedef enum ConnDirection {

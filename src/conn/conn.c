@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Connection table: records in, protocol handlers fed. See conn.h.
+ * Connection table: decoded calls in, protocol handlers fed. See conn.h.
  *
- * Connections are found by their id (every record carries it) and by
- * (tgid, fd), so that a CONN_OPEN for an fd we still hold under another id
+ * Connections are found, per source, by their id (every call names it) and
+ * by (tgid, fd), so that an open for an fd we still hold under another id
  * (its close was not seen: fd reused, kernel map eviction) finishes the old
  * one first. An activity list ordered by last record gives the idle expiry
  * in O(expired) rather than a scan.
@@ -16,7 +16,6 @@
 #include "basic/hashmap.h"
 #include "basic/macro.h"
 #include "conn/conn.h"
-#include "trace-api.h"  /* decodes records itself until capture/records.c does */
 
 const Limits limits_default = {
         /* Heads beyond 64 KiB are rejected by common servers (nginx: 4 x 8 KiB large buffers). */
@@ -49,8 +48,8 @@ struct ConnTable {
         Stats *stats;
         ExchangeSink sink;
         MemBudget budget;
-        HashMap *by_id;
-        HashMap *by_key;
+        HashMap *by_id[_CONN_SOURCE_MAX];   /* per source: two views of one socket never collide */
+        HashMap *by_key[_CONN_SOURCE_MAX];
         Conn *oldest, *newest;
         ConnForgetFn forget;
         void *forget_userdata;
@@ -59,15 +58,6 @@ struct ConnTable {
 
 static uint64_t conn_key(uint32_t tgid, int32_t fd) {
         return (uint64_t) tgid << 32 | (uint32_t) fd;
-}
-
-static const ProtocolOps *protocol_ops(uint8_t protocol) {
-        switch (protocol) {
-        case CONN_PROTOCOL_HTTP1:
-                return &protocol_http1_ops;
-        default:
-                return NULL;
-        }
 }
 
 int conn_table_new(const Limits *limits, Stats *stats, const ExchangeSink *sink, ConnTable **ret) {
@@ -83,11 +73,13 @@ int conn_table_new(const Limits *limits, Stats *stats, const ExchangeSink *sink,
         t->stats = stats;
         t->sink = *sink;
         t->budget.max = t->limits.global_memory_max;
-        t->by_id = hashmap_new();
-        t->by_key = hashmap_new();
-        if (!t->by_id || !t->by_key) {
-                conn_table_free(t);
-                return -ENOMEM;
+        for (size_t i = 0; i < _CONN_SOURCE_MAX; i++) {
+                t->by_id[i] = hashmap_new();
+                t->by_key[i] = hashmap_new();
+                if (!t->by_id[i] || !t->by_key[i]) {
+                        conn_table_free(t);
+                        return -ENOMEM;
+                }
         }
         *ret = t;
         return 0;
@@ -135,9 +127,9 @@ static void conn_drop(ConnTable *t, Conn *c, uint64_t ts, ExchangeEndReason reas
                 (void) c->ops->finish(c->proto, ts, reason);
                 c->proto = c->ops->free(c->proto);
         }
-        (void) hashmap_remove(t->by_id, c->info.id);
-        if (hashmap_get(t->by_key, conn_key(c->info.tgid, c->info.fd)) == c)
-                (void) hashmap_remove(t->by_key, conn_key(c->info.tgid, c->info.fd));
+        (void) hashmap_remove(t->by_id[c->info.source], c->info.id);
+        if (hashmap_get(t->by_key[c->info.source], conn_key(c->info.tgid, c->info.fd)) == c)
+                (void) hashmap_remove(t->by_key[c->info.source], conn_key(c->info.tgid, c->info.fd));
         activity_unlink(t, c);
         t->stats->conns_closed++;
         if (t->stats->conns_active > 0)
@@ -157,31 +149,44 @@ ConnTable *conn_table_free(ConnTable *t) {
                         c->proto = c->ops->free(c->proto);
                 free(c);
         }
-        hashmap_free(t->by_id);
-        hashmap_free(t->by_key);
+        for (size_t i = 0; i < _CONN_SOURCE_MAX; i++) {
+                hashmap_free(t->by_id[i]);
+                hashmap_free(t->by_key[i]);
+        }
         free(t);
         return NULL;
 }
 
-static int handle_open(ConnTable *t, const struct ht_conn_open_event *ev) {
+static Conn *conn_find(const ConnTable *t, uint8_t source, uint64_t id) {
+        return source < _CONN_SOURCE_MAX ? hashmap_get(t->by_id[source], id) : NULL;
+}
+
+bool conn_table_has(const ConnTable *t, ConnSource source, uint64_t id) {
+        return t && conn_find(t, source, id);
+}
+
+int conn_table_open(ConnTable *t, const ConnInfo *info, const ProtocolOps *ops) {
         ProtocolContext ctx;
         Conn *c, *old;
         int r;
 
-        old = hashmap_get(t->by_id, ev->hdr.conn_id);
+        if (!t || !info || info->source >= _CONN_SOURCE_MAX)
+                return -EINVAL;
+        if (info->opened_ns > t->last_ts)
+                t->last_ts = info->opened_ns;
+
+        old = conn_find(t, info->source, info->id);
         if (old)
                 /* Re-announced after we expired it, or a duplicate: start afresh. */
-                conn_drop(t, old, ev->hdr.timestamp_ns, EXCHANGE_END_CLOSED);
-        old = hashmap_get(t->by_key, conn_key(ev->hdr.tgid, ev->hdr.fd));
+                conn_drop(t, old, info->opened_ns, EXCHANGE_END_CLOSED);
+        old = hashmap_get(t->by_key[info->source], conn_key(info->tgid, info->fd));
         if (old)
                 /* Same fd, new connection: the old one's close was not seen. */
-                conn_drop(t, old, ev->hdr.timestamp_ns, EXCHANGE_END_CLOSED);
+                conn_drop(t, old, info->opened_ns, EXCHANGE_END_CLOSED);
 
-        if (!protocol_ops(ev->protocol)) {
-                t->stats->records_invalid++;
-                return 0;
-        }
-        if (hashmap_size(t->by_id) >= t->limits.conns_max) {
+        if (!ops)
+                return -EPROTONOSUPPORT;
+        if (conn_table_size(t) >= t->limits.conns_max) {
                 t->stats->conns_refused++;
                 return 0;
         }
@@ -189,24 +194,9 @@ static int handle_open(ConnTable *t, const struct ht_conn_open_event *ev) {
         c = calloc(1, sizeof(*c));
         if (!c)
                 return -ENOMEM;
-        c->info = (ConnInfo) {
-                .id = ev->hdr.conn_id,
-                .tgid = ev->hdr.tgid,
-                .fd = ev->hdr.fd,
-                .role = ev->role,
-                .protocol = ev->protocol,
-                .source = ev->source,
-                .flags = ev->flags,
-                .family = ev->family,
-                .local_port = ev->local_port,
-                .remote_port = ev->remote_port,
-                .opened_ns = ev->hdr.timestamp_ns,
-        };
-        memcpy(c->info.local_addr, ev->local_addr, sizeof(c->info.local_addr));
-        memcpy(c->info.remote_addr, ev->remote_addr, sizeof(c->info.remote_addr));
-        memcpy(c->info.comm, ev->comm, CONN_COMM_LEN);
+        c->info = *info;
         c->info.comm[CONN_COMM_LEN] = 0;
-        c->ops = protocol_ops(ev->protocol);
+        c->ops = ops;
 
         ctx = (ProtocolContext) {
                 .conn = &c->info,
@@ -221,131 +211,87 @@ static int handle_open(ConnTable *t, const struct ht_conn_open_event *ev) {
                 return r;
         }
 
-        r = hashmap_put(t->by_id, c->info.id, c);
+        r = hashmap_put(t->by_id[c->info.source], c->info.id, c);
         if (r >= 0) {
-                r = hashmap_put(t->by_key, conn_key(c->info.tgid, c->info.fd), c);
+                r = hashmap_put(t->by_key[c->info.source], conn_key(c->info.tgid, c->info.fd), c);
                 if (r < 0)
-                        (void) hashmap_remove(t->by_id, c->info.id);
+                        (void) hashmap_remove(t->by_id[c->info.source], c->info.id);
         }
         if (r < 0) {
                 c->ops->free(c->proto);
                 free(c);
                 return r;
         }
-        activity_touch(t, c, ev->hdr.timestamp_ns);
+        activity_touch(t, c, info->opened_ns);
         t->stats->conns_opened++;
         t->stats->conns_active++;
         return 0;
 }
 
-static int handle_data(ConnTable *t, const struct ht_data_event *ev, const uint8_t *payload) {
-        Conn *c = hashmap_get(t->by_id, ev->hdr.conn_id);
-        uint8_t dir = ev->direction & 1;
-        uint64_t ts = ev->hdr.timestamp_ns;
-        int r;
+/* The connection (source, id), touched at ts; NULL if there is none. */
+static Conn *conn_touch(ConnTable *t, ConnSource source, uint64_t id, uint64_t ts) {
+        Conn *c;
 
-        t->stats->bytes_captured += ev->captured;
-        t->stats->bytes_gap += ev->length - ev->captured;
-        t->stats->bytes_lost += ev->lost_before;
+        if (!t)
+                return NULL;
+        if (ts > t->last_ts)
+                t->last_ts = ts;
+        c = conn_find(t, source, id);
+        if (c)
+                activity_touch(t, c, ts);
+        return c;
+}
 
-        if (!c) {
-                t->stats->records_orphan++;
+int conn_table_data(ConnTable *t, ConnSource source, uint64_t id, ConnDirection direction,
+                    const uint8_t *buf, size_t n, uint64_t ts_ns, uint32_t tid, bool segment_start) {
+        Conn *c = conn_touch(t, source, id, ts_ns);
+
+        if (!c)
+                return -ENOENT;
+        if (n == 0)
                 return 0;
-        }
-        activity_touch(t, c, ts);
+        return c->ops->data(c->proto, direction & 1, buf, n, ts_ns, tid, segment_start);
+}
 
-        if (ev->lost_before > 0) {
-                r = c->ops->gap(c->proto, dir, ev->lost_before, ts);
-                if (r < 0)
-                        return r;
-        }
-        if (ev->captured > 0) {
-                r = c->ops->data(c->proto, dir, payload, ev->captured, ts, ev->hdr.tid,
-                                 ev->flags & HT_DATA_SEGMENT_START);
-                if (r < 0)
-                        return r;
-        }
-        if (ev->length > ev->captured) {
-                r = c->ops->gap(c->proto, dir, (uint64_t) ev->length - ev->captured, ts);
-                if (r < 0)
-                        return r;
-        }
+int conn_table_gap(ConnTable *t, ConnSource source, uint64_t id, ConnDirection direction, uint64_t n,
+                   uint64_t ts_ns) {
+        Conn *c = conn_touch(t, source, id, ts_ns);
+
+        if (!c)
+                return -ENOENT;
+        if (n == 0)
+                return 0;
+        return c->ops->gap(c->proto, direction & 1, n, ts_ns);
+}
+
+int conn_table_close(ConnTable *t, ConnSource source, uint64_t id, uint64_t ts_ns) {
+        Conn *c = conn_touch(t, source, id, ts_ns);
+
+        if (!c)
+                return -ENOENT;
+        conn_drop(t, c, ts_ns, EXCHANGE_END_CLOSED);
         return 0;
 }
 
-static void handle_close(ConnTable *t, const struct ht_conn_close_event *ev) {
-        Conn *c = hashmap_get(t->by_id, ev->hdr.conn_id);
-
-        if (!c) {
-                t->stats->records_orphan++;
+void conn_table_process_exit(ConnTable *t, uint32_t tgid, uint64_t ts_ns) {
+        if (!t)
                 return;
-        }
-        conn_drop(t, c, ev->hdr.timestamp_ns, EXCHANGE_END_CLOSED);
-}
-
-static void handle_proc_exit(ConnTable *t, const struct ht_event_header *h) {
+        if (ts_ns > t->last_ts)
+                t->last_ts = ts_ns;
         /* O(connections); exits of processes that held HTTP connections are comparatively rare. */
         for (Conn *c = t->oldest, *next; c; c = next) {
                 next = c->newer;
-                if (c->info.tgid != h->tgid)
+                if (c->info.tgid != tgid)
                         continue;
                 if (t->forget)
                         t->forget(t->forget_userdata, &c->info, false);
-                conn_drop(t, c, h->timestamp_ns, EXCHANGE_END_PROCESS_EXIT);
+                conn_drop(t, c, ts_ns, EXCHANGE_END_PROCESS_EXIT);
         }
 }
 
-int conn_table_handle_record(ConnTable *t, const void *data, size_t size) {
-        struct ht_event_header h;
-
-        if (!t || !data)
-                return -EINVAL;
-
-        t->stats->records++;
-        /* Check sizes before reading; copy, don't cast: ring buffer records are only 8-byte aligned. */
-        if (size < sizeof(h)) {
-                t->stats->records_invalid++;
-                return 0;
-        }
-        memcpy(&h, data, sizeof(h));
-        if (h.timestamp_ns > t->last_ts)
-                t->last_ts = h.timestamp_ns;
-
-        switch (h.type) {
-        case HT_EVENT_CONN_OPEN: {
-                struct ht_conn_open_event ev;
-
-                if (size < sizeof(ev))
-                        break;
-                memcpy(&ev, data, sizeof(ev));
-                return handle_open(t, &ev);
-        }
-        case HT_EVENT_DATA: {
-                struct ht_data_event ev;
-
-                if (size < sizeof(ev))
-                        break;
-                memcpy(&ev, data, sizeof(ev));
-                if (ev.captured > size - sizeof(ev) || ev.captured > ev.length)
-                        break;
-                return handle_data(t, &ev, (const uint8_t *) data + sizeof(ev));
-        }
-        case HT_EVENT_CONN_CLOSE: {
-                struct ht_conn_close_event ev;
-
-                if (size < sizeof(ev))
-                        break;
-                memcpy(&ev, data, sizeof(ev));
-                handle_close(t, &ev);
-                return 0;
-        }
-        case HT_EVENT_PROC_EXIT:
-                handle_proc_exit(t, &h);
-                return 0;
-        }
-
-        t->stats->records_invalid++;
-        return 0;
+void conn_table_advance(ConnTable *t, uint64_t ts_ns) {
+        if (t && ts_ns > t->last_ts)
+                t->last_ts = ts_ns;
 }
 
 void conn_table_expire(ConnTable *t, uint64_t now_ns) {
@@ -370,7 +316,11 @@ void conn_table_finish_all(ConnTable *t, uint64_t now_ns, ExchangeEndReason reas
 }
 
 size_t conn_table_size(const ConnTable *t) {
-        return t ? hashmap_size(t->by_id) : 0;
+        size_t n = 0;
+
+        for (size_t i = 0; t && i < _CONN_SOURCE_MAX; i++)
+                n += hashmap_size(t->by_id[i]);
+        return n;
 }
 
 size_t conn_table_memory(const ConnTable *t) {
@@ -378,7 +328,9 @@ size_t conn_table_memory(const ConnTable *t) {
 
         if (!t)
                 return 0;
-        m = sizeof(*t) + hashmap_memory(t->by_id) + hashmap_memory(t->by_key);
+        m = sizeof(*t);
+        for (size_t i = 0; i < _CONN_SOURCE_MAX; i++)
+                m += hashmap_memory(t->by_id[i]) + hashmap_memory(t->by_key[i]);
         for (const Conn *c = t->oldest; c; c = c->newer)
                 m += sizeof(*c) + (c->proto ? c->ops->memory(c->proto) : 0);
         return m;

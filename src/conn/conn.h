@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The connection layer: turns the kernel's records (or a replay of them)
- * into per-connection byte streams and hands them to the protocol handler
- * named by the connection (HTTP/1 today). It owns connection lifetimes,
+ * The connection layer: takes decoded calls from a data source (open, bytes
+ * and gaps, close, process exit; capture/records.c decodes the kernel's
+ * records into them) and hands each connection's byte streams to its
+ * protocol handler (protocols/registry.h finds it). It owns connection lifetimes,
  * the idle timeout, and the caps on how many connections and how much
  * memory peers can make us hold. Pure: no BPF, no journald, no event loop;
  * the daemon tells it the time and what to do when a connection is dropped.
@@ -13,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "conn/conn-info.h"
 #include "conn/exchange.h"
 #include "conn/protocol.h"
 #include "conn/stats.h"
@@ -38,11 +40,45 @@ void conn_table_set_forget(ConnTable *t, ConnForgetFn fn, void *userdata);
 void conn_table_set_limits(ConnTable *t, const Limits *limits);
 
 /*
- * One ring-buffer record. Sizes are checked before anything is read; bad
- * records are counted in stats and ignored (returns 0). Negative only on
- * an internal failure such as ENOMEM.
+ * The source seam. A connection is named by (source, id): the syscall view
+ * and the TLS view of one socket are two connections and never evict each
+ * other. Each call carries its CLOCK_MONOTONIC timestamp.
  */
-int conn_table_handle_record(ConnTable *t, const void *data, size_t size);
+
+/*
+ * A connection was announced, with ops its protocol's handler (NULL: no
+ * handler for info->protocol). An open connection with the same (source, id),
+ * or the same (source, tgid, fd), is finished first: its close was not seen.
+ * Returns 0 (also when refused for the connection cap, counted in
+ * conns_refused), -EPROTONOSUPPORT when ops is NULL (after finishing those),
+ * other negative errno on an internal failure.
+ */
+int conn_table_open(ConnTable *t, const ConnInfo *info, const ProtocolOps *ops);
+
+/* True when (source, id) is open. */
+bool conn_table_has(const ConnTable *t, ConnSource source, uint64_t id);
+
+/*
+ * n bytes in one direction, in order (n may be 0: activity without bytes).
+ * segment_start: buf begins a read or write of the traced process (a hint
+ * for finding message starts after lost bytes). -ENOENT if (source, id) is
+ * not open.
+ */
+int conn_table_data(ConnTable *t, ConnSource source, uint64_t id, ConnDirection direction,
+                    const uint8_t *buf, size_t n, uint64_t ts_ns, uint32_t tid, bool segment_start);
+
+/* n bytes in one direction that were not captured. -ENOENT if (source, id) is not open. */
+int conn_table_gap(ConnTable *t, ConnSource source, uint64_t id, ConnDirection direction, uint64_t n,
+                   uint64_t ts_ns);
+
+/* The connection was closed: finish it. -ENOENT if (source, id) is not open. */
+int conn_table_close(ConnTable *t, ConnSource source, uint64_t id, uint64_t ts_ns);
+
+/* Process tgid exited: finish its connections of every source (and forget them, see ConnForgetFn). */
+void conn_table_process_exit(ConnTable *t, uint32_t tgid, uint64_t ts_ns);
+
+/* Time seen by a source without a call above (conn_table_last_timestamp() follows it). */
+void conn_table_advance(ConnTable *t, uint64_t ts_ns);
 
 /* Give up connections idle for limits->idle_timeout_ns at time now_ns (CLOCK_MONOTONIC). */
 void conn_table_expire(ConnTable *t, uint64_t now_ns);
@@ -52,5 +88,5 @@ void conn_table_finish_all(ConnTable *t, uint64_t now_ns, ExchangeEndReason reas
 
 size_t conn_table_size(const ConnTable *t);
 size_t conn_table_memory(const ConnTable *t);
-/* Timestamp of the newest record seen (replay uses it as "now"). */
+/* The newest timestamp seen in any call (replay uses it as "now"). */
 uint64_t conn_table_last_timestamp(const ConnTable *t);

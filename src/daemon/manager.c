@@ -17,6 +17,7 @@
 #include "basic/log.h"
 #include "basic/macro.h"
 #include "capture/record.h"
+#include "capture/records.h"
 #include "conn/conn.h"
 #include "daemon/control.h"
 #include "daemon/manager.h"
@@ -181,7 +182,7 @@ static int on_record(void *userdata, const void *data, size_t size) {
                         log_error_errno(r, "Failed to write to the recording %s, recording stopped: %m",
                                         m->opts.record_path);
         }
-        r = conn_table_handle_record(m->conns, data, size);
+        r = records_dispatch(m->conns, &m->stats, data, size);
         if (r < 0)
                 log_warning_errno(r, "Failed to process a record, ignoring: %m");
         return 0;
@@ -768,14 +769,13 @@ static int on_replay_record(void *userdata, const void *data, size_t size) {
         Manager *m = ASSERT_PTR(userdata);
         int r;
 
-        r = conn_table_handle_record(m->conns, data, size);
+        r = records_dispatch(m->conns, &m->stats, data, size);
         if (r < 0)
                 return log_error_errno(r, "Failed to process a recorded record: %m");
         return 0;
 }
 
 int manager_replay(Manager *m, const char *path) {
-        struct ht_record_file_header h;
         int r;
 
         r = open_output(m, NULL);
@@ -783,7 +783,7 @@ int manager_replay(Manager *m, const char *path) {
                 return r;
 
         m->replaying = true;
-        r = replay_file(path, &h, on_replay_record, m);
+        r = replay_file(path, NULL, on_replay_record, m);
         if (r == -EBADMSG)
                 return log_error_errno(r, "%s is not a recording this version can read (bad header, ABI version, "
                                        "or a truncated record).", path);

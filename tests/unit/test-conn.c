@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Unit tests for the connection layer: synthetic kernel records (built the
- * way bpf/http-tracer.bpf.c builds them) through conn.c and the real HTTP/1
- * handler, checking exchanges, lifetimes, caps and counters.
+ * Unit tests for the connection layer and the records decoder in front of
+ * it: synthetic kernel records (built the way the BPF programs build them)
+ * through capture/records.c, conn.c and the real HTTP/1 handler, checking
+ * exchanges, lifetimes, caps and counters; and the source seam called
+ * directly, as a second source would.
  */
 
 #include <errno.h>
@@ -15,7 +17,9 @@
 #include <cmocka.h>
 
 #include "basic/macro.h"
+#include "capture/records.h"
 #include "conn/conn.h"
+#include "protocols/registry.h"
 #include "trace-api.h"  /* it builds ring-buffer records */
 
 typedef struct Captured {
@@ -109,7 +113,7 @@ static void open_conn(Fixture *f, uint64_t id, uint32_t tgid, int fd, uint8_t ro
         ev.protocol = HT_PROTO_HTTP1;
         ev.flags = HT_CONN_SEEN_START;
         memcpy(ev.comm, "nginx", 6);
-        assert_int_equal(conn_table_handle_record(f->t, &ev, sizeof(ev)), 0);
+        assert_int_equal(records_dispatch(f->t, &f->stats, &ev, sizeof(ev)), 0);
 }
 
 /* A data record: captured bytes from s, plus gap more bytes not captured, after lost bytes lost. */
@@ -128,7 +132,7 @@ static void data(Fixture *f, uint64_t id, uint32_t tgid, int fd, uint8_t dir, co
         memcpy(f->buf, &ev, sizeof(ev));
         if (n)
                 memcpy(f->buf + sizeof(ev), s, n);
-        assert_int_equal(conn_table_handle_record(f->t, f->buf, sizeof(ev) + n), 0);
+        assert_int_equal(records_dispatch(f->t, &f->stats, f->buf, sizeof(ev) + n), 0);
 }
 
 static void close_conn(Fixture *f, uint64_t id, uint32_t tgid, int fd, uint64_t ts) {
@@ -136,7 +140,7 @@ static void close_conn(Fixture *f, uint64_t id, uint32_t tgid, int fd, uint64_t 
 
         header(&ev.hdr, HT_EVENT_CONN_CLOSE, sizeof(ev), id, tgid, fd, ts);
         ev.reason = HT_CLOSE_SYSCALL;
-        assert_int_equal(conn_table_handle_record(f->t, &ev, sizeof(ev)), 0);
+        assert_int_equal(records_dispatch(f->t, &f->stats, &ev, sizeof(ev)), 0);
 }
 
 #define REQ(path) "GET " path " HTTP/1.1\r\nHost: h\r\n\r\n"
@@ -222,7 +226,7 @@ static void test_proc_exit(void **state) {
         open_conn(f, 8, 501, 3, HT_ROLE_SERVER, 1000);
         data(f, 6, 500, 3, HT_DIR_INGRESS, REQ("/p"), 0, 0, 2000);
         header(&h, HT_EVENT_PROC_EXIT, sizeof(h), 0, 500, -1, 3000);
-        assert_int_equal(conn_table_handle_record(f->t, &h, sizeof(h)), 0);
+        assert_int_equal(records_dispatch(f->t, &f->stats, &h, sizeof(h)), 0);
         assert_int_equal(conn_table_size(f->t), 1);
         assert_int_equal(f->forgets, 2);
         assert_int_equal(f->n, 1);
@@ -275,18 +279,73 @@ static void test_bad_records(void **state) {
         uint8_t junk[8] = { 2, 0 };
 
         /* Too short for a header, unknown type, data claiming more payload than present. */
-        assert_int_equal(conn_table_handle_record(f->t, junk, 3), 0);
+        assert_int_equal(records_dispatch(f->t, &f->stats, junk, 3), 0);
         header(&ev.hdr, 77, sizeof(ev), 1, 1, 1, 1);
-        assert_int_equal(conn_table_handle_record(f->t, &ev, sizeof(ev)), 0);
+        assert_int_equal(records_dispatch(f->t, &f->stats, &ev, sizeof(ev)), 0);
         header(&ev.hdr, HT_EVENT_DATA, sizeof(ev), 1, 1, 1, 1);
         ev.captured = 100;
         ev.length = 100;
-        assert_int_equal(conn_table_handle_record(f->t, &ev, sizeof(ev)), 0);
+        assert_int_equal(records_dispatch(f->t, &f->stats, &ev, sizeof(ev)), 0);
         ev.captured = 0;
         ev.length = 0;
-        assert_int_equal(conn_table_handle_record(f->t, &ev, sizeof(ev) - 1), 0);
+        assert_int_equal(records_dispatch(f->t, &f->stats, &ev, sizeof(ev) - 1), 0);
         assert_int_equal(f->stats.records_invalid, 4);
         assert_int_equal(f->stats.records, 4);
+}
+
+/* A second source, called directly: the TLS view of a socket beside its syscall view, same id, fd and tgid. */
+static void test_two_views_of_one_socket(void **state) {
+        Fixture *f = *state;
+        ConnInfo tls = {
+                .id = 1, .tgid = 100, .fd = 5, .role = CONN_ROLE_SERVER, .protocol = CONN_PROTOCOL_HTTP1,
+                .source = CONN_SOURCE_TLS, .flags = CONN_SEEN_START, .opened_ns = 1500,
+        };
+        const char *req = REQ("/tls"), *resp = RESP200;
+
+        open_conn(f, 1, 100, 5, HT_ROLE_SERVER, 1000);
+        assert_int_equal(conn_table_open(f->t, &tls, protocol_registry_find(tls.protocol)), 0);
+        assert_int_equal(conn_table_size(f->t), 2);
+        assert_true(conn_table_has(f->t, CONN_SOURCE_SYSCALL, 1));
+        assert_true(conn_table_has(f->t, CONN_SOURCE_TLS, 1));
+
+        /* The syscall view carries ciphertext in life; here, a request that never gets its response. */
+        data(f, 1, 100, 5, HT_DIR_INGRESS, REQ("/syscall"), 0, 0, 2000);
+        assert_int_equal(conn_table_data(f->t, CONN_SOURCE_TLS, 1, CONN_DIR_INGRESS, (const uint8_t *) req,
+                                         strlen(req), 2500, 100, true), 0);
+        assert_int_equal(conn_table_data(f->t, CONN_SOURCE_TLS, 1, CONN_DIR_EGRESS, (const uint8_t *) resp,
+                                         strlen(resp), 4500, 100, true), 0);
+        assert_int_equal(f->n, 1);
+        assert_int_equal(f->got[0].kind, EXCHANGE_COMPLETE);
+        assert_string_equal(f->got[0].target, "/tls");
+        assert_int_equal(f->got[0].duration_ns, 2000);
+
+        /* The socket's close record closes the syscall view only. */
+        close_conn(f, 1, 100, 5, 6000);
+        assert_int_equal(f->n, 2);
+        assert_int_equal(f->got[1].kind, EXCHANGE_NO_RESPONSE);
+        assert_string_equal(f->got[1].target, "/syscall");
+        assert_false(conn_table_has(f->t, CONN_SOURCE_SYSCALL, 1));
+        assert_true(conn_table_has(f->t, CONN_SOURCE_TLS, 1));
+        assert_int_equal(conn_table_close(f->t, CONN_SOURCE_TLS, 1, 7000), 0);
+        assert_int_equal(conn_table_close(f->t, CONN_SOURCE_TLS, 1, 7000), -ENOENT);
+        assert_int_equal(conn_table_gap(f->t, CONN_SOURCE_TLS, 1, CONN_DIR_INGRESS, 10, 7000), -ENOENT);
+        assert_int_equal(conn_table_size(f->t), 0);
+        assert_int_equal(conn_table_last_timestamp(f->t), 7000);
+}
+
+/* A protocol without a handler: the open is refused, and still ends what held its fd. */
+static void test_open_without_handler(void **state) {
+        Fixture *f = *state;
+        ConnInfo h2 = { .id = 2, .tgid = 100, .fd = 5, .protocol = CONN_PROTOCOL_HTTP2, .opened_ns = 3000 };
+
+        assert_null(protocol_registry_find(CONN_PROTOCOL_UNKNOWN));
+        assert_null(protocol_registry_find(CONN_PROTOCOL_OTHER));
+        assert_null(protocol_registry_find(200));
+        open_conn(f, 1, 100, 5, HT_ROLE_SERVER, 1000);
+        assert_int_equal(conn_table_open(f->t, &h2, protocol_registry_find(h2.protocol)), -EPROTONOSUPPORT);
+        assert_int_equal(conn_table_size(f->t), 0);
+        assert_int_equal(f->stats.conns_closed, 1);
+        assert_int_equal(f->stats.records_invalid, 0);
 }
 
 int main(void) {
@@ -299,6 +358,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_idle_expiry, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_conns_cap, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_bad_records, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_two_views_of_one_socket, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_open_without_handler, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
