@@ -1,0 +1,477 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * HPACK decoding over libnghttp2's inflater. See hpack.h for the contract:
+ * what the caps are and why decoding after a reset is still exact.
+ */
+
+#include <assert.h>
+#include <stdalign.h>
+#include <stddef.h>
+#include <string.h>
+
+#include <nghttp2/nghttp2.h>
+
+#include "basic/macro.h"
+#include "protocols/http2/hpack.h"
+
+/* First allocation of the scratch string buffer and field slots; both double up to their caps. */
+#define HPACK_BYTES_INITIAL 512u
+#define HPACK_SLOTS_INITIAL 16u
+
+#define ALIGN_TO(n, a) (((n) + (a) - 1) / (a) * (a))
+
+typedef struct Slot {
+        size_t name_off, name_len;
+        size_t value_off, value_len;
+        bool never_indexed;
+} Slot;
+
+/* Prefix of each allocation the inflater makes: its size, for the counting allocator. */
+typedef union MemHeader {
+        size_t size;
+        max_align_t align;
+} MemHeader;
+
+struct Http2Hpack {
+        nghttp2_hd_inflater *inflater;  /* NULL after a failed reset */
+        Http2HpackLimits limits;
+        Http2HpackStats *stats;
+        size_t table_size_max;          /* what http2_hpack_set_table_size_max() last set */
+
+        nghttp2_mem mem;
+        size_t mem_used;
+        bool mem_refused;               /* the cap refused an allocation during this call */
+        const char *last_error;
+
+        /* scratch for the block being decoded */
+        char *bytes;
+        size_t bytes_len, bytes_alloc;
+        Slot *slots;
+        size_t n_slots, slots_alloc;
+        size_t pseudo_off[_HTTP2_PSEUDO_MAX], pseudo_len[_HTTP2_PSEUDO_MAX];
+        bool has_pseudo[_HTTP2_PSEUDO_MAX];
+        bool seen_regular;
+};
+
+static const char *const pseudo_names[_HTTP2_PSEUDO_MAX] = {
+        [HTTP2_PSEUDO_METHOD]    = ":method",
+        [HTTP2_PSEUDO_PATH]      = ":path",
+        [HTTP2_PSEUDO_AUTHORITY] = ":authority",
+        [HTTP2_PSEUDO_SCHEME]    = ":scheme",
+        [HTTP2_PSEUDO_STATUS]    = ":status",
+        [HTTP2_PSEUDO_PROTOCOL]  = ":protocol",
+};
+
+const char *http2_pseudo_to_string(Http2Pseudo p) {
+        return p >= 0 && p < _HTTP2_PSEUDO_MAX ? pseudo_names[p] : NULL;
+}
+
+Http2HeaderList *http2_header_list_free(Http2HeaderList *l) {
+        return mfree(l);
+}
+
+const Http2Field *http2_header_list_get(const Http2HeaderList *l, const char *name) {
+        size_t n = strlen(name);
+
+        for (size_t i = 0; i < l->n_fields; i++)
+                if (l->fields[i].name_len == n && memcmp(l->fields[i].name, name, n) == 0)
+                        return &l->fields[i];
+        return NULL;
+}
+
+/* ---- the counting allocator given to nghttp2 ---- */
+
+static void *mem_malloc(size_t size, void *userdata) {
+        Http2Hpack *h = userdata;
+        MemHeader *m;
+
+        if (size > SIZE_MAX - sizeof(MemHeader) ||
+            h->mem_used + size + sizeof(MemHeader) > h->limits.memory_max) {
+                h->mem_refused = true;
+                return NULL;
+        }
+        m = malloc(sizeof(MemHeader) + size);
+        if (!m)
+                return NULL;
+        m->size = size;
+        h->mem_used += sizeof(MemHeader) + size;
+        return m + 1;
+}
+
+static void mem_free(void *ptr, void *userdata) {
+        Http2Hpack *h = userdata;
+        MemHeader *m;
+
+        if (!ptr)
+                return;
+        m = (MemHeader *) ptr - 1;
+        h->mem_used -= sizeof(MemHeader) + m->size;
+        free(m);
+}
+
+static void *mem_calloc(size_t nmemb, size_t size, void *userdata) {
+        void *p;
+
+        if (size != 0 && nmemb > SIZE_MAX / size)
+                return NULL;
+        p = mem_malloc(nmemb * size, userdata);
+        if (p)
+                memset(p, 0, nmemb * size);
+        return p;
+}
+
+static void *mem_realloc(void *ptr, size_t size, void *userdata) {
+        Http2Hpack *h = userdata;
+        MemHeader *m;
+        size_t old;
+
+        if (!ptr)
+                return mem_malloc(size, userdata);
+        m = (MemHeader *) ptr - 1;
+        old = m->size;
+        if (size > SIZE_MAX - sizeof(MemHeader) || (size > old && h->mem_used + (size - old) > h->limits.memory_max)) {
+                h->mem_refused = true;
+                return NULL;
+        }
+        m = realloc(m, sizeof(MemHeader) + size);
+        if (!m)
+                return NULL;
+        h->mem_used = h->mem_used - old + size;
+        m->size = size;
+        return m + 1;
+}
+
+/* ---- life ---- */
+
+static int inflater_new(Http2Hpack *h) {
+        nghttp2_hd_inflater *inf = NULL;
+        int r;
+
+        if (h->inflater) {
+                nghttp2_hd_inflate_del(h->inflater);
+                h->inflater = NULL;
+        }
+        r = nghttp2_hd_inflate_new2(&inf, &h->mem);
+        if (r < 0)
+                return -ENOMEM;
+        /* raising the limit asks nothing of the encoder (no size update is expected) */
+        r = nghttp2_hd_inflate_change_table_size(inf, h->table_size_max);
+        if (r < 0) {
+                nghttp2_hd_inflate_del(inf);
+                return -ENOMEM;
+        }
+        h->inflater = inf;
+        return 0;
+}
+
+int http2_hpack_new(const Http2HpackLimits *limits, Http2HpackStats *stats, Http2Hpack **ret) {
+        _cleanup_(http2_hpack_freep) Http2Hpack *h = NULL;
+        int r;
+
+        assert(ret);
+
+        h = calloc(1, sizeof(*h));
+        if (!h)
+                return -ENOMEM;
+        if (limits)
+                h->limits = *limits;
+        if (h->limits.memory_max == 0)
+                h->limits.memory_max = HTTP2_HPACK_MEMORY_MAX_DEFAULT;
+        if (h->limits.fields_max == 0)
+                h->limits.fields_max = HTTP2_HPACK_FIELDS_MAX_DEFAULT;
+        if (h->limits.list_bytes_max == 0)
+                h->limits.list_bytes_max = HTTP2_HPACK_LIST_BYTES_MAX_DEFAULT;
+        h->stats = stats;
+        h->table_size_max = HTTP2_HPACK_TABLE_SIZE_MAX;
+        h->mem = (nghttp2_mem) {
+                .mem_user_data = h,
+                .malloc = mem_malloc,
+                .free = mem_free,
+                .calloc = mem_calloc,
+                .realloc = mem_realloc,
+        };
+
+        r = inflater_new(h);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(h);
+        return 0;
+}
+
+Http2Hpack *http2_hpack_free(Http2Hpack *h) {
+        if (!h)
+                return NULL;
+        if (h->inflater)
+                nghttp2_hd_inflate_del(h->inflater);
+        free(h->bytes);
+        free(h->slots);
+        return mfree(h);
+}
+
+int http2_hpack_reset(Http2Hpack *h) {
+        assert(h);
+        if (h->stats)
+                h->stats->resets++;
+        return inflater_new(h);
+}
+
+int http2_hpack_set_table_size_max(Http2Hpack *h, uint32_t size) {
+        assert(h);
+        h->table_size_max = MIN((size_t) size, (size_t) HTTP2_HPACK_TABLE_SIZE_MAX);
+        if (!h->inflater)
+                return -ENOMEM;
+        return nghttp2_hd_inflate_change_table_size(h->inflater, h->table_size_max) < 0 ? -ENOMEM : 0;
+}
+
+const char *http2_hpack_last_error(const Http2Hpack *h) {
+        return h->last_error;
+}
+
+size_t http2_hpack_memory(const Http2Hpack *h) {
+        return h->mem_used + h->bytes_alloc + h->slots_alloc * sizeof(Slot);
+}
+
+size_t http2_hpack_table_size(const Http2Hpack *h) {
+        return h->inflater ? nghttp2_hd_inflate_get_dynamic_table_size(h->inflater) : 0;
+}
+
+size_t http2_hpack_table_entries(const Http2Hpack *h) {
+        /* nghttp2 counts the 61 static entries too */
+        return h->inflater ? nghttp2_hd_inflate_get_num_table_entries(h->inflater) - 61 : 0;
+}
+
+/* ---- building a list ---- */
+
+static void scratch_reset(Http2Hpack *h) {
+        h->bytes_len = 0;
+        h->n_slots = 0;
+        memset(h->has_pseudo, 0, sizeof(h->has_pseudo));
+        h->seen_regular = false;
+}
+
+/* Copies s (and a NUL) into the scratch bytes; false when over list_bytes_max or out of memory. */
+static bool scratch_put(Http2Hpack *h, const uint8_t *s, size_t n, size_t *ret_off) {
+        size_t need;
+
+        if (n >= h->limits.list_bytes_max - MIN(h->bytes_len, h->limits.list_bytes_max))
+                return false;
+        need = h->bytes_len + n + 1;
+        if (need > h->bytes_alloc) {
+                size_t want = MAX(h->bytes_alloc, (size_t) HPACK_BYTES_INITIAL);
+                char *b;
+
+                while (want < need)
+                        want *= 2;
+                want = MIN(want, h->limits.list_bytes_max);
+                b = realloc(h->bytes, want);
+                if (!b)
+                        return false;
+                h->bytes = b;
+                h->bytes_alloc = want;
+        }
+        memcpy(h->bytes + h->bytes_len, s, n);
+        h->bytes[h->bytes_len + n] = 0;
+        *ret_off = h->bytes_len;
+        h->bytes_len += n + 1;
+        return true;
+}
+
+static bool slot_add(Http2Hpack *h, const nghttp2_nv *nv) {
+        size_t name_off, value_off, saved = h->bytes_len;
+
+        if (h->n_slots >= h->limits.fields_max)
+                return false;
+        if (h->n_slots == h->slots_alloc) {
+                size_t want = MIN(MAX(h->slots_alloc * 2, (size_t) HPACK_SLOTS_INITIAL), h->limits.fields_max);
+                Slot *s = realloc(h->slots, want * sizeof(Slot));
+
+                if (!s)
+                        return false;
+                h->slots = s;
+                h->slots_alloc = want;
+        }
+        if (!scratch_put(h, nv->name, nv->namelen, &name_off))
+                return false;
+        if (!scratch_put(h, nv->value, nv->valuelen, &value_off)) {
+                h->bytes_len = saved;
+                return false;
+        }
+        h->slots[h->n_slots++] = (Slot) {
+                .name_off = name_off,
+                .name_len = nv->namelen,
+                .value_off = value_off,
+                .value_len = nv->valuelen,
+                .never_indexed = nv->flags & NGHTTP2_NV_FLAG_NO_INDEX,
+        };
+        return true;
+}
+
+static Http2Pseudo pseudo_from_name(const uint8_t *name, size_t len) {
+        for (Http2Pseudo p = 0; p < _HTTP2_PSEUDO_MAX; p++)
+                if (strlen(pseudo_names[p]) == len && memcmp(pseudo_names[p], name, len) == 0)
+                        return p;
+        return _HTTP2_PSEUDO_MAX;
+}
+
+/* One decoded field: kept, split out or dropped. */
+static void field(Http2Hpack *h, const nghttp2_nv *nv, unsigned *flags, size_t *n_dropped) {
+        bool kept = true;
+
+        if (h->stats)
+                h->stats->fields++;
+        for (size_t i = 0; i < nv->namelen; i++)
+                if (nv->name[i] >= 'A' && nv->name[i] <= 'Z') {
+                        *flags |= HTTP2_HEADERS_NAME_UPPERCASE;
+                        break;
+                }
+
+        if (nv->namelen > 0 && nv->name[0] == ':') {
+                Http2Pseudo p = pseudo_from_name(nv->name, nv->namelen);
+
+                if (h->seen_regular)
+                        *flags |= HTTP2_HEADERS_PSEUDO_LATE;
+                if (p == _HTTP2_PSEUDO_MAX)
+                        *flags |= HTTP2_HEADERS_PSEUDO_UNKNOWN;
+                else if (h->has_pseudo[p])
+                        *flags |= HTTP2_HEADERS_PSEUDO_DUPLICATE;
+                else if (scratch_put(h, nv->value, nv->valuelen, &h->pseudo_off[p])) {
+                        h->has_pseudo[p] = true;
+                        h->pseudo_len[p] = nv->valuelen;
+                } else
+                        kept = false;
+        } else {
+                h->seen_regular = true;
+                kept = slot_add(h, nv);
+        }
+
+        if (!kept) {
+                *flags |= HTTP2_HEADERS_FIELDS_DROPPED;
+                (*n_dropped)++;
+                if (h->stats)
+                        h->stats->fields_dropped++;
+        }
+}
+
+static unsigned parse_status(const char *s, size_t n) {
+        if (n != 3 || s[0] < '1' || s[0] > '9' || s[1] < '0' || s[1] > '9' || s[2] < '0' || s[2] > '9')
+                return 0;
+        return (unsigned) (s[0] - '0') * 100 + (unsigned) (s[1] - '0') * 10 + (unsigned) (s[2] - '0');
+}
+
+static int list_build(Http2Hpack *h, unsigned flags, size_t n_dropped, uint64_t list_size,
+                      Http2HeaderList **ret) {
+        size_t fields_off = ALIGN_TO(sizeof(Http2HeaderList), alignof(Http2Field));
+        size_t bytes_off = fields_off + h->n_slots * sizeof(Http2Field);
+        Http2HeaderList *l;
+        char *bytes;
+
+        l = malloc(bytes_off + h->bytes_len);
+        if (!l)
+                return -ENOMEM;
+        memset(l, 0, sizeof(*l));
+        l->fields = (Http2Field *) ((char *) l + fields_off);
+        bytes = (char *) l + bytes_off;
+        if (h->bytes_len > 0)
+                memcpy(bytes, h->bytes, h->bytes_len);
+
+        for (Http2Pseudo p = 0; p < _HTTP2_PSEUDO_MAX; p++)
+                if (h->has_pseudo[p]) {
+                        l->pseudo[p] = bytes + h->pseudo_off[p];
+                        l->pseudo_len[p] = h->pseudo_len[p];
+                }
+        for (size_t i = 0; i < h->n_slots; i++)
+                l->fields[i] = (Http2Field) {
+                        .name = bytes + h->slots[i].name_off,
+                        .name_len = h->slots[i].name_len,
+                        .value = bytes + h->slots[i].value_off,
+                        .value_len = h->slots[i].value_len,
+                        .never_indexed = h->slots[i].never_indexed,
+                };
+        l->n_fields = h->n_slots;
+        if (l->pseudo[HTTP2_PSEUDO_STATUS]) {
+                l->status = parse_status(l->pseudo[HTTP2_PSEUDO_STATUS], l->pseudo_len[HTTP2_PSEUDO_STATUS]);
+                if (l->status == 0)
+                        flags |= HTTP2_HEADERS_STATUS_INVALID;
+        }
+        l->n_dropped = n_dropped;
+        l->flags = flags;
+        l->list_size = list_size;
+        *ret = l;
+        return 0;
+}
+
+/* The inflater failed: report, count, and start over with an empty table. */
+static int fail(Http2Hpack *h, int lib_error) {
+        int r;
+
+        if (h->mem_refused) {
+                h->last_error = "HPACK decoder memory cap reached";
+                r = -ENOBUFS;
+                if (h->stats)
+                        h->stats->memory_refused++;
+        } else if (lib_error == NGHTTP2_ERR_NOMEM) {
+                h->last_error = nghttp2_strerror(lib_error);
+                r = -ENOMEM;
+        } else {
+                h->last_error = nghttp2_strerror(lib_error);
+                r = -EBADMSG;
+        }
+        if (h->stats)
+                h->stats->errors++;
+        (void) http2_hpack_reset(h);
+        return r;
+}
+
+int http2_hpack_decode(Http2Hpack *h, const uint8_t *block, size_t len, Http2HeaderList **ret) {
+        unsigned flags = 0;
+        size_t n_dropped = 0;
+        uint64_t list_size = 0;
+        const uint8_t *in = block;
+        size_t left = len;
+        int r;
+
+        assert(h);
+        assert(block || len == 0);
+        assert(ret);
+
+        if (!h->inflater) {
+                r = inflater_new(h);
+                if (r < 0)
+                        return r;
+        }
+        h->mem_refused = false;
+        h->last_error = NULL;
+        scratch_reset(h);
+
+        for (;;) {
+                nghttp2_nv nv;
+                int fl = 0;
+                ssize_t n;
+
+                n = nghttp2_hd_inflate_hd2(h->inflater, &nv, &fl, in, left, 1);
+                if (n < 0)
+                        return fail(h, (int) n);
+                in += n;
+                left -= (size_t) n;
+                if (fl & NGHTTP2_HD_INFLATE_EMIT) {
+                        list_size += nv.namelen + nv.valuelen + 32;
+                        field(h, &nv, &flags, &n_dropped);
+                }
+                if (fl & NGHTTP2_HD_INFLATE_FINAL) {
+                        nghttp2_hd_inflate_end_headers(h->inflater);
+                        break;
+                }
+                if (!(fl & NGHTTP2_HD_INFLATE_EMIT) && left == 0)
+                        /* in_final was set: nghttp2 reports a cut block itself; never loop */
+                        return fail(h, NGHTTP2_ERR_HEADER_COMP);
+        }
+        if (left > 0)
+                return fail(h, NGHTTP2_ERR_HEADER_COMP);
+
+        r = list_build(h, flags, n_dropped, list_size, ret);
+        if (r < 0)
+                return r;
+        if (h->stats)
+                h->stats->blocks++;
+        return 0;
+}
