@@ -112,7 +112,7 @@ def test(ctx):
     # NOT asserted, a bug reported to the coordinator: a response whose record
     # was dropped on a connection that then closes never gets its loss
     # attached (lost_before rides only on the next record of the same
-    # direction, bpf/http-tracer.bpf.c), so its request is logged as
+    # direction, bpf/lib/emit.bpf.h), so its request is logged as
     # "no response (closed)" without `gap` in HTTP_FLAGS, and the statistics'
     # bytes_lost (HTTP_TRACER_BYTES_LOST, "payload bytes lost in the kernel")
     # stays 0 although whole 16 KiB records were lost. The drop warning and

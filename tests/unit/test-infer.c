@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Unit tests for the in-kernel protocol inference (bpf/infer.h), compiled as plain C. */
+/* Unit tests for the in-kernel protocol inference (bpf/lib/infer.h), compiled as plain C. */
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -8,7 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "../../bpf/infer.h"
+#include "../../bpf/lib/infer.h"
 
 static int infer(const char *s, unsigned n) {
         return ht_infer_protocol((const unsigned char *) s, n);

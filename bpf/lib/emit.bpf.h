@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The records user space receives: CONN_OPEN (announce()), DATA
+ * (emit_data_from()), CONN_CLOSE and PROC_EXIT, written to the one ring
+ * buffer with batched wakeups. Callable from any source: the caller
+ * describes its operation in a struct ht_op, so what each record says (its
+ * source, its kind of operation) is the caller's decision.
+ *
+ * Nothing is lost silently: a record that does not fit in the ring buffer is
+ * counted per CPU, and a data record's bytes are carried to user space as
+ * lost_before on the next record of the same direction.
+ */
+#pragma once
+
+#include "maps.bpf.h"
+
+/*
+ * One operation of a source on a connection, as the records report it.
+ * kind goes to ht_data_event.syscall (enum ht_syscall for the syscall
+ * source); source goes to ht_conn_open_event.source when the operation is
+ * the one that announces the connection.
+ */
+struct ht_op {
+        __u64 pid_tgid;          /* tgid << 32 | tid, in the daemon's PID namespace (task_ids()) */
+        __s32 fd;                /* -1 when the operation concerns no fd (process exit) */
+        __u8 direction;          /* enum ht_direction */
+        __u8 kind;               /* enum ht_syscall */
+        __u8 source;             /* enum ht_source */
+        __u8 _pad;
+};
+
+static __always_inline void fill_header(struct ht_event_header *h, __u16 type, __u32 size,
+                                        __u64 conn_id, const struct ht_op *op) {
+        h->type = type;
+        h->_pad0 = 0;
+        h->size = size;
+        h->timestamp_ns = bpf_ktime_get_ns();
+        h->conn_id = conn_id;
+        h->tgid = op->pid_tgid >> 32;
+        h->tid = (__u32) op->pid_tgid;
+        h->fd = op->fd;
+        h->_pad1 = 0;
+}
+
+/* A record of fixed size, counted as delivered or dropped. */
+static __always_inline bool emit_record(void *ev, __u32 size) {
+        if (bpf_ringbuf_output(&events, ev, size, rb_flags()) < 0) {
+                count(HT_CNT_RINGBUF_DROPS, 1);
+                return false;
+        }
+        count(HT_CNT_RECORDS, 1);
+        return true;
+}
+
+static __always_inline void emit_close(struct ht_conn *c, const struct ht_op *op, __u32 reason) {
+        struct ht_conn_close_event ev = {};
+
+        fill_header(&ev.hdr, HT_EVENT_CONN_CLOSE, sizeof(ev), c->id, op);
+        ev.reason = reason;
+        emit_record(&ev, sizeof(ev));
+}
+
+/*
+ * Send the CONN_OPEN record once per connection (and per re-inclusion by
+ * the filter); false when it did not fit (the caller then counts the bytes
+ * as lost).
+ */
+static __always_inline bool announce(struct ht_conn *c, const struct ht_op *op) {
+        struct ht_conn_open_event ev = {};
+        __u32 tgid = op->pid_tgid >> 32;
+        __u8 one = 1;
+
+        if (c->flags & HT_CONN_ANNOUNCED)
+                return true;
+
+        fill_header(&ev.hdr, HT_EVENT_CONN_OPEN, sizeof(ev), c->id, op);
+        ev.family = c->family;
+        ev.local_port = c->local_port;
+        ev.remote_port = c->remote_port;
+        ev.role = c->role;
+        ev.protocol = c->protocol;
+        __builtin_memcpy(ev.local_addr, c->local_addr, 16);
+        __builtin_memcpy(ev.remote_addr, c->remote_addr, 16);
+        ev.flags = c->flags & HT_CONN_SEEN_START;
+        ev.source = op->source;
+        bpf_get_current_comm(ev.comm, sizeof(ev.comm));
+
+        if (!emit_record(&ev, sizeof(ev)))
+                return false;
+        c->flags |= HT_CONN_ANNOUNCED;
+        bpf_map_update_elem(&http_procs, &tgid, &one, BPF_ANY);
+        return true;
+}
+
+/*
+ * One data record of op: up to payload_max bytes of buf, and (length -
+ * captured) bytes of gap. buf == 0 means a pure gap (sendfile, iovecs past
+ * the cap); kernel_buf says buf is kernel memory (the connection's stash).
+ * op_bytes is the operation's whole byte count (ht_data_event.syscall_bytes);
+ * ts, if not 0, replaces the record's timestamp.
+ */
+static __always_inline void emit_data_from(struct ht_conn *c, const struct ht_op *op, __u64 buf,
+                                           bool kernel_buf, __u32 length, __u64 op_bytes,
+                                           __u8 flags, __u64 ts) {
+        struct data_scratch *s;
+        __u32 zero = 0, cap = 0;
+        __u8 dir = op->direction & 1;
+        __u64 lost;
+
+        s = bpf_map_lookup_elem(&scratch, &zero);
+        if (!s)
+                return;
+
+        if (buf) {
+                cap = length < payload_max ? length : payload_max;
+                if (cap > HT_PAYLOAD_CAP)
+                        cap = HT_PAYLOAD_CAP;
+                barrier_var(cap);
+                if (cap > 0 && (kernel_buf ? bpf_probe_read_kernel(s->data, cap, (const void *) buf)
+                                           : bpf_probe_read_user(s->data, cap, (const void *) buf)) < 0) {
+                        cap = 0;
+                        flags |= HT_DATA_FAULT;
+                        count(HT_CNT_READ_FAULTS, 1);
+                }
+        }
+        barrier_var(cap);
+        if (cap > HT_PAYLOAD_CAP)
+                return;
+
+        lost = c->lost[dir];
+        fill_header(&s->ev.hdr, HT_EVENT_DATA, sizeof(s->ev) + cap, c->id, op);
+        if (ts)
+                s->ev.hdr.timestamp_ns = ts;
+        s->ev.syscall_bytes = op_bytes;
+        s->ev.lost_before = lost;
+        s->ev.length = length;
+        s->ev.captured = cap;
+        s->ev.direction = dir;
+        s->ev.syscall = op->kind;
+        s->ev.flags = flags;
+        __builtin_memset(s->ev._pad, 0, sizeof(s->ev._pad));
+
+        if (bpf_ringbuf_output(&events, s, sizeof(s->ev) + cap, rb_flags()) < 0) {
+                count(HT_CNT_RINGBUF_DROPS, 1);
+                count(HT_CNT_RINGBUF_DROP_BYTES, length);
+                __sync_fetch_and_add(&c->lost[dir], length);
+                return;
+        }
+        if (lost)
+                __sync_fetch_and_add(&c->lost[dir], -lost);
+        count(HT_CNT_RECORDS, 1);
+        count(HT_CNT_CAPTURED_BYTES, cap);
+        if (length > cap)
+                count(HT_CNT_GAP_BYTES, length - cap);
+}
+
+/* emit_data_from() a user buffer, stamped now. */
+static __always_inline void emit_data(struct ht_conn *c, const struct ht_op *op, __u64 buf,
+                                      __u32 length, __u64 op_bytes, __u8 flags) {
+        emit_data_from(c, op, buf, false, length, op_bytes, flags, 0);
+}
+
+/* PROC_EXIT: the process of op (its thread group leader) is gone, with whatever it held. */
+static __always_inline void emit_proc_exit(const struct ht_op *op) {
+        struct ht_event_header ev = {};
+
+        fill_header(&ev, HT_EVENT_PROC_EXIT, sizeof(ev), 0, op);
+        emit_record(&ev, sizeof(ev));
+}

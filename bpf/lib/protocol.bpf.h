@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Which protocol a connection speaks, decided in the kernel from its first
+ * bytes (the pure inference is infer.h), and the one gate that says whose
+ * bytes go to user space: ht_protocol_traced(). A connection that is not
+ * traced costs one map lookup per operation from then on.
+ */
+#pragma once
+
+#include "maps.bpf.h"
+#include "filter.bpf.h"
+#include "infer.h"
+
+/*
+ * The protocols user space parses: their connections are announced and
+ * their bytes sent. Every "is this connection's traffic wanted" test asks
+ * this; a protocol that user space learns to parse is added here (and
+ * mapped in protocol_of() below), nowhere else.
+ */
+static __always_inline bool ht_protocol_traced(__u8 protocol) {
+        return protocol == HT_PROTO_HTTP1;
+}
+
+/* Is the connection still worth an operation: traced, or not classified yet? */
+static __always_inline bool ht_protocol_wanted(__u8 protocol) {
+        return protocol == HT_PROTO_UNKNOWN || ht_protocol_traced(protocol);
+}
+
+/* The protocol an inference result names, HT_PROTO_UNKNOWN if it names none. */
+static __always_inline __u8 protocol_of(int r) {
+        switch (r) {
+        case HT_INFER_REQUEST:
+        case HT_INFER_RESPONSE:
+                return HT_PROTO_HTTP1;
+        case HT_INFER_HTTP2:
+                return HT_PROTO_HTTP2;
+        default:
+                return HT_PROTO_UNKNOWN;
+        }
+}
+
+/*
+ * Classify a connection from the first bytes of an operation (first, avail
+ * of them readable there, in user memory); true if it is traced now.
+ * *ret_prefix is set to the number of stashed bytes from earlier operations
+ * that must be sent ahead of this operation's bytes.
+ */
+static __always_inline bool protocol_infer(struct ht_conn *c, __u64 first, __u64 avail, __u8 dir,
+                                           __u32 *ret_prefix) {
+        unsigned char b[HT_INFER_BYTES] = {};
+        __u32 n = avail < HT_INFER_BYTES ? avail : HT_INFER_BYTES;
+        __u32 prev = c->stash_len;
+        bool from_start = c->flags & HT_CONN_SEEN_START;
+        __u8 protocol;
+        int r;
+
+        *ret_prefix = 0;
+        if (ht_protocol_traced(c->protocol))
+                return true;
+        if (c->protocol != HT_PROTO_UNKNOWN)
+                return false;
+        if (n == 0)
+                return false;
+
+        if (from_start && (prev > 0 || n < HT_INFER_BYTES)) {
+                /* Too short to decide: keep the bytes and decide on more of them. */
+                __u32 take;
+
+                if (prev > 0 && c->stash_dir != dir)
+                        goto not_traced;   /* both sides spoke before a method: not HTTP/1 */
+                take = HT_INFER_BYTES - prev;
+                if (take > n)
+                        take = n;
+                prev &= HT_INFER_BYTES - 1;
+                take &= HT_INFER_BYTES - 1;
+                barrier_var(prev);
+                barrier_var(take);
+                if (take > 0 && bpf_probe_read_user(c->stash + prev, take, (const void *) first) < 0) {
+                        count(HT_CNT_READ_FAULTS, 1);
+                        return false;
+                }
+                if (prev == 0)
+                        c->stash_ns = bpf_ktime_get_ns();
+                c->stash_len = prev + take;
+                c->stash_dir = dir;
+                __builtin_memcpy(b, c->stash, HT_INFER_BYTES);
+                n = prev + take;
+        } else {
+                barrier_var(n);
+                if (n > HT_INFER_BYTES)
+                        return false;
+                if (bpf_probe_read_user(b, n, (const void *) first) < 0) {
+                        count(HT_CNT_READ_FAULTS, 1);
+                        return false;
+                }
+        }
+        r = ht_infer_protocol(b, n);
+        protocol = protocol_of(r);
+
+        if (protocol != HT_PROTO_UNKNOWN) {
+                bool role_known = c->role != HT_ROLE_UNKNOWN;
+
+                c->protocol = protocol;
+                c->stash_len = 0;
+                if (!ht_protocol_traced(protocol)) {
+                        count(HT_CNT_CONNS_OTHER, 1);
+                        return false;
+                }
+                if (!role_known) {
+                        /* The HTTP/2 preface, like a request, is the client's. */
+                        bool request = r == HT_INFER_REQUEST || r == HT_INFER_HTTP2;
+                        bool ingress = dir == HT_DIR_INGRESS;
+
+                        c->role = request == ingress ? HT_ROLE_SERVER : HT_ROLE_CLIENT;
+                }
+                *ret_prefix = prev;
+                count(HT_CNT_CONNS_HTTP, 1);
+                /* The role filter could not be applied before the first message told the role. */
+                if (!role_known && c->filter_gen != 0 && !role_pass(&filter_config[c->filter_gen & 1], c->role)) {
+                        c->flags |= HT_CONN_FILTERED;
+                        count(HT_CNT_FILTERED_CONNS, 1);
+                        return false;
+                }
+                return true;
+        }
+        /*
+         * From the first byte, anything else is not traced once we have seen
+         * HT_INFER_BYTES of it. Mid-stream, keep looking a while for a
+         * message start.
+         */
+        if (r == HT_INFER_OTHER || (from_start && n >= HT_INFER_BYTES) ||
+            (!from_start && ++c->probes >= HT_MIDSTREAM_PROBES))
+                goto not_traced;
+        return false;
+
+not_traced:
+        c->protocol = HT_PROTO_OTHER;
+        c->stash_len = 0;
+        count(HT_CNT_CONNS_OTHER, 1);
+        return false;
+}
