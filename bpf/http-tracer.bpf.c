@@ -7,7 +7,7 @@
  *
  *   lib/maps.bpf.h          everything user space reaches by name: settings, filter words, maps
  *   lib/task.bpf.h          the current task's ids in the daemon's PID namespace, fd -> file
- *   lib/filter.bpf.h        the kernel filter (semantics: src/select/filter.c)
+ *   lib/filter.bpf.h        the kernel filter (semantics: src/capture/kernel-filter.c)
  *   lib/emit.bpf.h          the records (struct ht_op describes the operation they report)
  *   lib/infer.h             protocol inference on a buffer, pure (also built in the unit tests)
  *   lib/protocol.bpf.h      a connection's classification and the one "is it traced" gate

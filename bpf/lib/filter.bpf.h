@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * The kernel filter: whether a connection may be traced under one
- * generation of the filter. The reference semantics is
- * kernel_filter_match() in src/select/filter.c; the maps and the generation
- * word are filled by user space (see trace-api.h). Pure lookups: deciding
- * and remembering the decision is the connection's business (conn.bpf.h).
+ * generation of the filter. The reference semantics is kernel_filter_match()
+ * in src/capture/kernel-filter.c; the maps and the generation word are
+ * filled by user space (see trace-api.h). Pure lookups: deciding and
+ * remembering the decision is the connection's business (conn.bpf.h).
  */
 #pragma once
 
