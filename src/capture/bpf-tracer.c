@@ -2,6 +2,7 @@
 /* BPF object lifecycle and ring buffer draining; see bpf-tracer.h. */
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <assert.h>
 #include <errno.h>
@@ -78,7 +79,9 @@ static const char *tracing_dir(void) {
 }
 
 static int check_kernel(void) {
+        struct btf *btf;
         char p[256];
+        int r;
 
         if (access("/sys/kernel/btf/vmlinux", R_OK) < 0) {
                 if (errno == EACCES)
@@ -87,6 +90,23 @@ static int check_kernel(void) {
                                        "This kernel has no BTF (/sys/kernel/btf/vmlinux is missing); "
                                        "http-tracer needs a kernel built with CONFIG_DEBUG_INFO_BTF=y.");
         }
+        /*
+         * Readable is not enough: an empty or damaged file (seen in trimmed
+         * containers) otherwise surfaces as "Failed to load BPF programs: No
+         * such process" from the CO-RE relocations. Parse it once here, as
+         * libbpf is about to.
+         */
+        btf = btf__parse("/sys/kernel/btf/vmlinux", NULL);
+        if (!btf) {
+                char why[128];
+
+                r = -errno;
+                (void) libbpf_strerror(r, why, sizeof(why));  /* libbpf's own codes (4000+) too */
+                return log_error_errno(r <= -__LIBBPF_ERRNO__START ? -EBADMSG : r,
+                                       "/sys/kernel/btf/vmlinux is not valid BTF (%s); http-tracer needs the running "
+                                       "kernel's own BTF (CONFIG_DEBUG_INFO_BTF=y). Is something mounted over it?", why);
+        }
+        btf__free(btf);
 
         snprintf(p, sizeof(p), "%s/events/syscalls/sys_enter_read/id", tracing_dir());
         if (access(p, F_OK) < 0) {

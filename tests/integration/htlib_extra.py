@@ -334,14 +334,16 @@ class PrivateConfigDirs:
                 f.write(text)
         return os.path.join(real_dir, "http-tracer.yaml.d", name)
 
-    def argv(self, *args, exe=None):
-        """argv running the daemon binary (or exe) with args in the private namespace."""
-        return ["unshare", "-m", "--propagation", "private", "/bin/sh", "-c", self._script,
+    def argv(self, *args, exe=None, pre=""):
+        """argv running the daemon binary (or exe) with args in the private namespace;
+        `pre`, shell commands run there first (more mounts), must succeed."""
+        script = f"{pre} || exit 99; {self._script}" if pre else self._script
+        return ["unshare", "-m", "--propagation", "private", "/bin/sh", "-c", script,
                 exe or htlib.HTTP_TRACER] + list(args)
 
-    def run(self, *args, env=None, timeout=60):
-        r = subprocess.run(self.argv(*args), capture_output=True, timeout=timeout, env=env)
-        expect(r.returncode != 99, f"could not bind-mount the private configuration directories: "
+    def run(self, *args, env=None, timeout=60, exe=None, pre=""):
+        r = subprocess.run(self.argv(*args, exe=exe, pre=pre), capture_output=True, timeout=timeout, env=env)
+        expect(r.returncode != 99, f"could not set up the private mount namespace: "
                                    f"{r.stderr.decode('utf-8', 'replace')[-500:]}")
         return r
 
