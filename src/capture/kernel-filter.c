@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The kernel half of the filters: compiled from the configuration into the
- * arrays and bitmaps that bpf-tracer.c copies into the BPF maps; see
+ * arrays and bitmaps that bpf-object.c copies into the BPF maps; see
  * kernel-filter.h. It lives in capture/ because its roles are the kernel's
  * (bit 1 << role of struct ht_conn).
  */

@@ -16,7 +16,7 @@
 #include "basic/capability.h"
 #include "basic/log.h"
 #include "basic/macro.h"
-#include "capture/record.h"
+#include "capture/recording.h"
 #include "capture/records.h"
 #include "conn/conn.h"
 #include "daemon/control.h"

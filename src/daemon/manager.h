@@ -9,7 +9,7 @@
 
 #include <stdint.h>
 
-#include "capture/bpf-tracer.h"
+#include "capture/bpf-object.h"
 #include "conn/protocol.h"
 #include "conn/stats.h"
 #include "output/output.h"

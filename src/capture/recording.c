@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Recording and replaying ring-buffer records; see record.h. */
+/* Recording and replaying ring-buffer records; see recording.h. */
 
 #include <errno.h>
 #include <stdalign.h>
@@ -11,7 +11,7 @@
 #include <time.h>
 
 #include "basic/macro.h"
-#include "capture/record.h"
+#include "capture/recording.h"
 
 struct Recorder {
         FILE *f;

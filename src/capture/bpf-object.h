@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Loading, attaching and draining the BPF programs (bpf/http-tracer.bpf.c).
+ * The BPF object (bpf/http-tracer.bpf.c): loading it, attaching its data
+ * sources (source.h; the syscall tracepoints today), draining its ring
+ * buffer into a callback, its counters, its connection and filter maps.
  * Checks what the kernel and our privileges allow first, so that a missing
  * feature gives one clear message saying what to do.
  */

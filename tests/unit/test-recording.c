@@ -12,7 +12,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "capture/record.h"
+#include "capture/recording.h"
 
 typedef struct Seen {
         unsigned n;
@@ -32,7 +32,7 @@ static int collect(void *userdata, const void *data, size_t size) {
 }
 
 static void tmpname(char *buf, size_t n) {
-        snprintf(buf, n, "/tmp/test-record-%d-XXXXXX", (int) getpid());
+        snprintf(buf, n, "/tmp/test-recording-%d-XXXXXX", (int) getpid());
         int fd = mkstemp(buf);
         assert_true(fd >= 0);
         close(fd);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* BPF object lifecycle and ring buffer draining; see bpf-tracer.h. */
+/* BPF object lifecycle and ring buffer draining; see bpf-object.h. */
 
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
@@ -17,7 +17,8 @@
 
 #include "basic/log.h"
 #include "basic/macro.h"
-#include "capture/bpf-tracer.h"
+#include "capture/bpf-object.h"
+#include "capture/source.h"
 #include "http-tracer.skel.h"
 
 const BpfTracerOptions bpf_tracer_options_default = {
@@ -45,13 +46,17 @@ _Static_assert(SAME(KFILTER_FLAG_INCLUDE, HT_FILTER_INCLUDE) && SAME(KFILTER_FLA
                "filter.h and trace-api.h disagree on include/exclude flags");
 _Static_assert(KFILTER_PORT_WORDS == HT_PORT_WORDS, "port bitmap sizes differ");
 
+/* The data sources, attached in this order after load and detached in reverse. */
+static const CaptureSource *const sources[] = {
+        &capture_source_syscalls,
+};
+
 struct BpfTracer {
         struct http_tracer_bpf *skel;
         struct ring_buffer *rb;
         BpfRecordFn fn;
         void *userdata;
-        struct bpf_link *links[32];   /* one per program; the object has 24 */
-        unsigned attached;
+        void *source_state[ELEMENTSOF(sources)];
         int ncpus;
         uint32_t filter_seq;          /* generations handed out so far; the active one is in the BPF .bss */
 };
@@ -157,9 +162,32 @@ static int explain_load_error(int r) {
         return log_error_errno(r, "Failed to load BPF programs: %m. Run with --log-level debug for the verifier's log.");
 }
 
+/* Attach every source of sources[]; every program of the object must belong to one. */
+static int attach_sources(BpfTracer *t) {
+        struct bpf_program *prog;
+        int r;
+
+        bpf_object__for_each_program(prog, t->skel->obj) {
+                unsigned owners = 0;
+
+                for (size_t i = 0; i < ELEMENTSOF(sources); i++)
+                        owners += sources[i]->owns(prog);
+                if (owners != 1)
+                        return log_error_errno(EINVAL, "BPF program %s (%s) belongs to %u data sources, expected one.",
+                                               bpf_program__name(prog), bpf_program__section_name(prog), owners);
+        }
+        for (size_t i = 0; i < ELEMENTSOF(sources); i++) {
+                r = sources[i]->attach(t->skel->obj, &t->source_state[i]);
+                if (r < 0)
+                        return r;
+                log_debug("Data source %s: %u programs attached.", sources[i]->name,
+                          sources[i]->attached(t->source_state[i]));
+        }
+        return 0;
+}
+
 int bpf_tracer_new(const BpfTracerOptions *o, BpfRecordFn fn, void *userdata, BpfTracer **ret) {
         BpfTracer *t;
-        struct bpf_program *prog;
         int r;
 
         if (!o)
@@ -222,23 +250,10 @@ int bpf_tracer_new(const BpfTracerOptions *o, BpfRecordFn fn, void *userdata, Bp
                 return log_error_errno(r, "Failed to install the kernel filter: %m");
         }
 
-        /* Attach one by one so that an error names the tracepoint. */
-        bpf_object__for_each_program(prog, t->skel->obj) {
-                struct bpf_link *l = bpf_program__attach(prog);
-
-                if (!l) {
-                        r = negative_errno();
-                        log_error_errno(r, "Failed to attach BPF program %s (%s): %m",
-                                        bpf_program__name(prog), bpf_program__section_name(prog));
-                        bpf_tracer_free(t);
-                        return r == -EPERM || r == -EACCES ? explain_load_error(r) : r;
-                }
-                if (t->attached >= ELEMENTSOF(t->links)) {
-                        bpf_link__destroy(l);
-                        bpf_tracer_free(t);
-                        return log_error_errno(E2BIG, "More BPF programs than link slots.");
-                }
-                t->links[t->attached++] = l;
+        r = attach_sources(t);
+        if (r < 0) {
+                bpf_tracer_free(t);
+                return r == -EPERM || r == -EACCES ? explain_load_error(r) : r;
         }
 
         t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.events), ringbuf_cb, t, NULL);
@@ -256,8 +271,8 @@ BpfTracer *bpf_tracer_free(BpfTracer *t) {
         if (!t)
                 return NULL;
         ring_buffer__free(t->rb);
-        for (unsigned i = 0; i < t->attached; i++)
-                bpf_link__destroy(t->links[i]);
+        for (size_t i = ELEMENTSOF(sources); i > 0; i--)
+                sources[i - 1]->detach(TAKE_PTR(t->source_state[i - 1]));
         /* Destroying the skeleton closes every program, map and link fd: nothing stays loaded. */
         http_tracer_bpf__destroy(t->skel);
         free(t);
@@ -290,7 +305,11 @@ int bpf_tracer_read_counters(BpfTracer *t, uint64_t ret[_KERNEL_COUNTER_MAX]) {
 }
 
 unsigned bpf_tracer_programs_attached(const BpfTracer *t) {
-        return t ? t->attached : 0;
+        unsigned n = 0;
+
+        for (size_t i = 0; t && i < ELEMENTSOF(sources); i++)
+                n += sources[i]->attached(t->source_state[i]);
+        return n;
 }
 
 uint64_t bpf_tracer_map_memory(const BpfTracer *t) {
@@ -317,7 +336,8 @@ void bpf_tracer_forget(BpfTracer *t, const ConnInfo *info, bool reannounce) {
         struct ht_conn c;
         int fd;
 
-        if (!t)
+        /* The kernel's connection map is the syscall source's. */
+        if (!t || info->source != CONN_SOURCE_SYSCALL)
                 return;
         fd = bpf_map__fd(t->skel->maps.conns);
         if (bpf_map_lookup_elem(fd, &key, &c) < 0 || c.id != info->id)
