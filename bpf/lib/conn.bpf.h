@@ -14,8 +14,7 @@
 #include "emit.bpf.h"
 #include "protocol.bpf.h"
 
-#define SOCK_STREAM   1
-#define IPPROTO_TCP   6
+/* UAPI macros, so not in vmlinux.h (SOCK_STREAM and IPPROTO_TCP are enumerators there). */
 #define S_IFMT        00170000
 #define S_IFSOCK      0140000
 

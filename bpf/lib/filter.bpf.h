@@ -10,8 +10,12 @@
 
 #include "maps.bpf.h"
 
+/* UAPI macros, so not in vmlinux.h; user space compares ht_conn_open_event.family with libc's. */
 #define AF_INET       2
 #define AF_INET6      10
+
+/* port_listed() masks the word index instead of a bounds check the verifier would have to trust. */
+_Static_assert((HT_PORT_WORDS & (HT_PORT_WORDS - 1)) == 0, "HT_PORT_WORDS must be a power of two");
 
 struct cgroup_walk {
         __u32 slot;

@@ -124,6 +124,7 @@ struct data_scratch {
         struct ht_data_event ev;
         __u8 data[HT_PAYLOAD_CAP];
 };
+_Static_assert(sizeof(struct data_scratch) <= 32768, "a per-CPU map value is at most 32 KiB: lower HT_PAYLOAD_CAP");
 
 struct {
         __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

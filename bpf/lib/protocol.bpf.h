@@ -12,6 +12,14 @@
 #include "infer.h"
 
 /*
+ * protocol_infer() bounds stash offsets with a mask, and appends up to
+ * HT_INFER_BYTES at an offset below HT_INFER_BYTES into the stash.
+ */
+_Static_assert((HT_INFER_BYTES & (HT_INFER_BYTES - 1)) == 0, "HT_INFER_BYTES must be a power of two");
+_Static_assert(sizeof(((struct ht_conn *) 0)->stash) >= 2 * HT_INFER_BYTES, "ht_conn.stash too small");
+_Static_assert(HT_INFER_BYTES <= 255, "ht_conn.stash_len is a __u8");
+
+/*
  * The protocols user space parses: their connections are announced and
  * their bytes sent. Every "is this connection's traffic wanted" test asks
  * this; a protocol that user space learns to parse is added here (and

@@ -22,6 +22,7 @@
 #include "lib/emit.bpf.h"
 #include "lib/protocol.bpf.h"
 
+/* UAPI macros, so not in vmlinux.h. */
 #define EINPROGRESS   115
 #define MSG_PEEK      2
 
@@ -36,6 +37,8 @@ struct syscall_args {
         __u8 _pad;
 };
 #define ARGS_CONNECT 100
+_Static_assert(ARGS_CONNECT > HT_SYS_SENDFILE && ARGS_CONNECT <= 255,
+               "ARGS_CONNECT must fit syscall_args.syscall and be no enum ht_syscall value");
 
 /*
  * Task-local storage: the slot lives in the thread's task_struct, so saving

@@ -18,7 +18,15 @@ The ALLOWED_* tables list the violations the tree had when this test was
 written, each with its reason. They may only shrink: a new violation fails, and
 so does an entry that no longer applies (remove it when you fix it).
 
-Usage: test-include-graph.py SRC_DIR
+The kernel side, bpf/ (given as BPF_DIR), is checked by check_bpf():
+ (k) the object's main file holds includes only; lib/ never includes
+     sources/, a source never includes another source; lib/infer.h includes
+     nothing (user space compiles it too); every include resolves; no loop;
+     every header has #pragma once; every sources/ header is included by the
+     main file (a forgotten one would drop its programs silently); and (d)'s
+     line limit.
+
+Usage: test-include-graph.py SRC_DIR [BPF_DIR]
 """
 
 import os
@@ -110,6 +118,72 @@ def find_cycle(graph):
     return None
 
 
+# The kernel side: the BPF object's main file, the pure header user space
+# compiles too, and what a bpf/ include may name outside bpf/.
+BPF_MAIN = 'http-tracer.bpf.c'
+BPF_PURE = 'lib/infer.h'
+BPF_OUTSIDE = {'vmlinux.h', 'trace-api.h'}
+
+
+def check_bpf(bpf):
+    errors = []
+    files = {}
+    for root, dirs, names in os.walk(bpf):
+        dirs.sort()
+        for name in sorted(names):
+            if name.endswith(('.c', '.h')):
+                path = os.path.join(root, name)
+                with open(path, encoding='utf-8') as f:
+                    files[os.path.relpath(path, bpf)] = f.read()
+    if BPF_MAIN not in files:
+        return [f'(k) bpf/{BPF_MAIN}: expected the BPF object\'s main file, got none']
+
+    graph = {rel: set() for rel in files}
+    for rel, text in files.items():
+        for inc in INCLUDE.findall(text):
+            # The compiler looks beside the including file first, then in bpf/.
+            here = os.path.normpath(os.path.join(os.path.dirname(rel), inc))
+            target = here if here in files else inc if inc in files else None
+            if target is None:
+                if inc not in BPF_OUTSIDE:
+                    errors.append(f'(k) bpf/{rel}: #include "{inc}": expected a file of bpf/ '
+                                  f'or one of {sorted(BPF_OUTSIDE)}, got neither')
+                continue
+            graph[rel].add(target)
+            if rel.startswith('lib/') and target.startswith('sources/'):
+                errors.append(f'(k) bpf/{rel} includes "{inc}": expected lib/ to serve every '
+                              f'source and include none, got a source')
+            if rel.startswith('sources/') and target.startswith('sources/'):
+                errors.append(f'(k) bpf/{rel} includes "{inc}": expected each source over lib/ '
+                              f'only, got another source')
+        if rel == BPF_PURE and '#include' in text:
+            errors.append(f'(k) bpf/{rel}: expected no #include (tests/unit/test-infer.c '
+                          f'compiles it as plain C), got one')
+        if rel.endswith('.h') and '#pragma once' not in text:
+            errors.append(f'(k) bpf/{rel}: expected #pragma once, got none')
+        n = text.count('\n')
+        if n > MAX_LINES and LENGTH_REASON not in '\n'.join(text.split('\n')[:40]):
+            errors.append(f'(d) bpf/{rel}: expected at most {MAX_LINES} lines or "{LENGTH_REASON}" '
+                          f'and why at its top, got {n} lines and no reason')
+
+    cycle = find_cycle(graph)
+    if cycle:
+        errors.append('(k) include loop in bpf/: expected none, got ' + ' -> '.join(cycle))
+
+    # The main file: comments, includes and the license, nothing that runs.
+    code = re.sub(r'/\*.*?\*/|//[^\n]*', '', files[BPF_MAIN], flags=re.S)
+    for line in code.split('\n'):
+        line = line.strip()
+        if line and not line.startswith('#include') and not line.startswith('char LICENSE[]'):
+            errors.append(f'(k) bpf/{BPF_MAIN}: expected includes only, got "{line}"')
+    for rel in sorted(files):
+        if rel.startswith('sources/') and rel not in graph[BPF_MAIN]:
+            errors.append(f'(k) bpf/{rel}: expected bpf/{BPF_MAIN} to include it, got no include')
+
+    print(f'bpf/: {len(files)} files, {sum(len(v) for v in graph.values())} includes')
+    return errors
+
+
 def main():
     src = sys.argv[1]
     errors = []
@@ -196,6 +270,9 @@ def main():
                           f'and why at its top, got {n} lines and no reason')
     for rel in sorted(set(ALLOWED_LONG) - seen_long):
         errors.append(f'(d) allow-list entry {rel} no longer applies: remove it')
+
+    if len(sys.argv) > 2:
+        errors += check_bpf(sys.argv[2])
 
     print(f'{len(files)} files, {len(edges)} includes, {len(graph)} modules; '
           f'allowed for now: {len(ALLOWED_UPWARD)} upward, {len(ALLOWED_ABI)} ABI, {len(ALLOWED_LONG)} long')
