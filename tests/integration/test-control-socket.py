@@ -134,6 +134,9 @@ def test(ctx):
     expect(status(daemon).get("config_sources") == [main, dropin, bad],
            f"after the reload: config_sources={status(daemon).get('config_sources')}")
 
+    # The reset must come after the last record of the first connection (nginx's close of its
+    # side follows the client's, later): else that record would count after the reset.
+    wait_counter(daemon, "conns_active", 0, "nginx closed the first connection")
     r = daemon.ctl("stats-reset")
     expect(r.returncode == 0, f"stats-reset: exit {r.returncode}: {r.stderr.decode()[-1000:]}")
     st = status(daemon)
