@@ -1257,18 +1257,6 @@ finish:
 
 /* --- Use --------------------------------------------------------------------------------------- */
 
-void config_to_limits(const Config *c, Limits *ret) {
-        *ret = (Limits) {
-                .head_max = (size_t) c->limits.head_max,
-                .fields_max = (size_t) c->limits.fields_max,
-                .pipeline_max = (size_t) c->limits.pipeline_max,
-                .conn_memory_max = (size_t) c->limits.conn_memory_max,
-                .global_memory_max = (size_t) c->limits.global_memory_max,
-                .conns_max = (size_t) c->limits.conns_max,
-                .idle_timeout_ns = c->limits.idle_timeout_ns,
-        };
-}
-
 static bool elem_equal(ConfigType t, const void *a, const void *b) {
         switch (t) {
         case CONFIG_STRINGS:

@@ -22,7 +22,6 @@
 #include "basic/macro.h"
 #include "basic/parse-util.h"
 #include "config/diagnostics.h"
-#include "conn/protocol.h"
 
 /* Lists of values; all share the { items, n } layout, which config.c relies on. */
 typedef struct StringList {
@@ -313,8 +312,6 @@ int config_source_format(const ConfigSource *src, char **ret);
 void *config_field(const Config *c, const ConfigSetting *s);
 
 /* --- Use --------------------------------------------------------------------------------- */
-
-void config_to_limits(const Config *c, Limits *ret);
 
 /*
  * Compares two configs. Returns the number of settings that differ and, in

@@ -13,27 +13,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "basic/log.h"
 #include "basic/macro.h"
-#include "basic/strv.h"
 #include "config/configuration.h"
-#include "config/diagnostics.h"
 #include "conn/conn.h"
 #include "daemon/control-client.h"
 #include "daemon/control.h"
 #include "daemon/manager.h"
-#include "output/fields.h"
-#include "select/filter.h"
-#include "select/redact.h"
-#include "select/selector.h"
+#include "daemon/settings.h"
+#include "output/output.h"
 
 extern char **environ;
 
 static const char *arg_record = NULL;
 static const char *arg_replay = NULL;
 static const char *arg_config = NULL;
+/* The configuration in force and what was derived from it; settings_reload() replaces it. */
+static Settings *arg_settings = NULL;
 static enum {
         ACTION_RUN,
         ACTION_VALIDATE_CONFIG,
@@ -220,122 +217,12 @@ static int parse_argv(int argc, char *argv[]) {
         return 1;
 }
 
-/* The configuration in force, what was derived from it, and where it came from (for status). */
-static Config *current_config = NULL;
-static Redactor *current_redactor = NULL;
-static FormatOptions *current_format = NULL;
-#define CONFIG_SOURCES_MAX 64
-static const char *config_sources[CONFIG_SOURCES_MAX + 1];
-
-static void set_config_sources(const Config *c) {
-        size_t n = MIN(c->files.n, (size_t) CONFIG_SOURCES_MAX);
-
-        for (size_t i = 0; i < n; i++)
-                config_sources[i] = c->files.items[i];
-        config_sources[n] = NULL;
-}
-
 static ConfigLoadOptions load_options(void) {
         return (ConfigLoadOptions) {
                 .config_file = arg_config,
                 .environment = environ,
                 .overrides = arg_overrides,
         };
-}
-
-/*
- * Reload: validate the whole new set first; on any error keep everything as
- * it is and hand back every problem. Settings fixed at load time (ring
- * buffer and map sizes, payload size, output) are named in the log and keep
- * their running values; the rest are applied at once, between two records.
- */
-static int reload_config(Manager *m, void *userdata, char ***ret_errors) {
-        ConfigLoadOptions opts = load_options();
-        _cleanup_(config_freep) Config *c = NULL;
-        _cleanup_(redactor_freep) Redactor *redactor = NULL;
-        _cleanup_(selector_freep) Selector *selector = NULL;
-        _cleanup_(kernel_filter_freep) KernelFilter *kfilter = NULL;
-        _cleanup_(format_options_freep) FormatOptions *format = NULL;
-        Diagnostics diags = {};
-        char **changed = NULL, **restart = NULL;
-        Limits limits;
-        int r;
-
-        r = config_load(&opts, &c, &diags);
-        if (r < 0) {
-                char **errors = calloc(diags.n + 2, sizeof(char *));
-                size_t k = 0;
-
-                for (size_t i = 0; errors && i < diags.n; i++)
-                        if (diags.items[i].severity == DIAGNOSTIC_ERROR &&
-                            diagnostic_format(&diags.items[i], &errors[k]) >= 0)
-                                k++;
-                if (errors && k == 0)
-                        errors[k++] = strdup("the configuration could not be loaded");
-                diagnostics_done(&diags);
-                *ret_errors = errors;
-                return r;
-        }
-        diagnostics_done(&diags);
-
-        r = redactor_new_from_config(c, &redactor);
-        if (r < 0)
-                return r;
-        r = format_options_new_from_config(c, &format);
-        if (r < 0)
-                return r;
-        r = selector_new(c, now_nsec(CLOCK_MONOTONIC), NULL, NULL, 0, &selector);
-        if (r < 0)
-                return r;
-        r = kernel_filter_compile(c, &kfilter);
-        if (r < 0)
-                return r;
-        /* First, so that a failure leaves every part of the running configuration in force. */
-        r = manager_apply_kernel_filter(m, TAKE_PTR(kfilter));
-        if (r < 0)
-                return r;
-        r = config_diff(current_config, c, &changed, &restart);
-        if (r < 0)
-                return r;
-        for (char **k = restart; k && *k; k++)
-                log_warning("Setting %s changed, but takes effect only after a restart; keeping the running value.", *k);
-        for (char **k = changed; k && *k; k++)
-                log_info("Setting %s changed.", *k);
-        strv_free(changed);
-        strv_free(restart);
-
-        log_set_max_level(c->log.level);
-        config_to_limits(c, &limits);
-        manager_apply_limits(m, &limits);
-        manager_apply_stats_interval(m, c->stats.interval_ns / NSEC_PER_USEC);
-        manager_apply_redactor(m, redactor);
-        /* The selector reads the new configuration, which becomes current_config below. */
-        manager_apply_selector(m, TAKE_PTR(selector));
-        redactor_free(current_redactor);
-        current_redactor = TAKE_PTR(redactor);
-        manager_apply_format(m, format);
-        format_options_free(current_format);
-        current_format = TAKE_PTR(format);
-        set_config_sources(c);
-        config_free(current_config);
-        current_config = TAKE_PTR(c);
-        return 0;
-}
-
-/* The merged configuration; diagnostics go to stderr as FILE:LINE:COLUMN: message. */
-static int load_config(Config **ret) {
-        ConfigLoadOptions opts = load_options();
-        Diagnostics diags = {};
-        int r;
-
-        r = config_load(&opts, ret, &diags);
-        diagnostics_print(&diags, stderr);
-        diagnostics_done(&diags);
-        if (r == -EINVAL)
-                return log_error_errno(r, "The configuration is not valid; nothing was started.");
-        if (r < 0)
-                return log_error_errno(r, "Failed to load the configuration: %m");
-        return 0;
 }
 
 /* http-tracer status|reload|stats-reset: talk to the running daemon over its control socket. */
@@ -365,9 +252,7 @@ static int run_verb(const char *verb, bool json) {
 static int run(int argc, char *argv[]) {
         _cleanup_(manager_freep) Manager *m = NULL;
         _cleanup_(config_freep) Config *c = NULL;
-        _cleanup_(redactor_freep) Redactor *redactor = NULL;
-        _cleanup_(selector_freep) Selector *selector = NULL;
-        _cleanup_(format_options_freep) FormatOptions *format = NULL;
+        ConfigLoadOptions load;
         ManagerOptions o;
         int r;
 
@@ -387,7 +272,8 @@ static int run(int argc, char *argv[]) {
         if (arg_action == ACTION_GENERATE_CONFIG)
                 return config_generate(stdout);
 
-        r = load_config(&c);
+        load = load_options();
+        r = settings_load_config(&load, &c);
         if (r < 0)
                 return r;
         if (arg_action == ACTION_VALIDATE_CONFIG) {
@@ -399,61 +285,22 @@ static int run(int argc, char *argv[]) {
 
         log_set_max_level(c->log.level);
 
-        r = redactor_new_from_config(c, &redactor);
+        /* From here on the settings in force live in arg_settings: reloads replace them. */
+        r = settings_new(&load, TAKE_PTR(c), &arg_settings);
         if (r < 0)
-                return log_error_errno(r, "Failed to set up redaction: %m");
-        r = format_options_new_from_config(c, &format);
-        if (r < 0)
-                return log_error_errno(r, "Failed to set up the fields.* settings: %m");
-
-        manager_options_init(&o);
-        r = output_options_from_config(c, &o.output);
-        if (r < 0)
-                return log_error_errno(r, "Invalid output settings: %m");
+                return r;
+        settings_manager_options(arg_settings, &o);
         o.record_path = arg_record;
-        config_to_limits(c, &o.limits);
-        o.bpf.payload_max = (uint32_t) c->capture.payload_size;
-        o.bpf.ringbuf_size = (uint32_t) c->capture.ring_buffer_size;
-        o.bpf.conns_max = (uint32_t) c->capture.connections_max;
-        o.bpf.wakeup_bytes = c->capture.ring_buffer_size / 8;
-        o.drain_interval_usec = MAX(c->capture.wakeup_delay_ns / NSEC_PER_USEC, UINT64_C(1000));
-        set_config_sources(c);
-        o.config_sources = config_sources;
-        o.stats_interval_usec = c->stats.interval_ns / NSEC_PER_USEC;
-        o.reload = reload_config;
-
-        /* From here on the configuration in force lives in current_*: reloads replace it. */
-        current_redactor = TAKE_PTR(redactor);
-        current_format = TAKE_PTR(format);
-        current_config = TAKE_PTR(c);
-        o.redactor = current_redactor;
-        o.format = current_format;
+        o.reload_userdata = &arg_settings;
 
         r = manager_new(&o, &m);
         if (r < 0)
                 return r;
-        r = selector_new(current_config, now_nsec(CLOCK_MONOTONIC), NULL, NULL, 0, &selector);
+        r = settings_start(m, arg_settings, !arg_replay);
         if (r < 0)
-                return log_error_errno(r, "Failed to set up filters, sampling and the rate limit: %m");
-        manager_apply_selector(m, TAKE_PTR(selector));
+                return r;
 
-        if (!arg_replay) {
-                _cleanup_(kernel_filter_freep) KernelFilter *kfilter = NULL;
-
-                r = kernel_filter_compile(current_config, &kfilter);
-                if (r < 0)
-                        return log_error_errno(r, "Failed to compile the kernel filter: %m");
-                r = manager_apply_kernel_filter(m, TAKE_PTR(kfilter));
-                if (r < 0)
-                        return r;
-        }
-
-        r = arg_replay ? manager_replay(m, arg_replay) : manager_run(m);
-        m = manager_free(m);
-        current_redactor = redactor_free(current_redactor);
-        current_format = format_options_free(current_format);
-        current_config = config_free(current_config);
-        return r;
+        return arg_replay ? manager_replay(m, arg_replay) : manager_run(m);
 }
 
 int main(int argc, char *argv[]) {
@@ -463,6 +310,8 @@ int main(int argc, char *argv[]) {
         (void) signal(SIGPIPE, SIG_IGN);
 
         r = run(argc, argv);
+        /* The manager (freed in run()) borrowed from the settings: they go last. */
+        arg_settings = settings_free(arg_settings);
         free_overrides();
         return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }

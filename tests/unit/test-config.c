@@ -764,26 +764,6 @@ static void test_diff_restart(void **state) {
         diagnostics_done(&d);
 }
 
-static void test_to_limits(void **state) {
-        Config *c;
-        Limits l;
-        Diagnostics d = {};
-
-        assert_int_equal(config_new_defaults(&c), 0);
-        assert_int_equal(config_apply_assignment(c, "limits.idle_timeout=2500ms", "t", &d), 0);
-        assert_int_equal(config_apply_assignment(c, "limits.head_max=32K", "t", &d), 0);
-        config_to_limits(c, &l);
-        assert_int_equal(l.idle_timeout_ns, 2500 * NSEC_PER_MSEC);
-        assert_int_equal(l.head_max, 32768);
-        assert_int_equal(l.fields_max, 128);
-        assert_int_equal(l.pipeline_max, 64);
-        assert_int_equal(l.conn_memory_max, 256 * 1024);
-        assert_int_equal(l.global_memory_max, 64 * 1024 * 1024);
-        assert_int_equal(l.conns_max, 65536);
-        config_free(c);
-        diagnostics_done(&d);
-}
-
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_table_defaults_valid),
@@ -803,7 +783,6 @@ int main(void) {
                 cmocka_unit_test(test_empty_and_null),
                 cmocka_unit_test_setup_teardown(test_cat, setup, teardown),
                 cmocka_unit_test(test_diff_restart),
-                cmocka_unit_test(test_to_limits),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

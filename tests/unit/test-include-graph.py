@@ -60,8 +60,6 @@ HEADER_OWNER = {
 
 # (b) (including file, included header) -> why it is allowed for now.
 ALLOWED_UPWARD = {
-    ('config/configuration.h', 'conn/protocol.h'):
-        'Limits (HTTP/1 caps) live in protocol.h; they move to the protocol with its own limits',
     ('config/config.c', 'select/redact.h'):
         'config validates redaction keys itself; the consumer will register its own validator',
     ('config/config.c', 'output/syslog-format.h'):
