@@ -294,7 +294,9 @@ class PrivateConfigDirs:
     read or written. /run/http-tracer, the control socket's directory, is
     among them, so a daemon started this way has its own control socket
     too. A missing real directory is created as the mount point and removed
-    again at the end (rmdir: only if still empty).
+    again at the end (rmdir: only if still empty). Two runs of such tests at
+    the same time on one host could remove a mount point the other still
+    binds over (meson runs integration tests one at a time).
     """
 
     def __init__(self, ctx, name="confdirs"):
@@ -304,9 +306,11 @@ class PrivateConfigDirs:
         for d in CONFIG_DIRS:
             os.makedirs(self.root + d, exist_ok=True)
             os.chmod(self.root + d, 0o755)
-            if not os.path.isdir(d):
-                os.makedirs(d)
+            try:
+                os.mkdir(d, 0o755)   # the parents (/etc, /run, /usr/lib ...) exist
                 self.created.append(d)
+            except FileExistsError:
+                pass
         ctx.cleanup.callback(self._cleanup)
         self._script = ("for d in " + " ".join(CONFIG_DIRS) + "; do "
                         f"mount --bind \"{self.root}$d\" \"$d\" || exit 99; done; "
