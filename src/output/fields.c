@@ -341,13 +341,6 @@ static int entry_add_header(FormatEntry *e, const char *field, const HttpMessage
         return 1;
 }
 
-static int entry_add_fixed_header(FormatEntry *e, const char *field, const HttpMessage *m, const char *name,
-                                  const FormatOptions *opts, Stats *stats) {
-        char *const names[] = { (char *) name };
-
-        return entry_add_header(e, field, m, names, 1, opts, stats);
-}
-
 /*
  * The fields.request_headers / response_headers of m. *n_added counts the
  * header fields of the whole entry: past FORMAT_HEADER_FIELDS_MAX, headers
@@ -371,51 +364,6 @@ static int entry_add_header_fields(FormatEntry *e, const HttpMessage *m, const F
                         return r;
                 if (r > 0)
                         (*n_added)++;
-        }
-        return 0;
-}
-
-static int entry_add_request(FormatEntry *e, const HttpMessage *req, const FormatOptions *opts, Stats *stats) {
-        const HttpHeaderField *h;
-        size_t tlen, off, len;
-        const char *path;
-        bool repeated;
-
-        if (req->method)
-                TRY(entry_add_escaped(e, "HTTP_METHOD", req->method, strlen(req->method), FORMAT_VALUE_MAX, stats));
-        if (req->target) {
-                tlen = strlen(req->target);
-                TRY(entry_add_escaped(e, "HTTP_TARGET", req->target, tlen, FORMAT_TARGET_MAX, stats));
-                if (filter_target_path(req->target, tlen, &path, &len))
-                        TRY(entry_add_escaped(e, "HTTP_PATH", path, len, FORMAT_TARGET_MAX, stats));
-        }
-
-        h = http_message_header(req, "Host");
-        if (h)
-                TRY(entry_add_escaped(e, "HTTP_HOST", h->value, h->value_len, FORMAT_VALUE_MAX, stats));
-        else if (req->target && target_authority(req->target, strlen(req->target), &off, &len))
-                TRY(entry_add_escaped(e, "HTTP_HOST", req->target + off, len, FORMAT_VALUE_MAX, stats));
-
-        if (opts->user_agent)
-                TRY(entry_add_fixed_header(e, "HTTP_USER_AGENT", req, "User-Agent", opts, stats));
-        if (opts->referer)
-                TRY(entry_add_fixed_header(e, "HTTP_REFERER", req, "Referer", opts, stats));
-        if (opts->content_type)
-                TRY(entry_add_fixed_header(e, "HTTP_REQUEST_CONTENT_TYPE", req, "Content-Type", opts, stats));
-
-        /* Absent means no body: most requests have none, and each field costs journald. */
-        if (opts->body_sizes && req->body_bytes > 0)
-                TRY(entry_add_u64(e, "HTTP_REQUEST_BODY_BYTES", req->body_bytes));
-
-        /* W3C Trace Context: two traceparent headers make it invalid (§3.2). */
-        h = single_header(req, "traceparent", &repeated);
-        if (h && !repeated) {
-                char trace_id[33], span_id[17];
-
-                if (format_traceparent(h->value, h->value_len, trace_id, span_id) >= 0) {
-                        TRY(entry_add_str(e, "TRACE_ID", trace_id));
-                        TRY(entry_add_str(e, "SPAN_ID", span_id));
-                }
         }
         return 0;
 }
@@ -486,7 +434,8 @@ static int excerpt_mask(const Redactor *r, const uint8_t *in, size_t n, char *bu
         return 0;
 }
 
-static int entry_add_excerpt(FormatEntry *e, const Exchange *x, const FormatOptions *opts, Stats *stats) {
+static int entry_add_excerpt(FormatEntry *e, const char *name, const Exchange *x, const FormatOptions *opts,
+                             Stats *stats) {
         char raw[FORMAT_VALUE_MAX + 1];
         size_t n = MIN(x->excerpt_len, (size_t) FORMAT_EXCERPT_MAX), len;
 
@@ -497,20 +446,274 @@ static int entry_add_excerpt(FormatEntry *e, const Exchange *x, const FormatOpti
                         stats->fields_truncated++;
         }
         if (!opts->redactor)
-                return entry_add_escaped(e, "HTTP_PARSE_ERROR_EXCERPT", x->excerpt, n, FORMAT_VALUE_MAX, stats);
+                return entry_add_escaped(e, name, x->excerpt, n, FORMAT_VALUE_MAX, stats);
 
         TRY(excerpt_mask(opts->redactor, x->excerpt, n, raw, sizeof(raw), &len));
-        return entry_add_escaped(e, "HTTP_PARSE_ERROR_EXCERPT", raw, len, FORMAT_VALUE_MAX, stats);
+        return entry_add_escaped(e, name, raw, len, FORMAT_VALUE_MAX, stats);
+}
+
+/* ---- the field table ----------------------------------------------------- */
+
+/* One exchange being formatted: what every renderer may read, and the entry it adds to. */
+struct FormatFieldContext {
+        FormatEntry *e;
+        const Exchange *x;               /* normalised: only the messages its kind carries */
+        const HttpMessage *req, *resp;   /* x->request, x->response */
+        const FormatOptions *opts;
+        Stats *stats;                    /* may be NULL */
+        const char *message_id;
+        Endpoint client, server;
+        unsigned n_header_fields;        /* asked-for header fields added so far */
+};
+
+static int render_message(FormatFieldContext *c, const FormatFieldSpec *f) {
+        return entry_add_message(c->e, c->x, &c->client, &c->server);
+}
+
+static int render_priority(FormatFieldContext *c, const FormatFieldSpec *f) {
+        return entry_addf(c->e, f->name, FORMAT_NUMBER, "%d", format_priority(c->x, c->opts));
+}
+
+static int render_message_id(FormatFieldContext *c, const FormatFieldSpec *f) {
+        return entry_add_str(c->e, f->name, c->message_id);
+}
+
+/* arg: the value. */
+static int render_const(FormatFieldContext *c, const FormatFieldSpec *f) {
+        return entry_add_str(c->e, f->name, f->arg);
+}
+
+static int render_object_pid(FormatFieldContext *c, const FormatFieldSpec *f) {
+        return c->x->conn->tgid > 0 ? entry_add_u64(c->e, f->name, c->x->conn->tgid) : 0;
+}
+
+static int render_role(FormatFieldContext *c, const FormatFieldSpec *f) {
+        return entry_add_str(c->e, f->name, role_to_string(c->x->conn->role));
+}
+
+static int render_method(FormatFieldContext *c, const FormatFieldSpec *f) {
+        const char *m = c->req ? c->req->method : NULL;
+
+        return m ? entry_add_escaped(c->e, f->name, m, strlen(m), FORMAT_VALUE_MAX, c->stats) : 0;
+}
+
+static int render_target(FormatFieldContext *c, const FormatFieldSpec *f) {
+        const char *t = c->req ? c->req->target : NULL;
+
+        return t ? entry_add_escaped(c->e, f->name, t, strlen(t), FORMAT_TARGET_MAX, c->stats) : 0;
+}
+
+static int render_path(FormatFieldContext *c, const FormatFieldSpec *f) {
+        const char *t = c->req ? c->req->target : NULL, *path;
+        size_t len;
+
+        if (!t || !filter_target_path(t, strlen(t), &path, &len))
+                return 0;
+        return entry_add_escaped(c->e, f->name, path, len, FORMAT_TARGET_MAX, c->stats);
+}
+
+static int render_host(FormatFieldContext *c, const FormatFieldSpec *f) {
+        const HttpHeaderField *h;
+        size_t off, len;
+
+        if (!c->req)
+                return 0;
+        h = http_message_header(c->req, "Host");
+        if (h)
+                return entry_add_escaped(c->e, f->name, h->value, h->value_len, FORMAT_VALUE_MAX, c->stats);
+        if (c->req->target && target_authority(c->req->target, strlen(c->req->target), &off, &len))
+                return entry_add_escaped(c->e, f->name, c->req->target + off, len, FORMAT_VALUE_MAX, c->stats);
+        return 0;
+}
+
+/* The header f->arg of the request (or the response), redacted, escaped; absent when the message has none. */
+static int render_header(FormatFieldContext *c, const FormatFieldSpec *f, const HttpMessage *m) {
+        char *const names[] = { (char *) f->arg };
+
+        return m ? entry_add_header(c->e, f->name, m, names, 1, c->opts, c->stats) : 0;
+}
+
+static int render_request_header(FormatFieldContext *c, const FormatFieldSpec *f) {
+        return render_header(c, f, c->req);
+}
+
+static int render_response_header(FormatFieldContext *c, const FormatFieldSpec *f) {
+        return render_header(c, f, c->resp);
+}
+
+static int render_request_body_bytes(FormatFieldContext *c, const FormatFieldSpec *f) {
+        /* Absent means no body: most requests have none, and each field costs journald. */
+        return c->req && c->req->body_bytes > 0 ? entry_add_u64(c->e, f->name, c->req->body_bytes) : 0;
+}
+
+static int render_response_body_bytes(FormatFieldContext *c, const FormatFieldSpec *f) {
+        return c->resp ? entry_add_u64(c->e, f->name, c->resp->body_bytes) : 0;
+}
+
+/* W3C Trace Context: two traceparent headers make it invalid (§3.2). arg: "trace" or "span". */
+static int render_traceparent(FormatFieldContext *c, const FormatFieldSpec *f) {
+        const HttpHeaderField *h;
+        char trace_id[33], span_id[17];
+        bool repeated;
+
+        if (!c->req)
+                return 0;
+        h = single_header(c->req, "traceparent", &repeated);
+        if (!h || repeated || format_traceparent(h->value, h->value_len, trace_id, span_id) < 0)
+                return 0;
+        return entry_add_str(c->e, f->name, strcmp(f->arg, "span") == 0 ? span_id : trace_id);
+}
+
+static int render_version(FormatFieldContext *c, const FormatFieldSpec *f) {
+        const HttpMessage *m = c->req ?: c->resp;
+        char buf[16];
+
+        return m && m->version > 0 ? entry_add_str(c->e, f->name, format_http_version(buf, m->version)) : 0;
+}
+
+static int render_status(FormatFieldContext *c, const FormatFieldSpec *f) {
+        return c->resp ? entry_add_u64(c->e, f->name, c->resp->status) : 0;
+}
+
+static int render_duration(FormatFieldContext *c, const FormatFieldSpec *f) {
+        return c->x->kind == EXCHANGE_COMPLETE ? entry_add_u64(c->e, f->name, c->x->duration_ns / NSEC_PER_USEC) : 0;
+}
+
+static const Endpoint *endpoint_of(const FormatFieldContext *c, const FormatFieldSpec *f) {
+        return strcmp(f->arg, "client") == 0 ? &c->client : &c->server;
+}
+
+/* arg: "client" or "server". */
+static int render_addr(FormatFieldContext *c, const FormatFieldSpec *f) {
+        const Endpoint *ep = endpoint_of(c, f);
+
+        return ep->valid ? entry_add_str(c->e, f->name, ep->addr) : 0;
+}
+
+static int render_port(FormatFieldContext *c, const FormatFieldSpec *f) {
+        const Endpoint *ep = endpoint_of(c, f);
+
+        return ep->valid ? entry_add_u64(c->e, f->name, ep->port) : 0;
+}
+
+static int render_connection_id(FormatFieldContext *c, const FormatFieldSpec *f) {
+        return entry_add_u64(c->e, f->name, c->x->conn->id);
+}
+
+static int render_no_response_reason(FormatFieldContext *c, const FormatFieldSpec *f) {
+        if (c->x->kind != EXCHANGE_NO_RESPONSE)
+                return 0;
+        return entry_add_str(c->e, f->name, strna(exchange_end_reason_to_string(c->x->reason)));
+}
+
+static int render_parse_error(FormatFieldContext *c, const FormatFieldSpec *f) {
+        const char *err = c->x->error ?: "unknown";
+
+        if (c->x->kind != EXCHANGE_PARSE_ERROR)
+                return 0;
+        return entry_add_escaped(c->e, f->name, err, strlen(err), FORMAT_VALUE_MAX, c->stats);
+}
+
+static int render_parse_error_direction(FormatFieldContext *c, const FormatFieldSpec *f) {
+        if (c->x->kind != EXCHANGE_PARSE_ERROR)
+                return 0;
+        return entry_add_str(c->e, f->name, direction_to_stream(c->x->conn, c->x->error_direction));
+}
+
+static int render_parse_error_offset(FormatFieldContext *c, const FormatFieldSpec *f) {
+        return c->x->kind == EXCHANGE_PARSE_ERROR ? entry_add_u64(c->e, f->name, c->x->error_offset) : 0;
+}
+
+static int render_parse_error_excerpt(FormatFieldContext *c, const FormatFieldSpec *f) {
+        if (c->x->kind != EXCHANGE_PARSE_ERROR || !c->x->excerpt || c->x->excerpt_len == 0)
+                return 0;
+        return entry_add_excerpt(c->e, f->name, c->x, c->opts, c->stats);
+}
+
+/* Asked-for headers: request first, then response, at most FORMAT_HEADER_FIELDS_MAX in all. */
+static int render_request_headers(FormatFieldContext *c, const FormatFieldSpec *f) {
+        return entry_add_header_fields(c->e, c->req, c->opts->request_headers, c->opts->n_request_headers,
+                                       c->opts, &c->n_header_fields, c->stats);
+}
+
+static int render_response_headers(FormatFieldContext *c, const FormatFieldSpec *f) {
+        return entry_add_header_fields(c->e, c->resp, c->opts->response_headers, c->opts->n_response_headers,
+                                       c->opts, &c->n_header_fields, c->stats);
+}
+
+/* Last in the table, so that it can say whether any value before it was cut. */
+static int render_flags(FormatFieldContext *c, const FormatFieldSpec *f) {
+        char buf[128];
+
+        exchange_flags(buf, sizeof(buf), c->x, c->e->n_truncated > 0, c->e->n_dropped > 0);
+        return buf[0] ? entry_add_str(c->e, f->name, buf) : 0;
+}
+
+#define FIXED(n, r, ...)        { .name = n, .kind = FORMAT_FIELD_FIXED, .render = r, __VA_ARGS__ }
+#define OPTIONAL(n, s, d, r, ...) { .name = n, .kind = FORMAT_FIELD_OPTIONAL, .setting = s, .default_on = d, \
+                                    .render = r, __VA_ARGS__ }
+#define HEADERS(n, s, r)        { .name = n, .kind = FORMAT_FIELD_HEADERS, .setting = s, .render = r }
+
+/*
+ * Every field of an exchange entry, in entry order (JSON lines keep it).
+ * docs/journal-fields.md's "Fields" table lists exactly these names.
+ */
+const FormatFieldSpec format_field_specs[] = {
+        FIXED("MESSAGE",                        render_message),
+        FIXED("PRIORITY",                       render_priority),
+        FIXED("MESSAGE_ID",                     render_message_id),
+        FIXED("SYSLOG_IDENTIFIER",              render_const, .arg = FORMAT_SYSLOG_IDENTIFIER),
+        FIXED("OBJECT_PID",                     render_object_pid),
+        FIXED("HTTP_ROLE",                      render_role),
+        FIXED("HTTP_METHOD",                    render_method),
+        FIXED("HTTP_TARGET",                    render_target),
+        FIXED("HTTP_PATH",                      render_path),
+        FIXED("HTTP_HOST",                      render_host),
+        OPTIONAL("HTTP_USER_AGENT",             "fields.user_agent", true, render_request_header, .arg = "User-Agent"),
+        OPTIONAL("HTTP_REFERER",                "fields.referer", false, render_request_header, .arg = "Referer"),
+        OPTIONAL("HTTP_REQUEST_CONTENT_TYPE",   "fields.content_type", false, render_request_header,
+                 .arg = "Content-Type"),
+        OPTIONAL("HTTP_REQUEST_BODY_BYTES",     "fields.body_sizes", true, render_request_body_bytes),
+        FIXED("TRACE_ID",                       render_traceparent, .arg = "trace"),
+        FIXED("SPAN_ID",                        render_traceparent, .arg = "span"),
+        FIXED("HTTP_VERSION",                   render_version),
+        FIXED("HTTP_STATUS",                    render_status),
+        OPTIONAL("HTTP_RESPONSE_CONTENT_TYPE",  "fields.content_type", false, render_response_header,
+                 .arg = "Content-Type"),
+        OPTIONAL("HTTP_RESPONSE_BODY_BYTES",    "fields.body_sizes", true, render_response_body_bytes),
+        FIXED("HTTP_DURATION_USEC",             render_duration),
+        FIXED("CLIENT_ADDR",                    render_addr, .arg = "client"),
+        FIXED("CLIENT_PORT",                    render_port, .arg = "client"),
+        FIXED("SERVER_ADDR",                    render_addr, .arg = "server"),
+        FIXED("SERVER_PORT",                    render_port, .arg = "server"),
+        FIXED("HTTP_CONNECTION_ID",             render_connection_id),
+        FIXED("HTTP_NO_RESPONSE_REASON",        render_no_response_reason),
+        FIXED("HTTP_PARSE_ERROR",               render_parse_error),
+        FIXED("HTTP_PARSE_ERROR_DIRECTION",     render_parse_error_direction),
+        FIXED("HTTP_PARSE_ERROR_OFFSET",        render_parse_error_offset),
+        FIXED("HTTP_PARSE_ERROR_EXCERPT",       render_parse_error_excerpt),
+        HEADERS("HTTP_REQUEST_HEADER_<NAME>",   "fields.request_headers", render_request_headers),
+        HEADERS("HTTP_RESPONSE_HEADER_<NAME>",  "fields.response_headers", render_response_headers),
+        FIXED("HTTP_FLAGS",                     render_flags),
+};
+
+const size_t format_field_specs_n = ELEMENTSOF(format_field_specs);
+
+_Static_assert(ELEMENTSOF(format_field_specs) <= FORMAT_FIELD_SPECS_MAX, "FormatOptions.fields_toggled has a bit per row");
+_Static_assert(ELEMENTSOF(format_field_specs) <= FORMAT_FIELDS_MAX, "an entry holds every field of the table");
+
+bool format_field_enabled(const FormatOptions *o, size_t i) {
+        const FormatFieldSpec *f = &format_field_specs[i];
+        bool toggled = (o ?: &format_options_default)->fields_toggled & (UINT64_C(1) << i);
+
+        return f->kind != FORMAT_FIELD_OPTIONAL || f->default_on != toggled;
 }
 
 int format_exchange(FormatEntry *e, const Exchange *x, const FormatOptions *opts, Stats *stats) {
-        const HttpMessage *req, *resp, *vmsg;
-        Endpoint local, remote;
-        const Endpoint *client, *server;
+        const HttpMessage *req, *resp;
         const ConnInfo *c;
-        unsigned n_header_fields = 0;
         const char *id;
-        char buf[128];
+        Exchange xn;
 
         if (!e || !x || !x->conn)
                 return -EINVAL;
@@ -548,74 +751,30 @@ int format_exchange(FormatEntry *e, const Exchange *x, const FormatOptions *opts
         default:
                 return -EINVAL;
         }
-        /* Normalised copy, so the helpers see only the messages this kind carries. */
-        Exchange xn = *x;
+        /* Normalised copy, so the renderers see only the messages this kind carries. */
+        xn = *x;
         xn.request = req;
         xn.response = resp;
 
-        local = endpoint_make(c->family, c->local_addr, c->local_port);
-        remote = endpoint_make(c->family, c->remote_addr, c->remote_port);
-        client = conn_is_client(c) ? &local : &remote;
-        server = conn_is_client(c) ? &remote : &local;
+        Endpoint local = endpoint_make(c->family, c->local_addr, c->local_port);
+        Endpoint remote = endpoint_make(c->family, c->remote_addr, c->remote_port);
+        FormatFieldContext ctx = {
+                .e = e,
+                .x = &xn,
+                .req = req,
+                .resp = resp,
+                .opts = opts,
+                .stats = stats,
+                .message_id = id,
+                .client = conn_is_client(c) ? local : remote,
+                .server = conn_is_client(c) ? remote : local,
+        };
 
-        TRY(entry_add_message(e, &xn, client, server));
-        TRY(entry_addf(e, "PRIORITY", FORMAT_NUMBER, "%d", format_priority(&xn, opts)));
-        TRY(entry_add_str(e, "MESSAGE_ID", id));
-        TRY(entry_add_str(e, "SYSLOG_IDENTIFIER", FORMAT_SYSLOG_IDENTIFIER));
-        if (c->tgid > 0)
-                TRY(entry_add_u64(e, "OBJECT_PID", c->tgid));
-        TRY(entry_add_str(e, "HTTP_ROLE", role_to_string(c->role)));
+        for (size_t i = 0; i < ELEMENTSOF(format_field_specs); i++) {
+                const FormatFieldSpec *f = &format_field_specs[i];
 
-        if (req)
-                TRY(entry_add_request(e, req, opts, stats));
-
-        vmsg = req ?: resp;
-        if (vmsg && vmsg->version > 0)
-                TRY(entry_add_str(e, "HTTP_VERSION", format_http_version(buf, vmsg->version)));
-        if (resp) {
-                TRY(entry_add_u64(e, "HTTP_STATUS", resp->status));
-                if (opts->content_type)
-                        TRY(entry_add_fixed_header(e, "HTTP_RESPONSE_CONTENT_TYPE", resp, "Content-Type", opts, stats));
-                if (opts->body_sizes)
-                        TRY(entry_add_u64(e, "HTTP_RESPONSE_BODY_BYTES", resp->body_bytes));
+                if (format_field_enabled(opts, i))
+                        TRY(f->render(&ctx, f));
         }
-        if (x->kind == EXCHANGE_COMPLETE)
-                TRY(entry_add_u64(e, "HTTP_DURATION_USEC", x->duration_ns / NSEC_PER_USEC));
-
-        if (client->valid) {
-                TRY(entry_add_str(e, "CLIENT_ADDR", client->addr));
-                TRY(entry_add_u64(e, "CLIENT_PORT", client->port));
-        }
-        if (server->valid) {
-                TRY(entry_add_str(e, "SERVER_ADDR", server->addr));
-                TRY(entry_add_u64(e, "SERVER_PORT", server->port));
-        }
-        TRY(entry_add_u64(e, "HTTP_CONNECTION_ID", c->id));
-
-        if (x->kind == EXCHANGE_NO_RESPONSE)
-                TRY(entry_add_str(e, "HTTP_NO_RESPONSE_REASON", strna(exchange_end_reason_to_string(x->reason))));
-
-        if (x->kind == EXCHANGE_PARSE_ERROR) {
-                const char *err = x->error ?: "unknown";
-
-                TRY(entry_add_escaped(e, "HTTP_PARSE_ERROR", err, strlen(err), FORMAT_VALUE_MAX, stats));
-                TRY(entry_add_str(e, "HTTP_PARSE_ERROR_DIRECTION", direction_to_stream(c, x->error_direction)));
-                TRY(entry_add_u64(e, "HTTP_PARSE_ERROR_OFFSET", x->error_offset));
-                if (x->excerpt && x->excerpt_len > 0)
-                        TRY(entry_add_excerpt(e, x, opts, stats));
-        }
-
-        /* Asked-for headers: request first, then response, at most FORMAT_HEADER_FIELDS_MAX. */
-        TRY(entry_add_header_fields(e, req, opts->request_headers, opts->n_request_headers, opts,
-                                    &n_header_fields, stats));
-        TRY(entry_add_header_fields(e, resp, opts->response_headers, opts->n_response_headers, opts,
-                                    &n_header_fields, stats));
-
-        /* Last, so that it can say whether any value above was cut. */
-        exchange_flags(buf, sizeof(buf), &xn, e->n_truncated > 0, e->n_dropped > 0);
-        if (buf[0])
-                TRY(entry_add_str(e, "HTTP_FLAGS", buf));
-
         return 0;
 }
-

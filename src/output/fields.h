@@ -27,6 +27,38 @@ typedef struct FormatHeader {
 } FormatHeader;
 
 /*
+ * The field table: ONE row per journal field of an exchange entry, in entry
+ * order, saying its name, when it is there and how it is rendered.
+ * docs/journal-fields.md documents exactly these rows (test-format checks it
+ * both ways). Adding a field is adding a row (and for an optional one, its
+ * boolean fields.* row in config-table.c and its Config member).
+ */
+typedef enum FormatFieldKind {
+        FORMAT_FIELD_FIXED,     /* in every entry whose exchange has a value for it */
+        FORMAT_FIELD_OPTIONAL,  /* also needs its boolean fields.* setting on */
+        FORMAT_FIELD_HEADERS,   /* one field per header named in its fields.* list setting */
+} FormatFieldKind;
+
+typedef struct FormatFieldContext FormatFieldContext;   /* one exchange being formatted (fields.c) */
+typedef struct FormatFieldSpec FormatFieldSpec;
+
+struct FormatFieldSpec {
+        const char *name;            /* the journal field; "HTTP_REQUEST_HEADER_<NAME>" for a HEADERS family */
+        FormatFieldKind kind;
+        const char *setting;         /* OPTIONAL and HEADERS: the fields.* key (config-table.c) */
+        bool default_on;             /* OPTIONAL: on by default (config-table.c's default; test-format checks) */
+        /* Adds the field to the entry, or nothing when the exchange has no value for it. Return: >= 0, or -errno. */
+        int (*render)(FormatFieldContext *c, const FormatFieldSpec *f);
+        const char *arg;             /* what a shared renderer needs, e.g. the header a value is taken from */
+};
+
+extern const FormatFieldSpec format_field_specs[];
+extern const size_t format_field_specs_n;
+
+/* Rows in the table at most: FormatOptions.fields_toggled has a bit per row. */
+#define FORMAT_FIELD_SPECS_MAX 64u
+
+/*
  * What an entry contains beyond the fixed fields, and its priorities: the
  * fields.* settings, plus the redaction settings for the values it adds.
  * Built once per configuration (format-options.c); format_exchange() only
@@ -37,15 +69,38 @@ typedef struct FormatOptions {
         size_t n_request_headers;
         FormatHeader *response_headers;
         size_t n_response_headers;
-        bool user_agent;                        /* HTTP_USER_AGENT */
-        bool referer;                           /* HTTP_REFERER, its query redacted */
-        bool content_type;                      /* HTTP_REQUEST_CONTENT_TYPE, HTTP_RESPONSE_CONTENT_TYPE */
-        bool body_sizes;                        /* HTTP_REQUEST_BODY_BYTES, HTTP_RESPONSE_BODY_BYTES */
+        /* Bit i: optional row format_field_specs[i] is switched away from its
+         * default_on. Zero (as in format_options_default) is the defaults, so
+         * the defaults are written once, in the table. */
+        uint64_t fields_toggled;
         int priority[_PRIORITY_CLASS_MAX];      /* LOG_* per PriorityClass */
         struct Redactor *redactor;              /* owned; NULL: nothing is masked */
 } FormatOptions;
 
-/* user_agent and body_sizes on, the rest off, priorities as in docs/journal-fields.md. */
+/**
+ * format_field_enabled() - whether a row of the field table is on
+ * @o: the options; NULL for the defaults
+ * @i: index into format_field_specs
+ *
+ * Return: true for FIXED and HEADERS rows (HEADERS rows add nothing unless
+ * headers are asked for), and for OPTIONAL rows switched on.
+ */
+bool format_field_enabled(const FormatOptions *o, size_t i);
+
+/**
+ * format_options_set_field() - switch the optional fields of one setting
+ * @o: the options
+ * @setting: a boolean fields.* key, e.g. "fields.referer"
+ * @on: whether its fields are logged
+ *
+ * Return: 0, or -ENOENT when no OPTIONAL row has that setting.
+ */
+int format_options_set_field(FormatOptions *o, const char *setting, bool on);
+
+/* Whether the optional fields of @setting are on (@o NULL: the defaults): 1 or 0; -ENOENT as above. */
+int format_options_get_field(const FormatOptions *o, const char *setting);
+
+/* Optional fields as their rows' default_on, no header fields, priorities as in docs/journal-fields.md. */
 extern const FormatOptions format_options_default;
 
 /**

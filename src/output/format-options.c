@@ -14,9 +14,8 @@
 #include "output/fields.h"
 #include "select/redact.h"
 
+/* The optional fields' defaults are their rows' default_on (fields_toggled 0). */
 const FormatOptions format_options_default = {
-        .user_agent = true,
-        .body_sizes = true,
         .priority = {
                 [PRIORITY_1XX]          = LOG_INFO,
                 [PRIORITY_2XX]          = LOG_INFO,
@@ -48,6 +47,35 @@ FormatOptions *format_options_free(FormatOptions *o) {
         headers_free(o->response_headers, o->n_response_headers);
         redactor_free(o->redactor);
         return mfree(o);
+}
+
+static void set_toggled(FormatOptions *o, size_t i, bool on) {
+        uint64_t bit = UINT64_C(1) << i;
+
+        if (on != format_field_specs[i].default_on)
+                o->fields_toggled |= bit;
+        else
+                o->fields_toggled &= ~bit;
+}
+
+int format_options_set_field(FormatOptions *o, const char *setting, bool on) {
+        bool found = false;
+
+        for (size_t i = 0; setting && i < format_field_specs_n; i++)
+                if (format_field_specs[i].kind == FORMAT_FIELD_OPTIONAL &&
+                    strcmp(format_field_specs[i].setting, setting) == 0) {
+                        set_toggled(o, i, on);
+                        found = true;
+                }
+        return found ? 0 : -ENOENT;
+}
+
+int format_options_get_field(const FormatOptions *o, const char *setting) {
+        for (size_t i = 0; setting && i < format_field_specs_n; i++)
+                if (format_field_specs[i].kind == FORMAT_FIELD_OPTIONAL &&
+                    strcmp(format_field_specs[i].setting, setting) == 0)
+                        return format_field_enabled(o, i);
+        return -ENOENT;
 }
 
 int format_options_new(FormatOptions **ret) {
@@ -134,10 +162,18 @@ int format_options_new_from_config(const Config *c, FormatOptions **ret) {
                 if (r < 0)
                         return r;
         }
-        o->user_agent = c->fields.user_agent;
-        o->referer = c->fields.referer;
-        o->content_type = c->fields.content_type;
-        o->body_sizes = c->fields.body_sizes;
+        /* Each optional row reads its own boolean setting, found by key in the settings table. */
+        for (size_t i = 0; i < format_field_specs_n; i++) {
+                const FormatFieldSpec *f = &format_field_specs[i];
+                const ConfigSetting *s;
+
+                if (f->kind != FORMAT_FIELD_OPTIONAL)
+                        continue;
+                s = config_setting_find(f->setting);
+                if (!s || s->type != CONFIG_BOOL)
+                        return -EINVAL;         /* a bug in the field table; test-format catches it */
+                set_toggled(o, i, *(const bool *) ((const uint8_t *) c + s->offset));
+        }
         memcpy(o->priority, c->fields.priority, sizeof(o->priority));
 
         r = redactor_new_from_config(c, &redactor);

@@ -102,10 +102,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (par[7] & 0x40) {
                 if (format_options_new(&opts) < 0)
                         abort();
-                opts->user_agent = par[7] & 0x20;
-                opts->referer = par[7] & 0x10;
-                opts->content_type = par[7] & 0x08;
-                opts->body_sizes = par[7] & 0x04;
+                (void) format_options_set_field(opts, "fields.user_agent", par[7] & 0x20);
+                (void) format_options_set_field(opts, "fields.referer", par[7] & 0x10);
+                (void) format_options_set_field(opts, "fields.content_type", par[7] & 0x08);
+                (void) format_options_set_field(opts, "fields.body_sizes", par[7] & 0x04);
                 for (size_t i = 0; i < _PRIORITY_CLASS_MAX; i++)
                         opts->priority[i] = (par[i % 8] + i) % 8;
                 /* The fuzzed name (if the formatter accepts it), secrets, and more than fit in one entry. */

@@ -687,10 +687,9 @@ static void test_options_default(void **state) {
 
         /* The built-in defaults and the configuration's defaults are the same thing. */
         use_config(f, NULL);
-        assert_true(f->opts->user_agent == format_options_default.user_agent);
-        assert_true(f->opts->referer == format_options_default.referer);
-        assert_true(f->opts->content_type == format_options_default.content_type);
-        assert_true(f->opts->body_sizes == format_options_default.body_sizes);
+        for (size_t i = 0; i < format_field_specs_n; i++)
+                assert_true(format_field_enabled(f->opts, i) == format_field_enabled(&format_options_default, i));
+        assert_int_equal(f->opts->fields_toggled, 0);
         assert_memory_equal(f->opts->priority, format_options_default.priority, sizeof(f->opts->priority));
         assert_int_equal(f->opts->n_request_headers, 0);
         assert_int_equal(f->opts->n_response_headers, 0);
@@ -745,6 +744,158 @@ static void test_toggles(void **state) {
         format_ok(f);
         assert_string_equal(get(f, "HTTP_REQUEST_CONTENT_TYPE"), "application/json");
         assert_null(get(f, "HTTP_RESPONSE_CONTENT_TYPE"));
+}
+
+/* ---- the field table ---------------------------------------------------- */
+
+static const FormatFieldSpec *spec_find(const char *name, size_t n) {
+        for (size_t i = 0; i < format_field_specs_n; i++)
+                if (strlen(format_field_specs[i].name) == n && strncmp(format_field_specs[i].name, name, n) == 0)
+                        return &format_field_specs[i];
+        return NULL;
+}
+
+/*
+ * docs/journal-fields.md's "Fields" table and the field table, both ways:
+ * every documented name is a row, every row is documented, and an optional
+ * row's "when" cell names its setting and its default.
+ */
+static void test_field_table_documented(void **state) {
+        _cleanup_(freep) char *doc = read_source("docs/journal-fields.md");
+        bool seen[FORMAT_FIELD_SPECS_MAX] = {};
+        char *start = strstr(doc, "\n## Fields\n"), *end;
+        size_t n_rows = 0;
+
+        if (!start)
+                fail_msg("docs/journal-fields.md: expected a '## Fields' section, found none");
+        end = strstr(start + 1, "\n## ");
+        if (end)
+                *end = 0;
+
+        for (char *line = start + 1; line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+                char *nl = strchr(line, '\n'), *name_end, *when, *when_end, *p;
+
+                if (strncmp(line, "| `", 3) != 0)
+                        continue;
+                if (nl)
+                        *nl = 0;
+                name_end = strstr(line + 2, " | ");
+                assert_non_null(name_end);
+                when = name_end + 3;
+                when_end = strstr(when, " | ");
+                assert_non_null(when_end);
+                *name_end = *when_end = 0;
+                n_rows++;
+
+                for (p = line + 2; (p = strchr(p, '`')); ) {
+                        char *q = strchr(p + 1, '`');
+                        const FormatFieldSpec *f;
+                        char want[128];
+
+                        assert_non_null(q);
+                        f = spec_find(p + 1, q - p - 1);
+                        if (!f)
+                                fail_msg("docs/journal-fields.md documents field %.*s, expected a row for it in "
+                                         "format_field_specs (src/output/fields.c), found none", (int) (q - p - 1), p + 1);
+                        seen[f - format_field_specs] = true;
+                        if (f->kind == FORMAT_FIELD_OPTIONAL)
+                                snprintf(want, sizeof(want), "`%s` (default %s)", f->setting, f->default_on ? "on" : "off");
+                        else if (f->kind == FORMAT_FIELD_HEADERS)
+                                snprintf(want, sizeof(want), "`%s`", f->setting);
+                        else
+                                want[0] = 0;
+                        if (want[0] && !strstr(when, want))
+                                fail_msg("docs/journal-fields.md: the 'when' cell of %s should say %s, got: %s",
+                                         f->name, want, when);
+                        p = q + 1;
+                }
+                if (nl)
+                        *nl = '\n';
+                *name_end = *when_end = ' ';
+        }
+        assert_true(n_rows > 10);
+        for (size_t i = 0; i < format_field_specs_n; i++)
+                if (!seen[i])
+                        fail_msg("field %s is in format_field_specs but not documented in docs/journal-fields.md's "
+                                 "Fields table", format_field_specs[i].name);
+}
+
+/* The table's rows against the settings table: each optional row's switch exists, with the same default. */
+static void test_field_table_settings(void **state) {
+        for (size_t i = 0; i < format_field_specs_n; i++) {
+                const FormatFieldSpec *f = &format_field_specs[i];
+                const ConfigSetting *s;
+
+                assert_non_null(f->render);
+                for (size_t j = 0; j < i; j++)
+                        if (strcmp(format_field_specs[j].name, f->name) == 0)
+                                fail_msg("field %s has two rows in format_field_specs", f->name);
+                if (f->kind == FORMAT_FIELD_FIXED) {
+                        assert_null(f->setting);
+                        continue;
+                }
+                s = config_setting_find(f->setting);
+                if (!s)
+                        fail_msg("field %s: setting %s is not in config-table.c", f->name, f->setting);
+                if (f->kind == FORMAT_FIELD_HEADERS) {
+                        assert_int_equal(s->type, CONFIG_STRINGS);
+                        continue;
+                }
+                if (s->type != CONFIG_BOOL)
+                        fail_msg("field %s: setting %s should be a boolean", f->name, f->setting);
+                if (strcmp(s->default_value, f->default_on ? "yes" : "no") != 0)
+                        fail_msg("field %s: default_on is %s but %s defaults to %s", f->name,
+                                 f->default_on ? "on" : "off", f->setting, s->default_value);
+        }
+
+        /* And the other way: every boolean fields.* setting switches at least one row. */
+        for (size_t i = 0; i < config_settings_n; i++) {
+                const ConfigSetting *s = &config_settings[i];
+
+                if (s->type != CONFIG_BOOL || strncmp(s->key, "fields.", 7) != 0)
+                        continue;
+                if (format_options_get_field(NULL, s->key) < 0)
+                        fail_msg("setting %s switches no row of format_field_specs", s->key);
+        }
+}
+
+/* Every optional row, switched by its setting through the configuration, appears and disappears. */
+static void test_field_table_switches(void **state) {
+        Fixture *f = *state;
+
+        add_header(f, "Referer", "https://shop.example/cart");
+        add_header(f, "Content-Type", "application/json");
+        add_resp_header(f, "Content-Type", "text/html");
+        f->req.body_bytes = 17;
+
+        for (size_t i = 0; i < format_field_specs_n; i++) {
+                const FormatFieldSpec *s = &format_field_specs[i];
+                char on[128], off[128];
+
+                if (s->kind != FORMAT_FIELD_OPTIONAL)
+                        continue;
+                snprintf(on, sizeof(on), "%s=yes", s->setting);
+                snprintf(off, sizeof(off), "%s=no", s->setting);
+
+                use_config(f, (const char *const[]) { on, NULL });
+                assert_int_equal(format_options_get_field(f->opts, s->setting), 1);
+                format_ok(f);
+                if (!get(f, s->name))
+                        fail_msg("%s on: expected field %s, got none", on, s->name);
+
+                use_config(f, (const char *const[]) { off, NULL });
+                assert_int_equal(format_options_get_field(f->opts, s->setting), 0);
+                format_ok(f);
+                if (get(f, s->name))
+                        fail_msg("%s off: expected no field %s, got one", off, s->name);
+
+                /* The same switch through the API. */
+                assert_int_equal(format_options_set_field(f->opts, s->setting, true), 0);
+                format_ok(f);
+                assert_non_null(get(f, s->name));
+        }
+        assert_int_equal(format_options_set_field(f->opts, "fields.nonexistent", true), -ENOENT);
+        assert_int_equal(format_options_get_field(NULL, "fields.request_headers"), -ENOENT);
 }
 
 static void test_field_names(void **state) {
@@ -1192,6 +1343,9 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_reuse, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_options_default, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_toggles, setup, teardown),
+                cmocka_unit_test(test_field_table_documented),
+                cmocka_unit_test(test_field_table_settings),
+                cmocka_unit_test_setup_teardown(test_field_table_switches, setup, teardown),
                 cmocka_unit_test(test_field_names),
                 cmocka_unit_test_setup_teardown(test_request_response_headers, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_hostile_headers, setup, teardown),
