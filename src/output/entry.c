@@ -11,52 +11,13 @@
 #include <string.h>
 
 #include "basic/macro.h"
+#include "basic/utf8.h"
 #include "output/entry.h"
 
 #define ELLIPSIS "\xe2\x80\xa6"   /* U+2026, marks a value cut to its limit */
 #define ELLIPSIS_LEN 3u
 
 /* ---- escaping ------------------------------------------------------------ */
-
-/* Length (2-4) of the well-formed UTF-8 sequence at s, or 0. Rejects
- * overlong forms, surrogates and code points above U+10FFFF (RFC 3629). */
-static size_t utf8_decode(const uint8_t *s, size_t n, uint32_t *ret_cp) {
-        uint8_t lo = 0x80, hi = 0xbf;
-        size_t len;
-        uint32_t cp;
-
-        if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-                len = 2;
-                cp = s[0] & 0x1f;
-        } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-                len = 3;
-                cp = s[0] & 0x0f;
-                if (s[0] == 0xe0)
-                        lo = 0xa0;      /* overlong */
-                else if (s[0] == 0xed)
-                        hi = 0x9f;      /* surrogates */
-        } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-                len = 4;
-                cp = s[0] & 0x07;
-                if (s[0] == 0xf0)
-                        lo = 0x90;      /* overlong */
-                else if (s[0] == 0xf4)
-                        hi = 0x8f;      /* above U+10FFFF */
-        } else
-                return 0;
-
-        if (n < len)
-                return 0;
-        for (size_t i = 1; i < len; i++) {
-                uint8_t c = s[i];
-
-                if (c < (i == 1 ? lo : 0x80) || c > (i == 1 ? hi : 0xbf))
-                        return 0;
-                cp = (cp << 6) | (c & 0x3f);
-        }
-        *ret_cp = cp;
-        return len;
-}
 
 /*
  * Code points that are valid UTF-8 but must not reach a log line as they
