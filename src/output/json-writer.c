@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "basic/byte-queue.h"
 #include "basic/log.h"
 #include "basic/utf8.h"
 #include "output/json-writer.h"
@@ -39,10 +40,7 @@ struct JsonWriter {
         sd_event *event;
         sd_event_source *io_source;
 
-        char *buf;
-        size_t allocated;
-        size_t head;            /* first byte not yet written */
-        size_t tail;            /* end of the data */
+        ByteQueue q;            /* head: first byte not yet written */
         size_t n_lines;         /* lines whose newline is not written yet */
 
         Stats *stats;
@@ -163,7 +161,7 @@ static ssize_t write_some(JsonWriter *w, const char *p, size_t n) {
 
 /* Count the lines whose end just went out. */
 static void account_written(JsonWriter *w, size_t from, size_t to) {
-        const char *p = w->buf + from, *end = w->buf + to;
+        const char *p = w->q.buf + from, *end = w->q.buf + to;
 
         while (p < end && (p = memchr(p, '\n', end - p))) {
                 w->n_lines--;
@@ -175,7 +173,7 @@ static void account_written(JsonWriter *w, size_t from, size_t to) {
 static void drop_buffer(JsonWriter *w) {
         w->stats->entries_dropped += w->n_lines;
         w->n_lines = 0;
-        w->head = w->tail = 0;
+        w->q.head = w->q.tail = 0;
         stats_set_queued(w);
 }
 
@@ -187,20 +185,20 @@ static int on_writable(sd_event_source *s, int fd, uint32_t revents, void *userd
  * that readers never see half a JSON object.
  */
 static void take_back_partial_line(JsonWriter *w) {
-        size_t start = w->head;
+        size_t start = w->q.head;
         off_t end;
 
-        while (start > 0 && w->buf[start - 1] != '\n')
+        while (start > 0 && w->q.buf[start - 1] != '\n')
                 start--;
-        if (!w->regular || start == w->head)
+        if (!w->regular || start == w->q.head)
                 return;
         end = lseek(w->fd, 0, SEEK_CUR);
-        if (end < 0 || ftruncate(w->fd, end - (off_t) (w->head - start)) < 0)
+        if (end < 0 || ftruncate(w->fd, end - (off_t) (w->q.head - start)) < 0)
                 log_debug_errno(errno, "Failed to remove a partly written JSON line: %m");
 }
 
 static void update_io(JsonWriter *w) {
-        bool want = w->head < w->tail;
+        bool want = w->q.head < w->q.tail;
         int r;
 
         if (!w->event || w->mode == JSON_MODE_DIRECT)
@@ -224,8 +222,8 @@ static void update_io(JsonWriter *w) {
  * is then dropped and counted: the reader is most likely gone).
  */
 static int write_buffer(JsonWriter *w) {
-        while (w->head < w->tail) {
-                ssize_t k = write_some(w, w->buf + w->head, w->tail - w->head);
+        while (w->q.head < w->q.tail) {
+                ssize_t k = write_some(w, w->q.buf + w->q.head, w->q.tail - w->q.head);
 
                 if (k == -EAGAIN)
                         break;
@@ -237,52 +235,21 @@ static int write_buffer(JsonWriter *w) {
                         update_io(w);
                         return (int) k;
                 }
-                account_written(w, w->head, w->head + k);
-                w->head += k;
+                account_written(w, w->q.head, w->q.head + k);
+                w->q.head += k;
         }
 
-        if (w->head == w->tail)
-                w->head = w->tail = 0;
+        if (w->q.head == w->q.tail)
+                w->q.head = w->q.tail = 0;
         stats_set_queued(w);
         update_io(w);
-        return w->head < w->tail ? -EAGAIN : 0;
+        return w->q.head < w->q.tail ? -EAGAIN : 0;
 }
 
 static int on_writable(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         JsonWriter *w = ASSERT_PTR(userdata);
 
         (void) write_buffer(w);
-        return 0;
-}
-
-/* Room for need more bytes at the tail, within JSON_BUFFER_MAX. */
-static int reserve(JsonWriter *w, size_t need) {
-        size_t used = w->tail - w->head, size;
-        char *p;
-
-        if (w->tail + need <= w->allocated)
-                return 0;
-
-        /* Move the unwritten part to the front before growing. */
-        if (w->head > 0) {
-                memmove(w->buf, w->buf + w->head, used);
-                w->head = 0;
-                w->tail = used;
-                if (w->tail + need <= w->allocated)
-                        return 0;
-        }
-
-        if (used + need > JSON_BUFFER_MAX)
-                return -ENOBUFS;
-        size = MAX(w->allocated, (size_t) JSON_BUFFER_INITIAL);
-        while (size < used + need)
-                size *= 2;
-        size = MIN(size, (size_t) JSON_BUFFER_MAX);
-        p = realloc(w->buf, size);
-        if (!p)
-                return -ENOBUFS;
-        w->buf = p;
-        w->allocated = size;
         return 0;
 }
 
@@ -297,17 +264,17 @@ int json_writer_write(JsonWriter *w, const FormatField *fields, size_t n_fields)
 
         /* Whole lines only: reserve the worst case, then encode in place. */
         max = json_line_size_max(fields, n_fields);
-        if (reserve(w, max) < 0) {
+        if (byte_queue_reserve(&w->q, max) < 0) {
                 w->stats->entries_dropped++;
                 return -ENOBUFS;
         }
-        n = json_format_line(w->buf + w->tail, w->allocated - w->tail, fields, n_fields);
+        n = json_format_line(w->q.buf + w->q.tail, w->q.allocated - w->q.tail, fields, n_fields);
         if (n < 0) {
                 w->stats->entries_dropped++;
                 return (int) n;
         }
-        was_empty = w->head == w->tail;
-        w->tail += n;
+        was_empty = w->q.head == w->q.tail;
+        w->q.tail += n;
         w->n_lines++;
         stats_set_queued(w);
 
@@ -329,7 +296,7 @@ int json_writer_flush(JsonWriter *w, uint64_t timeout_usec) {
                 return 0;
 
         deadline = now_usec(CLOCK_MONOTONIC) + timeout_usec;
-        while (w->head < w->tail) {
+        while (w->q.head < w->q.tail) {
                 struct pollfd p = { .fd = w->fd, .events = POLLOUT };
                 uint64_t now;
 
@@ -371,6 +338,7 @@ int json_writer_new(int fd, sd_event *event, Stats *stats, JsonWriter **ret) {
                 return -ENOMEM;
         w->fd = fd;
         w->own_fd = -EBADF;
+        w->q = BYTE_QUEUE_INIT(JSON_BUFFER_INITIAL, JSON_BUFFER_MAX);
         w->stats = stats ?: &w->own_stats;
         w->mode = JSON_MODE_DIRECT;
         w->regular = S_ISREG(st.st_mode);
@@ -521,7 +489,7 @@ JsonWriter *json_writer_free(JsonWriter *w) {
         sd_event_source_disable_unref(w->io_source);
         sd_event_unref(w->event);
         safe_close(w->own_fd);
-        free(w->buf);
+        byte_queue_done(&w->q);
         free(w->path);
         return mfree(w);
 }

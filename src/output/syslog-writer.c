@@ -21,6 +21,7 @@
 #include <sys/un.h>
 #include <time.h>
 
+#include "basic/byte-queue.h"
 #include "basic/log.h"
 #include "output/syslog-writer.h"
 
@@ -50,8 +51,8 @@ struct SyslogWriter {
         sd_event_source *io_source;
         sd_event_source *retry_timer;   /* reconnects, and TCP acknowledgement checks */
 
-        char *buf;
-        size_t allocated, head, sent, tail;
+        ByteQueue q;                    /* head: first frame not yet acknowledged (TCP) or sent */
+        size_t sent;                    /* bytes after q.head already written to the TCP socket */
         size_t n_frames;
 
         uint64_t reconnects;
@@ -74,30 +75,30 @@ static void update_queued(SyslogWriter *w) {
 static size_t frame_at(const SyslogWriter *w, size_t off, size_t *ret_prefix) {
         size_t len = 0, i = off;
 
-        while (w->buf[i] != ' ')
-                len = len * 10 + (size_t) (w->buf[i++] - '0');
+        while (w->q.buf[i] != ' ')
+                len = len * 10 + (size_t) (w->q.buf[i++] - '0');
         if (ret_prefix)
                 *ret_prefix = i + 1 - off;
         return i + 1 - off + len;
 }
 
 static void release_frame(SyslogWriter *w, size_t len, bool delivered) {
-        w->head += len;
+        w->q.head += len;
         w->sent = w->sent > len ? w->sent - len : 0;
         w->n_frames--;
         if (delivered)
                 w->stats->entries_written++;
         else
                 w->stats->entries_dropped++;
-        if (w->head == w->tail)
-                w->head = w->tail = w->sent = 0;
+        if (w->q.head == w->q.tail)
+                w->q.head = w->q.tail = w->sent = 0;
         update_queued(w);
 }
 
 static void drop_all(SyslogWriter *w) {
         w->stats->entries_dropped += w->n_frames;
         w->n_frames = 0;
-        w->head = w->tail = w->sent = 0;
+        w->q.head = w->q.tail = w->sent = 0;
         update_queued(w);
 }
 
@@ -133,7 +134,7 @@ static void update_io(SyslogWriter *w) {
 
         if (!w->event || w->fd < 0 || sd_event_get_state(w->event) == SD_EVENT_FINISHED)
                 return;
-        if (w->connecting || (w->connected && w->head + w->sent < w->tail))
+        if (w->connecting || (w->connected && w->q.head + w->sent < w->q.tail))
                 events |= EPOLLOUT;
         if (w->connected && is_tcp(w))
                 events |= EPOLLIN | EPOLLRDHUP;   /* receivers never write: readable means closed */
@@ -162,7 +163,7 @@ static void release_acked(SyslogWriter *w) {
                 return;
         acked = w->sent > (size_t) unacked ? w->sent - (size_t) unacked : 0;
         while (w->n_frames > 0) {
-                size_t len = frame_at(w, w->head, NULL);
+                size_t len = frame_at(w, w->q.head, NULL);
 
                 if (len > acked)
                         break;
@@ -264,8 +265,8 @@ static int send_datagrams(SyslogWriter *w, unsigned budget) {
         bool retried = false;
 
         while (w->n_frames > 0 && budget-- > 0) {
-                size_t prefix, len = frame_at(w, w->head, &prefix);
-                ssize_t k = send_some(w, w->buf + w->head + prefix, len - prefix);
+                size_t prefix, len = frame_at(w, w->q.head, &prefix);
+                ssize_t k = send_some(w, w->q.buf + w->q.head + prefix, len - prefix);
 
                 if (k == -EAGAIN)
                         return -EAGAIN;
@@ -296,8 +297,8 @@ static int send_datagrams(SyslogWriter *w, unsigned budget) {
 }
 
 static int send_stream(SyslogWriter *w) {
-        while (w->head + w->sent < w->tail) {
-                ssize_t k = send_some(w, w->buf + w->head + w->sent, w->tail - w->head - w->sent);
+        while (w->q.head + w->sent < w->q.tail) {
+                ssize_t k = send_some(w, w->q.buf + w->q.head + w->sent, w->q.tail - w->q.head - w->sent);
 
                 if (k == -EAGAIN)
                         break;
@@ -310,7 +311,7 @@ static int send_stream(SyslogWriter *w) {
         release_acked(w);
         if (w->sent > 0)
                 arm_timer(w, SYSLOG_ACK_CHECK_USEC);
-        return w->head + w->sent < w->tail ? -EAGAIN : 0;
+        return w->q.head + w->sent < w->q.tail ? -EAGAIN : 0;
 }
 
 /* Send what the socket takes now. 0: nothing left unsent; -EAGAIN: wait; other: disconnected. */
@@ -356,34 +357,6 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                         arm_timer(w, SYSLOG_ACK_CHECK_USEC);
         }
         (void) pump(w, SYSLOG_SEND_BATCH);
-        return 0;
-}
-
-/* Room for a frame of need bytes at the tail, within queue_max. */
-static int reserve(SyslogWriter *w, size_t need) {
-        size_t used = w->tail - w->head, size;
-        char *p;
-
-        if (w->tail + need <= w->allocated)
-                return 0;
-        if (w->head > 0) {
-                memmove(w->buf, w->buf + w->head, used);
-                w->head = 0;
-                w->tail = used;
-                if (w->tail + need <= w->allocated)
-                        return 0;
-        }
-        if (used + need > w->opts.queue_max)
-                return -ENOBUFS;
-        size = MAX(w->allocated, (size_t) SYSLOG_QUEUE_MIN);
-        while (size < used + need)
-                size *= 2;
-        size = MIN(size, w->opts.queue_max);
-        p = realloc(w->buf, size);
-        if (!p)
-                return -ENOBUFS;
-        w->buf = p;
-        w->allocated = size;
         return 0;
 }
 
@@ -437,16 +410,16 @@ int syslog_writer_send(SyslogWriter *w, const FormatField *fields, size_t n_fiel
         prefix = syslog_frame_prefix(w->msg, (size_t) k);
         /* Frames the peer acknowledged since the last check free their room first
          * (otherwise the queue would only drain at the pace of the ack timer). */
-        if (w->tail + prefix + (size_t) k > w->allocated && w->connected)
+        if (w->q.tail + prefix + (size_t) k > w->q.allocated && w->connected)
                 release_acked(w);
-        if (reserve(w, prefix + (size_t) k) < 0) {
+        if (byte_queue_reserve(&w->q, prefix + (size_t) k) < 0) {
                 w->stats->entries_dropped++;
                 return -ENOBUFS;
         }
-        was_idle = w->head + w->sent == w->tail;
-        memcpy(w->buf + w->tail, w->msg, prefix);
-        memcpy(w->buf + w->tail + prefix, w->msg + SYSLOG_FRAME_PREFIX_MAX, (size_t) k);
-        w->tail += prefix + (size_t) k;
+        was_idle = w->q.head + w->sent == w->q.tail;
+        memcpy(w->q.buf + w->q.tail, w->msg, prefix);
+        memcpy(w->q.buf + w->q.tail + prefix, w->msg + SYSLOG_FRAME_PREFIX_MAX, (size_t) k);
+        w->q.tail += prefix + (size_t) k;
         w->n_frames++;
         update_queued(w);
 
@@ -539,6 +512,7 @@ int syslog_writer_new(const SyslogWriterOptions *o, sd_event *event, Stats *stat
         if (!w)
                 return -ENOMEM;
         w->opts = *o;
+        w->q = BYTE_QUEUE_INIT(SYSLOG_QUEUE_MIN, o->queue_max);
         w->fd = -EBADF;
         w->stats = stats ?: &w->own_stats;
         w->backoff_usec = SYSLOG_RECONNECT_MIN_USEC;
@@ -582,6 +556,6 @@ SyslogWriter *syslog_writer_free(SyslogWriter *w) {
         sd_event_source_disable_unref(w->retry_timer);
         sd_event_unref(w->event);
         safe_close(w->fd);
-        free(w->buf);
+        byte_queue_done(&w->q);
         return mfree(w);
 }
