@@ -107,7 +107,7 @@ def test(ctx):
     # request, a client one per request wrk completed), not after a guess:
     # its shutdown flush waits only so long. The deadline bounds a failure.
     htlib.journal_wait(daemon.pid, f"SERVER_PORT={nginx.port}", expected=2 * n - conns, timeout=300)
-    daemon.stop(timeout=60)
+    daemon.stop()
 
     entries = htlib.journal_final(daemon, f"SERVER_PORT={nginx.port}", "HTTP_ROLE=server")
     complete = [e for e in entries if "HTTP_STATUS" in e and "HTTP_METHOD" in e]
