@@ -175,6 +175,31 @@ static __always_inline struct ht_conn *conn_get(const struct ht_op *op) {
         return conn_create(op, file, HT_ROLE_UNKNOWN, false);
 }
 
+/*
+ * The start of an operation's bytes on c (op_bytes of them, the first
+ * first_len readable at first, in user memory): classify the connection on
+ * them if it is not yet, announce it, and send ahead the bytes kept while it
+ * was being classified. True when the caller is to emit the operation's
+ * bytes; false when they are not traced, or lost (counted) because the
+ * announcement did not fit.
+ */
+static __always_inline bool conn_data_begin(struct ht_conn *c, const struct ht_op *op, __u64 first,
+                                            __u64 first_len, __u64 op_bytes) {
+        __u32 prefix = 0;
+
+        if (!protocol_infer(c, first, first_len, op->direction, &prefix))
+                return false;
+        if (!announce(c, op)) {
+                __sync_fetch_and_add(&c->lost[op->direction & 1], op_bytes + prefix);
+                return false;
+        }
+        if (prefix > 0)
+                /* Bytes of earlier operations kept while the connection was being classified. */
+                emit_data_from(c, op, (__u64) c->stash, true, prefix, prefix, HT_DATA_SEGMENT_START,
+                               c->stash_ns);
+        return true;
+}
+
 /* The tracked state of op's (tgid, fd) if there is one; never classifies. */
 static __always_inline struct ht_conn *conn_lookup(const struct ht_op *op) {
         struct ht_conn_key key = { .tgid = op->pid_tgid >> 32, .fd = op->fd };

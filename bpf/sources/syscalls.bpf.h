@@ -155,7 +155,6 @@ static __always_inline void data_exit(long ret) {
         struct ht_op op;
         struct ht_conn *c;
         __u64 first, first_len;
-        __u32 prefix = 0;
 
         /* Cheapest test first: most syscalls are on files and sockets that are not traced. */
         if (!take_args(&a) || ret <= 0)
@@ -195,16 +194,8 @@ static __always_inline void data_exit(long ret) {
                 if (iv.len < first_len)
                         first_len = iv.len;
         }
-        if (!protocol_infer(c, first, first_len, a.direction, &prefix))
+        if (!conn_data_begin(c, &op, first, first_len, ret))
                 return;
-        if (!announce(c, &op)) {
-                __sync_fetch_and_add(&c->lost[a.direction & 1], ret + prefix);
-                return;
-        }
-        if (prefix > 0)
-                /* Bytes of earlier syscalls kept while the connection was being classified. */
-                emit_data_from(c, &op, (__u64) c->stash, true, prefix, prefix, HT_DATA_SEGMENT_START,
-                               c->stash_ns);
 
         if (!a.iovcnt) {
                 emit_data(c, &op, a.buf, ret, ret, HT_DATA_SEGMENT_START);
