@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 
 #include "basic/macro.h"
+#include "output/excerpt.h"
 #include "output/fields.h"
 #include "select/filter.h"
 #include "select/redact.h"
@@ -365,72 +366,6 @@ static int entry_add_header_fields(FormatEntry *e, const HttpMessage *m, const F
                 if (r > 0)
                         (*n_added)++;
         }
-        return 0;
-}
-
-/*
- * One line of a parse error excerpt, secrets masked, appended raw to buf.
- * "Name: value" with a secret header name keeps "Name:" and its blanks and
- * loses the value to the mask. Any other line is read as a query (the
- * target in a request line, a form body, a URL in another header): values
- * of secret parameters are masked wherever "name=value" appears.
- */
-static int excerpt_mask_line(const Redactor *r, const char *s, size_t n, char *buf, size_t size, size_t *len) {
-        _cleanup_(freep) char *out = NULL;
-        char q[FORMAT_EXCERPT_MAX + 1];
-        const char *colon = memchr(s, ':', n);
-        size_t k, ol;
-        int m;
-
-        if (colon) {
-                k = colon - s;
-                while (k > 0 && (s[k - 1] == ' ' || s[k - 1] == '\t'))
-                        k--;    /* "Name :" is invalid HTTP, but it must not leak either */
-                if (k > 0 && redactor_header_is_secret(r, s, k)) {
-                        size_t v = colon - s + 1;
-
-                        while (v < n && (s[v] == ' ' || s[v] == '\t'))
-                                v++;
-                        raw_append(buf, size, len, s, v);
-                        if (v < n)
-                                raw_append(buf, size, len, redactor_mask(r), strlen(redactor_mask(r)));
-                        return 0;
-                }
-        }
-
-        /* A '?' in front makes the whole line a parameter list for redactor_url(). */
-        q[0] = '?';
-        memcpy(q + 1, s, n);
-        m = redactor_url(r, q, n + 1, &out, &ol);
-        if (m < 0)
-                return m;
-        if (m > 0)
-                raw_append(buf, size, len, out + 1, ol - 1);
-        else
-                raw_append(buf, size, len, s, n);
-        return 0;
-}
-
-/* The excerpt (at most FORMAT_EXCERPT_MAX bytes) with secrets masked, line by line; raw into buf. */
-static int excerpt_mask(const Redactor *r, const uint8_t *in, size_t n, char *buf, size_t size, size_t *ret_len) {
-        const char *s = (const char *) in;
-        size_t len = 0;
-
-        for (size_t a = 0; a < n;) {
-                size_t b = a, c;
-                int k;
-
-                while (b < n && s[b] != '\r' && s[b] != '\n')
-                        b++;
-                k = excerpt_mask_line(r, s + a, b - a, buf, size, &len);
-                if (k < 0)
-                        return k;
-                for (c = b; c < n && (s[c] == '\r' || s[c] == '\n'); c++)
-                        ;
-                raw_append(buf, size, &len, s + b, c - b);
-                a = c;
-        }
-        *ret_len = len;
         return 0;
 }
 

@@ -15,6 +15,7 @@
 
 #include "config/configuration.h"
 #include "output/daemon-entries.h"
+#include "output/excerpt.h"
 #include "output/fields.h"
 #include "basic/macro.h"
 #include "read-source.h"
@@ -1116,6 +1117,24 @@ static void test_priority_mapping(void **state) {
 }
 
 /* The parse error excerpt is raw bytes of the stream: secrets in it are masked too. */
+/* The masking on its own: line ends kept, a secret header's value masked, the length bound enforced. */
+static void test_excerpt_mask(void **state) {
+        _cleanup_(redactor_freep) Redactor *r = NULL;
+        _cleanup_(config_freep) Config *c = NULL;
+        static const char in[] = "GET /?a=1&token=s3 HTTP/1.1\r\nCookie: x=y\r\nHost: h\r\n";
+        uint8_t big[FORMAT_EXCERPT_MAX + 1] = {};
+        char out[FORMAT_VALUE_MAX + 1];
+        size_t len = 0;
+
+        assert_int_equal(config_new_defaults(&c), 0);
+        assert_int_equal(redactor_new_from_config(c, &r), 0);
+        assert_int_equal(excerpt_mask(r, (const uint8_t *) in, strlen(in), out, sizeof(out), &len), 0);
+        out[len] = 0;
+        /* A line is read as a query: the secret's value runs to the line's end, version included. */
+        assert_string_equal(out, "GET /?a=1&token=***\r\nCookie: ***\r\nHost: h\r\n");
+        assert_int_equal(excerpt_mask(r, big, sizeof(big), out, sizeof(out), &len), -EINVAL);
+}
+
 static void test_excerpt_secrets(void **state) {
         Fixture *f = *state;
         static const struct { const char *excerpt, *masked; } t[] = {
@@ -1352,6 +1371,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_secret_headers, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_header_cap, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_priority_mapping, setup, teardown),
+                cmocka_unit_test(test_excerpt_mask),
                 cmocka_unit_test_setup_teardown(test_excerpt_secrets, setup, teardown),
                 cmocka_unit_test(test_statistics),
                 cmocka_unit_test(test_drops),
