@@ -252,7 +252,8 @@ static void writer_update_io(JournalWriter *w);
 static void writer_schedule_retry(JournalWriter *w) {
         int r;
 
-        if (!w->event)
+        /* After the loop ended (flush at exit) the flush reconnects itself: not an error. */
+        if (!w->event || sd_event_get_state(w->event) == SD_EVENT_FINISHED)
                 return;
 
         w->backoff_usec = w->backoff_usec == 0 ? JOURNAL_RECONNECT_MIN_USEC :
@@ -371,7 +372,9 @@ static void writer_update_io(JournalWriter *w) {
         bool want = w->connected && w->head;
         int r;
 
-        if (!w->event)
+        /* After the loop ended (flush at exit) the flush sends synchronously; sd-event would
+         * refuse with -ESTALE, which is not an output error (as in syslog-writer.c). */
+        if (!w->event || sd_event_get_state(w->event) == SD_EVENT_FINISHED)
                 return;
 
         if (!w->io_source) {

@@ -201,7 +201,8 @@ static void update_io(JsonWriter *w) {
         bool want = w->q.head < w->q.tail;
         int r;
 
-        if (!w->event || w->mode == JSON_MODE_DIRECT)
+        /* After the loop ended (flush at exit) there is nothing to watch: not an error. */
+        if (!w->event || w->mode == JSON_MODE_DIRECT || sd_event_get_state(w->event) == SD_EVENT_FINISHED)
                 return;
         if (!w->io_source) {
                 if (!want)
