@@ -35,7 +35,31 @@ typedef struct Peers {
         size_t body_sent[16];         /* per stream index: bytes the server's data provider gave */
         size_t req_body_left[16];     /* per stream index: client request body left to send */
         unsigned n_requests_done;     /* requests the server saw complete */
+        /*
+         * Every header field each session received, "stream name=value\n" in
+         * the order libnghttp2 delivered them: [0] the server's view of the
+         * client's blocks, [1] the client's view of the server's.
+         */
+        char *received[2];
+        size_t received_len[2];
 } Peers;
+
+static int peers_on_header(nghttp2_session *session, const nghttp2_frame *frame, const uint8_t *name, size_t namelen,
+                           const uint8_t *value, size_t valuelen, uint8_t flags, void *user_data) {
+        Peers *p = user_data;
+        unsigned side = session == p->server ? 0 : 1;
+        size_t need = namelen + valuelen + 16;
+        int n;
+
+        if (p->received_len[side] + need > PEERS_BUF_MAX)
+                abort();
+        n = snprintf(p->received[side] + p->received_len[side], need, "%d %.*s=%.*s\n", frame->hd.stream_id,
+                     (int) namelen, (const char *) name, (int) valuelen, (const char *) value);
+        if (n < 0 || (size_t) n >= need)
+                abort();
+        p->received_len[side] += (size_t) n;
+        return 0;
+}
 
 static ssize_t peers_padding(nghttp2_session *session, const nghttp2_frame *frame, size_t max_payloadlen,
                              void *user_data) {
@@ -128,12 +152,15 @@ static void peers_init(Peers *p, unsigned pad_to) {
         p->pad_to = pad_to;
         p->c2s = malloc(PEERS_BUF_MAX);
         p->s2c = malloc(PEERS_BUF_MAX);
-        if (!p->c2s || !p->s2c)
+        p->received[0] = calloc(1, PEERS_BUF_MAX);
+        p->received[1] = calloc(1, PEERS_BUF_MAX);
+        if (!p->c2s || !p->s2c || !p->received[0] || !p->received[1])
                 abort();
 
         if (nghttp2_session_callbacks_new(&cb) != 0)
                 abort();
         nghttp2_session_callbacks_set_select_padding_callback(cb, peers_padding);
+        nghttp2_session_callbacks_set_on_header_callback(cb, peers_on_header);
         if (nghttp2_session_client_new(&p->client, cb, p) != 0)
                 abort();
         nghttp2_session_callbacks_set_on_frame_recv_callback(cb, peers_server_frame);
@@ -211,4 +238,6 @@ static void peers_done(Peers *p) {
         nghttp2_session_del(p->server);
         free(p->c2s);
         free(p->s2c);
+        free(p->received[0]);
+        free(p->received[1]);
 }

@@ -634,6 +634,7 @@ static void test_preface(void **state) {
                 assert_true(http2_frame_parser_desynced(p));
                 rec_done(&r);
         }
+        free(b);
 }
 
 static void test_gaps(void **state) {
@@ -687,6 +688,20 @@ static void test_gaps(void **state) {
         assert_int_equal(r.n_frames, 1);
         assert_int_equal(r.frames[0].data_bytes, 5);
         assert_int_equal(r.frames[0].pad_len, 0);
+        rec_done(&r);
+
+        /* a lost pad length of HEADERS: the fragment's end is unknown, the block incomplete */
+        b->n = 0;
+        put_frame(b, HTTP2_HEADERS, HTTP2_FLAG_PADDED | HTTP2_FLAG_END_HEADERS, 1, "\x02\x82\x86\0\0", 5);
+        rec_init(&r);
+        p = http2_frame_parser_free(p);
+        p = parser(HTTP2_FROM_SERVER, NULL, NULL, &r, true);
+        assert_int_equal(http2_frame_parser_feed(p, b->b, 9, 1, 1, true), 0);
+        assert_int_equal(http2_frame_parser_gap(p, 1, 2), 0);
+        assert_int_equal(http2_frame_parser_feed(p, b->b + 10, 4, 3, 1, false), 0);
+        assert_int_equal(r.n_frames, 1);
+        assert_true(r.frames[0].parser_flags & HTTP2_FRAME_BLOCK_INCOMPLETE);
+        assert_true(r.frames[0].parser_flags & HTTP2_FRAME_GAP);
         rec_done(&r);
 
         /* a gap inside a header block: the block comes out, marked incomplete */

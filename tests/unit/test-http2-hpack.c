@@ -636,6 +636,51 @@ static void side_done(Side *s) {
         http2_hpack_free(s->hpack);
 }
 
+static int cmp_lines(const void *a, const void *b) {
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+/* Splits a "stream name=value\n" log into sorted lines (the buffer is modified). */
+static size_t sorted_lines(char *log, char **lines, size_t max) {
+        size_t n = 0;
+
+        for (char *save = NULL, *l = strtok_r(log, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+                assert_true(n < max);
+                lines[n++] = l;
+        }
+        qsort(lines, n, sizeof(char *), cmp_lines);
+        return n;
+}
+
+/* What we decoded from one direction equals what the receiving libnghttp2 session got, field for field. */
+static void check_same_as_session(const Side *s, char *received) {
+        char *ours = malloc(PEERS_BUF_MAX), **a = calloc(256, sizeof(char *)), **b = calloc(256, sizeof(char *));
+        size_t len = 0, na, nb;
+
+        assert_true(ours && a && b);
+        for (size_t i = 0; i < s->n; i++) {
+                const Http2HeaderList *l = s->lists[i];
+
+                for (Http2Pseudo p = 0; p < _HTTP2_PSEUDO_MAX; p++)
+                        if (l->pseudo[p])
+                                len += (size_t) snprintf(ours + len, PEERS_BUF_MAX - len, "%u %s=%s\n", s->stream_ids[i],
+                                                         http2_pseudo_to_string(p), l->pseudo[p]);
+                for (size_t k = 0; k < l->n_fields; k++)
+                        len += (size_t) snprintf(ours + len, PEERS_BUF_MAX - len, "%u %s=%s\n", s->stream_ids[i],
+                                                 l->fields[k].name, l->fields[k].value);
+                assert_true(len < PEERS_BUF_MAX);
+        }
+        na = sorted_lines(ours, a, 256);
+        nb = sorted_lines(received, b, 256);
+        assert_true(na >= 4 * 5);      /* four requests of five fields or more */
+        assert_int_equal(na, nb);
+        for (size_t i = 0; i < na; i++)
+                assert_string_equal(a[i], b[i]);
+        free(ours);
+        free(a);
+        free(b);
+}
+
 static void test_conversation(void **state) {
         static const size_t steps[] = { SIZE_MAX, 1, 1000 };
         char *big = malloc(20001);
@@ -686,6 +731,11 @@ static void test_conversation(void **state) {
                                 assert_int_equal(s.lists[i]->status, 0);
                         } else
                                 assert_int_equal(s.lists[i]->status, want);
+                }
+                if (k == ELEMENTSOF(steps) - 1) {
+                        /* last round: the logs are consumed by the comparison */
+                        check_same_as_session(&c, peers.received[0]);
+                        check_same_as_session(&s, peers.received[1]);
                 }
                 side_done(&c);
                 side_done(&s);

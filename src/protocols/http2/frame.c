@@ -74,6 +74,8 @@ struct Http2FrameParser {
         bool block_overflow;            /* counted once per block */
 };
 
+static const char preface[] = HTTP2_PREFACE;
+
 static const char *const type_names[_HTTP2_FRAME_TYPE_KNOWN] = {
         [HTTP2_DATA]          = "DATA",
         [HTTP2_HEADERS]       = "HEADERS",
@@ -537,6 +539,9 @@ static bool fixed_done(Http2FrameParser *p) {
                 p->blk.promised_stream_id = f->promised_stream_id;
                 if (p->fixed_lost)
                         p->blk.parser_flags |= HTTP2_FRAME_GAP;
+                /* without the pad length, where the fragment ends is unknown: padding would be taken for HPACK */
+                if (p->fixed_lost && padded)
+                        p->blk.parser_flags |= HTTP2_FRAME_BLOCK_INCOMPLETE;
         }
         return true;
 }
@@ -688,7 +693,7 @@ static void maybe_frame_end(Http2FrameParser *p) {
 static bool try_resync(Http2FrameParser *p, const uint8_t *buf, size_t n) {
         size_t k = MIN(n, (size_t) HTTP2_PREFACE_LEN);
 
-        if (p->dir == HTTP2_FROM_CLIENT && k >= 4 && memcmp(buf, HTTP2_PREFACE, k) == 0) {
+        if (p->dir == HTTP2_FROM_CLIENT && k >= 4 && memcmp(buf, preface, k) == 0) {
                 p->state = STATE_PREFACE;
                 p->preface_pos = 0;
         } else if (http2_frame_looks_like_start(buf, n, p->max_frame_size))
@@ -723,7 +728,7 @@ int http2_frame_parser_feed(Http2FrameParser *p, const uint8_t *buf, size_t n, u
                 switch (p->state) {
                 case STATE_PREFACE:
                         k = MIN(n, (size_t) HTTP2_PREFACE_LEN - p->preface_pos);
-                        if (memcmp(buf, HTTP2_PREFACE + p->preface_pos, k) != 0) {
+                        if (memcmp(buf, preface + p->preface_pos, k) != 0) {
                                 protocol_error(p, "stream does not start with the HTTP/2 client preface",
                                                p->offset - p->preface_pos, 0xff, 0);
                                 continue;   /* the rest of the feed is discarded below */

@@ -48,7 +48,8 @@
  *    data. If header block bytes were lost, the block also gets
  *    HTTP2_FRAME_BLOCK_INCOMPLETE. If the bytes that held a pad length or a
  *    type's fixed fields were lost, those fields are 0 and the frame has
- *    HTTP2_FRAME_GAP (a lost pad length counts as no padding).
+ *    HTTP2_FRAME_GAP (a lost pad length counts as no padding, and makes a
+ *    header block HTTP2_FRAME_BLOCK_INCOMPLETE: its end is unknown).
  *  - Any other gap (inside a frame header, past the end of the current frame,
  *    inside the client preface) loses sync.
  *  - Protocol errors a receiver treats as a connection error (frame too
