@@ -125,6 +125,30 @@ static void remember(Http2FrameParser *p, int r) {
 
 /* ---- frame header checks ---- */
 
+/* Bytes before a frame's body: pad length byte, then the type's fixed fields. */
+static uint32_t fixed_part(uint8_t type, uint8_t flags) {
+        uint32_t pad = type < _HTTP2_FRAME_TYPE_KNOWN && (type_flags[type] & flags & HTTP2_FLAG_PADDED) ? 1 : 0;
+
+        switch (type) {
+        case HTTP2_DATA:
+                return pad;
+        case HTTP2_HEADERS:
+                return pad + (flags & HTTP2_FLAG_PRIORITY ? 5 : 0);
+        case HTTP2_PUSH_PROMISE:
+                return pad + 4;
+        case HTTP2_PRIORITY:
+                return 5;
+        case HTTP2_RST_STREAM:
+        case HTTP2_WINDOW_UPDATE:
+                return 4;
+        case HTTP2_PING:
+        case HTTP2_GOAWAY:
+                return 8;
+        default:
+                return 0;
+        }
+}
+
 /*
  * The connection errors a receiver finds in a frame header alone (RFC 9113
  * §4.2, §6), for a frame of known type: NULL when the header is acceptable.
@@ -132,8 +156,6 @@ static void remember(Http2FrameParser *p, int r) {
  */
 static const char *header_error(uint8_t type, uint8_t flags, uint32_t length, uint32_t stream_id,
                                 uint32_t max_frame_size) {
-        uint32_t need = 0;
-
         if (length > max_frame_size)
                 return "frame larger than SETTINGS_MAX_FRAME_SIZE";
         if (type >= _HTTP2_FRAME_TYPE_KNOWN)
@@ -160,15 +182,6 @@ static const char *header_error(uint8_t type, uint8_t flags, uint32_t length, ui
         }
 
         switch (type) {
-        case HTTP2_DATA:
-                need = flags & HTTP2_FLAG_PADDED ? 1 : 0;
-                break;
-        case HTTP2_HEADERS:
-                need = (flags & HTTP2_FLAG_PADDED ? 1 : 0) + (flags & HTTP2_FLAG_PRIORITY ? 5 : 0);
-                break;
-        case HTTP2_PUSH_PROMISE:
-                need = (flags & HTTP2_FLAG_PADDED ? 1 : 0) + 4;
-                break;
         case HTTP2_PRIORITY:
                 if (length != 5)
                         return "PRIORITY frame length is not 5";
@@ -187,9 +200,6 @@ static const char *header_error(uint8_t type, uint8_t flags, uint32_t length, ui
                 if (length != 8)
                         return "PING frame length is not 8";
                 break;
-        case HTTP2_GOAWAY:
-                need = 8;
-                break;
         case HTTP2_WINDOW_UPDATE:
                 if (length != 4)
                         return "WINDOW_UPDATE frame length is not 4";
@@ -197,7 +207,7 @@ static const char *header_error(uint8_t type, uint8_t flags, uint32_t length, ui
         default:
                 break;
         }
-        if (length < need)
+        if (length < fixed_part(type, flags))
                 return "frame shorter than its fixed fields";
         return NULL;
 }
@@ -441,31 +451,7 @@ static void frame_begin(Http2FrameParser *p) {
         p->fixed_lost = false;
         p->entry_len = 0;
         p->entry_lost = false;
-        switch (type) {
-        case HTTP2_DATA:
-                p->fixed_len = flags & HTTP2_FLAG_PADDED ? 1 : 0;
-                break;
-        case HTTP2_HEADERS:
-                p->fixed_len = (flags & HTTP2_FLAG_PADDED ? 1 : 0) + (flags & HTTP2_FLAG_PRIORITY ? 5 : 0);
-                break;
-        case HTTP2_PUSH_PROMISE:
-                p->fixed_len = (flags & HTTP2_FLAG_PADDED ? 1 : 0) + 4;
-                break;
-        case HTTP2_PRIORITY:
-                p->fixed_len = 5;
-                break;
-        case HTTP2_RST_STREAM:
-        case HTTP2_WINDOW_UPDATE:
-                p->fixed_len = 4;
-                break;
-        case HTTP2_PING:
-        case HTTP2_GOAWAY:
-                p->fixed_len = 8;
-                break;
-        default:
-                p->fixed_len = 0;
-                break;
-        }
+        p->fixed_len = fixed_part(type, flags);
         /* without padding, the body runs to the end; with it, known once the pad length is read */
         p->body_end_known = !(type < _HTTP2_FRAME_TYPE_KNOWN && (type_flags[type] & HTTP2_FLAG_PADDED) &&
                               (flags & HTTP2_FLAG_PADDED));
