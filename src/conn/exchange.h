@@ -46,7 +46,7 @@ typedef struct HttpMessage {
         HttpMessageKind kind;
         char *method;                 /* request only */
         char *target;                 /* request only: request-target exactly as sent */
-        unsigned version;             /* 10 for HTTP/1.0, 11 for HTTP/1.1 */
+        unsigned version;             /* 10 for HTTP/1.0, 11 for HTTP/1.1, 20 for HTTP/2 */
         unsigned status;              /* response only */
         char *reason;                 /* response only */
         HttpHeaderField *headers;
@@ -65,7 +65,7 @@ typedef enum ExchangeKind {
         EXCHANGE_COMPLETE,            /* a request and its response */
         EXCHANGE_NO_RESPONSE,         /* a request whose response never came */
         EXCHANGE_UNCORRELATED,        /* a response without a request (tracing started mid-exchange) */
-        EXCHANGE_PARSE_ERROR,         /* bytes that are not valid HTTP/1.x */
+        EXCHANGE_PARSE_ERROR,         /* bytes that are not valid in the connection's protocol */
         _EXCHANGE_KIND_MAX,
 } ExchangeKind;
 
@@ -85,6 +85,7 @@ typedef enum ExchangeEndReason {
 typedef struct Exchange {
         ExchangeKind kind;
         const ConnInfo *conn;
+        uint32_t stream_id;           /* the stream within the connection where the protocol has them (HTTP/2); 0 otherwise, and then not logged */
         const HttpMessage *request;   /* NULL for EXCHANGE_UNCORRELATED and PARSE_ERROR */
         const HttpMessage *response;  /* NULL for EXCHANGE_NO_RESPONSE and PARSE_ERROR */
         uint64_t duration_ns;         /* COMPLETE: request first byte -> response last byte */

@@ -3,9 +3,11 @@
  * The interface between a connection and the application protocol spoken
  * on it. The connection layer (conn.c) owns reassembly bookkeeping, memory
  * caps and lifetimes and feeds each protocol handler bytes and gaps per
- * direction; the handler turns them into exchanges. HTTP/1.x is the first
- * implementation; HTTP/2 plugs in beside it through the same operations, and
- * a second data source (TLS plaintext) feeds the same connection layer.
+ * direction; the handler turns them into exchanges. Each protocol lives in
+ * its own folder under protocols/ and is found through protocols/registry.h
+ * by its ConnProtocol id; HTTP/1 is the first, HTTP/2 plugs in beside it
+ * through the same operations, and a second data source (TLS plaintext)
+ * feeds the same connection layer.
  */
 #pragma once
 
@@ -13,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "conn/conn-info.h"
 #include "conn/exchange.h"
 #include "conn/stats.h"
 
@@ -58,6 +61,7 @@ typedef struct ProtocolContext {
 } ProtocolContext;
 
 typedef struct ProtocolOps {
+        ConnProtocol id;              /* the connections this handler parses (registry.c checks it) */
         const char *name;
 
         int (*new)(const ProtocolContext *ctx, void **ret);
@@ -84,4 +88,3 @@ typedef struct ProtocolOps {
         bool (*pending)(const void *p);
 } ProtocolOps;
 
-extern const ProtocolOps protocol_http1_ops;

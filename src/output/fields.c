@@ -535,6 +535,11 @@ static int render_connection_id(FormatFieldContext *c, const FormatFieldSpec *f)
         return entry_add_u64(c->e, f->name, c->x->conn->id);
 }
 
+static int render_stream_id(FormatFieldContext *c, const FormatFieldSpec *f) {
+        /* Only protocols with streams (HTTP/2) set one; HTTP/1 exchanges never carry the field. */
+        return c->x->stream_id != 0 ? entry_add_u64(c->e, f->name, c->x->stream_id) : 0;
+}
+
 static int render_no_response_reason(FormatFieldContext *c, const FormatFieldSpec *f) {
         if (c->x->kind != EXCHANGE_NO_RESPONSE)
                 return 0;
@@ -622,6 +627,7 @@ const FormatFieldSpec format_field_specs[] = {
         FIXED("SERVER_ADDR",                    render_addr, .arg = "server"),
         FIXED("SERVER_PORT",                    render_port, .arg = "server"),
         FIXED("HTTP_CONNECTION_ID",             render_connection_id),
+        FIXED("HTTP_STREAM_ID",                 render_stream_id),
         FIXED("HTTP_NO_RESPONSE_REASON",        render_no_response_reason),
         FIXED("HTTP_PARSE_ERROR",               render_parse_error),
         FIXED("HTTP_PARSE_ERROR_DIRECTION",     render_parse_error_direction),

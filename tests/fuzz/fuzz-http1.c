@@ -22,6 +22,7 @@
 
 #include "basic/macro.h"
 #include "conn/protocol.h"
+#include "protocols/http1/protocol.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -19,6 +19,7 @@
 #include "basic/macro.h"
 #include "capture/records.h"
 #include "conn/conn.h"
+#include "protocols/http1/protocol.h"
 #include "protocols/registry.h"
 #include "trace-api.h"  /* it builds ring-buffer records */
 
@@ -333,6 +334,23 @@ static void test_two_views_of_one_socket(void **state) {
         assert_int_equal(conn_table_last_timestamp(f->t), 7000);
 }
 
+/* Every row of the registry parses the protocol it is filed under. */
+static void test_registry(void **state) {
+        size_t n = 0;
+
+        for (size_t i = 0; i < protocol_registry_size(); i++) {
+                const ProtocolOps *ops = protocol_registry_find(i);
+
+                if (!ops)
+                        continue;
+                assert_int_equal(ops->id, i);
+                assert_non_null(ops->name);
+                n++;
+        }
+        assert_int_equal(n, 1);
+        assert_ptr_equal(protocol_registry_find(CONN_PROTOCOL_HTTP1), &protocol_http1_ops);
+}
+
 /* A protocol without a handler: the open is refused, and still ends what held its fd. */
 static void test_open_without_handler(void **state) {
         Fixture *f = *state;
@@ -360,6 +378,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_bad_records, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_two_views_of_one_socket, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_open_without_handler, setup, teardown),
+                cmocka_unit_test(test_registry),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

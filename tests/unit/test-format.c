@@ -223,6 +223,7 @@ static void test_complete(void **state) {
         assert_string_equal(get(f, "SERVER_ADDR"), "127.0.0.1");
         assert_string_equal(get(f, "SERVER_PORT"), "80");
         assert_string_equal(get(f, "HTTP_CONNECTION_ID"), "42");
+        assert_null(get(f, "HTTP_STREAM_ID"));
         assert_null(get(f, "TRACE_ID"));
         assert_null(get(f, "SPAN_ID"));
         assert_null(get(f, "HTTP_FLAGS"));
@@ -230,6 +231,16 @@ static void test_complete(void **state) {
         assert_null(get(f, "HTTP_PARSE_ERROR"));
         assert_int_equal(f->e.n_fields, 20);
         assert_int_equal(f->stats.fields_truncated, 0);
+}
+
+/* A protocol with streams names the exchange's stream; HTTP/1 (stream 0) never does. */
+static void test_stream_id(void **state) {
+        Fixture *f = *state;
+
+        f->x.stream_id = 7;
+        format_ok(f);
+        assert_string_equal(get(f, "HTTP_STREAM_ID"), "7");
+        assert_string_equal(get(f, "HTTP_CONNECTION_ID"), "42");
 }
 
 static void test_no_response(void **state) {
@@ -1341,6 +1352,7 @@ static void test_statistics_due(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_complete, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_stream_id, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_no_response, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_uncorrelated, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_parse_error, setup, teardown),

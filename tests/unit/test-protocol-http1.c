@@ -15,6 +15,7 @@
 
 #include "basic/macro.h"
 #include "conn/protocol.h"
+#include "protocols/http1/protocol.h"
 
 #define X_MAX 64
 

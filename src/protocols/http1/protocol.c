@@ -26,6 +26,7 @@
 #include "basic/macro.h"
 #include "conn/protocol.h"
 #include "protocols/http1/parser.h"
+#include "protocols/http1/protocol.h"
 
 typedef struct Http1Conn {
         const ConnInfo *conn;
@@ -384,6 +385,7 @@ static bool http1_pending(const void *p) {
 }
 
 const ProtocolOps protocol_http1_ops = {
+        .id = CONN_PROTOCOL_HTTP1,
         .name = "http1",
         .new = http1_new,
         .free = http1_free,
