@@ -66,6 +66,21 @@ static __always_inline int classify_file(struct file *file, struct ht_conn *c) {
         return SOCK_TCP;
 }
 
+/*
+ * The connection map of op's source, keyed by (tgid, fd). Each source needs
+ * its own view of a socket: the syscall source sees a TLS socket's
+ * ciphertext and marks it not traced, a TLS source would see its plaintext.
+ * Every helper here reaches the map through this, so a second source brings
+ * its map (and a case) here and reuses the rest.
+ */
+static __always_inline void *conns_of(const struct ht_op *op) {
+        return &conns;
+}
+
+static __always_inline struct ht_conn_key conn_key(const struct ht_op *op) {
+        return (struct ht_conn_key) { .tgid = op->pid_tgid >> 32, .fd = op->fd };
+}
+
 static __always_inline __u64 next_conn_id(void) {
         __u32 zero = 0;
         __u64 *seq = bpf_map_lookup_elem(&conn_id_seq, &zero);
@@ -122,18 +137,18 @@ static __always_inline bool conn_filter(struct ht_conn *c, const struct ht_op *o
  */
 static __always_inline struct ht_conn *conn_create(const struct ht_op *op, struct file *file,
                                                    __u8 role, bool seen_start) {
-        struct ht_conn_key key = { .tgid = op->pid_tgid >> 32, .fd = op->fd };
+        struct ht_conn_key key = conn_key(op);
         struct ht_conn c = {}, *old;
         int kind;
 
-        old = bpf_map_lookup_elem(&conns, &key);
+        old = bpf_map_lookup_elem(conns_of(op), &key);
         if (old && (old->flags & HT_CONN_ANNOUNCED))
                 emit_close(old, op, HT_CLOSE_REUSED);
 
         kind = classify_file(file, &c);
         if (kind == SOCK_NOT_SOCKET) {
                 if (old)
-                        bpf_map_delete_elem(&conns, &key);
+                        bpf_map_delete_elem(conns_of(op), &key);
                 return NULL;
         }
 
@@ -153,20 +168,20 @@ static __always_inline struct ht_conn *conn_create(const struct ht_op *op, struc
                 c.protocol = HT_PROTO_OTHER;
         }
 
-        if (bpf_map_update_elem(&conns, &key, &c, BPF_ANY) < 0) {
+        if (bpf_map_update_elem(conns_of(op), &key, &c, BPF_ANY) < 0) {
                 count(HT_CNT_CONN_MAP_FULL, 1);
                 return NULL;
         }
-        return bpf_map_lookup_elem(&conns, &key);
+        return bpf_map_lookup_elem(conns_of(op), &key);
 }
 
 /* The tracked state of op's (tgid, fd), classifying the fd on first sight. */
 static __always_inline struct ht_conn *conn_get(const struct ht_op *op) {
-        struct ht_conn_key key = { .tgid = op->pid_tgid >> 32, .fd = op->fd };
+        struct ht_conn_key key = conn_key(op);
         struct ht_conn *c;
         struct file *file;
 
-        c = bpf_map_lookup_elem(&conns, &key);
+        c = bpf_map_lookup_elem(conns_of(op), &key);
         file = fd_to_file(op->fd);
         if (c && c->file == (__u64) file)
                 return c;
@@ -202,7 +217,14 @@ static __always_inline bool conn_data_begin(struct ht_conn *c, const struct ht_o
 
 /* The tracked state of op's (tgid, fd) if there is one; never classifies. */
 static __always_inline struct ht_conn *conn_lookup(const struct ht_op *op) {
-        struct ht_conn_key key = { .tgid = op->pid_tgid >> 32, .fd = op->fd };
+        struct ht_conn_key key = conn_key(op);
 
-        return bpf_map_lookup_elem(&conns, &key);
+        return bpf_map_lookup_elem(conns_of(op), &key);
+}
+
+/* Stop tracking op's (tgid, fd): its fd was closed. */
+static __always_inline void conn_delete(const struct ht_op *op) {
+        struct ht_conn_key key = conn_key(op);
+
+        bpf_map_delete_elem(conns_of(op), &key);
 }

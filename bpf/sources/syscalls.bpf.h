@@ -405,22 +405,19 @@ int ht_exit_connect(struct trace_event_raw_sys_exit *ctx) {
 
 SEC("tracepoint/syscalls/sys_enter_close")
 int ht_enter_close(struct trace_event_raw_sys_enter *ctx) {
-        struct ht_conn_key key = { .fd = ctx->args[0] };
         struct ht_op op;
         struct ht_conn *c;
         __u64 pid_tgid;
 
         if (!task_ids(&pid_tgid))
                 return 0;
-        key.tgid = pid_tgid >> 32;
-        c = bpf_map_lookup_elem(&conns, &key);
+        op = syscall_op(pid_tgid, ctx->args[0], 0, 0);
+        c = conn_lookup(&op);
         if (!c)
                 return 0;
-        if (c->flags & HT_CONN_ANNOUNCED) {
-                op = syscall_op(pid_tgid, key.fd, 0, 0);
+        if (c->flags & HT_CONN_ANNOUNCED)
                 emit_close(c, &op, HT_CLOSE_SYSCALL);
-        }
-        bpf_map_delete_elem(&conns, &key);
+        conn_delete(&op);
         return 0;
 }
 
