@@ -28,8 +28,6 @@
 #include "config/conf-files.h"
 #include "config/configuration.h"
 #include "config/yaml-tree.h"
-#include "output/syslog-format.h"
-#include "select/redact.h"
 
 /* Where a value was written, for diagnostics and sources. */
 typedef struct Where {
@@ -222,6 +220,24 @@ static int error_at(Diagnostics *d, const Where *w, const char *format, ...) {
         return r < 0 ? r : -EINVAL;
 }
 
+/* Registered by the modules that use the settings (config_register_checks()). */
+static ConfigCheckFn consumer_checks[_CONFIG_CHECK_MAX];
+
+int config_register_checks(const ConfigConsumerCheck *table) {
+        for (const ConfigConsumerCheck *e = table; e->fn; e++)
+                if (e->check < _CHECK_CONSUMER_FIRST || e->check >= _CONFIG_CHECK_MAX)
+                        return -EINVAL;
+        for (const ConfigConsumerCheck *e = table; e->fn; e++)
+                consumer_checks[e->check] = e->fn;
+        return 0;
+}
+
+bool config_check_registered(ConfigCheck check) {
+        if (check < _CHECK_CONSUMER_FIRST)
+                return true;
+        return check < _CONFIG_CHECK_MAX && consumer_checks[check];
+}
+
 static const char *check_string(ConfigCheck check, const char *v) {
         switch (check) {
         case CHECK_COMM:
@@ -245,15 +261,6 @@ static const char *check_string(ConfigCheck check, const char *v) {
                 return check_glob(v);
         case CHECK_HEADER_NAME:
                 return check_http_token(v);
-        case CHECK_QUERY_NAME:
-                if (!*v)
-                        return "empty parameter name";
-                if (strlen(v) > REDACT_NAME_MAX)
-                        return "parameter names are at most 128 characters";
-                for (const char *p = v; *p; p++)
-                        if ((unsigned char) *p < 0x20 || *p == 0x7f || strchr("&=#", *p))
-                                return "parameter names cannot contain '&', '=', '#' or control characters";
-                return NULL;
         case CHECK_ABSOLUTE_PATH:
                 if (*v && v[0] != '/')
                         return "must be an absolute path (or empty)";
@@ -265,25 +272,12 @@ static const char *check_string(ConfigCheck check, const char *v) {
                         if ((unsigned char) *p < 0x20 || *p == 0x7f)
                                 return "control character in mask";
                 return NULL;
-        case CHECK_SYSLOG_TARGET: {
-                SyslogTarget t;
-                const char *why = NULL;
-
-                return syslog_target_parse(v, &t, &why) < 0 ? why : NULL;
-        }
-        case CHECK_SYSLOG_FORMAT:
-                return syslog_format_from_string(v) < 0 ? "expected auto, rfc5424 or rfc3164" : NULL;
-        case CHECK_SYSLOG_FACILITY:
-                return syslog_facility_from_string(v) < 0 ?
-                        "expected a facility (kern, user, mail, daemon, auth, syslog, lpr, news, uucp, cron, authpriv, "
-                        "ftp, local0 to local7) or 0 to 23" : NULL;
-        case CHECK_SYSLOG_SEVERITY:
-                return syslog_severity_from_string(v) == -EINVAL ?
-                        "expected entry, a level (emerg, alert, crit, err, warning, notice, info, debug) or 0 to 7" : NULL;
         case CHECK_NONE:
                 return NULL;
+        default:
+                /* A consumer's check (configuration.h): its function, once registered. */
+                return (unsigned) check < _CONFIG_CHECK_MAX && consumer_checks[check] ? consumer_checks[check](v) : NULL;
         }
-        return NULL;
 }
 
 static const char *type_noun(ConfigType t) {

@@ -207,6 +207,16 @@ typedef enum ConfigType {
         _CONFIG_TYPE_MAX,
 } ConfigType;
 
+/*
+ * What a string, or each element of a list of strings, must look like. The
+ * checks before _CHECK_CONSUMER_FIRST are the configuration layer's own.
+ * The others belong to the module that uses the setting (what a syslog
+ * target or a redacted parameter name may be is the output's and the
+ * redactor's business, not this layer's): that module registers a function
+ * for each with config_register_checks(). Until one is registered, values
+ * pass unchecked at load; the consumer still refuses them when it is built.
+ * The daemon registers them all before it loads anything (daemon/settings.c).
+ */
 typedef enum ConfigCheck {
         CHECK_NONE,
         CHECK_COMM,
@@ -216,14 +226,37 @@ typedef enum ConfigCheck {
         CHECK_METHOD,
         CHECK_PATH_PATTERN,
         CHECK_HEADER_NAME,
-        CHECK_QUERY_NAME,
         CHECK_ABSOLUTE_PATH,
         CHECK_MASK,
-        CHECK_SYSLOG_TARGET,
+        _CHECK_CONSUMER_FIRST,
+        CHECK_QUERY_NAME = _CHECK_CONSUMER_FIRST,  /* select/redact.c */
+        CHECK_SYSLOG_TARGET,                       /* output/output.c, and the three below */
         CHECK_SYSLOG_FORMAT,
         CHECK_SYSLOG_FACILITY,
         CHECK_SYSLOG_SEVERITY,
+        _CONFIG_CHECK_MAX,
 } ConfigCheck;
+
+/*
+ * A consumer's check of one value: NULL when it is acceptable, else why not
+ * as static text, which ends the diagnostic "KEY: 'VALUE': WHY".
+ */
+typedef const char *(*ConfigCheckFn)(const char *value);
+
+typedef struct ConfigConsumerCheck {
+        ConfigCheck check;            /* one of _CHECK_CONSUMER_FIRST and after */
+        ConfigCheckFn fn;
+} ConfigConsumerCheck;
+
+/*
+ * Registers the checks of @table (ended by an entry whose fn is NULL) for
+ * every later load, replacing an earlier function for the same check.
+ * Returns 0, or -EINVAL (registering nothing) when an entry names a check
+ * of the configuration layer's own.
+ */
+int config_register_checks(const ConfigConsumerCheck *table);
+/* Whether a function is registered for @check (always true for the layer's own checks). */
+bool config_check_registered(ConfigCheck check);
 
 enum {
         CONFIG_RESTART      = 1u << 0,  /* a reload cannot apply it: the daemon must restart */

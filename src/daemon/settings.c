@@ -14,10 +14,22 @@
 #include "config/diagnostics.h"
 #include "daemon/settings.h"
 
+int settings_register_checks(void) {
+        int r;
+
+        r = redactor_register_config_checks();
+        if (r < 0)
+                return r;
+        return output_register_config_checks();
+}
+
 int settings_load_config(const ConfigLoadOptions *load, Config **ret) {
         Diagnostics diags = {};
         int r;
 
+        r = settings_register_checks();
+        if (r < 0)
+                return log_error_errno(r, "Failed to register the configuration checks: %m");
         r = config_load(load, ret, &diags);
         diagnostics_print(&diags, stderr);
         diagnostics_done(&diags);

@@ -46,11 +46,19 @@ typedef struct Settings {
 } Settings;
 
 /*
+ * settings_register_checks() - have every consumer register its checks with the configuration layer
+ *
+ * Called by settings_load_config(), so the daemon never loads a
+ * configuration without them (configuration.h, ConfigCheck).
+ */
+int settings_register_checks(void);
+
+/*
  * settings_load_config() - read every layer, for --validate-config, --cat-config and start
  * @load: where from
  * @ret: the merged configuration
  *
- * Prints every diagnostic to stderr as FILE:LINE:COLUMN: message and logs
+ * Registers the consumers' checks first. Prints every diagnostic to stderr as FILE:LINE:COLUMN: message and logs
  * the verdict. Returns 0, -EINVAL when the configuration has errors, or
  * another negative errno.
  */

@@ -68,6 +68,39 @@ OutputOptions output_options_single(OutputKind kind) {
         };
 }
 
+static const char *check_syslog_target(const char *v) {
+        SyslogTarget t;
+        const char *why = NULL;
+
+        return syslog_target_parse(v, &t, &why) < 0 ? why : NULL;
+}
+
+static const char *check_syslog_format(const char *v) {
+        return syslog_format_from_string(v) < 0 ? "expected auto, rfc5424 or rfc3164" : NULL;
+}
+
+static const char *check_syslog_facility(const char *v) {
+        return syslog_facility_from_string(v) < 0 ?
+                "expected a facility (kern, user, mail, daemon, auth, syslog, lpr, news, uucp, cron, authpriv, "
+                "ftp, local0 to local7) or 0 to 23" : NULL;
+}
+
+static const char *check_syslog_severity(const char *v) {
+        return syslog_severity_from_string(v) == -EINVAL ?
+                "expected entry, a level (emerg, alert, crit, err, warning, notice, info, debug) or 0 to 7" : NULL;
+}
+
+int output_register_config_checks(void) {
+        static const ConfigConsumerCheck checks[] = {
+                { CHECK_SYSLOG_TARGET,   check_syslog_target   },
+                { CHECK_SYSLOG_FORMAT,   check_syslog_format   },
+                { CHECK_SYSLOG_FACILITY, check_syslog_facility },
+                { CHECK_SYSLOG_SEVERITY, check_syslog_severity },
+                {}
+        };
+        return config_register_checks(checks);
+}
+
 int output_options_from_config(const Config *c, OutputOptions *ret) {
         OutputOptions o = {};
         int r;

@@ -61,6 +61,8 @@ OutputKind output_kind_from_string(const char *s);
  * value the configuration checks should have refused.
  */
 int output_options_from_config(const struct Config *c, OutputOptions *ret);
+/* Registers the checks of the output.syslog.* values with the configuration layer (config_register_checks()). */
+int output_register_config_checks(void);
 
 /* One sink, nothing else configured (tests, benchmarks). */
 OutputOptions output_options_single(OutputKind kind);

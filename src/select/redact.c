@@ -76,6 +76,26 @@ int redactor_new_from_config(const Config *c, Redactor **ret) {
                             ret);
 }
 
+/* redaction.query_parameters: names that can match a parameter (name_matches() never matches a longer one). */
+static const char *check_parameter_name(const char *v) {
+        if (!*v)
+                return "empty parameter name";
+        if (strlen(v) > REDACT_NAME_MAX)
+                return "parameter names are at most 128 characters";
+        for (const char *p = v; *p; p++)
+                if ((unsigned char) *p < 0x20 || *p == 0x7f || strchr("&=#", *p))
+                        return "parameter names cannot contain '&', '=', '#' or control characters";
+        return NULL;
+}
+
+int redactor_register_config_checks(void) {
+        static const ConfigConsumerCheck checks[] = {
+                { CHECK_QUERY_NAME, check_parameter_name },
+                {}
+        };
+        return config_register_checks(checks);
+}
+
 const char *redactor_mask(const Redactor *r) {
         return r->mask;
 }

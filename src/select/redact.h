@@ -42,6 +42,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Redactor *, redactor_free);
 /* The same from the redaction.* settings. */
 struct Config;
 int redactor_new_from_config(const struct Config *c, Redactor **ret);
+/* Registers the checks of the redaction.* values with the configuration layer (config_register_checks()). */
+int redactor_register_config_checks(void);
 
 const char *redactor_mask(const Redactor *r);
 

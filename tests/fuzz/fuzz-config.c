@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "config/configuration.h"
+#include "daemon/settings.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -21,6 +22,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
         if (size > CONFIG_FILE_SIZE_MAX)
                 return 0;
+        /* The consumers' checks too (syslog targets, parameter names), as the daemon loads. */
+        if (settings_register_checks() < 0)
+                abort();
         if (config_new_defaults(&c) < 0)
                 abort();
         (void) config_apply_yaml(c, "fuzz.yaml", data, size, &d);

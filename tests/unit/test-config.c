@@ -26,6 +26,7 @@
 
 #include "basic/strv.h"
 #include "config/configuration.h"
+#include "daemon/settings.h"
 
 /* --- helpers ------------------------------------------------------------------------------- */
 
@@ -652,6 +653,45 @@ static void test_diagnostics_positions(void **state) {
         }
 }
 
+static const char *fake_format_check(const char *v) {
+        return strcmp(v, "fake") == 0 || strcmp(v, "auto") == 0 ? NULL : "not fake";
+}
+
+/* The configuration layer runs whatever check the consumer registered, with the value's position. */
+static void test_consumer_checks(void **state) {
+        static const ConfigConsumerCheck fake[] = { { CHECK_SYSLOG_FORMAT, fake_format_check }, {} };
+        static const ConfigConsumerCheck own[] = { { CHECK_SYSLOG_FACILITY, fake_format_check },
+                                                   { CHECK_MASK, fake_format_check }, {} };
+        const char *ok, *bad;
+        Diagnostics d = {};
+        Config *c = NULL;
+        char *text;
+
+        assert_true(config_check_registered(CHECK_MASK));
+        assert_false(config_check_registered(CHECK_SYSLOG_FORMAT));   /* nothing registered yet */
+        /* A layer's own check cannot be replaced, and then nothing of the table is registered. */
+        assert_int_equal(config_register_checks(own), -EINVAL);
+
+        assert_int_equal(config_register_checks(fake), 0);
+        assert_int_equal(config_new_defaults(&c), 0);
+        ok = "output:\n  syslog:\n    format: fake\n";
+        bad = "output:\n  syslog:\n    format: rfc5424\n    facility: user\n";
+        assert_int_equal(config_apply_yaml(c, "f.yaml", ok, strlen(ok), &d), 0);
+        assert_string_equal(c->output.syslog.format, "fake");
+        assert_int_equal(config_apply_yaml(c, "f.yaml", bad, strlen(bad), &d), -EINVAL);
+        assert_string_equal(c->output.syslog.format, "fake");
+        text = diags_text(&d);
+        assert_string_equal(text, "f.yaml:3:13: output.syslog.format: 'rfc5424': not fake\n");
+        free(text);
+        diagnostics_done(&d);
+        config_free(c);
+
+        /* What the daemon registers (settings_register_checks()) for every other test. */
+        assert_int_equal(settings_register_checks(), 0);
+        for (size_t i = 0; i < config_settings_n; i++)
+                assert_true(config_check_registered(config_settings[i].check));
+}
+
 static void test_diagnostics_all_files_collected(void **state) {
         /* Problems in several files are all reported, each with its own file. */
         Diagnostics d = {};
@@ -766,6 +806,7 @@ static void test_diff_restart(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_consumer_checks),
                 cmocka_unit_test(test_table_defaults_valid),
                 cmocka_unit_test(test_table_shape),
                 cmocka_unit_test_setup_teardown(test_generated_file_is_defaults, setup, teardown),

@@ -86,6 +86,10 @@ static void test_everything_derived(void **state) {
 
         assert_string_equal(s->sources[0], path);
         assert_null(s->sources[1]);
+
+        /* Loading registered the consumers' checks: no value passes unchecked. */
+        for (size_t i = 0; i < config_settings_n; i++)
+                assert_true(config_check_registered(config_settings[i].check));
         settings_free(s);
 }
 
