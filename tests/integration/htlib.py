@@ -167,7 +167,7 @@ def start_journald(cleanup):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(os.path.join(os.path.dirname(JOURNAL_SOCKET), name))
     cleanup.callback(stop)
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 60  # bounds only a failure
     while not journald_running():
         if p.poll() is not None or time.monotonic() > deadline:
             raise Failure("journald did not come up")

@@ -108,13 +108,13 @@ class ImjournalRsyslog:
         # read an entry after seeking to the tail; only entries written after
         # that are read. On a quiet journal nothing would come: write probes.
         state = os.path.join(self.dir, "imjournal.state")
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 120   # bounds only a failure
         while not os.path.exists(state):
             htlib.run_cmd(["systemd-cat", "-t", "ht-imjournal-probe", "echo", "probe"], check=False)
             if self.proc.poll() is not None:
                 raise Failure(f"rsyslogd exited {self.proc.popen.returncode}: {self.proc.stderr_text()[-2000:]}")
             if time.monotonic() > deadline:
-                raise Failure("imjournal wrote no state file within 20 s: it never read the journal; "
+                raise Failure("imjournal wrote no state file within 120 s: it never read the journal; "
                               f"stderr: {self.proc.stderr_text()[-2000:]}")
             time.sleep(0.1)
         return self
