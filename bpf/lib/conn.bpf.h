@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Connection tracking, shared by every source: the conns map entry of a
- * (tgid, fd), created on accept/connect or on first sight of a data
- * operation, classified as TCP over IPv4/IPv6 (with its addresses) or not,
- * and decided once per filter generation. conn_get() is what a source calls
- * before it touches a connection's bytes.
+ * Connection tracking, shared by every source: the entry of a (tgid, fd) in
+ * its source's connection map (conns_of()), created on accept/connect or on
+ * first sight of a data operation, classified as TCP over IPv4/IPv6 (with
+ * its addresses) or not, and decided once per filter generation. A source
+ * calls conn_get() before it touches a connection's bytes, and
+ * conn_data_begin() before it emits them.
  */
 #pragma once
 
