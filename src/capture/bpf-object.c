@@ -19,6 +19,7 @@
 #include "basic/macro.h"
 #include "capture/bpf-object.h"
 #include "capture/source.h"
+#include "config/configuration.h"
 #include "http-tracer.skel.h"
 
 const BpfTracerOptions bpf_tracer_options_default = {
@@ -45,6 +46,7 @@ _Static_assert(SAME(KFILTER_DIM_PID, HT_FILTER_DIM_PID) && SAME(KFILTER_DIM_CGRO
 _Static_assert(SAME(KFILTER_FLAG_INCLUDE, HT_FILTER_INCLUDE) && SAME(KFILTER_FLAG_EXCLUDE, HT_FILTER_EXCLUDE),
                "filter.h and trace-api.h disagree on include/exclude flags");
 _Static_assert(KFILTER_PORT_WORDS == HT_PORT_WORDS, "port bitmap sizes differ");
+_Static_assert(CONFIG_PAYLOAD_SIZE_MAX == HT_PAYLOAD_CAP, "capture.payload_size's bound and the kernel's cap differ");
 
 /* The data sources, attached in this order after load and detached in reverse. */
 static const CaptureSource *const sources[] = {

@@ -16,7 +16,6 @@
 #include <ctype.h>
 
 #include "config/configuration.h"
-#include "trace-api.h"
 
 static const char *const role_names[] = { "server", "client", NULL };
 static const char *const output_names[] = { "journal", "json", "syslog", NULL };
@@ -66,9 +65,9 @@ const ConfigSetting config_settings[] = {
         { "log.level", CONFIG_LEVEL, offsetof(Config, log.level), "info",
           .description = "Level of the daemon's own messages (not traffic entries)." },
 
-        /* HT_PAYLOAD_CAP is a hard limit of the per-CPU scratch buffer; below 256 B not even a request line fits. */
+        /* The kernel's scratch buffer is the hard limit (CONFIG_PAYLOAD_SIZE_MAX); below 256 B not even a request line fits. */
         { "capture.payload_size", CONFIG_SIZE, offsetof(Config, capture.payload_size), "16KiB",
-          256, HT_PAYLOAD_CAP, CONFIG_RESTART,
+          256, CONFIG_PAYLOAD_SIZE_MAX, CONFIG_RESTART,
           .description = "Bytes of payload copied per syscall; the rest is counted as a gap (headers beyond it are lost)." },
         /* The BPF ring buffer must be a power of two and a multiple of the page size. */
         { "capture.ring_buffer_size", CONFIG_SIZE, offsetof(Config, capture.ring_buffer_size), "16MiB",

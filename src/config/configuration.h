@@ -100,6 +100,13 @@ typedef struct ConfigSource {
         bool appended;                /* a list extended with key+ rather than replaced */
 } ConfigSource;
 
+/*
+ * The largest capture.payload_size: the kernel's per-CPU scratch buffer
+ * (HT_PAYLOAD_CAP in the kernel ABI, which only capture/ reads; it asserts
+ * that the two agree).
+ */
+#define CONFIG_PAYLOAD_SIZE_MAX 32512u
+
 /* Entries per list setting at most: bounds the kernel filter maps (filter.h) and our memory. */
 #define CONFIG_LIST_MAX 4096u
 
@@ -121,7 +128,7 @@ typedef struct Config {
                 int level;                    /* LOG_* */
         } log;
         struct {
-                uint64_t payload_size;        /* bytes per record, <= HT_PAYLOAD_CAP */
+                uint64_t payload_size;        /* bytes per record, <= CONFIG_PAYLOAD_SIZE_MAX */
                 uint64_t ring_buffer_size;    /* bytes, a power of two */
                 uint64_t connections_max;     /* kernel connection map entries */
                 uint64_t wakeup_delay_ns;     /* longest a record waits in the ring buffer */
