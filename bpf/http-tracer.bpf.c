@@ -14,7 +14,7 @@
  *   lib/conn.bpf.h          connection tracking: conn_get(), conn_filter()
  *   sources/syscalls.bpf.h  the syscall tracepoints, the one data source today
  *
- * The records and maps shared with user space are defined in trace-api.h.
+ * The records and maps shared with user space are defined in abi.h.
  * Each source header includes what it uses from lib/; a new source is a new
  * header under sources/ and one line here.
  */

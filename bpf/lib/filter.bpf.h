@@ -3,7 +3,7 @@
  * The kernel filter: whether a connection may be traced under one
  * generation of the filter. The reference semantics is kernel_filter_match()
  * in src/capture/kernel-filter.c; the maps and the generation word are
- * filled by user space (see trace-api.h). Pure lookups: deciding and
+ * filled by user space (see abi.h). Pure lookups: deciding and
  * remembering the decision is the connection's business (conn.bpf.h).
  */
 #pragma once

@@ -6,7 +6,7 @@
  * source. A source's private state (the syscall source's in-flight
  * arguments) lives with the source.
  *
- * Map sizes, each with its reason beside its constant in trace-api.h:
+ * Map sizes, each with its reason beside its constant in abi.h:
  *   events          HT_RINGBUF_DEFAULT, resized by user space (ringbuf_size)
  *   conns           HT_MAP_CONNS_DEFAULT, resized by user space (conns_max)
  *   http_procs      HT_MAP_HTTP_PROCS
@@ -27,7 +27,7 @@
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_tracing.h>
 
-#include "trace-api.h"
+#include "abi.h"
 
 /* Load-time settings, written by user space through the skeleton's rodata. */
 const volatile __u32 self_tgid = 0;            /* the daemon: never traced (in its own PID namespace) */
@@ -45,7 +45,7 @@ const volatile __u64 wakeup_bytes = 1u << 20;  /* wake user space when this much
 
 /*
  * The kernel filter's active generation and each slot's summary (see
- * trace-api.h). In .bss, which user space has mmap()ed: it fills the maps
+ * abi.h). In .bss, which user space has mmap()ed: it fills the maps
  * and filter_config of the slot not in use, then stores filter_gen last.
  * Generation 0: no filter, nothing is looked up.
  */

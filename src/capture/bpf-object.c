@@ -42,9 +42,9 @@ _Static_assert(SAME(KFILTER_DIM_PID, HT_FILTER_DIM_PID) && SAME(KFILTER_DIM_CGRO
                SAME(KFILTER_DIM_LOCAL_PORT, HT_FILTER_DIM_LOCAL_PORT) &&
                SAME(KFILTER_DIM_REMOTE_PORT, HT_FILTER_DIM_REMOTE_PORT) &&
                SAME(KFILTER_DIM_ADDRESS, HT_FILTER_DIM_ADDRESS) && SAME(KFILTER_DIM_ROLE, HT_FILTER_DIM_ROLE),
-               "filter.h and trace-api.h disagree on filter dimensions");
+               "filter.h and bpf/abi.h disagree on filter dimensions");
 _Static_assert(SAME(KFILTER_FLAG_INCLUDE, HT_FILTER_INCLUDE) && SAME(KFILTER_FLAG_EXCLUDE, HT_FILTER_EXCLUDE),
-               "filter.h and trace-api.h disagree on include/exclude flags");
+               "filter.h and bpf/abi.h disagree on include/exclude flags");
 _Static_assert(KFILTER_PORT_WORDS == HT_PORT_WORDS, "port bitmap sizes differ");
 _Static_assert(CONFIG_PAYLOAD_SIZE_MAX == HT_PAYLOAD_CAP, "capture.payload_size's bound and the kernel's cap differ");
 

@@ -15,7 +15,7 @@
 #include "capture/kernel-filter.h"
 #include "conn/conn-info.h"
 #include "conn/stats.h"
-#include "trace-api.h"
+#include "bpf/abi.h"
 
 typedef struct BpfTracerOptions {
         uint32_t payload_max;      /* bytes captured per record, <= HT_PAYLOAD_CAP */

@@ -17,7 +17,7 @@
 #include <sys/vfs.h>
 
 #include "capture/kernel-filter.h"
-#include "trace-api.h"
+#include "bpf/abi.h"
 
 KernelFilter *kernel_filter_free(KernelFilter *f) {
         if (!f)

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "trace-api.h"
+#include "bpf/abi.h"
 
 /* Largest record accepted from a file: a data record with a full payload, with room to spare. */
 #define RECORD_MAX_SIZE (64u * 1024)

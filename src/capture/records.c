@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The records decoder; see records.h. The one place in user space where the
- * kernel's words (trace-api.h) meet the connection layer's (conn/conn-info.h,
+ * kernel's words (bpf/abi.h) meet the connection layer's (conn/conn-info.h,
  * conn/stats.h). The connection layer's enums are its own; the assertions
  * below keep each value equal to the ABI's, so that decoding is a copy and a
  * change on either side fails the build here rather than mislabelling traffic.
@@ -14,7 +14,7 @@
 #include "conn/conn-info.h"
 #include "conn/stats.h"
 #include "protocols/registry.h"
-#include "trace-api.h"
+#include "bpf/abi.h"
 
 #define SAME(a, b) ((long long) (a) == (long long) (b))
 

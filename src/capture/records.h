@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The records decoder: the only user-space reader of the ring-buffer records
- * (trace-api.h). It checks each record's size before reading it, copies it
+ * (bpf/abi.h). It checks each record's size before reading it, copies it
  * out (records are only 8-byte aligned), translates it into the connection
  * layer's words and calls the connection layer (conn/conn.h) with decoded
  * calls. Pure: no BPF, no event loop; the ring buffer and --replay both feed

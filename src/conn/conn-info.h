@@ -2,7 +2,7 @@
 /*
  * What the connection layer knows about a connection, in its own words: the
  * enums and ConnInfo that protocols, selection and outputs read. Nothing
- * here knows about BPF. The values equal the kernel ABI's (trace-api.h) so
+ * here knows about BPF. The values equal the kernel ABI's (bpf/abi.h) so
  * that the records decoder can copy them; src/capture/ is the one place that
  * checks this (_Static_assert), and the only place that may rely on it.
  */

@@ -63,7 +63,7 @@ typedef struct Stats {
 } Stats;
 
 /*
- * The kernel's per-CPU counters (enum ht_counter in trace-api.h, same order;
+ * The kernel's per-CPU counters (enum ht_counter in bpf/abi.h, same order;
  * src/capture/ asserts it), as they appear in status answers and
  * statistics: X(ID, name, meaning). A new one is documented in
  * docs/control-protocol.md.

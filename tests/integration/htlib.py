@@ -550,7 +550,7 @@ HT_INFER_BYTES = 16
 
 
 def read_recording(path):
-    """The records of a --record file (src/trace-api.h layout), as dicts.
+    """The records of a --record file (bpf/abi.h layout), as dicts.
 
     Every record: type, ts_ns, conn_id, tgid, fd. CONN_OPEN adds family,
     local_port, remote_port, role, local_addr, remote_addr (16 bytes each,

@@ -21,7 +21,7 @@
 #include "conn/conn.h"
 #include "protocols/http1/protocol.h"
 #include "protocols/registry.h"
-#include "trace-api.h"  /* it builds ring-buffer records */
+#include "bpf/abi.h"  /* it builds ring-buffer records */
 
 typedef struct Captured {
         ExchangeKind kind;

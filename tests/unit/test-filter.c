@@ -16,7 +16,7 @@
 
 #include "capture/kernel-filter.h"
 #include "select/filter.h"
-#include "trace-api.h"
+#include "bpf/abi.h"
 
 static Config *config_with(const char *yaml) {
         Diagnostics d = {};

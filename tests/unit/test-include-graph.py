@@ -7,7 +7,8 @@ The shape of src/, checked from its #include lines (docs/architecture.md, "The t
      HEADER_OWNER names the others), apart from loops closed by an include
      in ALLOWED_UPWARD;
  (b) no include from a folder to one above it in the data flow (FLOW below);
- (c) no file outside src/capture/ includes the kernel ABI (trace-api.h);
+ (c) no file outside src/capture/ includes the kernel ABI (bpf/abi.h), and
+     of the tests only those that test the ABI (TESTS_ABI);
  (d) no source file over MAX_LINES lines unless its top comment says why
      (a line containing "over 800 lines" in its first 40 lines);
  (e) every quoted include names its folder ("conn/exchange.h", resolved from
@@ -47,8 +48,15 @@ NOT_CODE = {'catalog'}
 # Headers generated at build time (not in src/).
 GENERATED = {'http-tracer.skel.h'}
 
-# The kernel ABI; only src/capture/ may include it.
-ABI = 'trace-api.h'
+# The kernel ABI, included as "bpf/abi.h" (from the project root); only
+# src/capture/ may include it, and of the tests those in TESTS_ABI.
+ABI = 'bpf/abi.h'
+
+# Tests (under tests/) that include the ABI -> why.
+TESTS_ABI = {
+    'unit/test-conn.c': 'builds ring-buffer records for the records decoder in front of the connection table',
+    'unit/test-filter.c': 'checks the kernel filter against the kernel\'s role bits',
+}
 
 MAX_LINES = 800
 LENGTH_REASON = 'over 800 lines'
@@ -116,7 +124,29 @@ def find_cycle(graph):
 # compiles too, and what a bpf/ include may name outside bpf/.
 BPF_MAIN = 'http-tracer.bpf.c'
 BPF_PURE = 'lib/infer.h'
-BPF_OUTSIDE = {'vmlinux.h', 'trace-api.h'}
+BPF_OUTSIDE = {'vmlinux.h'}
+
+
+def check_tests_abi(tests):
+    """(c) for tests/: only TESTS_ABI include the kernel ABI."""
+    errors, seen = [], set()
+    for root, dirs, names in os.walk(tests):
+        dirs.sort()
+        for name in sorted(names):
+            if not name.endswith(('.c', '.h')):
+                continue
+            path = os.path.join(root, name)
+            rel = os.path.relpath(path, tests)
+            with open(path, encoding='utf-8') as f:
+                if ABI not in INCLUDE.findall(f.read()):
+                    continue
+            seen.add(rel)
+            if rel not in TESTS_ABI:
+                errors.append(f'(c) tests/{rel} includes "{ABI}": expected only tests of the ABI '
+                              f'({sorted(TESTS_ABI)}) to, got another; test through src/capture/ or conn/conn-info.h')
+    for rel in sorted(set(TESTS_ABI) - seen):
+        errors.append(f'(c) TESTS_ABI entry {rel} no longer applies: remove it')
+    return errors
 
 
 def check_bpf(bpf):
@@ -201,6 +231,9 @@ def main():
         for inc in INCLUDE.findall(text):
             if inc in GENERATED or inc.startswith('../'):
                 continue
+            if inc == ABI:
+                edges.append((rel, inc))
+                continue
             if inc not in files:
                 errors.append(f'(e) src/{rel}: #include "{inc}": expected a path from src/ '
                               f'(e.g. "basic/macro.h"), got one that names no file there')
@@ -267,6 +300,7 @@ def main():
 
     if len(sys.argv) > 2:
         errors += check_bpf(sys.argv[2])
+    errors += check_tests_abi(os.path.join(os.path.dirname(os.path.abspath(src)), 'tests'))
 
     print(f'{len(files)} files, {len(edges)} includes, {len(graph)} modules; '
           f'allowed for now: {len(ALLOWED_UPWARD)} upward, {len(ALLOWED_ABI)} ABI, {len(ALLOWED_LONG)} long')

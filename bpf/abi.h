@@ -214,8 +214,8 @@ enum ht_counter {
 };
 
 /*
- * The kernel filter (filter.h: KernelFilter, kernel_filter_match() is the
- * reference semantics). Its maps hold two generations side by side, told
+ * The kernel filter (src/capture/kernel-filter.h: KernelFilter;
+ * kernel_filter_match() is the reference semantics). Its maps hold two generations side by side, told
  * apart by a slot (generation & 1) in every key; user space fills the slot
  * not in use, then flips the active generation word (filter_gen, a global
  * of the BPF object) with one store. Generation 0 means no filter. A
