@@ -6,6 +6,9 @@
  * they are built from a Config, at start and on every reload, so the two
  * paths cannot drift apart and nothing is built twice.
  *
+ * There is one Redactor: the format options build it from redaction.* and
+ * own it, and the manager masks request targets with the same one.
+ *
  * Lifetime: the manager borrows the redactor, the format options and the
  * list of sources from the Settings in force, and takes the selector and
  * the kernel filter. The Settings in force must therefore outlive the
@@ -33,8 +36,8 @@
 typedef struct Settings {
         ConfigLoadOptions load;             /* where the configuration is read from, again on reload (borrowed) */
         Config *config;
-        Redactor *redactor;                 /* masks the request target before any output */
-        FormatOptions *format;              /* fields.* and redaction.* for the entries */
+        FormatOptions *format;              /* fields.* and redaction.* for the entries; owns the redactor */
+        const Redactor *redactor;           /* format->redactor: it also masks the request target before any output */
         Selector *selector;                 /* until settings_start()/settings_reload() hand it to the manager */
         KernelFilter *kernel_filter;        /* likewise */
         Limits limits;

@@ -64,8 +64,10 @@ static void test_everything_derived(void **state) {
                                     "stats:\n  interval: 0\n");
 
         assert_non_null(s->config);
-        assert_non_null(s->redactor);
         assert_non_null(s->format);
+        /* One Redactor, for the target (manager) and the headers and excerpts (format options). */
+        assert_non_null(s->redactor);
+        assert_ptr_equal(s->redactor, s->format->redactor);
         assert_non_null(s->selector);
         assert_non_null(s->kernel_filter);
 
