@@ -6,6 +6,7 @@
  */
 
 #define _GNU_SOURCE 1
+#include <assert.h>
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -17,7 +18,6 @@
 #include "basic/log.h"
 #include "basic/macro.h"
 #include "config/configuration.h"
-#include "conn/conn.h"
 #include "daemon/control-client.h"
 #include "daemon/control.h"
 #include "daemon/manager.h"
@@ -80,6 +80,16 @@ static void free_overrides(void) {
         arg_n_overrides = 0;
 }
 
+/* The built-in default of a size or duration setting, from the settings table. */
+static uint64_t setting_default(const char *key) {
+        const ConfigSetting *s = config_setting_find(key);
+        uint64_t v = 0;
+
+        assert(s && (s->type == CONFIG_SIZE || s->type == CONFIG_DURATION));
+        (void) (s->type == CONFIG_SIZE ? parse_size(s->default_value, &v) : parse_duration_ns(s->default_value, &v));
+        return v;
+}
+
 static void help(void) {
         printf("%s [OPTIONS...]\n\n"
                "Trace every plaintext HTTP/1.x exchange on this host with eBPF and write\n"
@@ -103,8 +113,8 @@ static void help(void) {
                "  reload                    Have the running daemon re-read its configuration\n"
                "  stats-reset               Zero the running daemon's counters\n\n"
                "Query entries with, e.g.: journalctl SYSLOG_IDENTIFIER=http-tracer HTTP_STATUS=404\n",
-               "http-tracer", HT_PAYLOAD_DEFAULT, HT_PAYLOAD_CAP,
-               limits_default.idle_timeout_ns / NSEC_PER_SEC);
+               "http-tracer", (unsigned) setting_default("capture.payload_size"), CONFIG_PAYLOAD_SIZE_MAX,
+               setting_default("limits.idle_timeout") / NSEC_PER_SEC);
 }
 
 static int parse_argv(int argc, char *argv[]) {
