@@ -17,7 +17,9 @@
  *     (no payload), 3 data split in single bytes
  *
  * Invariants checked: every frame and header list is well formed and within
- * its caps; memory stays within the caps; offsets add up.
+ * its caps; memory stays within the caps; offsets add up; and, differential,
+ * whatever http2_hpack_peek_static() reads from a block without the dynamic
+ * table equals what libnghttp2 decoded from it.
  *
  * tests/fuzz/make-http2-corpus.py writes the seeds (real traffic recorded
  * between curl/h2load and nginx, plus hand-made hostile cases).
@@ -115,10 +117,25 @@ static int on_frame(Http2FrameParser *p, const Http2Frame *f, void *userdata) {
                         Http2HeaderList *l = NULL;
                         int r = http2_hpack_decode(s->hpack, f->block, f->block_len, &l);
 
+                        Http2StaticPeek k;
+
                         check(r == 0 || r == -EBADMSG || r == -ENOBUFS);
                         check((r == 0) == !!l);
-                        if (l)
+                        /* differential: what the static peek finds, the decoder decoded too */
+                        http2_hpack_peek_static(f->block, f->block_len, &k);
+                        if (l) {
                                 check_list(s, l);
+                                if (!(l->flags & (HTTP2_HEADERS_PSEUDO_DUPLICATE | HTTP2_HEADERS_FIELDS_DROPPED)))
+                                        for (Http2Pseudo ps = 0; ps < _HTTP2_PSEUDO_MAX; ps++) {
+                                                if (!k.pseudo[ps])
+                                                        continue;
+                                                check(l->pseudo[ps] && l->pseudo_len[ps] == k.pseudo_len[ps]);
+                                                check(memcmp(l->pseudo[ps], k.pseudo[ps], k.pseudo_len[ps]) == 0);
+                                        }
+                                if (k.status != 0)
+                                        check(l->status == k.status ||
+                                              (l->flags & (HTTP2_HEADERS_PSEUDO_DUPLICATE | HTTP2_HEADERS_FIELDS_DROPPED)));
+                        }
                         http2_header_list_free(l);
                 }
                 break;

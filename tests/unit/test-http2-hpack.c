@@ -847,6 +847,71 @@ static void test_recorded_nghttp_curl(void **state) {
         recorded_done(&rec);
 }
 
+/* ---- without the dynamic table ---- */
+
+static void assert_peek(const Http2StaticPeek *k, Http2Pseudo p, const char *value) {
+        if (!value) {
+                assert_null(k->pseudo[p]);
+                return;
+        }
+        assert_non_null(k->pseudo[p]);
+        assert_int_equal(k->pseudo_len[p], strlen(value));
+        assert_memory_equal(k->pseudo[p], value, strlen(value));
+}
+
+static void peek_hex(const char *hex, Http2StaticPeek *k) {
+        static uint8_t buf[512];      /* the peek points into it */
+        size_t n = unhex(hex, buf, sizeof(buf));
+
+        http2_hpack_peek_static(buf, n, k);
+}
+
+static void test_peek_static(void **state) {
+        Http2StaticPeek k;
+        Deflater *d = calloc(1, sizeof(Deflater));
+        nghttp2_nv resp[] = { NV(":status", "404"), NV("server", "nginx"), NV("content-type", "text/html") };
+        _cleanup_(http2_hpack_freep) Http2Hpack *h = decoder(NULL, NULL);
+        Http2HeaderList *l = NULL;
+
+        peek_hex("8286 8441 0f77 7777 2e65 7861 6d70 6c65 2e63 6f6d", &k);     /* C.3.1 */
+        assert_peek(&k, HTTP2_PSEUDO_METHOD, "GET");
+        assert_peek(&k, HTTP2_PSEUDO_SCHEME, "http");
+        assert_peek(&k, HTTP2_PSEUDO_PATH, "/");
+        assert_peek(&k, HTTP2_PSEUDO_AUTHORITY, "www.example.com");
+        assert_int_equal(k.status, 0);
+        peek_hex("8286 8441 8cf1 e3c2 e5f2 3a6b a0ab 90f4 ff", &k);             /* C.4.1: Huffman authority */
+        assert_peek(&k, HTTP2_PSEUDO_AUTHORITY, NULL);
+        assert_peek(&k, HTTP2_PSEUDO_METHOD, "GET");
+        peek_hex("8287 85bf 400a 6375 7374 6f6d 2d6b 6579 0c63 7573 746f 6d2d 7661 6c75 65", &k);  /* C.3.3 */
+        assert_peek(&k, HTTP2_PSEUDO_SCHEME, "https");
+        assert_peek(&k, HTTP2_PSEUDO_PATH, "/index.html");
+        assert_peek(&k, HTTP2_PSEUDO_AUTHORITY, NULL);                         /* a dynamic reference */
+        peek_hex(c5[0], &k);
+        assert_int_equal(k.status, 302);
+        peek_hex(c5[1], &k);
+        assert_int_equal(k.status, 307);
+        peek_hex(c5[2], &k);
+        assert_int_equal(k.status, 200);
+        peek_hex(c6[0], &k);                                                    /* Huffman "302" */
+        assert_int_equal(k.status, 0);
+        assert_null(k.pseudo[HTTP2_PSEUDO_STATUS]);
+        peek_hex("3fe1ff03 8d", &k);                                            /* size update, then 404 */
+        assert_int_equal(k.status, 404);
+        peek_hex("41ff", &k);                                                   /* cut: nothing, no crash */
+        assert_null(k.pseudo[HTTP2_PSEUDO_AUTHORITY]);
+
+        /* the case it is for: a response block referring to entries from before the join */
+        assert_non_null(d);
+        assert_int_equal(nghttp2_hd_deflate_new(&d->d, 4096), 0);
+        deflate_nv(d, resp, ELEMENTSOF(resp));
+        deflate_nv(d, resp, ELEMENTSOF(resp));
+        assert_int_equal(http2_hpack_decode(h, d->buf, d->len, &l), -EBADMSG);
+        http2_hpack_peek_static(d->buf, d->len, &k);
+        assert_int_equal(k.status, 404);
+        nghttp2_hd_deflate_del(d->d);
+        free(d);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_c2),
@@ -860,6 +925,7 @@ int main(void) {
                 cmocka_unit_test(test_memory_full_table),
                 cmocka_unit_test(test_join_midstream),
                 cmocka_unit_test(test_join_recovers),
+                cmocka_unit_test(test_peek_static),
                 cmocka_unit_test(test_conversation),
                 cmocka_unit_test(test_recorded_h2load),
                 cmocka_unit_test(test_recorded_nghttp_curl),

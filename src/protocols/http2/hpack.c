@@ -475,3 +475,109 @@ int http2_hpack_decode(Http2Hpack *h, const uint8_t *block, size_t len, Http2Hea
                 h->stats->blocks++;
         return 0;
 }
+
+/* ---- reading a block without the dynamic table ---- */
+
+/* The static table's pseudo-header entries (RFC 7541 Appendix A), index 1..14. */
+static const struct {
+        Http2Pseudo pseudo;
+        const char *value;
+} static_pseudo[15] = {
+        [1]  = { HTTP2_PSEUDO_AUTHORITY, NULL },
+        [2]  = { HTTP2_PSEUDO_METHOD, "GET" },
+        [3]  = { HTTP2_PSEUDO_METHOD, "POST" },
+        [4]  = { HTTP2_PSEUDO_PATH, "/" },
+        [5]  = { HTTP2_PSEUDO_PATH, "/index.html" },
+        [6]  = { HTTP2_PSEUDO_SCHEME, "http" },
+        [7]  = { HTTP2_PSEUDO_SCHEME, "https" },
+        [8]  = { HTTP2_PSEUDO_STATUS, "200" },
+        [9]  = { HTTP2_PSEUDO_STATUS, "204" },
+        [10] = { HTTP2_PSEUDO_STATUS, "206" },
+        [11] = { HTTP2_PSEUDO_STATUS, "304" },
+        [12] = { HTTP2_PSEUDO_STATUS, "400" },
+        [13] = { HTTP2_PSEUDO_STATUS, "404" },
+        [14] = { HTTP2_PSEUDO_STATUS, "500" },
+};
+
+/* An HPACK integer with an n-bit prefix (RFC 7541 §5.1); false when cut or over 2^28. */
+static bool peek_int(const uint8_t *b, size_t len, size_t *pos, unsigned n, uint32_t *ret) {
+        uint32_t mask = (1u << n) - 1, v;
+
+        if (*pos >= len)
+                return false;
+        v = b[(*pos)++] & mask;
+        if (v == mask)
+                for (unsigned m = 0;; m += 7) {
+                        if (*pos >= len || m > 21)
+                                return false;
+                        v += (uint32_t) (b[*pos] & 0x7f) << m;
+                        if (!(b[(*pos)++] & 0x80))
+                                break;
+                }
+        *ret = v;
+        return true;
+}
+
+/* A string literal (§5.2): where its bytes are, and whether they are Huffman-coded. */
+static bool peek_string(const uint8_t *b, size_t len, size_t *pos, const uint8_t **ret, uint32_t *ret_len,
+                        bool *ret_huffman) {
+        bool huffman;
+        uint32_t n;
+
+        if (*pos >= len)
+                return false;
+        huffman = b[*pos] & 0x80;
+        if (!peek_int(b, len, pos, 7, &n) || n > len - *pos)
+                return false;
+        *ret = b + *pos;
+        *ret_len = n;
+        *ret_huffman = huffman;
+        *pos += n;
+        return true;
+}
+
+static void peek_found(Http2StaticPeek *r, Http2Pseudo p, const char *v, size_t n) {
+        if (r->pseudo[p])
+                return;   /* a duplicate: the decoder keeps the first one too */
+        r->pseudo[p] = v;
+        r->pseudo_len[p] = n;
+        if (p == HTTP2_PSEUDO_STATUS)
+                r->status = parse_status(v, n);
+}
+
+void http2_hpack_peek_static(const uint8_t *b, size_t len, Http2StaticPeek *ret) {
+        size_t pos = 0;
+
+        assert(ret);
+        *ret = (Http2StaticPeek) {};
+
+        while (pos < len) {
+                uint8_t c = b[pos];
+                const uint8_t *v, *name;
+                uint32_t idx, n, name_len;
+                bool huffman, name_huffman;
+
+                if (c & 0x80) {                          /* indexed field (§6.1) */
+                        if (!peek_int(b, len, &pos, 7, &idx))
+                                return;
+                        if (idx > 0 && idx < ELEMENTSOF(static_pseudo) && static_pseudo[idx].value)
+                                peek_found(ret, static_pseudo[idx].pseudo, static_pseudo[idx].value,
+                                           strlen(static_pseudo[idx].value));
+                        continue;
+                }
+                if ((c & 0xe0) == 0x20) {                /* dynamic table size update (§6.3) */
+                        if (!peek_int(b, len, &pos, 5, &idx))
+                                return;
+                        continue;
+                }
+                /* literal (§6.2): 01 incremental indexing, 0000 without, 0001 never indexed */
+                if (!peek_int(b, len, &pos, (c & 0xc0) == 0x40 ? 6 : 4, &idx))
+                        return;
+                if (idx == 0 && !peek_string(b, len, &pos, &name, &name_len, &name_huffman))
+                        return;
+                if (!peek_string(b, len, &pos, &v, &n, &huffman))
+                        return;
+                if (idx > 0 && idx < ELEMENTSOF(static_pseudo) && !huffman)
+                        peek_found(ret, static_pseudo[idx].pseudo, (const char *) v, n);
+        }
+}

@@ -66,7 +66,13 @@
  */
 #define HTTP2_HPACK_MEMORY_MAX_DEFAULT (768u * 1024u)
 
-/* Default caps on what one list keeps: the defaults of limits.fields_max and limits.head_max. */
+/*
+ * Default caps on what one list keeps: limits.fields_max's default (128),
+ * and 16 KiB of names and values, a quarter of limits.head_max's default
+ * (64 KiB of HTTP/1 head): decoded HTTP/2 fields carry no framing, and
+ * outputs keep far less of a value anyway. The glue should pass the
+ * configured limits.
+ */
 #define HTTP2_HPACK_FIELDS_MAX_DEFAULT 128u
 #define HTTP2_HPACK_LIST_BYTES_MAX_DEFAULT (16u * 1024u)
 
@@ -127,7 +133,7 @@ typedef struct Http2HpackStats {
         uint64_t blocks;              /* blocks decoded */
         uint64_t fields;              /* fields decoded (kept or not) */
         uint64_t fields_dropped;      /* over fields_max or list_bytes_max */
-        uint64_t errors;              /* blocks that failed (the next three included) */
+        uint64_t errors;              /* blocks that failed (memory_refused included) */
         uint64_t memory_refused;      /* failures because of memory_max */
         uint64_t resets;              /* fresh inflaters: after failures and http2_hpack_reset() */
 } Http2HpackStats;
@@ -174,3 +180,22 @@ size_t http2_hpack_table_size(const Http2Hpack *h);
 size_t http2_hpack_table_entries(const Http2Hpack *h);
 
 const char *http2_pseudo_to_string(Http2Pseudo p);
+
+/*
+ * What a header block says without any dynamic table: its pseudo-header
+ * fields that are static table entries (RFC 7541 Appendix A: :method GET and
+ * POST, :path / and /index.html, :scheme, :status 200 204 206 304 400 404
+ * 500), or literals naming a static pseudo-header with a value that is not
+ * Huffman-coded. For a block http2_hpack_decode() could not decode on a
+ * connection joined mid-stream: a response's status usually survives.
+ * Pure, no allocation; stops quietly at anything malformed. When the block
+ * does decode, every value found here equals the decoded one (checked by
+ * fuzz-http2).
+ */
+typedef struct Http2StaticPeek {
+        const char *pseudo[_HTTP2_PSEUDO_MAX];  /* NULL when not found; NOT NUL-terminated */
+        size_t pseudo_len[_HTTP2_PSEUDO_MAX];
+        unsigned status;              /* :status as a number when found and valid, else 0 */
+} Http2StaticPeek;
+
+void http2_hpack_peek_static(const uint8_t *block, size_t len, Http2StaticPeek *ret);
