@@ -306,11 +306,28 @@ static bool slot_add(Http2Hpack *h, const nghttp2_nv *nv) {
         return true;
 }
 
+/* name starts with ':'; one candidate per length and second letter, checked with one memcmp. */
 static Http2Pseudo pseudo_from_name(const uint8_t *name, size_t len) {
-        for (Http2Pseudo p = 0; p < _HTTP2_PSEUDO_MAX; p++)
-                if (strlen(pseudo_names[p]) == len && memcmp(pseudo_names[p], name, len) == 0)
-                        return p;
-        return _HTTP2_PSEUDO_MAX;
+        Http2Pseudo p;
+
+        switch (len) {
+        case 5:
+                p = HTTP2_PSEUDO_PATH;
+                break;
+        case 7:
+                p = name[1] == 'm' ? HTTP2_PSEUDO_METHOD : name[1] == 's' && name[2] == 'c' ? HTTP2_PSEUDO_SCHEME
+                                                                                             : HTTP2_PSEUDO_STATUS;
+                break;
+        case 9:
+                p = HTTP2_PSEUDO_PROTOCOL;
+                break;
+        case 10:
+                p = HTTP2_PSEUDO_AUTHORITY;
+                break;
+        default:
+                return _HTTP2_PSEUDO_MAX;
+        }
+        return memcmp(pseudo_names[p], name, len) == 0 ? p : _HTTP2_PSEUDO_MAX;
 }
 
 /* One decoded field: kept, split out or dropped. */
