@@ -171,13 +171,16 @@ int settings_reload(Manager *m, void *userdata, char ***ret_errors) {
         r = settings_new(&old->load, c, &s);
         if (r < 0)
                 return r;
-        /* First, so that a failure leaves every part of the running configuration in force. */
-        r = manager_apply_kernel_filter(m, TAKE_PTR(s->kernel_filter));
-        if (r < 0)
-                return r;
         r = config_diff(old->config, s->config, &changed, &restart);
         if (r < 0)
                 return r;
+        /* The one step that can fail while applying: first, so that a failure leaves everything as it was. */
+        r = manager_apply_kernel_filter(m, TAKE_PTR(s->kernel_filter));
+        if (r < 0) {
+                strv_free(changed);
+                strv_free(restart);
+                return r;
+        }
         for (char **k = restart; k && *k; k++)
                 log_warning("Setting %s changed, but takes effect only after a restart; keeping the running value.", *k);
         for (char **k = changed; k && *k; k++)
