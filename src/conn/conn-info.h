@@ -31,6 +31,7 @@ typedef enum ConnProtocol {
         CONN_PROTOCOL_HTTP1   = 1,
         CONN_PROTOCOL_HTTP2   = 2,
         CONN_PROTOCOL_OTHER   = 3,
+        _CONN_PROTOCOL_MAX,
 } ConnProtocol;
 
 /* Where a connection's bytes come from. */

@@ -18,12 +18,6 @@
 #include "conn/conn.h"
 
 const Limits limits_default = {
-        /* Heads beyond 64 KiB are rejected by common servers (nginx: 4 x 8 KiB large buffers). */
-        .head_max = 64 * 1024,
-        /* nginx and Apache refuse more than ~100 fields; keep a little more than that. */
-        .fields_max = 128,
-        /* Pipelining depth seen in practice is a handful; 64 bounds a hostile peer. */
-        .pipeline_max = 64,
         /* Two heads in flight plus queued requests with their heads. */
         .conn_memory_max = 256 * 1024,
         /* Bounds the daemon's buffers whatever the traffic; 10k idle connections hold ~nothing. */
@@ -48,6 +42,7 @@ struct ConnTable {
         Stats *stats;
         ExchangeSink sink;
         MemBudget budget;
+        void *protocol_limits[_CONN_PROTOCOL_MAX];  /* per protocol: its own caps, NULL until set */
         HashMap *by_id[_CONN_SOURCE_MAX];   /* per source: two views of one socket never collide */
         HashMap *by_key[_CONN_SOURCE_MAX];
         Conn *oldest, *newest;
@@ -88,6 +83,19 @@ int conn_table_new(const Limits *limits, Stats *stats, const ExchangeSink *sink,
 void conn_table_set_forget(ConnTable *t, ConnForgetFn fn, void *userdata) {
         t->forget = fn;
         t->forget_userdata = userdata;
+}
+
+int conn_table_set_protocol_limits(ConnTable *t, const ProtocolOps *ops, const void *limits) {
+        if (!t || !ops || !limits || (size_t) ops->id >= _CONN_PROTOCOL_MAX || ops->limits_size == 0)
+                return -EINVAL;
+        /* Allocated once and then overwritten in place: open handlers hold a pointer to it. */
+        if (!t->protocol_limits[ops->id]) {
+                t->protocol_limits[ops->id] = malloc(ops->limits_size);
+                if (!t->protocol_limits[ops->id])
+                        return -ENOMEM;
+        }
+        memcpy(t->protocol_limits[ops->id], limits, ops->limits_size);
+        return 0;
 }
 
 void conn_table_set_limits(ConnTable *t, const Limits *limits) {
@@ -153,6 +161,8 @@ ConnTable *conn_table_free(ConnTable *t) {
                 hashmap_free(t->by_id[i]);
                 hashmap_free(t->by_key[i]);
         }
+        for (size_t i = 0; i < _CONN_PROTOCOL_MAX; i++)
+                free(t->protocol_limits[i]);
         free(t);
         return NULL;
 }
@@ -204,6 +214,8 @@ int conn_table_open(ConnTable *t, const ConnInfo *info, const ProtocolOps *ops) 
                 .stats = t->stats,
                 .budget = &t->budget,
                 .limits = &t->limits,
+                .protocol_limits = (size_t) ops->id < _CONN_PROTOCOL_MAX && t->protocol_limits[ops->id] ?
+                                   t->protocol_limits[ops->id] : ops->limits_default,
         };
         r = c->ops->new(&ctx, &c->proto);
         if (r < 0) {

@@ -40,6 +40,13 @@ void conn_table_set_forget(ConnTable *t, ConnForgetFn fn, void *userdata);
 void conn_table_set_limits(ConnTable *t, const Limits *limits);
 
 /*
+ * Set (start) or replace (reload) the own caps of the protocol ops parses:
+ * ops->limits_size bytes are copied. Connections open and to come use them;
+ * until this is called, a protocol uses ops->limits_default.
+ */
+int conn_table_set_protocol_limits(ConnTable *t, const ProtocolOps *ops, const void *limits);
+
+/*
  * The source seam. A connection is named by (source, id): the syscall view
  * and the TLS view of one socket are two connections and never evict each
  * other. Each call carries its CLOCK_MONOTONIC timestamp.

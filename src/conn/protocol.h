@@ -19,11 +19,12 @@
 #include "conn/exchange.h"
 #include "conn/stats.h"
 
-/* Caps on what one peer can make us hold; the defaults are in conn.c's limits_default. */
+/*
+ * The connection layer's caps, the same for every protocol; the defaults are
+ * in conn.c's limits_default. A protocol's own caps are its own
+ * (ProtocolOps.limits_size), e.g. protocols/http1/limits.h.
+ */
 typedef struct Limits {
-        size_t head_max;              /* bytes of one message head (start line + fields) */
-        size_t fields_max;            /* header fields kept per message */
-        size_t pipeline_max;          /* requests waiting for their responses on one connection */
         size_t conn_memory_max;       /* bytes one connection may hold in buffers and queued requests */
         size_t global_memory_max;     /* bytes all connections together may hold */
         size_t conns_max;             /* connections tracked in user space */
@@ -57,12 +58,15 @@ typedef struct ProtocolContext {
         const ExchangeSink *sink;     /* where exchanges go */
         Stats *stats;
         MemBudget *budget;            /* global cap; the handler enforces limits->conn_memory_max itself */
-        const Limits *limits;
+        const Limits *limits;         /* the connection layer's caps; may change while the handler lives (reload) */
+        const void *protocol_limits;  /* the handler's own caps (ProtocolOps.limits_size bytes), likewise */
 } ProtocolContext;
 
 typedef struct ProtocolOps {
         ConnProtocol id;              /* the connections this handler parses (registry.c checks it) */
         const char *name;
+        size_t limits_size;           /* bytes of the protocol's own caps struct */
+        const void *limits_default;   /* its defaults, used until conn_table_set_protocol_limits() */
 
         int (*new)(const ProtocolContext *ctx, void **ret);
         void *(*free)(void *p);

@@ -1,5 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The daemon's event loop; see manager.h. */
+/*
+ * The daemon's event loop; see manager.h. It is over 800 lines: the loop's
+ * callbacks (ring buffer, timers, signals, control socket) and the live
+ * changes they apply share Manager's private state. The kernel filter's
+ * cgroup upkeep (resolve_cgroups() to refresh_kernel_filter()) is the part
+ * to move out next.
+ */
 
 #include <errno.h>
 #include <inttypes.h>
@@ -23,6 +29,7 @@
 #include "daemon/manager.h"
 #include "output/daemon-entries.h"
 #include "output/fields.h"
+#include "protocols/http1/protocol.h"
 #include "select/redact.h"
 #include "select/selector.h"
 
@@ -66,6 +73,7 @@ void manager_options_init(ManagerOptions *o) {
                 .output = output_options_single(OUTPUT_JOURNAL),
                 .bpf = bpf_tracer_options_default,
                 .limits = limits_default,
+                .http1_limits = http1_limits_default,
                 /* Records wait at most 10 ms in the ring buffer when no wakeup comes. */
                 .drain_interval_usec = 10 * 1000,
         };
@@ -200,6 +208,8 @@ int manager_new(const ManagerOptions *o, Manager **ret) {
 
         sink = (ExchangeSink) { .emit = on_exchange, .userdata = m };
         r = conn_table_new(&m->opts.limits, &m->stats, &sink, &m->conns);
+        if (r >= 0)
+                r = conn_table_set_protocol_limits(m->conns, &protocol_http1_ops, &m->opts.http1_limits);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the connection table: %m");
         conn_table_set_forget(m->conns, on_forget, m);
@@ -234,9 +244,11 @@ const Stats *manager_stats(const Manager *m) {
         return &m->stats;
 }
 
-void manager_apply_limits(Manager *m, const Limits *limits) {
+void manager_apply_limits(Manager *m, const Limits *limits, const Http1Limits *http1_limits) {
         m->opts.limits = *limits;
+        m->opts.http1_limits = *http1_limits;
         conn_table_set_limits(m->conns, limits);
+        (void) conn_table_set_protocol_limits(m->conns, &protocol_http1_ops, http1_limits); /* no allocation: cannot fail */
 }
 
 void manager_apply_redactor(Manager *m, const Redactor *r) {

@@ -85,15 +85,19 @@ static int sink(void *userdata, const Exchange *x) {
         return 0;
 }
 
-static const Limits limit_sets[8] = {
-        { .head_max = 16384, .fields_max = 100, .pipeline_max = 32, .conn_memory_max = 1 << 20 },
-        { .head_max = 64,    .fields_max = 3,   .pipeline_max = 2,  .conn_memory_max = 1 << 20 },
-        { .head_max = 16384, .fields_max = 100, .pipeline_max = 1,  .conn_memory_max = 600 },
-        { .head_max = 1,     .fields_max = 0,   .pipeline_max = 0,  .conn_memory_max = 0 },
-        { .head_max = 0,     .fields_max = 1,   .pipeline_max = 4,  .conn_memory_max = 1 << 20 },
-        { .head_max = 300,   .fields_max = 8,   .pipeline_max = 8,  .conn_memory_max = 2000 },
-        { .head_max = 16384, .fields_max = 100, .pipeline_max = 32, .conn_memory_max = 1 << 20 },
-        { .head_max = 2048,  .fields_max = 16,  .pipeline_max = 3,  .conn_memory_max = 1 << 20 },
+/* Limit sets: HTTP/1's own caps and the connection layer's per-connection memory cap, side by side. */
+static const struct {
+        Http1Limits h1;
+        Limits conn;
+} limit_sets[8] = {
+        { { .head_max = 16384, .fields_max = 100, .pipeline_max = 32 }, { .conn_memory_max = 1 << 20 } },
+        { { .head_max = 64,    .fields_max = 3,   .pipeline_max = 2  }, { .conn_memory_max = 1 << 20 } },
+        { { .head_max = 16384, .fields_max = 100, .pipeline_max = 1  }, { .conn_memory_max = 600 } },
+        { { .head_max = 1,     .fields_max = 0,   .pipeline_max = 0  }, { .conn_memory_max = 0 } },
+        { { .head_max = 0,     .fields_max = 1,   .pipeline_max = 4  }, { .conn_memory_max = 1 << 20 } },
+        { { .head_max = 300,   .fields_max = 8,   .pipeline_max = 8  }, { .conn_memory_max = 2000 } },
+        { { .head_max = 16384, .fields_max = 100, .pipeline_max = 32 }, { .conn_memory_max = 1 << 20 } },
+        { { .head_max = 2048,  .fields_max = 16,  .pipeline_max = 3  }, { .conn_memory_max = 1 << 20 } },
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -119,7 +123,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 .sink = &s,
                 .stats = &stats,
                 .budget = &budget,
-                .limits = &limit_sets[data[0] >> 3 & 7],
+                .limits = &limit_sets[data[0] >> 3 & 7].conn,
+                .protocol_limits = &limit_sets[data[0] >> 3 & 7].h1,
         };
         check(protocol_http1_ops.new(&ctx, &h) >= 0);
 

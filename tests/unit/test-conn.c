@@ -334,6 +334,25 @@ static void test_two_views_of_one_socket(void **state) {
         assert_int_equal(conn_table_last_timestamp(f->t), 7000);
 }
 
+/* HTTP/1's own caps reach its handler through the table, and a reload replaces them in place. */
+static void test_protocol_limits(void **state) {
+        Fixture *f = *state;
+        Http1Limits h1 = http1_limits_default;
+
+        h1.head_max = 16;
+        assert_int_equal(conn_table_set_protocol_limits(f->t, &protocol_http1_ops, &h1), 0);
+        open_conn(f, 1, 100, 5, HT_ROLE_SERVER, 1000);
+        data(f, 1, 100, 5, HT_DIR_INGRESS, REQ("/over-sixteen-bytes"), 0, 0, 2000);
+        assert_int_equal(f->stats.head_overflows, 1);
+
+        /* Reload: the open connection's handler sees the new caps. */
+        h1.head_max = 4096;
+        assert_int_equal(conn_table_set_protocol_limits(f->t, &protocol_http1_ops, &h1), 0);
+        data(f, 1, 100, 5, HT_DIR_EGRESS, RESP200, 0, 0, 3000);
+        data(f, 1, 100, 5, HT_DIR_INGRESS, REQ("/over-sixteen-bytes"), 0, 0, 4000);
+        assert_int_equal(f->stats.head_overflows, 1);
+}
+
 /* Every row of the registry parses the protocol it is filed under. */
 static void test_registry(void **state) {
         size_t n = 0;
@@ -379,6 +398,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_two_views_of_one_socket, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_open_without_handler, setup, teardown),
                 cmocka_unit_test(test_registry),
+                cmocka_unit_test_setup_teardown(test_protocol_limits, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -115,13 +115,14 @@ static const Http1ParserCallbacks callbacks = {
         .desync = on_desync,
 };
 
-static const Limits default_limits = {
+static const Http1Limits default_limits = {
         .head_max = 16384,
         .fields_max = 64,
         .pipeline_max = 16,
-        .conn_memory_max = 1 << 20,
-        .global_memory_max = 64 << 20,
 };
+
+/* The per-connection memory cap the parser's Http1Memory gets here (the connection layer's Limits in the daemon). */
+#define CONN_MEMORY_MAX (1u << 20)
 
 static Rec *rec_free(Rec *r) {
         if (!r)
@@ -133,13 +134,13 @@ static Rec *rec_free(Rec *r) {
 DEFINE_TRIVIAL_CLEANUP_FUNC(Rec *, rec_free);
 
 /* Feeds input split into pieces of at most `step` bytes, or at `split` when step is 0. */
-static Rec *run_split(Http1Kind kind, const char *input, size_t len, const Limits *limits, int head_answer,
+static Rec *run_split(Http1Kind kind, const char *input, size_t len, const Http1Limits *limits, int head_answer,
                       size_t split, size_t step, bool keep, Stats *stats) {
         Http1Parser *p = NULL;
         Rec *r = calloc(1, sizeof(Rec));
 
         assert_non_null(r);
-        r->mem.max = limits->conn_memory_max;
+        r->mem.max = CONN_MEMORY_MAX;
         r->head_answer = head_answer;
         r->keep = keep;
         assert_int_equal(http1_parser_new(kind, limits, &r->mem, stats, &callbacks, r, true, &p), 0);
@@ -171,7 +172,7 @@ static Rec *run_split(Http1Kind kind, const char *input, size_t len, const Limit
  * Parses input in one feed, then split at every offset and byte by byte,
  * asserting identical logs. Returns the one-feed result with messages kept.
  */
-static Rec *parse_full(Http1Kind kind, const char *input, size_t len, const Limits *limits, int head_answer,
+static Rec *parse_full(Http1Kind kind, const char *input, size_t len, const Http1Limits *limits, int head_answer,
                        Stats *stats) {
         Rec *ref = run_split(kind, input, len, limits, head_answer, len, 0, true, stats);
 
@@ -614,7 +615,7 @@ static void test_chunk_ext_too_long(void **state) {
 }
 
 static void test_head_max_stays_in_sync(void **state) {
-        Limits lim = default_limits;
+        Http1Limits lim = default_limits;
         Stats stats = {};
         static const char in[] =
                 "POST /upload HTTP/1.1\r\nHost: h\r\nX-Big: 0123456789012345678901234567890123456789\r\n"
@@ -639,7 +640,7 @@ static void test_head_max_stays_in_sync(void **state) {
 }
 
 static void test_start_line_over_head_max(void **state) {
-        Limits lim = default_limits;
+        Http1Limits lim = default_limits;
         Stats stats = {};
         char in[1024];
         _cleanup_(rec_freep) Rec *r = NULL;
@@ -659,7 +660,7 @@ static void test_start_line_over_head_max(void **state) {
 }
 
 static void test_fields_max(void **state) {
-        Limits lim = default_limits;
+        Http1Limits lim = default_limits;
         Stats stats = {};
         static const char in[] = "HTTP/1.1 200 OK\r\nA: 1\r\nB: 2\r\nC: 3\r\nContent-Length: 3\r\nD: 4\r\n\r\nabc"
                                  "HTTP/1.1 200 OK\r\nA: 1\r\n\r\n";
@@ -706,7 +707,7 @@ static void test_memory_refused(void **state) {
 static void test_memory_growth_refused(void **state) {
         /* first reservation granted, growth refused by the per-connection cap */
         char in[4096];
-        Limits lim = default_limits;
+        Http1Limits lim = default_limits;
         Http1Memory mem = { .max = 1500 };
         Stats stats = {};
         Http1Parser *p = NULL;

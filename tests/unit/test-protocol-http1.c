@@ -35,6 +35,7 @@ typedef struct Rec {
 typedef struct Fixture {
         ConnInfo conn;
         Limits limits;
+        Http1Limits h1;
         MemBudget budget;
         Stats stats;
         ExchangeSink sink;
@@ -111,10 +112,12 @@ static Fixture *fixture_new(uint8_t role) {
 
         assert_non_null(f);
         f->conn = (ConnInfo) { .id = 1, .role = role, .flags = CONN_SEEN_START, .protocol = CONN_PROTOCOL_HTTP1 };
-        f->limits = (Limits) {
+        f->h1 = (Http1Limits) {
                 .head_max = 8192,
                 .fields_max = 32,
                 .pipeline_max = 8,
+        };
+        f->limits = (Limits) {
                 .conn_memory_max = 1 << 20,
                 .global_memory_max = 64 << 20,
         };
@@ -126,6 +129,7 @@ static Fixture *fixture_new(uint8_t role) {
                 .stats = &f->stats,
                 .budget = &f->budget,
                 .limits = &f->limits,
+                .protocol_limits = &f->h1,
         };
         f->now = 1000;
         return f;
@@ -375,7 +379,7 @@ static void test_close_delimited_at_finish(void **state) {
 static void test_pipeline_overflow(void **state) {
         _cleanup_(fixture_freep) Fixture *f = fixture_new(CONN_ROLE_SERVER);
 
-        f->limits.pipeline_max = 2;
+        f->h1.pipeline_max = 2;
         fixture_start(f);
         data(f, IN, "GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\nGET /3 HTTP/1.1\r\n\r\n");
         assert_int_equal(f->n, 1);

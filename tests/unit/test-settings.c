@@ -72,9 +72,9 @@ static void test_everything_derived(void **state) {
         assert_non_null(s->kernel_filter);
 
         assert_int_equal(s->limits.idle_timeout_ns, 2500 * NSEC_PER_MSEC);
-        assert_int_equal(s->limits.head_max, 32768);
-        assert_int_equal(s->limits.fields_max, 128);
-        assert_int_equal(s->limits.pipeline_max, 64);
+        assert_int_equal(s->http1_limits.head_max, 32768);
+        assert_int_equal(s->http1_limits.fields_max, 128);
+        assert_int_equal(s->http1_limits.pipeline_max, 64);
         assert_int_equal(s->limits.conn_memory_max, 256 * 1024);
         assert_int_equal(s->limits.global_memory_max, 64 * 1024 * 1024);
         assert_int_equal(s->limits.conns_max, 65536);
@@ -104,7 +104,7 @@ static void test_manager_options(void **state) {
         assert_ptr_equal(o.format, s->format);
         assert_ptr_equal(o.config_sources, s->sources);
         assert_ptr_equal(o.reload, settings_reload);
-        assert_int_equal(o.limits.head_max, s->limits.head_max);
+        assert_int_equal(o.http1_limits.head_max, s->http1_limits.head_max);
         assert_int_equal(o.bpf.conns_max, 65536);
         assert_int_equal(o.drain_interval_usec, 5000);
         assert_int_equal(o.stats_interval_usec, 300 * 1000 * 1000ull);
@@ -130,7 +130,7 @@ static void test_reload(void **state) {
         assert_int_equal(settings_reload(m, &s, &errors), 0);
         assert_null(errors);
         assert_ptr_not_equal(s, first);
-        assert_int_equal(s->limits.head_max, 16384);
+        assert_int_equal(s->http1_limits.head_max, 16384);
         assert_null(s->selector);
         assert_null(s->kernel_filter);
 
@@ -139,7 +139,7 @@ static void test_reload(void **state) {
         write_config("limits:\n  head_max: lots\n  fields_max: 1\n");
         assert_int_equal(settings_reload(m, &s, &errors), -EINVAL);
         assert_ptr_equal(s, first);
-        assert_int_equal(s->limits.head_max, 16384);
+        assert_int_equal(s->http1_limits.head_max, 16384);
         assert_non_null(errors);
         assert_non_null(errors[0]);
         assert_non_null(strstr(errors[0], ":2:13: limits.head_max: 'lots' is not a size"));

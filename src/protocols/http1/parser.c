@@ -75,7 +75,7 @@ typedef enum Http1State {
 struct Http1Parser {
         Http1Kind kind;
         Http1State state;
-        const Limits *limits;
+        const Http1Limits *limits;
         Http1Memory *mem;
         Stats *stats;
         Http1ParserCallbacks cb;
@@ -1075,7 +1075,7 @@ static size_t trailer_consume(Http1Parser *p, const uint8_t *q, size_t avail) {
 
 /* ---- public ---- */
 
-int http1_parser_new(Http1Kind kind, const Limits *limits, Http1Memory *mem, Stats *stats,
+int http1_parser_new(Http1Kind kind, const Http1Limits *limits, Http1Memory *mem, Stats *stats,
                      const Http1ParserCallbacks *cb, void *userdata, bool synced,
                      Http1Parser **ret) {
         Http1Parser *p;

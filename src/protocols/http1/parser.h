@@ -38,6 +38,7 @@
 #include "conn/exchange.h"
 #include "conn/protocol.h"
 #include "conn/stats.h"
+#include "protocols/http1/limits.h"
 
 /* Bytes of an excerpt attached to a parse error. */
 #define HTTP1_EXCERPT_MAX 64u
@@ -135,7 +136,7 @@ typedef struct Http1ParserCallbacks {
  * as if desynchronised (stream joined mid-way): it waits quietly for a
  * segment start that looks like a message start.
  */
-int http1_parser_new(Http1Kind kind, const Limits *limits, Http1Memory *mem, Stats *stats,
+int http1_parser_new(Http1Kind kind, const Http1Limits *limits, Http1Memory *mem, Stats *stats,
                      const Http1ParserCallbacks *cb, void *userdata, bool synced,
                      Http1Parser **ret);
 Http1Parser *http1_parser_free(Http1Parser *p);

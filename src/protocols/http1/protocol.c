@@ -4,7 +4,7 @@
  * correlation of requests with responses, as a ProtocolOps.
  *
  * Correlation rules:
- *  - Completed requests wait in a FIFO (at most limits->pipeline_max; when
+ *  - Completed requests wait in a FIFO (at most h1->pipeline_max; when
  *    full, the oldest is given up as EXCHANGE_NO_RESPONSE/PIPELINE_FULL).
  *  - A final response (status >= 200, or 101) pairs with the oldest waiting
  *    request. If none waits but a request's head is complete and its body
@@ -33,6 +33,7 @@ typedef struct Http1Conn {
         const ExchangeSink *sink;
         Stats *stats;
         const Limits *limits;
+        const Http1Limits *h1;          /* HTTP/1's own caps */
         Http1Memory mem;
         Http1Parser *parser[2];         /* by ConnDirection */
         int request_dir;                /* ConnDirection carrying requests, -1 until known */
@@ -107,7 +108,7 @@ static int queue_push(Http1Conn *c, Http1Message *m) {
         int r = 0;
 
         /* a full pipeline gives up the oldest: its response is the least likely to still come */
-        while (c->n_queued >= MAX(c->limits->pipeline_max, (size_t) 1)) {
+        while (c->n_queued >= MAX(c->h1->pipeline_max, (size_t) 1)) {
                 _cleanup_(http1_message_freep) Http1Message *old = queue_pop(c);
                 int k;
 
@@ -285,6 +286,7 @@ static int http1_new(const ProtocolContext *ctx, void **ret) {
         c->sink = ctx->sink;
         c->stats = ctx->stats ?: &dummy_stats;
         c->limits = ctx->limits;
+        c->h1 = ctx->protocol_limits ?: &http1_limits_default;
         c->mem = (Http1Memory) {
                 .max = ctx->limits->conn_memory_max,
                 .budget = ctx->budget,
@@ -309,7 +311,7 @@ static int http1_new(const ProtocolContext *ctx, void **ret) {
                 Http1Kind kind = c->request_dir < 0 ? HTTP1_KIND_ANY :
                         d == c->request_dir ? HTTP1_KIND_REQUEST : HTTP1_KIND_RESPONSE;
 
-                r = http1_parser_new(kind, ctx->limits, &c->mem, c->stats, &http1_callbacks, c, synced,
+                r = http1_parser_new(kind, c->h1, &c->mem, c->stats, &http1_callbacks, c, synced,
                                      &c->parser[d]);
                 if (r < 0) {
                         http1_free(c);
@@ -384,9 +386,20 @@ static bool http1_pending(const void *p) {
                      http1_parser_busy(c->parser[0]) || http1_parser_busy(c->parser[1]));
 }
 
+const Http1Limits http1_limits_default = {
+        /* Heads beyond 64 KiB are rejected by common servers (nginx: 4 x 8 KiB large buffers). */
+        .head_max = 64 * 1024,
+        /* nginx and Apache refuse more than ~100 fields; keep a little more than that. */
+        .fields_max = 128,
+        /* Pipelining depth seen in practice is a handful; 64 bounds a hostile peer. */
+        .pipeline_max = 64,
+};
+
 const ProtocolOps protocol_http1_ops = {
         .id = CONN_PROTOCOL_HTTP1,
         .name = "http1",
+        .limits_size = sizeof(Http1Limits),
+        .limits_default = &http1_limits_default,
         .new = http1_new,
         .free = http1_free,
         .data = http1_data,

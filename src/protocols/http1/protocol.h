@@ -7,5 +7,6 @@
 #pragma once
 
 #include "conn/protocol.h"
+#include "protocols/http1/limits.h"
 
 extern const ProtocolOps protocol_http1_ops;
