@@ -334,6 +334,29 @@ static void test_two_views_of_one_socket(void **state) {
         assert_int_equal(conn_table_last_timestamp(f->t), 7000);
 }
 
+/* The decoder: a CONN_OPEN no handler parses, or naming no known source, is an invalid record. */
+static void test_open_records_not_traced(void **state) {
+        Fixture *f = *state;
+        struct ht_conn_open_event ev = {};
+
+        open_conn(f, 1, 100, 5, HT_ROLE_SERVER, 1000);
+        header(&ev.hdr, HT_EVENT_CONN_OPEN, sizeof(ev), 2, 100, 6, 2000);
+        ev.protocol = HT_PROTO_HTTP2;            /* recognised by the kernel, no handler yet */
+        assert_int_equal(records_dispatch(f->t, &f->stats, &ev, sizeof(ev)), 0);
+        ev.protocol = HT_PROTO_HTTP1;
+        ev.source = 7;
+        assert_int_equal(records_dispatch(f->t, &f->stats, &ev, sizeof(ev)), 0);
+        assert_int_equal(f->stats.records_invalid, 2);
+        assert_int_equal(conn_table_size(f->t), 1);
+
+        /* Data and close of an id never opened are orphans, not errors. */
+        data(f, 2, 100, 6, HT_DIR_INGRESS, REQ("/h2"), 0, 0, 3000);
+        close_conn(f, 2, 100, 6, 4000);
+        assert_int_equal(f->stats.records_orphan, 2);
+        assert_int_equal(f->stats.records_invalid, 2);
+        assert_int_equal(conn_table_last_timestamp(f->t), 4000);
+}
+
 /* HTTP/1's own caps reach its handler through the table, and a reload replaces them in place. */
 static void test_protocol_limits(void **state) {
         Fixture *f = *state;
@@ -398,6 +421,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_two_views_of_one_socket, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_open_without_handler, setup, teardown),
                 cmocka_unit_test(test_registry),
+                cmocka_unit_test_setup_teardown(test_open_records_not_traced, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_protocol_limits, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
