@@ -17,7 +17,7 @@
 #include <linux/types.h>
 #endif
 
-#define HT_ABI_VERSION 1
+#define HT_ABI_VERSION 2   /* 2: TLS source (HT_TLS_*, tls_library, close source) */
 
 /* Length of a task's comm, as in the kernel's TASK_COMM_LEN. */
 #define HT_COMM_LEN 16
@@ -74,7 +74,7 @@ enum ht_protocol {
 
 enum ht_source {
         HT_SOURCE_SYSCALL = 0, /* plaintext seen at the socket syscalls */
-        HT_SOURCE_TLS     = 1, /* reserved: plaintext from TLS library uprobes */
+        HT_SOURCE_TLS     = 1, /* plaintext from TLS library uprobes (bpf/sources/openssl.bpf.h) */
 };
 
 enum ht_direction {
@@ -93,6 +93,25 @@ enum ht_syscall {
         HT_SYS_SENDMSG,
         HT_SYS_SENDFILE,
 };
+
+/*
+ * The TLS source's operations, in ht_data_event.syscall beside enum
+ * ht_syscall: a data record's kind says which source produced it (data
+ * records carry no source field). Plaintext handed to / returned by
+ * SSL_write(_ex) / SSL_read(_ex).
+ */
+enum ht_tls_op {
+        HT_TLS_READ  = 64,
+        HT_TLS_WRITE = 65,
+};
+
+/*
+ * TLS library files the TLS source attaches to at once: ht_conn_open_event
+ * .tls_library is an index into user space's list of them (1-based; 0 = not
+ * TLS). Distinct files (libssl.so.3, libssl.so.1.1, copies inside
+ * containers, node binaries); past this they are not attached (logged).
+ */
+#define HT_TLS_LIBRARIES_MAX 64u
 
 /* ht_data_event.flags */
 enum {
@@ -138,7 +157,8 @@ struct ht_conn_open_event {
         __u8 remote_addr[16];
         __u8 flags;              /* HT_CONN_SEEN_START */
         __u8 source;             /* enum ht_source */
-        __u8 _pad[6];
+        __u8 tls_library;        /* HT_SOURCE_TLS: 1 + index of the library file (attach cookie); else 0 */
+        __u8 _pad[5];
         char comm[HT_COMM_LEN];  /* of the thread that made the syscall */
 };
 
@@ -158,7 +178,8 @@ struct ht_data_event {
 struct ht_conn_close_event {
         struct ht_event_header hdr;
         __u32 reason;            /* enum ht_close_reason */
-        __u32 _pad;
+        __u8 source;             /* enum ht_source: whose view of the socket is closed */
+        __u8 _pad[3];
 };
 
 /* Key and value of the connection map, read and written by both sides. */
@@ -210,6 +231,7 @@ enum ht_counter {
         HT_CNT_FILTERED_CONNS,      /* connections the filter excluded (each time a decision excluded one) */
         HT_CNT_FILTERED_SYSCALLS,   /* data syscalls on excluded connections: nothing copied */
         HT_CNT_OTHER_PIDNS,         /* socket syscalls of tasks outside the daemon's PID namespace: not traced */
+        HT_CNT_TLS_UNTIED,          /* TLS plaintext chunks not tied to a socket (no fd known for the SSL*): not traced */
         _HT_CNT_MAX,
 };
 
@@ -291,6 +313,7 @@ struct ht_port_bitmap {
 #define HT_MAP_CONNS_DEFAULT     65536u      /* TCP sockets tracked at once, LRU: stale ones age out */
 
 #define HT_MAP_HTTP_PROCS        16384u      /* processes holding HTTP connections (for exit cleanup) */
+#define HT_MAP_TLS_FDS           65536u      /* SSL* -> fd ties, LRU: one per live TLS session, as conns */
 #define HT_RINGBUF_DEFAULT       (16u << 20) /* 16 MiB: ~100 ms of a saturated nginx at ~1 KiB/exchange */
 /* Filter maps: two slots of CONFIG_LIST_MAX (4096) entries per list, include and exclude; not preallocated. */
 #define HT_MAP_FILTER_PIDS       (2u * 2u * 4096u)

@@ -12,7 +12,9 @@
  *   lib/infer.h             protocol inference on a buffer, pure (also built in the unit tests)
  *   lib/protocol.bpf.h      a connection's classification and the one "is it traced" gate
  *   lib/conn.bpf.h          connection tracking: conn_get(), conn_filter()
- *   sources/syscalls.bpf.h  the syscall tracepoints, the one data source today
+ *   lib/tls-tie.bpf.h       SSL* -> socket, learned from the syscalls made during an SSL_* call
+ *   sources/syscalls.bpf.h  the syscall tracepoints
+ *   sources/openssl.bpf.h   OpenSSL uprobes: TLS plaintext (attached per library file by user space)
  *
  * The records and maps shared with user space are defined in abi.h.
  * Each source header includes what it uses from lib/; a new source is a new
@@ -20,5 +22,6 @@
  */
 
 #include "sources/syscalls.bpf.h"
+#include "sources/openssl.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";

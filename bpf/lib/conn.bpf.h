@@ -75,6 +75,8 @@ static __always_inline int classify_file(struct file *file, struct ht_conn *c) {
  * its map (and a case) here and reuses the rest.
  */
 static __always_inline void *conns_of(const struct ht_op *op) {
+        if (op->source == HT_SOURCE_TLS)
+                return &tls_conns;
         return &conns;
 }
 

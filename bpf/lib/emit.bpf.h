@@ -17,8 +17,9 @@
 /*
  * One operation of a source on a connection, as the records report it.
  * kind goes to ht_data_event.syscall (enum ht_syscall for the syscall
- * source); source goes to ht_conn_open_event.source when the operation is
- * the one that announces the connection.
+ * source, enum ht_tls_op for the TLS source); source and library go to
+ * ht_conn_open_event when the operation is the one that announces the
+ * connection, source to ht_conn_close_event.
  */
 struct ht_op {
         __u64 pid_tgid;          /* tgid << 32 | tid, in the daemon's PID namespace (task_ids()) */
@@ -26,7 +27,7 @@ struct ht_op {
         __u8 direction;          /* enum ht_direction */
         __u8 kind;               /* enum ht_syscall */
         __u8 source;             /* enum ht_source */
-        __u8 _pad;
+        __u8 library;            /* HT_SOURCE_TLS: 1 + index of the TLS library file; else 0 */
 };
 
 static __always_inline void fill_header(struct ht_event_header *h, __u16 type, __u32 size,
@@ -57,6 +58,7 @@ static __always_inline void emit_close(struct ht_conn *c, const struct ht_op *op
 
         fill_header(&ev.hdr, HT_EVENT_CONN_CLOSE, sizeof(ev), c->id, op);
         ev.reason = reason;
+        ev.source = op->source;
         emit_record(&ev, sizeof(ev));
 }
 
@@ -83,6 +85,7 @@ static __always_inline bool announce(struct ht_conn *c, const struct ht_op *op) 
         __builtin_memcpy(ev.remote_addr, c->remote_addr, 16);
         ev.flags = c->flags & HT_CONN_SEEN_START;
         ev.source = op->source;
+        ev.tls_library = op->library;
         bpf_get_current_comm(ev.comm, sizeof(ev.comm));
 
         if (!emit_record(&ev, sizeof(ev)))

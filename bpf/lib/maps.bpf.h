@@ -9,6 +9,7 @@
  * Map sizes, each with its reason beside its constant in abi.h:
  *   events          HT_RINGBUF_DEFAULT, resized by user space (ringbuf_size)
  *   conns           HT_MAP_CONNS_DEFAULT, resized by user space (conns_max)
+ *   tls_conns       HT_MAP_CONNS_DEFAULT, resized by user space (conns_max)
  *   http_procs      HT_MAP_HTTP_PROCS
  *   counters        _HT_CNT_MAX per CPU
  *   conn_id_seq     1
@@ -18,6 +19,8 @@
  *   filter_ports    8 bitmaps: 2 slots x local/remote x include/exclude
  *   scratch         1 record per CPU: HT_PAYLOAD_CAP under the 32 KiB per-CPU limit
  *   args_map        task storage: one slot per thread (sources/syscalls.bpf.h)
+ *   tls_calls       task storage: one slot per thread (lib/tls-tie.bpf.h)
+ *   tls_fds         HT_MAP_TLS_FDS (lib/tls-tie.bpf.h)
  */
 #pragma once
 
@@ -63,6 +66,18 @@ struct {
         __type(key, struct ht_conn_key);
         __type(value, struct ht_conn);
 } conns SEC(".maps");
+
+/*
+ * The TLS source's view of the same sockets, same key: its plaintext is a
+ * connection of its own (its own id), while the syscall source's view of
+ * the socket sees ciphertext and stays not traced (HT_PROTO_OTHER).
+ */
+struct {
+        __uint(type, BPF_MAP_TYPE_LRU_HASH);
+        __uint(max_entries, HT_MAP_CONNS_DEFAULT);
+        __type(key, struct ht_conn_key);
+        __type(value, struct ht_conn);
+} tls_conns SEC(".maps");
 
 /* Processes holding announced HTTP connections: only their exits matter to user space. */
 struct {

@@ -21,6 +21,7 @@
 #include "lib/conn.bpf.h"
 #include "lib/emit.bpf.h"
 #include "lib/protocol.bpf.h"
+#include "lib/tls-tie.bpf.h"
 
 /* UAPI macros, so not in vmlinux.h. */
 #define EINPROGRESS   115
@@ -97,7 +98,12 @@ static __always_inline void data_enter(int fd, __u64 buf, __u64 iovcnt, __u8 sys
                 return;
         op = syscall_op(pid_tgid, fd, sys, dir);
         c = conn_get(&op);
-        if (!c || !ht_protocol_wanted(c->protocol))
+        if (!c)
+                return;
+        /* An SSL_* call in flight on this thread learns its socket here (a TLS socket is not wanted below). */
+        if (c->flags & HT_CONN_SOCK_OK)
+                tls_tie_fd(fd);
+        if (!ht_protocol_wanted(c->protocol))
                 return;
         if (!conn_filter(c, &op)) {
                 count(HT_CNT_FILTERED_SYSCALLS, 1);
@@ -403,21 +409,29 @@ int ht_exit_connect(struct trace_event_raw_sys_exit *ctx) {
         return 0;
 }
 
+/* close() of op's fd: end op's source's view of it. */
+static __always_inline void close_view(const struct ht_op *op) {
+        struct ht_conn *c = conn_lookup(op);
+
+        if (!c)
+                return;
+        if (c->flags & HT_CONN_ANNOUNCED)
+                emit_close(c, op, HT_CLOSE_SYSCALL);
+        conn_delete(op);
+}
+
 SEC("tracepoint/syscalls/sys_enter_close")
 int ht_enter_close(struct trace_event_raw_sys_enter *ctx) {
         struct ht_op op;
-        struct ht_conn *c;
         __u64 pid_tgid;
 
         if (!task_ids(&pid_tgid))
                 return 0;
         op = syscall_op(pid_tgid, ctx->args[0], 0, 0);
-        c = conn_lookup(&op);
-        if (!c)
-                return 0;
-        if (c->flags & HT_CONN_ANNOUNCED)
-                emit_close(c, &op, HT_CLOSE_SYSCALL);
-        conn_delete(&op);
+        close_view(&op);
+        /* The TLS source sees no close of its own: its view of the socket ends here too. */
+        op.source = HT_SOURCE_TLS;
+        close_view(&op);
         return 0;
 }
 

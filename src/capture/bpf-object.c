@@ -51,6 +51,7 @@ _Static_assert(CONFIG_PAYLOAD_SIZE_MAX == HT_PAYLOAD_CAP, "capture.payload_size'
 /* The data sources, attached in this order after load and detached in reverse. */
 static const CaptureSource *const sources[] = {
         &capture_source_syscalls,
+        &capture_source_openssl,
 };
 
 struct BpfTracer {
@@ -234,6 +235,8 @@ int bpf_tracer_new(const BpfTracerOptions *o, BpfRecordFn fn, void *userdata, Bp
         r = bpf_map__set_max_entries(t->skel->maps.events, o->ringbuf_size);
         if (r >= 0)
                 r = bpf_map__set_max_entries(t->skel->maps.conns, o->conns_max);
+        if (r >= 0)
+                r = bpf_map__set_max_entries(t->skel->maps.tls_conns, o->conns_max);
         if (r < 0) {
                 bpf_tracer_free(t);
                 return log_error_errno(r, "Failed to size BPF maps: %m");
@@ -338,10 +341,15 @@ void bpf_tracer_forget(BpfTracer *t, const ConnInfo *info, bool reannounce) {
         struct ht_conn c;
         int fd;
 
-        /* The kernel's connection map is the syscall source's. */
-        if (!t || info->source != CONN_SOURCE_SYSCALL)
+        /* Each source has its view of the socket in its own map. */
+        if (!t)
                 return;
-        fd = bpf_map__fd(t->skel->maps.conns);
+        if (info->source == CONN_SOURCE_SYSCALL)
+                fd = bpf_map__fd(t->skel->maps.conns);
+        else if (info->source == CONN_SOURCE_TLS)
+                fd = bpf_map__fd(t->skel->maps.tls_conns);
+        else
+                return;
         if (bpf_map_lookup_elem(fd, &key, &c) < 0 || c.id != info->id)
                 return;   /* already gone or replaced: nothing of ours to forget */
         if (!reannounce) {

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "capture/records.h"
+#include "capture/source.h"
 #include "conn/conn-info.h"
 #include "conn/stats.h"
 #include "protocols/registry.h"
@@ -39,21 +40,10 @@ KERNEL_COUNTERS(X)
 #undef X
 _Static_assert(SAME(_KERNEL_COUNTER_MAX, _HT_CNT_MAX), "conn/stats.h's KERNEL_COUNTERS and enum ht_counter differ in length");
 
-/*
- * Which source produced a data record, from the operation it names. Every
- * operation today is a socket syscall; the TLS source's reads and writes
- * will map to CONN_SOURCE_TLS here.
- */
+/* Which source produced a data record, from the operation it names (data records have no source field). */
 static ConnSource data_source(uint8_t operation) {
-        (void) operation;
-        return CONN_SOURCE_SYSCALL;
+        return operation == HT_TLS_READ || operation == HT_TLS_WRITE ? CONN_SOURCE_TLS : CONN_SOURCE_SYSCALL;
 }
-
-/*
- * CONN_CLOSE is sent by the syscall source (close(), fd reuse, a filter
- * change of a socket it tracks): it closes that view of the socket.
- */
-#define CLOSE_SOURCE CONN_SOURCE_SYSCALL
 
 static int dispatch_open(ConnTable *t, Stats *stats, const struct ht_conn_open_event *ev) {
         ConnInfo info = {
@@ -68,6 +58,7 @@ static int dispatch_open(ConnTable *t, Stats *stats, const struct ht_conn_open_e
                 .local_port = ev->local_port,
                 .remote_port = ev->remote_port,
                 .opened_ns = ev->hdr.timestamp_ns,
+                .tls_library = ev->source == HT_SOURCE_TLS ? capture_tls_library(ev->tls_library) : NULL,
         };
         int r;
 
@@ -160,7 +151,9 @@ int records_dispatch(ConnTable *t, Stats *stats, const void *data, size_t size) 
                 if (size < sizeof(ev))
                         break;
                 memcpy(&ev, data, sizeof(ev));
-                if (conn_table_close(t, CLOSE_SOURCE, h.conn_id, h.timestamp_ns) == -ENOENT)
+                /* The syscall source's close() of a socket closes each source's view of it, one record each. */
+                if (ev.source >= _CONN_SOURCE_MAX ||
+                    conn_table_close(t, ev.source, h.conn_id, h.timestamp_ns) == -ENOENT)
                         stats->records_orphan++;
                 return 0;
         }

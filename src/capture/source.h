@@ -37,3 +37,15 @@ typedef struct CaptureSource {
 
 /* The socket syscall tracepoints, and the process-exit tracepoint that ends their connections. */
 extern const CaptureSource capture_source_syscalls;
+
+/*
+ * OpenSSL's SSL_read/SSL_write(_ex) uprobes on every TLS library file found
+ * at start (source-openssl.c). Never fails for want of a library or of the
+ * privilege uprobes need: it logs once and attaches nothing.
+ */
+extern const CaptureSource capture_source_openssl;
+
+/* The path of TLS library file index (1-based, ht_conn_open_event.tls_library); NULL if unknown. */
+const char *capture_tls_library(unsigned index);
+/* TLS library files attached. */
+unsigned capture_tls_libraries(void);

@@ -72,4 +72,6 @@ typedef struct ConnInfo {
         uint8_t remote_addr[16];
         char comm[CONN_COMM_LEN + 1]; /* NUL-terminated */
         uint64_t opened_ns;           /* CLOCK_MONOTONIC of the connection's announcement */
+        const char *tls_library;      /* CONN_SOURCE_TLS: the library file the plaintext came from
+                                       * (static storage of the capture layer); NULL if unknown */
 } ConnInfo;

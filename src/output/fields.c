@@ -531,6 +531,17 @@ static int render_port(FormatFieldContext *c, const FormatFieldSpec *f) {
         return ep->valid ? entry_add_u64(c->e, f->name, ep->port) : 0;
 }
 
+/* Only TLS plaintext says its scheme: plaintext entries stay one field shorter (journald pays per field). */
+static int render_scheme(FormatFieldContext *c, const FormatFieldSpec *f) {
+        return c->x->conn->source == CONN_SOURCE_TLS ? entry_add_str(c->e, f->name, "https") : 0;
+}
+
+static int render_tls_library(FormatFieldContext *c, const FormatFieldSpec *f) {
+        const ConnInfo *conn = c->x->conn;
+
+        return conn->source == CONN_SOURCE_TLS && conn->tls_library ? entry_add_str(c->e, f->name, conn->tls_library) : 0;
+}
+
 static int render_connection_id(FormatFieldContext *c, const FormatFieldSpec *f) {
         return entry_add_u64(c->e, f->name, c->x->conn->id);
 }
@@ -626,6 +637,8 @@ const FormatFieldSpec format_field_specs[] = {
         FIXED("CLIENT_PORT",                    render_port, .arg = "client"),
         FIXED("SERVER_ADDR",                    render_addr, .arg = "server"),
         FIXED("SERVER_PORT",                    render_port, .arg = "server"),
+        FIXED("HTTP_SCHEME",                    render_scheme),
+        FIXED("TLS_LIBRARY",                    render_tls_library),
         FIXED("HTTP_CONNECTION_ID",             render_connection_id),
         FIXED("HTTP_STREAM_ID",                 render_stream_id),
         FIXED("HTTP_NO_RESPONSE_REASON",        render_no_response_reason),

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Tying a TLS library's SSL* to its socket. SSL_read/SSL_write do not know
+ * the fd, and offsets into OpenSSL's private structs change between
+ * versions; what is reliable is the socket syscall the library makes on the
+ * same thread while the call is in flight. So:
+ *
+ *   SSL_* entry (sources/openssl.bpf.h)  tls_call_begin(): note the call in tls_calls
+ *   socket syscall enter (sources/syscalls.bpf.h) tls_tie_fd(fd): the call learns its fd
+ *   SSL_* return                         tls_call_fd(): that fd, cached per (tgid, SSL*)
+ *                                        in tls_fds; else the cached one (SSL_read often
+ *                                        returns bytes already buffered, with no syscall)
+ *
+ * A call that learned no fd and has none cached is not guessed: its bytes
+ * are counted (HT_CNT_TLS_UNTIED) and dropped. Node's OpenSSL does its I/O
+ * through memory BIOs on libuv's side, so node's calls are of that kind.
+ */
+#pragma once
+
+#include "maps.bpf.h"
+
+/* The SSL_* call in flight on a thread, from its entry to its return. */
+struct tls_call {
+        __u64 ssl;               /* the SSL* */
+        __u64 buf;               /* plaintext buffer */
+        __u64 ret_bytes;         /* _ex variants: size_t *readbytes / *written; 0 otherwise */
+        __s32 fd;                /* socket the library used during the call; -1 until one is seen */
+        __u8 direction;          /* enum ht_direction */
+        __u8 active;             /* set at entry, cleared at return */
+        __u8 _pad[2];
+};
+
+/* Task-local, like the syscall source's args_map: freed with the thread. */
+struct {
+        __uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+        __uint(map_flags, BPF_F_NO_PREALLOC);
+        __type(key, int);
+        __type(value, struct tls_call);
+} tls_calls SEC(".maps");
+
+struct tls_fd_key {
+        __u32 tgid;
+        __u32 _pad;
+        __u64 ssl;
+};
+
+/* SSL* -> fd, learned by a syscall inside an earlier call on that SSL*. */
+struct {
+        __uint(type, BPF_MAP_TYPE_LRU_HASH);
+        __uint(max_entries, HT_MAP_TLS_FDS);
+        __type(key, struct tls_fd_key);
+        __type(value, __s32);
+} tls_fds SEC(".maps");
+
+/*
+ * A socket syscall on fd by the current thread (a TCP socket the syscall
+ * source tracks): if an SSL_* call is in flight here, that is its socket.
+ * The first socket seen wins: one SSL* speaks over one socket.
+ */
+static __always_inline void tls_tie_fd(int fd) {
+        struct tls_call *call;
+
+        call = bpf_task_storage_get(&tls_calls, bpf_get_current_task_btf(), NULL, 0);
+        if (call && call->active && call->fd < 0)
+                call->fd = fd;
+}

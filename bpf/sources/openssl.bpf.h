@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The TLS source: uprobes on OpenSSL's SSL_read, SSL_write, SSL_read_ex and
+ * SSL_write_ex (libssl.so.3 / .so.1.1, or a binary with OpenSSL linked in
+ * that exports them, such as node). User space (src/capture/
+ * source-openssl.c) attaches these programs to each distinct library file
+ * it finds, with pid -1 (every process mapping the file, now and later) and
+ * the file's 1-based index as the attach cookie, which becomes the
+ * connection's tls_library.
+ *
+ * Entry saves (SSL*, buffer) per thread; return knows the byte count, finds
+ * the socket (lib/tls-tie.bpf.h) and then does what the syscall source does
+ * with a syscall's bytes, on the TLS view of the socket (tls_conns, through
+ * conns_of()): classify, filter, announce, emit one data record of kind
+ * HT_TLS_READ / HT_TLS_WRITE. The TLS view starts mid-stream (no
+ * HT_CONN_SEEN_START): its first plaintext is looked at for a message start,
+ * as for a connection opened before the daemon. Close and process exit come
+ * from the syscall source, which closes both views (sources/syscalls.bpf.h).
+ */
+#pragma once
+
+#include "lib/maps.bpf.h"
+#include "lib/task.bpf.h"
+#include "lib/conn.bpf.h"
+#include "lib/emit.bpf.h"
+#include "lib/protocol.bpf.h"
+#include "lib/tls-tie.bpf.h"
+
+static __always_inline void tls_entry(__u64 ssl, __u64 buf, __u64 ret_bytes, __u8 dir) {
+        struct tls_call *call;
+        __u64 pid_tgid;
+
+        if (!traced_task(&pid_tgid))
+                return;
+        call = bpf_task_storage_get(&tls_calls, bpf_get_current_task_btf(), NULL,
+                                    BPF_LOCAL_STORAGE_GET_F_CREATE);
+        if (!call) {
+                count(HT_CNT_ARGS_MAP_FULL, 1);
+                return;
+        }
+        *call = (struct tls_call) {
+                .ssl = ssl, .buf = buf, .ret_bytes = ret_bytes, .fd = -1, .direction = dir, .active = 1,
+        };
+}
+
+/* The socket of the finished call: learned during it (and cached), or cached earlier; -1 if neither. */
+static __always_inline int tls_call_fd(const struct tls_call *call, __u32 tgid) {
+        struct tls_fd_key key = { .tgid = tgid, .ssl = call->ssl };
+        __s32 *fd;
+
+        if (call->fd >= 0) {
+                bpf_map_update_elem(&tls_fds, &key, &call->fd, BPF_ANY);
+                return call->fd;
+        }
+        fd = bpf_map_lookup_elem(&tls_fds, &key);
+        return fd ? *fd : -1;
+}
+
+/* Return of an SSL_* call that moved bytes plaintext bytes (0 or less: nothing moved). */
+static __always_inline void tls_return(struct pt_regs *ctx, long bytes) {
+        struct tls_call *slot, call;
+        struct ht_op op;
+        struct ht_conn *c;
+        __u64 pid_tgid;
+        int fd;
+
+        slot = bpf_task_storage_get(&tls_calls, bpf_get_current_task_btf(), NULL, 0);
+        if (!slot || !slot->active)
+                return;
+        call = *slot;
+        slot->active = 0;
+        if (!task_ids(&pid_tgid))
+                return;
+
+        if (call.ret_bytes) {
+                size_t n = 0;
+
+                /* _ex: 1 on success, the count in *readbytes / *written. */
+                if (bytes != 1 || bpf_probe_read_user(&n, sizeof(n), (const void *) call.ret_bytes) < 0)
+                        bytes = 0;
+                else
+                        bytes = n;
+        }
+        fd = tls_call_fd(&call, pid_tgid >> 32);
+        if (bytes <= 0)
+                return;
+        if (fd < 0) {
+                count(HT_CNT_TLS_UNTIED, 1);
+                return;
+        }
+
+        op = (struct ht_op) {
+                .pid_tgid = pid_tgid, .fd = fd, .direction = call.direction,
+                .kind = call.direction == HT_DIR_INGRESS ? HT_TLS_READ : HT_TLS_WRITE,
+                .source = HT_SOURCE_TLS, .library = (__u8) bpf_get_attach_cookie(ctx),
+        };
+        c = conn_get(&op);
+        if (!c || !(c->flags & HT_CONN_SOCK_OK) || !ht_protocol_wanted(c->protocol))
+                return;
+        if (!conn_filter(c, &op)) {
+                count(HT_CNT_FILTERED_SYSCALLS, 1);
+                return;
+        }
+        if (!conn_data_begin(c, &op, call.buf, bytes, bytes))
+                return;
+        emit_data(c, &op, call.buf, bytes, bytes, HT_DATA_SEGMENT_START);
+}
+
+/* ---- entry points: attached by user space to each library file, never auto-attached.
+ * BPF_KPROBE/BPF_KRETPROBE only name pt_regs arguments: they serve uprobes (libbpf 1.1 has no BPF_UPROBE). ---- */
+
+SEC("uprobe")
+int BPF_KPROBE(ht_ssl_read, void *ssl, void *buf, int num) {
+        tls_entry((__u64) ssl, (__u64) buf, 0, HT_DIR_INGRESS);
+        return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(ht_ssl_write, void *ssl, const void *buf, int num) {
+        tls_entry((__u64) ssl, (__u64) buf, 0, HT_DIR_EGRESS);
+        return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(ht_ssl_read_ex, void *ssl, void *buf, size_t num, size_t *readbytes) {
+        tls_entry((__u64) ssl, (__u64) buf, (__u64) readbytes, HT_DIR_INGRESS);
+        return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(ht_ssl_write_ex, void *ssl, const void *buf, size_t num, size_t *written) {
+        tls_entry((__u64) ssl, (__u64) buf, (__u64) written, HT_DIR_EGRESS);
+        return 0;
+}
+
+/* One return program for the four: the entry saved what differs. */
+SEC("uretprobe")
+int BPF_KRETPROBE(ht_ssl_return, int ret) {
+        tls_return(ctx, ret);
+        return 0;
+}

@@ -1,0 +1,278 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The TLS source (bpf/sources/openssl.bpf.h): OpenSSL's SSL_read, SSL_write,
+ * SSL_read_ex and SSL_write_ex, entry and return, attached to every distinct
+ * library file found at start:
+ *
+ *  - the files mapped by running processes whose name says libssl
+ *    (/proc/PID/maps), opened through /proc/PID/root/... so that a copy
+ *    inside a container or another mount namespace is attached as the file
+ *    it really is;
+ *  - the usual host paths (libssl.so.3 and .so.1.1) even when no process
+ *    maps them yet.
+ *
+ * Files are told apart by (device, inode); each is attached once, with
+ * pid -1: the uprobes sit on the file and fire in every process mapping it,
+ * including processes started later. The file's 1-based index in the list
+ * below is the attach cookie, which the kernel copies into the connection's
+ * announcement; capture_tls_library() turns it back into the path.
+ *
+ * Libraries that appear after the start (a new container image, a dlopen)
+ * are not followed yet: they are attached at the next start.
+ *
+ * Not finding a library, a file without the symbols, or uprobes being
+ * refused (they need CAP_SYS_ADMIN on recent kernels) is no error: one log
+ * line, and the daemon traces plaintext as before.
+ */
+
+#include <bpf/libbpf.h>
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "basic/log.h"
+#include "basic/macro.h"
+#include "capture/source.h"
+#include "bpf/abi.h"
+
+/* Per file: four entry probes and the four return probes of one return program. */
+#define TLS_PROBES_PER_FILE 8u
+
+typedef struct TlsLibrary {
+        char *path;              /* as the process that maps it names it (TLS_LIBRARY) */
+        dev_t dev;
+        ino_t ino;
+        unsigned attached;       /* probes attached */
+} TlsLibrary;
+
+typedef struct OpensslState {
+        TlsLibrary libs[HT_TLS_LIBRARIES_MAX];
+        unsigned n_libs;
+        struct bpf_link **links;
+        unsigned n_links;
+} OpensslState;
+
+/* Index -> path for capture_tls_library(): set at attach, kept until detach. */
+static const OpensslState *current;
+
+static const struct {
+        const char *program;
+        const char *symbol;
+        bool retprobe;
+} probes[TLS_PROBES_PER_FILE] = {
+        { "ht_ssl_read",     "SSL_read",     false },
+        { "ht_ssl_write",    "SSL_write",    false },
+        { "ht_ssl_read_ex",  "SSL_read_ex",  false },
+        { "ht_ssl_write_ex", "SSL_write_ex", false },
+        { "ht_ssl_return",   "SSL_read",     true },
+        { "ht_ssl_return",   "SSL_write",    true },
+        { "ht_ssl_return",   "SSL_read_ex",  true },
+        { "ht_ssl_return",   "SSL_write_ex", true },
+};
+
+/* Where a host without running TLS processes keeps its libssl (Debian/Ubuntu, Fedora...). */
+static const char *const host_paths[] = {
+        "/usr/lib/x86_64-linux-gnu/libssl.so.3",
+        "/usr/lib/x86_64-linux-gnu/libssl.so.1.1",
+        "/usr/lib/aarch64-linux-gnu/libssl.so.3",
+        "/usr/lib64/libssl.so.3",
+        "/usr/lib/libssl.so.3",
+};
+
+static bool openssl_owns(const struct bpf_program *prog) {
+        const char *sec = bpf_program__section_name(prog);
+
+        return sec && (strcmp(sec, "uprobe") == 0 || strcmp(sec, "uretprobe") == 0);
+}
+
+const char *capture_tls_library(unsigned index) {
+        if (!current || index == 0 || index > current->n_libs)
+                return NULL;
+        return current->libs[index - 1].path;
+}
+
+/* Does a mapped file's path name a TLS library we hook? */
+static bool is_tls_library(const char *path) {
+        const char *base = strrchr(path, '/');
+
+        base = base ? base + 1 : path;
+        return strncmp(base, "libssl.so.3", strlen("libssl.so.3")) == 0 ||
+               strncmp(base, "libssl.so.1.1", strlen("libssl.so.1.1")) == 0;
+}
+
+static void openssl_detach(void *state) {
+        OpensslState *s = state;
+
+        if (!s)
+                return;
+        if (current == s)
+                current = NULL;
+        for (unsigned i = 0; i < s->n_links; i++)
+                bpf_link__destroy(s->links[i]);
+        free(s->links);
+        for (unsigned i = 0; i < s->n_libs; i++)
+                free(s->libs[i].path);
+        free(s);
+}
+
+/*
+ * Attach the probes to one file: real is a path that reaches it from here
+ * (/proc/PID/root/...), name how its processes call it. 0 also when it is
+ * not attached (already known, no symbols, limit reached); -EPERM and
+ * -EACCES when uprobes are refused.
+ */
+static int add_library(OpensslState *s, struct bpf_object *obj, const char *real, const char *name) {
+        TlsLibrary *lib;
+        struct stat st;
+        int r = 0;
+
+        if (stat(real, &st) < 0 || !S_ISREG(st.st_mode))
+                return 0;
+        for (unsigned i = 0; i < s->n_libs; i++)
+                if (s->libs[i].dev == st.st_dev && s->libs[i].ino == st.st_ino)
+                        return 0;
+        if (s->n_libs >= ELEMENTSOF(s->libs)) {
+                log_warning("TLS source: more than %u distinct TLS library files, not attaching %s.",
+                            HT_TLS_LIBRARIES_MAX, name);
+                return 0;
+        }
+
+        lib = &s->libs[s->n_libs];
+        *lib = (TlsLibrary) { .path = strdup(name), .dev = st.st_dev, .ino = st.st_ino };
+        if (!lib->path)
+                return log_oom();
+
+        for (size_t i = 0; i < ELEMENTSOF(probes); i++) {
+                struct bpf_program *prog = bpf_object__find_program_by_name(obj, probes[i].program);
+                LIBBPF_OPTS(bpf_uprobe_opts, opts,
+                            .func_name = probes[i].symbol,
+                            .retprobe = probes[i].retprobe,
+                            .bpf_cookie = s->n_libs + 1);
+                struct bpf_link *l;
+
+                if (!prog)
+                        return log_error_errno(ENOENT, "BPF program %s is missing.", probes[i].program);
+                l = bpf_program__attach_uprobe_opts(prog, -1, real, 0, &opts);
+                if (!l) {
+                        r = negative_errno();
+                        if (r == -EPERM || r == -EACCES)
+                                break;
+                        /* A symbol this file lacks (SSL_read_ex before OpenSSL 1.1.1): the others still work. */
+                        log_debug_errno(r, "TLS source: %s in %s not attached: %m", probes[i].symbol, name);
+                        r = 0;
+                        continue;
+                }
+                s->links[s->n_links++] = l;
+                lib->attached++;
+        }
+        if (lib->attached == 0) {
+                if (r == 0)
+                        log_info("TLS source: %s has none of the SSL_read/SSL_write symbols, ignoring.", name);
+                free(lib->path);
+                *lib = (TlsLibrary) {};
+                return r;
+        }
+        s->n_libs++;
+        log_debug("TLS source: %u probes on %s (%s).", lib->attached, name, real);
+        return r;
+}
+
+/* The TLS libraries mapped by process pid. */
+static int scan_process(OpensslState *s, struct bpf_object *obj, const char *pid) {
+        char p[64], line[4096];
+        FILE *f;
+        int r = 0;
+
+        snprintf(p, sizeof(p), "/proc/%s/maps", pid);
+        f = fopen(p, "re");
+        if (!f)
+                return 0;   /* gone, or not ours to read */
+        while (fgets(line, sizeof(line), f)) {
+                char *path = strchr(line, '/'), real[PATH_MAX + 64];
+                size_t n;
+
+                if (!path)
+                        continue;
+                n = strcspn(path, "\n");
+                path[n] = 0;
+                if (n > 10 && strcmp(path + n - 10, " (deleted)") == 0)
+                        continue;
+                if (!is_tls_library(path))
+                        continue;
+                if ((size_t) snprintf(real, sizeof(real), "/proc/%s/root%s", pid, path) >= sizeof(real))
+                        continue;
+                r = add_library(s, obj, real, path);
+                if (r < 0)
+                        break;
+        }
+        fclose(f);
+        return r;
+}
+
+static int openssl_attach(struct bpf_object *obj, void **ret_state) {
+        OpensslState *s;
+        DIR *d;
+        struct dirent *de;
+        int r = 0;
+
+        s = calloc(1, sizeof(*s));
+        if (!s)
+                return log_oom();
+        s->links = calloc(HT_TLS_LIBRARIES_MAX * TLS_PROBES_PER_FILE, sizeof(*s->links));
+        if (!s->links) {
+                free(s);
+                return log_oom();
+        }
+
+        for (size_t i = 0; r >= 0 && i < ELEMENTSOF(host_paths); i++)
+                r = add_library(s, obj, host_paths[i], host_paths[i]);
+
+        d = opendir("/proc");
+        while (r >= 0 && d && (de = readdir(d)))
+                if (isdigit((unsigned char) de->d_name[0]))
+                        r = scan_process(s, obj, de->d_name);
+        if (d)
+                closedir(d);
+
+        if (r == -EPERM || r == -EACCES) {
+                log_warning_errno(r, "TLS source: attaching uprobes was refused (%m; they need CAP_SYS_ADMIN), "
+                                  "HTTPS is not traced, ignoring.");
+                openssl_detach(s);
+                s = calloc(1, sizeof(*s));
+                if (!s)
+                        return log_oom();
+        } else if (r < 0) {
+                openssl_detach(s);
+                return r;
+        } else if (s->n_libs == 0)
+                log_info("TLS source: no OpenSSL library found, HTTPS is not traced.");
+        else
+                log_debug("TLS source: %u library files, %u probes.", s->n_libs, s->n_links);
+
+        current = s;
+        *ret_state = s;
+        return 0;
+}
+
+static unsigned openssl_attached(const void *state) {
+        const OpensslState *s = state;
+
+        return s ? s->n_links : 0;
+}
+
+unsigned capture_tls_libraries(void) {
+        return current ? current->n_libs : 0;
+}
+
+const CaptureSource capture_source_openssl = {
+        .name = "openssl",
+        .owns = openssl_owns,
+        .attach = openssl_attach,
+        .detach = openssl_detach,
+        .attached = openssl_attached,
+};
