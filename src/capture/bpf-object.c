@@ -32,6 +32,7 @@ const BpfTracerOptions bpf_tracer_options_default = {
          * 55 % of its throughput on this class of machine (ENVIRONMENT.md).
          */
         .wakeup_bytes = HT_RINGBUF_DEFAULT / 8,
+        .tls = true,
 };
 
 /* The kernel's PID namespace inode of the initial namespace (PROC_PID_INIT_INO). */
@@ -165,8 +166,8 @@ static int explain_load_error(int r) {
         return log_error_errno(r, "Failed to load BPF programs: %m. Run with --log-level debug for the verifier's log.");
 }
 
-/* Attach every source of sources[]; every program of the object must belong to one. */
-static int attach_sources(BpfTracer *t) {
+/* Attach every source of sources[] that o enables; every program of the object must belong to one. */
+static int attach_sources(BpfTracer *t, const BpfTracerOptions *o) {
         struct bpf_program *prog;
         int r;
 
@@ -180,6 +181,10 @@ static int attach_sources(BpfTracer *t) {
                                                bpf_program__name(prog), bpf_program__section_name(prog), owners);
         }
         for (size_t i = 0; i < ELEMENTSOF(sources); i++) {
+                if (sources[i] == &capture_source_openssl && !o->tls) {
+                        log_debug("Data source %s: disabled (tls.enabled=no).", sources[i]->name);
+                        continue;
+                }
                 r = sources[i]->attach(t->skel->obj, &t->source_state[i]);
                 if (r < 0)
                         return r;
@@ -255,7 +260,7 @@ int bpf_tracer_new(const BpfTracerOptions *o, BpfRecordFn fn, void *userdata, Bp
                 return log_error_errno(r, "Failed to install the kernel filter: %m");
         }
 
-        r = attach_sources(t);
+        r = attach_sources(t, o);
         if (r < 0) {
                 bpf_tracer_free(t);
                 return r == -EPERM || r == -EACCES ? explain_load_error(r) : r;

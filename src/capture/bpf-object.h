@@ -22,6 +22,7 @@ typedef struct BpfTracerOptions {
         uint32_t ringbuf_size;     /* power of two, >= page size */
         uint32_t conns_max;        /* kernel connection map entries */
         uint64_t wakeup_bytes;     /* pending bytes that wake user space; 0 = every record */
+        bool tls;                  /* attach the TLS source (capture_source_openssl) */
         const KernelFilter *filter;/* applied after load, before attach; NULL: trace everything */
 } BpfTracerOptions;
 

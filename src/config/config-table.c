@@ -80,6 +80,9 @@ const ConfigSetting config_settings[] = {
         { "capture.wakeup_delay", CONFIG_DURATION, offsetof(Config, capture.wakeup_delay_ns), "5ms",
           1 * NSEC_PER_MSEC, 10 * NSEC_PER_MSEC, 0,
           .description = "Longest a record waits in the ring buffer before the daemon reads it (batched wakeups)." },
+        /* Uprobes need CAP_SYS_ADMIN (docs/security.md); without it the source logs once and attaches nothing. */
+        { "tls.enabled", CONFIG_BOOL, offsetof(Config, tls.enabled), "yes", 0, 0, CONFIG_RESTART,
+          .description = "Trace HTTPS from OpenSSL's plaintext (uprobes on libssl files found at start; docs/tls.md)." },
 
         { "limits.head_max", CONFIG_SIZE, offsetof(Config, limits.head_max), "64KiB",
           1 * KIB, 16 * MIB, 0,

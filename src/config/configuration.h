@@ -134,6 +134,9 @@ typedef struct Config {
                 uint64_t wakeup_delay_ns;     /* longest a record waits in the ring buffer */
         } capture;
         struct {
+                bool enabled;                 /* attach the TLS source (OpenSSL uprobes) at start */
+        } tls;
+        struct {
                 uint64_t head_max;
                 uint64_t fields_max;
                 uint64_t pipeline_max;

@@ -12,7 +12,8 @@ HTTP_SCHEME (the syscall view of the socket sees ciphertext: never a second
 entry); curl and python get one client entry per request;
 `journalctl HTTP_SCHEME=https HTTP_STATUS=404` gives exactly nginx's 404s;
 no chunk went untied; after SIGTERM no BPF program is left and no uprobe
-stays registered."""
+stays registered. With tls.enabled=no the daemon holds fewer programs and
+the same HTTPS request gives no entry."""
 
 import os
 import socket
@@ -98,6 +99,18 @@ def libssl_of(pid):
     return None
 
 
+def attach_fds(pid):
+    """Attachments a process holds: BPF link and perf event fds (a uprobe is one of either)."""
+    n = 0
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except FileNotFoundError:
+            continue
+        n += target in ("anon_inode:bpf_link", "anon_inode:[perf_event]")
+    return n
+
+
 def uprobe_events():
     try:
         with open("/sys/kernel/tracing/uprobe_events") as f:
@@ -135,6 +148,7 @@ def test(ctx):
     ensure(read_response(early)[0] == 200, "fixture: request before the daemon failed")
 
     daemon = htlib.Daemon(ctx).start()
+    on_attach = attach_fds(daemon.pid)
     t0 = time.monotonic()
 
     # Its next request is traced.
@@ -222,6 +236,17 @@ def test(ctx):
     # libbpf attaches uprobes through the perf PMU; nothing may be left in tracefs either.
     left = [l for l in uprobe_events() if l not in events_before]
     expect(not left, f"uprobe events left after the daemon exited: {left}")
+
+    # tls.enabled=no: the same HTTPS request gives no entry (and the syscall view still none).
+    off = htlib.Daemon(ctx, ["--set", "tls.enabled=no"], name="http-tracer-notls").start()
+    htlib.run_cmd(["curl", "-sk", "-o", "/dev/null", f"{base}/index.html?off=1"])
+    htlib.wait_log_lines(nginx, n_requests + 1)
+    off_attach = attach_fds(off.pid)
+    off.stop()
+    expect(off_attach + 8 <= on_attach,
+           f"tls.enabled=no: the daemon holds {off_attach} attachments, with TLS {on_attach} (8 per library)")
+    got = htlib.journal_final(off, f"SERVER_PORT={tls_port}")
+    expect(not got, f"tls.enabled=no: entries on the TLS port: {[e.get('MESSAGE') for e in got]}")
 
 
 if __name__ == "__main__":
