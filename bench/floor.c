@@ -6,8 +6,12 @@
  * "ready attached=N" on stdout, waits for SIGINT or SIGTERM, prints "hits=N" (calls
  * of the program, all CPUs) and detaches.
  *
- *   ht-bench-floor [--object PATH]   attach until a signal
+ *   ht-bench-floor [--raw] [--object PATH]   attach until a signal
  *   ht-bench-floor --list [--object PATH]   print the tracepoints ("category/name"), attach nothing
+ *
+ * --raw: the floor of the alternative design, raw_tracepoint/sys_enter and sys_exit
+ * (every syscall) in place of the object's syscalls/ tracepoints; its other
+ * tracepoints (sched/...) stay as they are.
  */
 
 #include <bpf/bpf.h>
@@ -87,7 +91,7 @@ static uint64_t hits_total(struct floor_bpf *skel) {
 }
 
 static void usage(FILE *f) {
-        fprintf(f, "usage: ht-bench-floor [--list] [--object HTTP_TRACER_BPF_O]\n"
+        fprintf(f, "usage: ht-bench-floor [--list] [--raw] [--object HTTP_TRACER_BPF_O]\n"
                    "Attaches a counting BPF program to every tracepoint of http-tracer's object\n"
                    "until SIGINT/SIGTERM (default object: %s).\n", HT_BPF_OBJECT);
 }
@@ -95,15 +99,18 @@ static void usage(FILE *f) {
 int main(int argc, char *argv[]) {
         const char *obj_path = HT_BPF_OBJECT;
         Tracepoint tps[FLOOR_TRACEPOINTS_MAX];
-        struct bpf_link *links[FLOOR_TRACEPOINTS_MAX] = {};
+        struct bpf_link *links[FLOOR_TRACEPOINTS_MAX + 2] = {};
         struct floor_bpf *skel;
-        bool list = false;
+        bool list = false, raw = false;
+        int nlinks = 0;
         sigset_t mask;
         int n, sig, rc = 1;
 
         for (int i = 1; i < argc; i++) {
                 if (strcmp(argv[i], "--list") == 0)
                         list = true;
+                else if (strcmp(argv[i], "--raw") == 0)
+                        raw = true;
                 else if (strcmp(argv[i], "--object") == 0 && i + 1 < argc)
                         obj_path = argv[++i];
                 else if (strcmp(argv[i], "--help") == 0) {
@@ -142,15 +149,31 @@ int main(int argc, char *argv[]) {
                 fprintf(stderr, "Failed to load the floor program: %s\n", strerror(errno));
                 return 1;
         }
+        if (raw) {
+                static const char *const raw_tps[] = { "sys_enter", "sys_exit" };
+
+                for (size_t i = 0; i < sizeof(raw_tps) / sizeof(raw_tps[0]); i++) {
+                        links[nlinks] = bpf_program__attach_raw_tracepoint(skel->progs.ht_floor_raw, raw_tps[i]);
+                        if (!links[nlinks]) {
+                                fprintf(stderr, "Failed to attach to raw tracepoint %s: %s\n", raw_tps[i],
+                                        strerror(errno));
+                                goto out;
+                        }
+                        nlinks++;
+                }
+        }
         for (int i = 0; i < n; i++) {
-                links[i] = bpf_program__attach_tracepoint(skel->progs.ht_floor, tps[i].category, tps[i].name);
-                if (!links[i]) {
+                if (raw && strcmp(tps[i].category, "syscalls") == 0)
+                        continue;
+                links[nlinks] = bpf_program__attach_tracepoint(skel->progs.ht_floor, tps[i].category, tps[i].name);
+                if (!links[nlinks]) {
                         fprintf(stderr, "Failed to attach to %s/%s: %s\n", tps[i].category, tps[i].name,
                                 strerror(errno));
                         goto out;
                 }
+                nlinks++;
         }
-        printf("ready attached=%d\n", n);
+        printf("ready attached=%d\n", nlinks);
         fflush(stdout);
 
         if (sigwait(&mask, &sig) != 0)
@@ -159,7 +182,7 @@ int main(int argc, char *argv[]) {
         fflush(stdout);
         rc = 0;
 out:
-        for (int i = 0; i < n; i++)
+        for (int i = 0; i < nlinks; i++)
                 bpf_link__destroy(links[i]);
         floor_bpf__destroy(skel);
         return rc;

@@ -36,9 +36,9 @@ with tempfile.TemporaryDirectory() as out:
             expect(h in text, f"report lacks '{h}'")
         expect("yes |" not in text and "**no**" not in text, "a dry run must not claim a requirement met or missed")
 
-    expect("[8] rep 1: bystander pipe / file / tcp: none / floor / tracer" in r.stderr,
+    expect("[8] rep 1: bystander pipe / file / tcp: none / floor / floor-raw / tracer" in r.stderr,
            f"the plan has no bystander step with every variant:\n{r.stderr}")
-    expect(" / floor / tracer-none" in r.stderr, f"section 1 plans no floor variant:\n{r.stderr}")
+    expect(" / floor / floor-raw / tracer-none" in r.stderr, f"section 1 plans no floor variant:\n{r.stderr}")
 
 r = subprocess.run([run, "--sections", "9", "--dry-run"], capture_output=True, text=True, timeout=50)
 expect(r.returncode == 2 and "unknown section 9" in r.stderr, f"a bad section is not refused: {r.returncode} {r.stderr}")
