@@ -1,10 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The daemon's event loop; see manager.h. It is over 800 lines: the loop's
- * callbacks (ring buffer, timers, signals, control socket) and the live
- * changes they apply share Manager's private state. The kernel filter's
- * cgroup upkeep (resolve_cgroups() to refresh_kernel_filter()) is the part
- * to move out next.
+ * The daemon's event loop; see manager.h. The loop's callbacks (ring buffer,
+ * timers, signals, control socket) and the live changes they apply share
+ * Manager's private state; the kernel filter's cgroup upkeep is
+ * daemon/filter-upkeep.c.
  */
 
 #include <errno.h>
@@ -26,6 +25,7 @@
 #include "capture/records.h"
 #include "conn/conn.h"
 #include "daemon/control.h"
+#include "daemon/filter-upkeep.h"
 #include "daemon/manager.h"
 #include "output/daemon-entries.h"
 #include "output/fields.h"
@@ -281,88 +281,16 @@ void manager_apply_config_sources(Manager *m, const char *const *sources) {
         m->opts.config_sources = sources;
 }
 
-/* Say once when a filter's unit or cgroup is missing, and when it appears. */
-static void log_cgroup_states(KernelFilter *f) {
-        for (size_t i = 0; f && i < f->n_cgroups; i++) {
-                KernelFilterCgroup *cg = &f->cgroups[i];
-                const char *name = cg->unit ?: cg->path;
-
-                if (cg->state == cg->reported)
-                        continue;
-                if (cg->state == KFILTER_CGROUP_MISSING)
-                        log_notice("Filter %s %s: no such cgroup (yet); it matches nothing until it appears.",
-                                   cg->unit ? "unit" : "cgroup", name);
-                else if (cg->state == KFILTER_CGROUP_FOUND)
-                        log_full_errno(cg->reported == KFILTER_CGROUP_MISSING ? LOG_INFO : LOG_DEBUG, 0,
-                                 "Filter %s %s is cgroup %s (id %" PRIu64 ").",
-                                 cg->unit ? "unit" : "cgroup", name, cg->path, cg->id);
-                cg->reported = cg->state;
-        }
-}
-
-/* Ids of the filter's units and cgroups, in the cgroup v2 hierarchy wherever it is mounted. */
-static int resolve_cgroups(KernelFilter *f, bool *ret_changed) {
-        _cleanup_(freep) char *root = NULL;
-        int r;
-
-        *ret_changed = false;
-        if (!f || f->n_cgroups == 0)
-                return 0;
-        r = filter_cgroup_root(&root);
-        if (r == -ENOENT) {
-                /* Nothing resolves: every entry matches nothing (an include then traces nothing). */
-                static bool warned = false;
-                if (!warned)
-                        log_warning("No cgroup v2 hierarchy is mounted: filter units and cgroups match nothing.");
-                warned = true;
-                root = strdup("/nonexistent");
-                if (!root)
-                        return -ENOMEM;
-        } else if (r < 0)
-                return r;
-        r = kernel_filter_resolve(f, root, ret_changed);
-        if (r < 0)
-                return r;
-        log_cgroup_states(f);
-        return 0;
-}
-
 int manager_apply_kernel_filter(Manager *m, KernelFilter *f) {
         _cleanup_(kernel_filter_freep) KernelFilter *new = f;
-        _cleanup_(freep) char *what = NULL;
-        bool changed;
         int r;
 
-        r = resolve_cgroups(new, &changed);
+        r = filter_upkeep_install(m->tracer, new);
         if (r < 0)
-                return log_error_errno(r, "Failed to resolve the filter's units and cgroups: %m");
-        if (m->tracer) {
-                r = bpf_tracer_set_filter(m->tracer, new);
-                if (r < 0)
-                        return log_error_errno(r, "Failed to update the kernel filter, keeping the old one: %m");
-                (void) kernel_filter_describe(new, &what);
-                log_info("Kernel filter in force: %s.", what ?: "none, all TCP sockets are traced");
-        }
+                return r;
         kernel_filter_free(m->kfilter);
         m->kfilter = TAKE_PTR(new);
         return 0;
-}
-
-/* Housekeeping: units that appeared, went away or were restarted (new cgroup, new id). */
-static void refresh_kernel_filter(Manager *m) {
-        bool changed = false;
-        int r;
-
-        r = resolve_cgroups(m->kfilter, &changed);
-        if (r < 0) {
-                log_warning_errno(r, "Failed to resolve the filter's units and cgroups, ignoring: %m");
-                return;
-        }
-        if (changed && m->tracer) {
-                r = bpf_tracer_set_filter(m->tracer, m->kfilter);
-                if (r < 0)
-                        log_warning_errno(r, "Failed to update the kernel filter's cgroups, ignoring: %m");
-        }
 }
 
 /* Validate and apply a new configuration; the old one stays on any error. */
@@ -606,7 +534,7 @@ static int on_housekeeping(sd_event_source *s, uint64_t usec, void *userdata) {
 
         conn_table_expire(m->conns, now_nsec(CLOCK_MONOTONIC));
         emit_rate_limit_summary(m, false);
-        refresh_kernel_filter(m);
+        filter_upkeep_refresh(m->tracer, m->kfilter);
 
         report_drops(m);
         emit_statistics(m, false);
