@@ -60,6 +60,7 @@ Settings *settings_free(Settings *s) {
         kernel_filter_free(s->kernel_filter);
         selector_free(s->selector);
         format_options_free(s->format);
+        redactor_free(s->redactor);
         config_free(s->config);
         return mfree(s);
 }
@@ -78,11 +79,13 @@ int settings_new(const ConfigLoadOptions *load, Config *config, Settings **ret) 
         s->config = TAKE_PTR(c);
         k = s->config;
 
-        /* The format options build the one Redactor (redaction.*): the manager masks the target with it too. */
-        r = format_options_new_from_config(k, &s->format);
+        /* One Redactor: the manager masks the target with it, the format options headers and excerpts. */
+        r = redactor_new_from_config(k, &s->redactor);
         if (r < 0)
-                return log_error_errno(r, "Failed to set up the fields.* and redaction.* settings: %m");
-        s->redactor = s->format->redactor;
+                return log_error_errno(r, "Failed to set up redaction: %m");
+        r = format_options_new_from_config(k, s->redactor, &s->format);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the fields.* settings: %m");
         r = output_options_from_config(k, &s->output);
         if (r < 0)
                 return log_error_errno(r, "Invalid output settings: %m");

@@ -6,8 +6,9 @@
  * they are built from a Config, at start and on every reload, so the two
  * paths cannot drift apart and nothing is built twice.
  *
- * There is one Redactor: the format options build it from redaction.* and
- * own it, and the manager masks request targets with the same one.
+ * There is one Redactor per configuration: the manager masks request
+ * targets with it and the format options, which borrow it, the headers and
+ * excerpts they add.
  *
  * Lifetime: the manager borrows the redactor, the format options and the
  * list of sources from the Settings in force, and takes the selector and
@@ -37,8 +38,8 @@
 typedef struct Settings {
         ConfigLoadOptions load;             /* where the configuration is read from, again on reload (borrowed) */
         Config *config;
-        FormatOptions *format;              /* fields.* and redaction.* for the entries; owns the redactor */
-        const Redactor *redactor;           /* format->redactor: it also masks the request target before any output */
+        Redactor *redactor;                 /* masks the request target (manager), headers and excerpts (format) */
+        FormatOptions *format;              /* fields.* for the entries; borrows the redactor */
         Selector *selector;                 /* until settings_start()/settings_reload() hand it to the manager */
         KernelFilter *kernel_filter;        /* likewise */
         Limits limits;                      /* the connection layer's caps */

@@ -74,7 +74,7 @@ typedef struct FormatOptions {
          * the defaults are written once, in the table. */
         uint64_t fields_toggled;
         int priority[_PRIORITY_CLASS_MAX];      /* LOG_* per PriorityClass */
-        struct Redactor *redactor;              /* owned; NULL: nothing is masked */
+        const struct Redactor *redactor;        /* borrowed, outlives the options; NULL: nothing is masked */
 } FormatOptions;
 
 /**
@@ -112,8 +112,11 @@ extern const FormatOptions format_options_default;
 int format_options_new(FormatOptions **ret);
 
 /**
- * format_options_new_from_config() - options from the fields.* and redaction.* settings
+ * format_options_new_from_config() - options from the fields.* settings
  * @c: the configuration (already validated: header names are HTTP tokens)
+ * @redactor: masks the values the options add (borrowed: it must outlive the
+ *            options; the daemon builds it once from the same configuration's
+ *            redaction.* and masks request targets with it too); NULL: none
  * @ret: the new options
  *
  * Header names that map to the same field name (after upper-casing, "-" to
@@ -122,7 +125,7 @@ int format_options_new(FormatOptions **ret);
  *
  * Return: 0, -ENOMEM, or -EINVAL for an empty header name.
  */
-int format_options_new_from_config(const Config *c, FormatOptions **ret);
+int format_options_new_from_config(const Config *c, const struct Redactor *redactor, FormatOptions **ret);
 
 /**
  * format_options_add_header() - log one more header
@@ -134,8 +137,8 @@ int format_options_new_from_config(const Config *c, FormatOptions **ret);
  */
 int format_options_add_header(FormatOptions *o, bool response, const char *name);
 
-/* Sets the redactor (taking ownership; NULL: nothing masked), freeing the previous one. */
-void format_options_set_redactor(FormatOptions *o, struct Redactor *r);
+/* Sets the redactor (borrowed: it must outlive the options; NULL: nothing masked). */
+void format_options_set_redactor(FormatOptions *o, const struct Redactor *r);
 
 FormatOptions *format_options_free(FormatOptions *o);
 DEFINE_TRIVIAL_CLEANUP_FUNC(FormatOptions *, format_options_free);

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * FormatOptions (fields.h): what the fields.* and redaction.* settings make
- * of an entry, built once per configuration so that formatting an exchange
- * only reads it.
+ * FormatOptions (fields.h): what the fields.* settings make of an entry,
+ * masked by a Redactor it borrows (built from redaction.* by its owner),
+ * built once per configuration so that formatting an exchange only reads it.
  */
 
 #include <stdlib.h>
@@ -45,7 +45,6 @@ FormatOptions *format_options_free(FormatOptions *o) {
                 return NULL;
         headers_free(o->request_headers, o->n_request_headers);
         headers_free(o->response_headers, o->n_response_headers);
-        redactor_free(o->redactor);
         return mfree(o);
 }
 
@@ -88,8 +87,7 @@ int format_options_new(FormatOptions **ret) {
         return 0;
 }
 
-void format_options_set_redactor(FormatOptions *o, Redactor *r) {
-        redactor_free(o->redactor);
+void format_options_set_redactor(FormatOptions *o, const Redactor *r) {
         o->redactor = r;
 }
 
@@ -143,9 +141,8 @@ int format_options_add_header(FormatOptions *o, bool response, const char *name)
         return 0;
 }
 
-int format_options_new_from_config(const Config *c, FormatOptions **ret) {
+int format_options_new_from_config(const Config *c, const Redactor *redactor, FormatOptions **ret) {
         _cleanup_(format_options_freep) FormatOptions *o = NULL;
-        Redactor *redactor = NULL;
         int r;
 
         r = format_options_new(&o);
@@ -175,10 +172,6 @@ int format_options_new_from_config(const Config *c, FormatOptions **ret) {
                 set_toggled(o, i, *(const bool *) ((const uint8_t *) c + s->offset));
         }
         memcpy(o->priority, c->fields.priority, sizeof(o->priority));
-
-        r = redactor_new_from_config(c, &redactor);
-        if (r < 0)
-                return r;
         o->redactor = redactor;
 
         *ret = TAKE_PTR(o);

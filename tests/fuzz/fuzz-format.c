@@ -199,6 +199,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
 finish:
         format_options_free(opts);
+        redactor_free(redactor);
         free(hname);
         free(hvalue);
         free(req.method);

@@ -73,6 +73,7 @@ typedef struct Fixture {
         Exchange x;
         Stats stats;
         FormatOptions *opts;          /* NULL: the defaults */
+        Redactor *redactor;           /* opts borrows it */
         FormatEntry e;
 } Fixture;
 
@@ -114,7 +115,9 @@ static void use_config(Fixture *f, const char *const *assignments) {
         diagnostics_done(&d);
         format_options_free(f->opts);
         f->opts = NULL;
-        assert_int_equal(format_options_new_from_config(c, &f->opts), 0);
+        f->redactor = redactor_free(f->redactor);
+        assert_int_equal(redactor_new_from_config(c, &f->redactor), 0);
+        assert_int_equal(format_options_new_from_config(c, f->redactor, &f->opts), 0);
 }
 
 /* nginx[812] serving 127.0.0.1:80 to 127.0.0.1:50432: GET /index.html?x=1 → 200 in 1.2 ms. */
@@ -153,6 +156,7 @@ static int teardown(void **state) {
         Fixture *f = *state;
 
         format_options_free(f->opts);
+        redactor_free(f->redactor);
         free(f->req.method);
         free(f->req.target);
         free(f->resp.reason);

@@ -67,7 +67,7 @@ static void test_everything_derived(void **state) {
         assert_non_null(s->format);
         /* One Redactor, for the target (manager) and the headers and excerpts (format options). */
         assert_non_null(s->redactor);
-        assert_ptr_equal(s->redactor, s->format->redactor);
+        assert_ptr_equal(s->format->redactor, s->redactor);
         assert_non_null(s->selector);
         assert_non_null(s->kernel_filter);
 
