@@ -28,6 +28,8 @@ enum {
         HTTP_MESSAGE_CLOSE_DELIMITED = 1 << 5,  /* body ran until the connection closed */
         HTTP_MESSAGE_CONNECTION_CLOSE = 1 << 6, /* Connection: close (or HTTP/1.0 without keep-alive) */
         HTTP_MESSAGE_MEMORY_CAPPED   = 1 << 7,  /* a memory cap refused some of its bytes */
+        HTTP_MESSAGE_HEAD_CUT        = 1 << 8,  /* its head's end was never seen (gap, end of stream): the body's size is unknown */
+        HTTP_MESSAGE_PIPELINE_OVERFLOW = 1 << 9, /* stands for a request counted past limits.pipeline_max: method, target and fields not kept */
 };
 
 typedef struct HttpHeaderField {

@@ -482,7 +482,9 @@ static int render_request_body_bytes(FormatFieldContext *c, const FormatFieldSpe
 }
 
 static int render_response_body_bytes(FormatFieldContext *c, const FormatFieldSpec *f) {
-        return c->resp ? entry_add_u64(c->e, f->name, c->resp->body_bytes) : 0;
+        /* a head whose end was never seen leaves the body's start, and so its size, unknown */
+        return c->resp && !(c->resp->flags & HTTP_MESSAGE_HEAD_CUT) ?
+                entry_add_u64(c->e, f->name, c->resp->body_bytes) : 0;
 }
 
 /* W3C Trace Context: two traceparent headers make it invalid (§3.2). arg: "trace" or "span". */

@@ -76,6 +76,14 @@ seeds = {
         data(OUT, b'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'),
     'early-response': header(SERVER) + data(IN, b'POST /big HTTP/1.1\r\nContent-Length: 10\r\n\r\n12345') +
         data(OUT, b'HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\n\r\n') + data(IN, b'67890'),
+    # issue 15 #4: a start line cut by the capture cap still names its request; a response head cut likewise
+    'start-line-cut': header(SERVER) + data(IN, b'GET /' + b'a' * 600) + gap(IN, 700) +
+        data(IN, b'GET /n HTTP/1.1\r\n\r\n') + data(OUT, b'HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n' * 2),
+    'start-line-cut-small': header(SERVER, limits=1) + data(IN, b'POST /' + b'q' * 400) + gap(IN, 70) +
+        data(OUT, b'HTTP/1.1 414 URI Too Long\r\nContent-Length: 0\r\n\r\n'),
+    'response-head-cut': header(CLIENT) + data(OUT, b'GET /big HTTP/1.1\r\n\r\n') +
+        data(IN, b'HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-Big: ' + b'b' * 400) + gap(IN, 140) +
+        data(OUT, b'GET /n HTTP/1.1\r\n\r\n') + data(IN, b'HTTP/1.1 204 No Content\r\n\r\n'),
 }
 
 os.makedirs('corpus/http1', exist_ok=True)

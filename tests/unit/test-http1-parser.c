@@ -495,7 +495,7 @@ static void test_content_length_rules(void **state) {
         assert_string_equal(r2->errors[0], "conflicting Content-Length");
         assert_int_equal(r2->error_offsets[0], strlen("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n"));
         assert_int_equal(r2->n_msgs, 1);
-        assert_int_equal(r2->msgs[0]->m.flags, HTTP_MESSAGE_TRUNCATED | HTTP_MESSAGE_HEAD_TRUNCATED);
+        assert_int_equal(r2->msgs[0]->m.flags, HTTP_MESSAGE_TRUNCATED | HTTP_MESSAGE_HEAD_TRUNCATED | HTTP_MESSAGE_HEAD_CUT);
         assert_int_equal(r2->msgs[0]->m.status, 200);
 
         r3 = parse(HTTP1_KIND_RESPONSE, "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n");
@@ -567,7 +567,7 @@ static void test_malformed_fields(void **state) {
                 /* the request line was fine: the request is still reported, cut */
                 assert_int_equal(r->n_msgs, 1);
                 assert_string_equal(r->msgs[0]->m.method, "GET");
-                assert_int_equal(r->msgs[0]->m.flags, HTTP_MESSAGE_TRUNCATED | HTTP_MESSAGE_HEAD_TRUNCATED);
+                assert_int_equal(r->msgs[0]->m.flags, HTTP_MESSAGE_TRUNCATED | HTTP_MESSAGE_HEAD_TRUNCATED | HTTP_MESSAGE_HEAD_CUT);
         }
 }
 
@@ -785,7 +785,7 @@ static void test_gap_in_head_resync(void **state) {
         assert_int_equal(r->n_msgs, 1);
         assert_string_equal(r->msgs[0]->m.target, "/first");
         assert_int_equal(r->msgs[0]->m.n_headers, 1);
-        assert_int_equal(r->msgs[0]->m.flags, HTTP_MESSAGE_TRUNCATED | HTTP_MESSAGE_HEAD_TRUNCATED | HTTP_MESSAGE_GAP);
+        assert_int_equal(r->msgs[0]->m.flags, HTTP_MESSAGE_TRUNCATED | HTTP_MESSAGE_HEAD_TRUNCATED | HTTP_MESSAGE_GAP | HTTP_MESSAGE_HEAD_CUT);
         assert_int_equal(r->msgs[0]->m.last_ns, 100);
 
         /* the rest of the lost head: not a segment start, ignored */
@@ -897,7 +897,7 @@ static void test_finish_truncates(void **state) {
                 uint64_t body;
         } cases[] = {
                 { "POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc", HTTP_MESSAGE_TRUNCATED, 3 },
-                { "POST / HTTP/1.1\r\nHost: a\r\nConte", HTTP_MESSAGE_TRUNCATED | HTTP_MESSAGE_HEAD_TRUNCATED, 0 },
+                { "POST / HTTP/1.1\r\nHost: a\r\nConte", HTTP_MESSAGE_TRUNCATED | HTTP_MESSAGE_HEAD_TRUNCATED | HTTP_MESSAGE_HEAD_CUT, 0 },
                 { "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n",
                   HTTP_MESSAGE_TRUNCATED | HTTP_MESSAGE_CHUNKED, 3 },
         };
@@ -910,12 +910,131 @@ static void test_finish_truncates(void **state) {
                 assert_int_equal(r->msgs[0]->m.flags, cases[i].flags);
                 assert_int_equal(r->msgs[0]->m.body_bytes, cases[i].body);
         }
-        /* a start line cut short: nothing to report */
+        /* a start line cut short by the end of the stream: the method and what came of the target */
         {
                 _cleanup_(rec_freep) Rec *r = parse(HTTP1_KIND_REQUEST, "GET /ab");
+                assert_int_equal(r->n_msgs, 1);
+                assert_int_equal(r->n_errors, 0);
+                assert_string_equal(r->msgs[0]->m.method, "GET");
+                assert_string_equal(r->msgs[0]->m.target, "/ab");
+                assert_int_equal(r->msgs[0]->m.flags,
+                                 HTTP_MESSAGE_TRUNCATED | HTTP_MESSAGE_HEAD_TRUNCATED | HTTP_MESSAGE_HEAD_CUT);
+        }
+        /* ... but not before the method is whole: nothing to say */
+        {
+                _cleanup_(rec_freep) Rec *r = parse(HTTP1_KIND_REQUEST, "GET");
                 assert_int_equal(r->n_msgs, 0);
                 assert_int_equal(r->n_errors, 0);
         }
+}
+
+/* One message fed as `head`, then a gap of `gap` bytes (the capture cap's), then a resync. */
+static Rec *run_cut(Http1Kind kind, const char *head, size_t len, uint64_t gap, const Http1Limits *limits,
+                    Stats *stats) {
+        Http1Parser *p = NULL;
+        Rec *r = calloc(1, sizeof(Rec));
+        const char *next = kind == HTTP1_KIND_RESPONSE ? "HTTP/1.1 204 No\r\n\r\n" : "GET /next HTTP/1.1\r\n\r\n";
+
+        assert_non_null(r);
+        r->keep = true;
+        r->mem.max = CONN_MEMORY_MAX;
+        assert_int_equal(http1_parser_new(kind, limits, &r->mem, stats, &callbacks, r, true, &p), 0);
+        assert_int_equal(http1_parser_feed(p, (const uint8_t *) head, len, 100, 7, true), 0);
+        assert_int_equal(r->n_msgs, 0);
+        assert_int_equal(http1_parser_gap(p, gap, 100), 0);
+        assert_true(http1_parser_desynced(p));
+        assert_int_equal(http1_parser_feed(p, (const uint8_t *) next, strlen(next), 200, 7, true), 0);
+        assert_false(http1_parser_desynced(p));
+        assert_int_equal(r->n_msgs, 2);
+        assert_int_equal(r->n_errors, 0);
+        http1_parser_free(p);
+        return r;
+}
+
+#define CUT_FLAGS (HTTP_MESSAGE_GAP | HTTP_MESSAGE_TRUNCATED | HTTP_MESSAGE_HEAD_TRUNCATED | HTTP_MESSAGE_HEAD_CUT)
+
+static void test_start_line_cut_by_gap(void **state) {
+        static const Http1Limits small = { .head_max = 64, .fields_max = 8, .pipeline_max = 4 };
+        char line[20000];
+        Stats stats = {};
+
+        /* issue 15 #4: a 20,000-byte target, the first 16 KiB captured: method, target prefix, flags */
+        memcpy(line, "GET /", 5);
+        memset(line + 5, 'a', sizeof(line) - 5);
+        {
+                _cleanup_(rec_freep) Rec *r = run_cut(HTTP1_KIND_REQUEST, line, 16384, 20000 + 40 - 16384,
+                                                      &http1_limits_default, &stats);
+
+                assert_string_equal(r->msgs[0]->m.method, "GET");
+                assert_int_equal(strlen(r->msgs[0]->m.target), 16384 - 4);
+                assert_memory_equal(r->msgs[0]->m.target, line + 4, 16384 - 4);
+                assert_int_equal(r->msgs[0]->m.flags, CUT_FLAGS);
+                assert_int_equal(r->msgs[0]->m.version, 11);
+                assert_int_equal(r->msgs[0]->m.head_bytes, 16384);
+                assert_int_equal(r->msgs[0]->m.first_ns, 100);
+                assert_string_equal(r->msgs[1]->m.target, "/next");
+        }
+        /* the line filled its allocation exactly: it grows by one byte for the NUL, nothing lost */
+        {
+                _cleanup_(rec_freep) Rec *r = run_cut(HTTP1_KIND_REQUEST, line, 64, 100, &small, &stats);
+
+                assert_int_equal(strlen(r->msgs[0]->m.target), 60);
+                assert_int_equal(r->msgs[0]->m.flags, CUT_FLAGS);
+        }
+        /* longer than head_max: the prefix kept is what the head's allocation holds */
+        {
+                _cleanup_(rec_freep) Rec *r = run_cut(HTTP1_KIND_REQUEST, line, 1000, 100, &small, &stats);
+
+                assert_string_equal(r->msgs[0]->m.method, "GET");
+                assert_true(strlen(r->msgs[0]->m.target) >= 32);
+                assert_memory_equal(r->msgs[0]->m.target, line + 4, strlen(r->msgs[0]->m.target));
+                assert_int_equal(r->msgs[0]->m.flags, CUT_FLAGS);
+        }
+        /* the target whole, the version cut */
+        {
+                _cleanup_(rec_freep) Rec *r = run_cut(HTTP1_KIND_REQUEST, "PUT /abc HTT", 12, 9, &small, &stats);
+
+                assert_string_equal(r->msgs[0]->m.method, "PUT");
+                assert_string_equal(r->msgs[0]->m.target, "/abc");
+        }
+        /* a status line cut in its reason phrase */
+        {
+                _cleanup_(rec_freep) Rec *r = run_cut(HTTP1_KIND_RESPONSE, "HTTP/1.1 404 Not F", 18, 50, &small,
+                                                      &stats);
+
+                assert_int_equal(r->msgs[0]->m.kind, HTTP_MESSAGE_RESPONSE);
+                assert_int_equal(r->msgs[0]->m.status, 404);
+                assert_int_equal(r->msgs[0]->m.flags, CUT_FLAGS);
+                assert_int_equal(r->msgs[1]->m.status, 204);
+        }
+        /* too little to say anything: dropped, as before (the resync still works) */
+        {
+                Http1Parser *p = NULL;
+                _cleanup_(rec_freep) Rec *r = calloc(1, sizeof(Rec));
+
+                r->keep = true;
+                assert_int_equal(http1_parser_new(HTTP1_KIND_RESPONSE, &small, NULL, NULL, &callbacks, r, true, &p), 0);
+                assert_int_equal(http1_parser_feed(p, (const uint8_t *) "HTTP/1.1 2", 10, 1, 1, true), 0);
+                assert_int_equal(http1_parser_gap(p, 10, 2), 0);
+                assert_int_equal(r->n_msgs, 0);
+                assert_int_equal(r->n_errors, 0);
+                http1_parser_free(p);
+        }
+}
+
+/* issue 15 #4: a response head over the capture size in one write: right status, no body size claimed */
+static void test_response_head_cut_by_gap(void **state) {
+        static const char head[] = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-Big: aaaaaaaaaa";
+        Stats stats = {};
+        _cleanup_(rec_freep) Rec *r = run_cut(HTTP1_KIND_RESPONSE, head, strlen(head), 30000, &http1_limits_default,
+                                              &stats);
+
+        assert_int_equal(r->msgs[0]->m.status, 200);
+        assert_string_equal(r->msgs[0]->m.reason, "OK");
+        assert_int_equal(r->msgs[0]->m.n_headers, 1);
+        assert_int_equal(r->msgs[0]->m.flags, CUT_FLAGS);
+        assert_int_equal(r->msgs[0]->m.body_bytes, 0);
+        assert_int_equal(stats.desyncs, 1);
 }
 
 static void test_kind_any(void **state) {
@@ -1029,6 +1148,8 @@ int main(void) {
                 cmocka_unit_test(test_error_then_resync),
                 cmocka_unit_test(test_timestamps),
                 cmocka_unit_test(test_finish_truncates),
+                cmocka_unit_test(test_start_line_cut_by_gap),
+                cmocka_unit_test(test_response_head_cut_by_gap),
                 cmocka_unit_test(test_kind_any),
                 cmocka_unit_test(test_not_synced_at_start),
                 cmocka_unit_test(test_looks_like_start),

@@ -414,7 +414,7 @@ static void test_parse_error_then_recovery(void **state) {
         assert_int_equal(f->n, 3);
         assert_int_equal(f->x[2].kind, EXCHANGE_COMPLETE);
         assert_string_equal(f->x[2].target, "/bad");
-        assert_int_equal(f->x[2].req_flags, HTTP_MESSAGE_TRUNCATED | HTTP_MESSAGE_HEAD_TRUNCATED);
+        assert_int_equal(f->x[2].req_flags, HTTP_MESSAGE_TRUNCATED | HTTP_MESSAGE_HEAD_TRUNCATED | HTTP_MESSAGE_HEAD_CUT);
         assert_int_equal(f->x[2].status, 400);
 
         data(f, IN, "GET /again HTTP/1.1\r\n\r\n");

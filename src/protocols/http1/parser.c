@@ -308,23 +308,84 @@ static void message_complete(Http1Parser *p, Http1State next, unsigned flags, bo
 }
 
 static void head_finalize(Http1Parser *p, size_t end, const char **ret_error, size_t *ret_line);
+static const char *start_line(Http1Parser *p, char *line, size_t len, bool complete, bool stored);
+
+/*
+ * A start line whose end was never seen (the capture cap turned the rest
+ * into a gap, or the stream ended): what is known of it still names the
+ * message, so that a long target cannot hide a request from the log. A
+ * request needs its whole method and at least one byte of target (the
+ * target is then the captured prefix); a response its status code. The
+ * known bytes are moved to the start of the message's buffer and
+ * NUL-terminated there: the buffer grows by one byte if it can, otherwise
+ * the prefix loses its last byte. Returns false when there is nothing to
+ * say (the caller drops the message, as before).
+ */
+static bool start_line_salvage(Http1Parser *p) {
+        Http1Message *m = p->cur;
+        const char *sp1, *sp2;
+        size_t have;
+
+        if (!p->overflow)
+                have = m->len - p->line_off;    /* line_off is 0: no line ended yet */
+        else {
+                /* head_max (or memory) cut the line first: its first bytes are in scratch */
+                have = m->cap > 0 ? MIN(p->scratch_len, m->cap - 1) : 0;
+                memcpy(m->buf, p->scratch, have);
+        }
+        if (have == m->cap) {
+                Http1Message *n = NULL;
+
+                if (http1_memory_reserve(p->mem, 1)) {
+                        n = realloc(m, sizeof(Http1Message) + m->cap + 1);
+                        if (!n)
+                                http1_memory_release(p->mem, 1);
+                }
+                if (n) {
+                        n->cap++;
+                        n->reserved++;
+                        p->cur = m = n;
+                } else if (have > 0)
+                        have--;
+        }
+        if (have == 0)
+                return false;
+
+        if (p->kind != HTTP1_KIND_RESPONSE && !(have >= 5 && memcmp(m->buf, "HTTP/", 5) == 0)) {
+                /* a target known whole but a version cut: the target ends at its SP */
+                sp1 = memchr(m->buf, ' ', have);
+                if (!sp1)
+                        return false;
+                sp2 = memchr(sp1 + 1, ' ', have - (sp1 + 1 - m->buf));
+                if (sp2)
+                        have = sp2 - m->buf;
+        }
+        if (start_line(p, m->buf, have, false, true))
+                return false;
+
+        m->len = p->line_off = p->fields_off = have + 1;
+        p->start_done = true;
+        p->overflow = false;
+        m->m.flags |= HTTP_MESSAGE_HEAD_TRUNCATED;
+        return true;
+}
 
 /*
  * Gives up the message in progress: reported truncated if its start line
- * was seen (there is something to say about it), dropped otherwise.
+ * was seen, or enough of it (start_line_salvage()), dropped otherwise.
  */
 static void message_abandon(Http1Parser *p, unsigned flags) {
         Http1Message *m = p->cur;
 
         if (!m)
                 return;
-        if (!p->start_done) {
-                p->cur = http1_message_free(m);
+        if (!p->start_done && !start_line_salvage(p)) {
+                p->cur = http1_message_free(p->cur);
                 message_reset(p);
                 return;
         }
         if (p->state == STATE_HEAD) {
-                flags |= HTTP_MESSAGE_HEAD_TRUNCATED;
+                flags |= HTTP_MESSAGE_HEAD_TRUNCATED | HTTP_MESSAGE_HEAD_CUT;
                 if (!p->head_finalized)
                         /* keep the complete field lines we have; stop quietly at a bad one */
                         head_finalize(p, p->overflow ? p->cur->len : p->line_off, NULL, NULL);
@@ -354,6 +415,11 @@ static void fail(Http1Parser *p, const char *error, uint64_t offset, const void 
                 message_reset(p);
                 p->state = STATE_STOPPED;
                 return;
+        }
+        if (!p->start_done) {
+                /* the start line itself is bad: the error says all there is to say */
+                p->cur = http1_message_free(p->cur);
+                message_reset(p);
         }
 
         if (p->cb.error) {

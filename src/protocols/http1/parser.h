@@ -20,10 +20,13 @@
  *  - Any other gap (inside a head, over chunk framing, between messages),
  *    and any parse error, loses sync. The message in progress, if its start
  *    line was complete, is reported at once through ->message with
- *    HTTP_MESSAGE_TRUNCATED (plus HEAD_TRUNCATED if its head was cut): its
- *    end is unknowable from that moment, so waiting would only delay it.
- *    A message whose start line was not complete is not reported (there is
- *    nothing to say about it), only the error.
+ *    HTTP_MESSAGE_TRUNCATED (plus HEAD_TRUNCATED and HEAD_CUT if its head was
+ *    cut): its end is unknowable from that moment, so waiting would only
+ *    delay it. A start line cut by a gap or the end of the stream still
+ *    reports the message when enough of it is known (a request's whole
+ *    method and the target's first bytes, a response's status code), so
+ *    that a long target cannot hide a request. A start line that is bad
+ *    is not reported, only the error.
  *  - While desynchronised, bytes are discarded until a feed with
  *    segment_start set begins with something that looks like a start line
  *    of the expected kind (http1_looks_like_start()).
