@@ -22,44 +22,17 @@ static void append(char *buf, size_t size, size_t *len, const void *s, size_t n)
         *len += k;
 }
 
-/*
- * One line of a parse error excerpt, secrets masked, appended raw to buf.
- * "Name: value" with a secret header name keeps "Name:" and its blanks and
- * loses the value to the mask. Any other line is read as a query (the
- * target in a request line, a form body, a URL in another header): values
- * of secret parameters are masked wherever "name=value" appears.
- */
+/* One line of a parse error excerpt, secrets masked (redactor_text()), appended raw to buf. */
 static int excerpt_mask_line(const Redactor *r, const char *s, size_t n, char *buf, size_t size, size_t *len) {
         _cleanup_(freep) char *out = NULL;
-        char q[FORMAT_EXCERPT_MAX + 1];
-        const char *colon = memchr(s, ':', n);
-        size_t k, ol;
+        size_t ol;
         int m;
 
-        if (colon) {
-                k = colon - s;
-                while (k > 0 && (s[k - 1] == ' ' || s[k - 1] == '\t'))
-                        k--;    /* "Name :" is invalid HTTP, but it must not leak either */
-                if (k > 0 && redactor_header_is_secret(r, s, k)) {
-                        size_t v = colon - s + 1;
-
-                        while (v < n && (s[v] == ' ' || s[v] == '\t'))
-                                v++;
-                        append(buf, size, len, s, v);
-                        if (v < n)
-                                append(buf, size, len, redactor_mask(r), strlen(redactor_mask(r)));
-                        return 0;
-                }
-        }
-
-        /* A '?' in front makes the whole line a parameter list for redactor_url(). */
-        q[0] = '?';
-        memcpy(q + 1, s, n);
-        m = redactor_url(r, q, n + 1, &out, &ol);
+        m = redactor_text(r, s, n, &out, &ol);
         if (m < 0)
                 return m;
         if (m > 0)
-                append(buf, size, len, out + 1, ol - 1);
+                append(buf, size, len, out, ol);
         else
                 append(buf, size, len, s, n);
         return 0;
@@ -69,7 +42,6 @@ int excerpt_mask(const Redactor *r, const uint8_t *in, size_t n, char *buf, size
         const char *s = (const char *) in;
         size_t len = 0;
 
-        /* Each line is copied into a FORMAT_EXCERPT_MAX + 1 byte buffer. */
         if (n > FORMAT_EXCERPT_MAX)
                 return -EINVAL;
 

@@ -19,11 +19,10 @@ struct Redactor;
  * @size: its size; what does not fit is cut
  * @ret_len: bytes written to @buf
  *
- * A line "Name: value" whose name is a secret header keeps "Name:" and its
- * blanks and loses the value to the mask. Any other line is read as a query
- * (a request line's target, a form body, a URL in another header): values of
- * secret parameters are masked wherever "name=value" appears. Line ends are
- * kept as they were.
+ * Each line is masked on its own by redactor_text(): wherever a secret
+ * header or parameter name stands before '=' or ':' (at the line's start,
+ * after a blank, a comma, a brace, a quote, "%20"...), its value becomes the
+ * mask. Line ends are kept as they were; a value never spans two lines.
  *
  * Return: 0; -EINVAL for more than FORMAT_EXCERPT_MAX bytes; -ENOMEM.
  */

@@ -141,6 +141,21 @@ static bool decode_name(const char *s, size_t len, char *buf, size_t size, size_
         return true;
 }
 
+/* Is the decoded name buf[0..n) in names, whole, as its base or as a bracketed part ("token[]", "user[password]")? */
+static bool decoded_name_in(char *const *names, size_t n_names, const char *buf, size_t n) {
+        if (name_in(names, n_names, buf, n))
+                return true;
+        for (size_t i = 0; i < n;) {
+                size_t j = i;
+                while (j < n && buf[j] != '[' && buf[j] != ']')
+                        j++;
+                if (j > i && name_in(names, n_names, buf + i, j - i))
+                        return true;
+                i = j + 1;
+        }
+        return false;
+}
+
 /* Does the parameter name s[0..len) (still encoded) name a secret? */
 static bool param_is_secret(const Redactor *r, const char *s, size_t len) {
         char buf[REDACT_NAME_MAX * 3];
@@ -148,18 +163,7 @@ static bool param_is_secret(const Redactor *r, const char *s, size_t len) {
 
         if (!decode_name(s, len, buf, sizeof(buf), &n))
                 return false;
-        if (name_in(r->params, r->n_params, buf, n))
-                return true;
-        /* "token[]", "user[password]", "a[b][secret]": the base and each bracketed part. */
-        for (size_t i = 0; i < n;) {
-                size_t j = i;
-                while (j < n && buf[j] != '[' && buf[j] != ']')
-                        j++;
-                if (j > i && name_in(r->params, r->n_params, buf + i, j - i))
-                        return true;
-                i = j + 1;
-        }
-        return false;
+        return decoded_name_in(r->params, r->n_params, buf, n);
 }
 
 /* A span [from, to) of the input to replace by the mask. */
@@ -271,5 +275,139 @@ int redactor_header(const Redactor *r, const char *name, size_t name_len, const 
         *ret = NULL;
         if (ret_len)
                 *ret_len = value_len;
+        return 0;
+}
+
+/* ---- free text (the parse error excerpt): the rules are in redact.h ---- */
+
+static bool is_blank(char c) {
+        return c == ' ' || c == '\t';
+}
+
+static bool is_quote(char c) {
+        return c == '"' || c == '\'';
+}
+
+/* Characters a name may be made of before decoding: "%20token", "user[password]", "a.b", "x+y". */
+static bool is_raw_name_char(char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                strchr("_-.[]%+", c) != NULL;
+}
+
+static bool is_word_char(char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+}
+
+/*
+ * Is the raw name s[0..len) a secret in free text? Decoded once, it is when it
+ * is a secret parameter or header name (whole, base or bracketed part), or
+ * when its last word is: "%20token" is " token", "a.password" ends in "password".
+ */
+static bool text_name_is_secret(const Redactor *r, const char *s, size_t len) {
+        char buf[REDACT_NAME_MAX * 3];
+        size_t n, w;
+
+        if (len == 0 || !decode_name(s, len, buf, sizeof(buf), &n))
+                return false;
+        if (decoded_name_in(r->params, r->n_params, buf, n) || decoded_name_in(r->headers, r->n_headers, buf, n))
+                return true;
+        for (w = n; w > 0 && is_word_char(buf[w - 1]); w--)
+                ;
+        if (w == 0 || w == n)
+                return false;
+        return name_in(r->params, r->n_params, buf + w, n - w) || name_in(r->headers, r->n_headers, buf + w, n - w);
+}
+
+/*
+ * The value that the separator s[sep] ('=' or ':') gives a secret name, as
+ * [*ret_from, *ret_to); false when the name before it is no secret or the
+ * value is empty. Each separator is judged on its own, whatever came before.
+ */
+static bool text_secret_value(const Redactor *r, const char *s, size_t len, size_t sep, size_t *ret_from,
+                              size_t *ret_to) {
+        size_t e = sep, b, v = sep + 1, to;
+
+        while (e > 0 && is_blank(s[e - 1]))
+                e--;
+        if (e > 0 && is_quote(s[e - 1]))
+                e--;
+        /* A longer run is cut: its last word still counts ("aaa...aaa%20token"). */
+        for (b = e; b > 0 && e - b < REDACT_NAME_MAX * 3 && is_raw_name_char(s[b - 1]); b--)
+                ;
+        if (!text_name_is_secret(r, s + b, e - b))
+                return false;
+
+        while (v < len && is_blank(s[v]))
+                v++;
+        if (v < len && is_quote(s[v])) {
+                char q = s[v++];
+                /* A quoted value ends at its closing quote (a backslash escapes one), or with the text. */
+                for (to = v; to < len && s[to] != q; to++)
+                        if (s[to] == '\\' && to + 1 < len)
+                                to++;
+        } else if (s[sep] == '=') {
+                /* As in a query: to the next '&'. */
+                for (to = v; to < len && s[to] != '&'; to++)
+                        ;
+        } else
+                to = len;       /* "Name: value": the rest of the line */
+        if (to > len)
+                to = len;
+        if (to <= v)
+                return false;   /* empty: nothing to hide */
+        *ret_from = v;
+        *ret_to = to;
+        return true;
+}
+
+int redactor_text(const Redactor *r, const char *s, size_t len, char **ret, size_t *ret_len) {
+        _cleanup_(freep) Span *spans = NULL;
+        size_t n = 0, out_len = 0;
+        char *out;
+
+        if (!r || !r->enabled || (r->n_params == 0 && r->n_headers == 0) || len == 0)
+                goto unchanged;
+
+        spans = calloc(len / 2 + 1, sizeof(Span));
+        if (!spans)
+                return -ENOMEM;
+        for (size_t i = 0; i < len; i++) {
+                size_t from, to;
+
+                if ((s[i] != '=' && s[i] != ':') || !text_secret_value(r, s, len, i, &from, &to))
+                        continue;
+                /* Spans start in order (from > i); overlapping or touching ones become one mask. */
+                if (n > 0 && from <= spans[n - 1].to) {
+                        spans[n - 1].to = MAX(spans[n - 1].to, to);
+                        continue;
+                }
+                spans[n++] = (Span) { from, to };
+        }
+        if (n == 0)
+                goto unchanged;
+
+        out = malloc(len + n * r->mask_len + 1);
+        if (!out)
+                return -ENOMEM;
+        for (size_t i = 0, from = 0; i <= n; i++) {
+                size_t to = i < n ? spans[i].from : len;
+                memcpy(out + out_len, s + from, to - from);
+                out_len += to - from;
+                if (i == n)
+                        break;
+                memcpy(out + out_len, r->mask, r->mask_len);
+                out_len += r->mask_len;
+                from = spans[i].to;
+        }
+        out[out_len] = 0;
+        *ret = out;
+        if (ret_len)
+                *ret_len = out_len;
+        return 1;
+
+unchanged:
+        *ret = NULL;
+        if (ret_len)
+                *ret_len = len;
         return 0;
 }

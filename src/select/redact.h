@@ -66,3 +66,21 @@ int redactor_url(const Redactor *r, const char *s, size_t len, char **ret, size_
  */
 int redactor_header(const Redactor *r, const char *name, size_t name_len, const char *value, size_t value_len,
                     char **ret, size_t *ret_len);
+
+/*
+ * Masks secrets in free text whose structure cannot be trusted (one line of
+ * a parse error excerpt). Every '=' and every ':' is judged on its own:
+ * - the name is what stands right before it, past blanks and one quote
+ *   ('token =', '"token":'): a run of letters, digits and "_-.[]%+"; it is a
+ *   secret when, percent-decoded, it is a name of redaction.query_parameters
+ *   or redaction.headers (whole, its base or a bracketed part), or its last
+ *   word is ("%20token", "a.password"). So "ZZ token=", ",token=",
+ *   "{\"token\":", "(token=", "Cookie:" all count; "ZZtoken=" does not (another
+ *   name), nor an encoded separator ("token%3D");
+ * - the value starts past blanks; a quoted one ('"' or '\'') ends at its
+ *   closing quote (a backslash escapes one) or the text's end; after '=' an
+ *   unquoted one ends at the next '&'; after ':' at the text's end;
+ * - empty values stay; overlapping values become one mask.
+ * Same returns and bound as redactor_url().
+ */
+int redactor_text(const Redactor *r, const char *s, size_t len, char **ret, size_t *ret_len);

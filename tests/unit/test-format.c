@@ -1165,6 +1165,11 @@ static void test_excerpt_secrets(void **state) {
                   "Referer: http://x/?api_key=***" },
                 { "Authorization:", "Authorization:" },      /* no value yet: nothing to hide */
                 { "zz\r\nHTTP/1.1 200", "zz\\x0d\\x0aHTTP/1.1 200" },
+                /* not at a line start nor after '&;?': these leaked before (issue 15 item 9) */
+                { "ZZ token=XQZ7 HTTP/1.1\r\nX: {\"password\":\"XQZ8\"}",
+                  "ZZ token=***\\x0d\\x0aX: {\"password\":\"***\"}" },
+                { "a=1,sig=XQZ9\nb%20api_key=XQZA\nx Cookie: XQZB",
+                  "a=1,sig=***\\x0ab%20api_key=***\\x0ax Cookie: ***" },
         };
 
         use_config(f, NULL);

@@ -155,12 +155,86 @@ static void test_bounded_output(void **state) {
         redactor_free(r);
 }
 
+/* Redacts free text (one excerpt line); expect NULL means "unchanged". */
+static void check_text(const Redactor *r, const char *s, const char *expect) {
+        char *out = (char *) 0x1;
+        size_t n = 0;
+        int k;
+
+        k = redactor_text(r, s, strlen(s), &out, &n);
+        if (!expect) {
+                if (k != 0)
+                        fail_msg("'%s' should be unchanged, got '%s'", s, out);
+                assert_null(out);
+                return;
+        }
+        if (k != 1)
+                fail_msg("'%s' should become '%s', but was left as it is", s, expect);
+        if (strcmp(out, expect) != 0)
+                fail_msg("'%s' became '%s', expected '%s'", s, out, expect);
+        assert_int_equal(n, strlen(expect));
+        free(out);
+}
+
+/*
+ * Free text: the twelve shapes of issue 15 item 9 (8 of which leaked when
+ * only line starts and '&;?' counted as a name's start), and the limits.
+ */
+static void test_text(void **state) {
+        _cleanup_(redactor_freep) Redactor *r = defaults();
+
+        /* the four that were already masked */
+        check_text(r, "token=S1", "token=***");
+        check_text(r, "a=1&token=S1&b=2", "a=1&token=***&b=2");
+        check_text(r, "a=1;token=S1", "a=1;token=***");
+        check_text(r, "/x?token=S1 HTTP/1.1", "/x?token=***");
+        /* the eight that leaked */
+        check_text(r, "ZZ token=S1", "ZZ token=***");
+        check_text(r, "a=1,token=S1", "a=1,token=***");
+        check_text(r, "{\"token\":\"S1\",\"a\":1}", "{\"token\":\"***\",\"a\":1}");
+        check_text(r, "/x%20token=S1", "/x%20token=***");
+        check_text(r, "f(token=S1)", "f(token=***");
+        check_text(r, "{'password': 'S1'}", "{'password': '***'}");
+        check_text(r, "x\ttoken = S1", "x\ttoken = ***");
+        check_text(r, "<a href=\"/?api_key=S1\">", "<a href=\"/?api_key=***");
+        /* secret headers anywhere on the line, not only at its start */
+        check_text(r, "Cookie: a=1; b=2", "Cookie: ***");
+        check_text(r, "zz Authorization: Bearer S1", "zz Authorization: ***");
+        check_text(r, "proxy-authorization \t: Basic S1", "proxy-authorization \t: ***");
+        check_text(r, "{\"authorization\" : \"Bearer S1\"}", "{\"authorization\" : \"***\"}");
+        /* names: encoded, bracketed, dotted, any case */
+        check_text(r, "%74oken=S1", "%74oken=***");
+        check_text(r, "user[password]=S1&x=1", "user[password]=***&x=1");
+        check_text(r, "db.password=S1", "db.password=***");
+        check_text(r, "TOKEN=S1", "TOKEN=***");
+        /* quoted values: escapes, cut by the window */
+        check_text(r, "\"token\":\"a\\\"S1\",\"x\":2", "\"token\":\"***\",\"x\":2");
+        check_text(r, "\"token\":\"S1", "\"token\":\"***");
+        /* every repetition; overlapping values become one mask */
+        check_text(r, "token=S1&sig=S2", "token=***&sig=***");
+        check_text(r, "Cookie: token=S1", "Cookie: ***");
+        /* a judgment on each separator, whatever came before (an unclosed or escaped quote) */
+        check_text(r, "x=\"a\\\"password\":\"S1\"", "x=\"a\\\"password\":\"***\"");
+        check_text(r, "token=\"a\\\"password\":\"S1\"", "token=\"***\":\"***\"");
+        /* not masked: another name, empty values, encoded separators, non-secrets */
+        check_text(r, "ZZtoken=S1", NULL);
+        check_text(r, "tokens=S1", NULL);
+        check_text(r, "token=&a=1", NULL);
+        check_text(r, "\"token\":\"\"", NULL);
+        check_text(r, "Authorization:", NULL);
+        check_text(r, "token%3DS1", NULL);
+        check_text(r, "Host: example.com", NULL);
+        check_text(r, "Referer: http://x/?a=1", NULL);
+        check_text(r, "Referer: http://x/?api_key=S1", "Referer: http://x/?api_key=***");
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_query_parameters),
                 cmocka_unit_test(test_headers),
                 cmocka_unit_test(test_disabled_and_custom),
                 cmocka_unit_test(test_bounded_output),
+                cmocka_unit_test(test_text),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
