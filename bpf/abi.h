@@ -232,6 +232,7 @@ enum ht_counter {
         HT_CNT_FILTERED_SYSCALLS,   /* data syscalls on excluded connections: nothing copied */
         HT_CNT_OTHER_PIDNS,         /* socket syscalls of tasks outside the daemon's PID namespace: not traced */
         HT_CNT_TLS_UNTIED,          /* TLS plaintext chunks not tied to a socket (no fd known for the SSL*): not traced */
+        HT_CNT_TLS_TIED_BY_READ,    /* SSL*s of memory-BIO libraries (node) tied to the socket their thread last read */
         _HT_CNT_MAX,
 };
 

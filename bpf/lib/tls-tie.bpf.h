@@ -12,8 +12,16 @@
  *                                        returns bytes already buffered, with no syscall)
  *
  * A call that learned no fd and has none cached is not guessed: its bytes
- * are counted (HT_CNT_TLS_UNTIED) and dropped. Node's OpenSSL does its I/O
- * through memory BIOs on libuv's side, so node's calls are of that kind.
+ * are counted (HT_CNT_TLS_UNTIED) and dropped.
+ *
+ * Node's OpenSSL works on memory BIOs: libuv reads the ciphertext from the
+ * socket, then, in the same callback on the same thread, node hands it to
+ * the SSL* of that socket and calls SSL_read; no syscall happens inside any
+ * SSL_* call. For libraries user space marks so (TLS_COOKIE_MEMORY_BIO), an
+ * SSL* with no socket yet is tied to the socket its thread last read from
+ * (counted in HT_CNT_TLS_TIED_BY_READ); the first SSL_read of a connection
+ * (it drives the handshake) comes right after such a read, and the tie is
+ * cached for the SSL*'s writes.
  */
 #pragma once
 
@@ -25,6 +33,7 @@ struct tls_call {
         __u64 buf;               /* plaintext buffer */
         __u64 ret_bytes;         /* _ex variants: size_t *readbytes / *written; 0 otherwise */
         __s32 fd;                /* socket the library used during the call; -1 until one is seen */
+        __s32 last_read_fd;      /* the socket this thread last read from; -1: none yet */
         __u8 direction;          /* enum ht_direction */
         __u8 active;             /* set at entry, cleared at return */
         __u8 _pad[2];
@@ -37,6 +46,9 @@ struct {
         __type(key, int);
         __type(value, struct tls_call);
 } tls_calls SEC(".maps");
+
+/* Attach cookie: the library's 1-based index in the low byte, and this flag. */
+#define TLS_COOKIE_MEMORY_BIO 0x100u
 
 struct tls_fd_key {
         __u32 tgid;
@@ -57,10 +69,15 @@ struct {
  * source tracks): if an SSL_* call is in flight here, that is its socket.
  * The first socket seen wins: one SSL* speaks over one socket.
  */
-static __always_inline void tls_tie_fd(int fd) {
+static __always_inline void tls_tie_fd(int fd, __u8 dir) {
         struct tls_call *call;
 
+        /* Only threads that have made an SSL_* call have the slot. */
         call = bpf_task_storage_get(&tls_calls, bpf_get_current_task_btf(), NULL, 0);
-        if (call && call->active && call->fd < 0)
+        if (!call)
+                return;
+        if (call->active && call->fd < 0)
                 call->fd = fd;
+        if (dir == HT_DIR_INGRESS)
+                call->last_read_fd = fd;
 }

@@ -32,19 +32,32 @@ static __always_inline void tls_entry(__u64 ssl, __u64 buf, __u64 ret_bytes, __u
 
         if (!traced_task(&pid_tgid))
                 return;
-        call = bpf_task_storage_get(&tls_calls, bpf_get_current_task_btf(), NULL,
-                                    BPF_LOCAL_STORAGE_GET_F_CREATE);
+        call = bpf_task_storage_get(&tls_calls, bpf_get_current_task_btf(), NULL, 0);
         if (!call) {
-                count(HT_CNT_ARGS_MAP_FULL, 1);
-                return;
+                /* First SSL_* call of this thread: a fresh slot, no socket read seen yet. */
+                struct tls_call fresh = { .fd = -1, .last_read_fd = -1 };
+
+                call = bpf_task_storage_get(&tls_calls, bpf_get_current_task_btf(), &fresh,
+                                            BPF_LOCAL_STORAGE_GET_F_CREATE);
+                if (!call) {
+                        count(HT_CNT_ARGS_MAP_FULL, 1);
+                        return;
+                }
         }
-        *call = (struct tls_call) {
-                .ssl = ssl, .buf = buf, .ret_bytes = ret_bytes, .fd = -1, .direction = dir, .active = 1,
-        };
+        call->ssl = ssl;
+        call->buf = buf;
+        call->ret_bytes = ret_bytes;
+        call->fd = -1;
+        call->direction = dir;
+        call->active = 1;
 }
 
-/* The socket of the finished call: learned during it (and cached), or cached earlier; -1 if neither. */
-static __always_inline int tls_call_fd(const struct tls_call *call, __u32 tgid) {
+/*
+ * The socket of the finished call: learned during it (and cached), or
+ * cached earlier, or, for a memory-BIO library, the one the thread last read
+ * (cached too); -1 if none.
+ */
+static __always_inline int tls_call_fd(const struct tls_call *call, __u32 tgid, __u64 cookie) {
         struct tls_fd_key key = { .tgid = tgid, .ssl = call->ssl };
         __s32 *fd;
 
@@ -53,7 +66,14 @@ static __always_inline int tls_call_fd(const struct tls_call *call, __u32 tgid) 
                 return call->fd;
         }
         fd = bpf_map_lookup_elem(&tls_fds, &key);
-        return fd ? *fd : -1;
+        if (fd)
+                return *fd;
+        if ((cookie & TLS_COOKIE_MEMORY_BIO) && call->last_read_fd >= 0) {
+                bpf_map_update_elem(&tls_fds, &key, &call->last_read_fd, BPF_ANY);
+                count(HT_CNT_TLS_TIED_BY_READ, 1);
+                return call->last_read_fd;
+        }
+        return -1;
 }
 
 /* Return of an SSL_* call that moved bytes plaintext bytes (0 or less: nothing moved). */
@@ -61,7 +81,7 @@ static __always_inline void tls_return(struct pt_regs *ctx, long bytes) {
         struct tls_call *slot, call;
         struct ht_op op;
         struct ht_conn *c;
-        __u64 pid_tgid;
+        __u64 pid_tgid, cookie = bpf_get_attach_cookie(ctx);
         int fd;
 
         slot = bpf_task_storage_get(&tls_calls, bpf_get_current_task_btf(), NULL, 0);
@@ -81,7 +101,7 @@ static __always_inline void tls_return(struct pt_regs *ctx, long bytes) {
                 else
                         bytes = n;
         }
-        fd = tls_call_fd(&call, pid_tgid >> 32);
+        fd = tls_call_fd(&call, pid_tgid >> 32, cookie);
         if (bytes <= 0)
                 return;
         if (fd < 0) {
@@ -92,7 +112,7 @@ static __always_inline void tls_return(struct pt_regs *ctx, long bytes) {
         op = (struct ht_op) {
                 .pid_tgid = pid_tgid, .fd = fd, .direction = call.direction,
                 .kind = call.direction == HT_DIR_INGRESS ? HT_TLS_READ : HT_TLS_WRITE,
-                .source = HT_SOURCE_TLS, .library = (__u8) bpf_get_attach_cookie(ctx),
+                .source = HT_SOURCE_TLS, .library = (__u8) cookie,
         };
         c = conn_get(&op);
         if (!c || !(c->flags & HT_CONN_SOCK_OK) || !ht_protocol_wanted(c->protocol))

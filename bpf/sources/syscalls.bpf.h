@@ -102,7 +102,7 @@ static __always_inline void data_enter(int fd, __u64 buf, __u64 iovcnt, __u8 sys
                 return;
         /* An SSL_* call in flight on this thread learns its socket here (a TLS socket is not wanted below). */
         if (c->flags & HT_CONN_SOCK_OK)
-                tls_tie_fd(fd);
+                tls_tie_fd(fd, dir);
         if (!ht_protocol_wanted(c->protocol))
                 return;
         if (!conn_filter(c, &op)) {

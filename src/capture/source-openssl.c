@@ -8,8 +8,10 @@
  *    (/proc/PID/maps), opened through /proc/PID/root/... so that a copy
  *    inside a container or another mount namespace is attached as the file
  *    it really is;
- *  - the usual host paths (libssl.so.3 and .so.1.1) even when no process
- *    maps them yet.
+ *  - the usual host paths (libssl.so.3 and .so.1.1, /usr/bin/node) even
+ *    when no process maps them yet;
+ *  - node binaries (OpenSSL linked in, symbols exported), marked as doing
+ *    their I/O through memory BIOs (see bpf/lib/tls-tie.bpf.h).
  *
  * Files are told apart by (device, inode); each is attached once, with
  * pid -1: the uprobes sit on the file and fire in every process mapping it,
@@ -39,6 +41,10 @@
 #include "basic/macro.h"
 #include "capture/source.h"
 #include "bpf/abi.h"
+
+/* = bpf/lib/tls-tie.bpf.h's: the library's I/O goes through memory BIOs. */
+#define TLS_COOKIE_MEMORY_BIO 0x100u
+_Static_assert(HT_TLS_LIBRARIES_MAX < 256, "the cookie's low byte holds the library index");
 
 /* Per file: four entry probes and the four return probes of one return program. */
 #define TLS_PROBES_PER_FILE 8u
@@ -82,6 +88,7 @@ static const char *const host_paths[] = {
         "/usr/lib/aarch64-linux-gnu/libssl.so.3",
         "/usr/lib64/libssl.so.3",
         "/usr/lib/libssl.so.3",
+        "/usr/bin/node",
 };
 
 static bool openssl_owns(const struct bpf_program *prog) {
@@ -96,13 +103,30 @@ const char *capture_tls_library(unsigned index) {
         return current->libs[index - 1].path;
 }
 
-/* Does a mapped file's path name a TLS library we hook? */
-static bool is_tls_library(const char *path) {
+static const char *base_name(const char *path) {
         const char *base = strrchr(path, '/');
 
-        base = base ? base + 1 : path;
+        return base ? base + 1 : path;
+}
+
+/*
+ * Binaries with OpenSSL linked in that do their socket I/O outside it,
+ * through memory BIOs (node: libuv). Their SSL* is tied to its socket
+ * another way (bpf/lib/tls-tie.bpf.h, TLS_COOKIE_MEMORY_BIO).
+ */
+static bool is_memory_bio_binary(const char *path) {
+        const char *base = base_name(path);
+
+        return strcmp(base, "node") == 0 || strcmp(base, "nodejs") == 0;
+}
+
+/* Does a mapped file's path name a TLS library we hook? */
+static bool is_tls_library(const char *path) {
+        const char *base = base_name(path);
+
         return strncmp(base, "libssl.so.3", strlen("libssl.so.3")) == 0 ||
-               strncmp(base, "libssl.so.1.1", strlen("libssl.so.1.1")) == 0;
+               strncmp(base, "libssl.so.1.1", strlen("libssl.so.1.1")) == 0 ||
+               is_memory_bio_binary(path);
 }
 
 static void openssl_detach(void *state) {
@@ -152,7 +176,7 @@ static int add_library(OpensslState *s, struct bpf_object *obj, const char *real
                 LIBBPF_OPTS(bpf_uprobe_opts, opts,
                             .func_name = probes[i].symbol,
                             .retprobe = probes[i].retprobe,
-                            .bpf_cookie = s->n_libs + 1);
+                            .bpf_cookie = (s->n_libs + 1) | (is_memory_bio_binary(name) ? TLS_COOKIE_MEMORY_BIO : 0));
                 struct bpf_link *l;
 
                 if (!prog)

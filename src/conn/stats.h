@@ -83,7 +83,8 @@ typedef struct Stats {
         X(FILTERED_CONNS,     filtered_conns,     "connections the filter excluded (each time a decision excluded one)") \
         X(FILTERED_SYSCALLS,  filtered_syscalls,  "data syscalls on excluded connections: nothing copied") \
         X(OTHER_PIDNS,        other_pidns,        "socket syscalls of tasks outside the daemon's PID namespace: not traced") \
-        X(TLS_UNTIED,         tls_untied,         "TLS plaintext chunks not tied to a socket (no fd known for the SSL*): not traced")
+        X(TLS_UNTIED,         tls_untied,         "TLS plaintext chunks not tied to a socket (no fd known for the SSL*): not traced") \
+        X(TLS_TIED_BY_READ,   tls_tied_by_read,   "SSL*s of memory-BIO libraries (node) tied to the socket their thread last read")
 
 typedef enum KernelCounter {
 #define X(id, name, doc) KERNEL_COUNTER_##id,

@@ -564,7 +564,7 @@ static void log_statistics(Manager *m) {
                  " records_invalid=%" PRIu64 " conns_opened=%" PRIu64 " conns_refused=%" PRIu64
                  " head_overflows=%" PRIu64 " pipeline_overflows=%" PRIu64 " memory_refused=%" PRIu64
                  " map_full=%" PRIu64 " filtered=%" PRIu64 " sampled_out=%" PRIu64 " rate_limited=%" PRIu64
-                 " filtered_conns=%" PRIu64 " filtered_syscalls=%" PRIu64 " other_pidns=%" PRIu64 " tls_untied=%" PRIu64,
+                 " filtered_conns=%" PRIu64 " filtered_syscalls=%" PRIu64 " other_pidns=%" PRIu64 " tls_untied=%" PRIu64 " tls_tied_by_read=%" PRIu64,
                  s->records, s->exchanges_complete, s->exchanges_no_response, s->exchanges_uncorrelated,
                  s->parse_errors, s->desyncs, m->kernel[KERNEL_COUNTER_RINGBUF_DROPS], s->bytes_lost,
                  s->entries_written, s->entries_dropped, s->output_errors, s->records_orphan,
@@ -573,7 +573,8 @@ static void log_statistics(Manager *m) {
                  m->kernel[KERNEL_COUNTER_CONN_MAP_FULL] + m->kernel[KERNEL_COUNTER_ARGS_MAP_FULL], s->exchanges_filtered,
                  s->exchanges_sampled_out, s->exchanges_rate_limited,
                  m->kernel[KERNEL_COUNTER_FILTERED_CONNS], m->kernel[KERNEL_COUNTER_FILTERED_SYSCALLS],
-                 m->kernel[KERNEL_COUNTER_OTHER_PIDNS], m->kernel[KERNEL_COUNTER_TLS_UNTIED]);
+                 m->kernel[KERNEL_COUNTER_OTHER_PIDNS], m->kernel[KERNEL_COUNTER_TLS_UNTIED],
+                 m->kernel[KERNEL_COUNTER_TLS_TIED_BY_READ]);
 }
 
 static int setup_signals(Manager *m) {
