@@ -1,0 +1,100 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""A TLS server in a mount namespace of its own whose libssl is a copy
+(`unshare -m` + a bind mount over the library's path, as a container image
+would bring its own): the daemon, started after it, finds the copy through
+/proc/PID/maps and /proc/PID/root/... and attaches it as a file of its own
+(the host file's uprobes do not fire in the copy). curl's requests give
+server entries from the namespaced python server, client entries from curl
+(host libssl), all HTTPS, with the statuses the server returned."""
+
+import os
+
+import htlib
+from htlib import expect, ensure, log
+
+SERVER = r'''
+import http.server, ssl, sys
+port, cert, key = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self):
+        status = 200 if self.path.startswith("/ok") else 404
+        body = b"hello\n"
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *a):
+        pass
+
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(cert, key)
+srv = http.server.HTTPServer(("127.0.0.1", port), H)
+srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+srv.serve_forever()
+'''
+
+
+def libssl_of(pid):
+    with open(f"/proc/{pid}/maps") as f:
+        for line in f:
+            path = line.rstrip("\n").partition("/")[2]
+            if path and os.path.basename(path).startswith("libssl.so"):
+                return "/" + path
+    return None
+
+
+def test(ctx):
+    htlib.require_tools("openssl", "unshare", "curl")
+    import ssl  # noqa: F401  (maps the host's libssl into this process)
+    host_lib = libssl_of(os.getpid())
+    ensure(host_lib, "fixture: python maps no libssl")
+    key = os.path.join(ctx.tmp, "tls-key.pem")
+    cert = os.path.join(ctx.tmp, "tls-cert.pem")
+    htlib.run_cmd(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                   "-out", cert, "-days", "2", "-subj", "/CN=localhost"])
+    copy = os.path.join(ctx.tmp, "libssl-copy.so")
+    with open(host_lib, "rb") as src, open(copy, "wb") as dst:
+        dst.write(src.read())
+    os.chmod(copy, 0o755)
+
+    port = htlib.free_port()
+    script = os.path.join(ctx.tmp, "server.py")
+    with open(script, "w") as f:
+        f.write(SERVER)
+    server = htlib.Proc(ctx, ["unshare", "-m", "--propagation", "private", "sh", "-c",
+                              f'mount --bind "$0" "$1" && exec /usr/bin/python3 "$2" "$3" "$4" "$5"',
+                              copy, host_lib, script, str(port), cert, key], "tls-mountns-server")
+    htlib.wait_port(port, server.popen, what="python TLS server in its own mount namespace")
+    # The server maps the copy: same path, another file.
+    st_host = os.stat(host_lib)
+    st_srv = os.stat(f"/proc/{server.pid}/root{host_lib}")
+    ensure((st_srv.st_dev, st_srv.st_ino) != (st_host.st_dev, st_host.st_ino),
+           "fixture: the namespaced server's libssl is the host's file")
+
+    daemon = htlib.Daemon(ctx).start()
+    base = f"https://127.0.0.1:{port}"
+    htlib.run_cmd(["curl", "-sk", "-o", "/dev/null", "-o", "/dev/null", f"{base}/ok", f"{base}/missing"])
+    stats = daemon.stop()
+
+    entries = htlib.journal_final(daemon, f"SERVER_PORT={port}")
+    srv = htlib.entries_for_server(entries, port, "server")
+    cli = htlib.entries_for_server(entries, port, "client")
+    log(f"journal: {len(srv)} server, {len(cli)} client entries")
+    expect(sorted((e.get("HTTP_TARGET"), e.get("HTTP_STATUS")) for e in srv) == [("/missing", "404"), ("/ok", "200")],
+           f"server entries of the namespaced server: {[(e.get('HTTP_TARGET'), e.get('HTTP_STATUS')) for e in srv]}")
+    expect(all(e.get("OBJECT_PID") == str(server.pid) for e in srv), "server entries not from the namespaced server")
+    expect(sorted((e.get("HTTP_TARGET"), e.get("HTTP_STATUS")) for e in cli) == [("/missing", "404"), ("/ok", "200")],
+           f"curl's client entries: {[(e.get('HTTP_TARGET'), e.get('HTTP_STATUS')) for e in cli]}")
+    for e in entries:
+        expect(e.get("HTTP_SCHEME") == "https" and e.get("TLS_LIBRARY") == host_lib,
+               f"{e.get('MESSAGE')}: HTTP_SCHEME={e.get('HTTP_SCHEME')} TLS_LIBRARY={e.get('TLS_LIBRARY')}")
+    expect(daemon.stat("tls_untied") == 0, f"tls_untied={daemon.stat('tls_untied')}")
+
+
+if __name__ == "__main__":
+    htlib.run(test)
