@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "basic/log.h"
@@ -55,6 +56,19 @@ int log_level_from_string(const char *s) {
                 if (strcasecmp(s, names[i]) == 0)
                         return (int) i;
         return -EINVAL;
+}
+
+bool log_stderr_is_journal(void) {
+        if (stderr_is_journal < 0) {
+                /* systemd's rule: $JOURNAL_STREAM names stderr's device and inode when it is the journal. */
+                const char *e = getenv("JOURNAL_STREAM");
+                unsigned long long dev, ino;
+                struct stat st;
+
+                stderr_is_journal = e && sscanf(e, "%llu:%llu", &dev, &ino) == 2 &&
+                                    fstat(STDERR_FILENO, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
+        }
+        return stderr_is_journal;
 }
 
 static uint64_t now_ns(void) {
@@ -107,8 +121,7 @@ int log_internal(int level, int error, const char *file, int line, const char *f
         if (!ratelimit_pass())
                 goto finish;
 
-        if (stderr_is_journal < 0)
-                stderr_is_journal = !!getenv("JOURNAL_STREAM");
+        (void) log_stderr_is_journal();
 
         /* %m prints the error we were given, not whatever errno happens to hold. */
         errno = error ?: saved;

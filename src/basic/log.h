@@ -17,6 +17,13 @@ void log_set_max_level(int level);
 int log_get_max_level(void);
 int log_level_from_string(const char *s);
 
+/*
+ * Is stderr a stream to journald ($JOURNAL_STREAM names its device:inode, as
+ * systemd sets it)? Then the lines carry "<N>" prefixes, and a message that
+ * also goes out as a structured journal entry need not be printed twice.
+ */
+bool log_stderr_is_journal(void);
+
 /* Returns -abs(error) (or -EIO for 0) so it can be used as `return log_error_errno(r, ...)`. */
 int log_internal(int level, int error, const char *file, int line, const char *func,
                  const char *format, ...) _printf_(6, 7);

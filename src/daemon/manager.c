@@ -438,9 +438,29 @@ static void format_status(Manager *m, char *buf, size_t size) {
                  exchanges, dropped, conn_table_size(m->conns));
 }
 
+/*
+ * Would a drop warning on stderr be a second copy? Under systemd stderr is
+ * the journal, where the structured warning lands too (with the journal
+ * output): `journalctl -u http-tracer` would show each one twice. In a
+ * terminal, or without the journal output, the stderr line is kept.
+ */
+static bool drop_warning_on_stderr(Manager *m) {
+        const OutputSinkStats *sinks;
+        size_t n;
+
+        if (!log_stderr_is_journal())
+                return true;
+        n = output_sinks(m->output, &sinks);
+        for (size_t i = 0; i < n; i++)
+                if (strcmp(sinks[i].name, "journal") == 0)
+                        return false;
+        return true;
+}
+
 /* Warn about what was dropped since the last report: in the kernel, and per output. */
 static void report_drops(Manager *m) {
         const OutputSinkStats *sinks;
+        bool on_stderr = drop_warning_on_stderr(m);
         size_t n;
 
         if (m->tracer && bpf_tracer_read_counters(m->tracer, m->kernel) >= 0 &&
@@ -451,8 +471,9 @@ static void report_drops(Manager *m) {
                         .total = m->kernel[KERNEL_COUNTER_RINGBUF_DROPS],
                 };
 
-                log_warning("%" PRIu64 " records dropped in the kernel since the last report: the ring buffer was full. "
-                            "Their bytes are reported as gaps; affected exchanges are flagged.", d.dropped);
+                if (on_stderr)
+                        log_warning("%" PRIu64 " records dropped in the kernel since the last report: the ring buffer was full. "
+                                    "Their bytes are reported as gaps; affected exchanges are flagged.", d.dropped);
                 emit_own_entry(m, format_drops(&m->own, &d), "drop warning");
                 m->drops_reported = m->kernel[KERNEL_COUNTER_RINGBUF_DROPS];
         }
@@ -469,9 +490,10 @@ static void report_drops(Manager *m) {
                                 .output = sinks[i].name,
                         };
 
-                        log_warning("%" PRIu64 " entries dropped since the last report: the %s output (%s) did "
-                                    "not keep up (queue full or receiver gone).",
-                                    d.dropped, sinks[i].name, sinks[i].target);
+                        if (on_stderr)
+                                log_warning("%" PRIu64 " entries dropped since the last report: the %s output (%s) "
+                                            "did not keep up (queue full or receiver gone).",
+                                            d.dropped, sinks[i].name, sinks[i].target);
                         /* Reported up to here before sending: if this warning is dropped too, the next one says so. */
                         m->sink_dropped_reported[i] = d.total;
                         emit_own_entry(m, format_drops(&m->own, &d), "drop warning");
