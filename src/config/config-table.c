@@ -92,7 +92,7 @@ const ConfigSetting config_settings[] = {
           .description = "Header fields kept per message; more are counted, not kept." },
         { "limits.pipeline_max", CONFIG_UINT, offsetof(Config, limits.pipeline_max), "64",
           1, 65536, 0,
-          .description = "Requests waiting for their responses on one connection." },
+          .description = "Requests kept whole while waiting for their responses on one connection; more are counted and paired, without their heads (flag pipeline-overflow)." },
         { "limits.conn_memory_max", CONFIG_SIZE, offsetof(Config, limits.conn_memory_max), "256KiB",
           4 * KIB, 1 * GIB, 0,
           .description = "Bytes one connection may hold in buffers and queued requests." },

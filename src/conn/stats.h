@@ -39,7 +39,7 @@
         X(parse_errors) \
         X(desyncs)                /* streams that lost message framing after a gap */ \
         X(head_overflows)         /* heads over the size or field limit */ \
-        X(pipeline_overflows)     /* requests given up: too many waiting on a connection */ \
+        X(pipeline_overflows)     /* requests past limits.pipeline_max waiting: paired, head not kept */ \
         X(memory_refused)         /* bytes refused by the per-connection or global cap */ \
         \
         /* selection (selector.h): each exchange gets one verdict; these are not logged */ \

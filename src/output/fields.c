@@ -318,6 +318,8 @@ static void exchange_flags(char *buf, size_t size, const Exchange *x, bool field
                 flags_add(buf, size, "head-truncated");
         if (f & HTTP_MESSAGE_MEMORY_CAPPED)
                 flags_add(buf, size, "memory-capped");
+        if (f & HTTP_MESSAGE_PIPELINE_OVERFLOW)
+                flags_add(buf, size, "pipeline-overflow");
         if (f & HTTP_MESSAGE_UPGRADE)
                 flags_add(buf, size, "upgrade");
         if (x->conn->source == CONN_SOURCE_TLS)

@@ -76,6 +76,11 @@ seeds = {
         data(OUT, b'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'),
     'early-response': header(SERVER) + data(IN, b'POST /big HTTP/1.1\r\nContent-Length: 10\r\n\r\n12345') +
         data(OUT, b'HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\n\r\n') + data(IN, b'67890'),
+    # issue 15 #5: past pipeline_max requests are counted in runs (HEAD apart) and still paired
+    'pipeline-overflow': header(SERVER, limits=7) +
+        data(IN, b'GET / HTTP/1.1\r\n\r\n' * 4 + b'HEAD /h HTTP/1.1\r\n\r\n' + b'GET /g HTTP/1.1\r\n\r\n' * 3) +
+        data(OUT, b'HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx' * 4 + b'HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n' +
+             b'HTTP/1.1 204 No Content\r\n\r\n' * 3),
     # issue 15 #4: a start line cut by the capture cap still names its request; a response head cut likewise
     'start-line-cut': header(SERVER) + data(IN, b'GET /' + b'a' * 600) + gap(IN, 700) +
         data(IN, b'GET /n HTTP/1.1\r\n\r\n') + data(OUT, b'HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n' * 2),

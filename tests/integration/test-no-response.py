@@ -5,7 +5,7 @@
 docs/journal-fields.md: a request whose response never came is an entry
 with MESSAGE_ID 8258a1a3fa938aa1b6d4ff9487ebf2cb, PRIORITY 5
 (fields.priority.no_response), HTTP_NO_RESPONSE_REASON one of closed,
-idle-timeout, process-exit, shutdown, pipeline-full, upgrade, desync, the
+idle-timeout, process-exit, shutdown, upgrade, desync, the
 request's fields, no status, no duration, no response body size, and the
 MESSAGE "METHOD TARGET → no response (REASON) (comm[pid] client → server)".
 
@@ -42,7 +42,7 @@ def test(ctx):
     srv = X.RawServer(ctx)
     sp = srv.port
 
-    # ---- run 1: closed, process-exit, pipeline-full, upgrade, desync, shutdown
+    # ---- run 1: closed, process-exit, pipeline overflow, upgrade, desync, shutdown
     d = htlib.Daemon(ctx, ["-s", "limits.pipeline_max=2"]).start()
 
     # closed: the server reads the request and closes without answering
@@ -64,8 +64,10 @@ def test(ctx):
     child.wait(30)
     child.stdout.close()
 
-    # pipeline-full: four requests in one send() with limits.pipeline_max=2:
-    # the two oldest give way; the other two are still pending at shutdown
+    # four requests in one send() with limits.pipeline_max=2: the two past
+    # the cap are counted, not given up (issue 15 #5: "pipeline-full" gave up
+    # the oldest, whose responses then paired with the wrong requests); all
+    # four are still pending at shutdown
     pipe = X.client(sp)
     pipe_port = pipe.getsockname()[1]
     pipe.sendall(b"".join(X.request(f"/silent/p{i}") for i in range(4)))
@@ -93,9 +95,9 @@ def test(ctx):
     srv.wait_read("/silent/shutdown")  # else the server-role entry may not exist yet
 
     # Everything but the shutdown case is logged while the daemon runs:
-    # closed ×2, process-exit + closed, pipeline-full ×4, upgrade: 101 ×2 and
-    # no-response ×2, desync: 200 ×2, parse error ×2, no-response ×2.
-    live = X.wait_entries(d.pid, sp, 18)
+    # closed ×2, process-exit + closed, upgrade: 101 ×2 and no-response ×2,
+    # desync: 200 ×2, parse error ×2, no-response ×2.
+    live = X.wait_entries(d.pid, sp, 14)
     log(f"{len(live)} entries before the shutdown")
 
     # the shutdown case needs the daemon to have seen the last request: the
@@ -117,12 +119,22 @@ def test(ctx):
         ("shutdown (server)", "/silent/shutdown", "shutdown", "server", srv.proc.pid, sh_port),
         ("shutdown (client)", "/silent/shutdown", "shutdown", "client", ME, sh_port),
     ]
-    for i in range(4):
-        reason = "pipeline-full" if i < 2 else "shutdown"
-        cases.append((f"pipelined #{i} (server)", f"/silent/p{i}", reason, "server", srv.proc.pid, pipe_port))
-        cases.append((f"pipelined #{i} (client)", f"/silent/p{i}", reason, "client", ME, pipe_port))
+    for i in range(2):
+        cases.append((f"pipelined #{i} (server)", f"/silent/p{i}", "shutdown", "server", srv.proc.pid, pipe_port))
+        cases.append((f"pipelined #{i} (client)", f"/silent/p{i}", "shutdown", "client", ME, pipe_port))
     for what, target, reason, role, pid, cport in cases:
         X.check_no_response(entries, what, target, reason, role, pid, sp, cport)
+    # the two past the cap: counted and given up at shutdown like the others,
+    # flagged, without the method and target that were not kept
+    for role in ("server", "client"):
+        over = [e for e in entries if e.get("HTTP_ROLE") == role and e.get("CLIENT_PORT") == str(pipe_port)
+                and "pipeline-overflow" in e.get("HTTP_FLAGS", "").split(",")]
+        expect(len(over) == 2, f"pipelined past the cap ({role}): {len(over)} flagged entries, expected 2: "
+                               f"{[e.get('MESSAGE') for e in over]}")
+        for e in over:
+            X.expect_fields(e, f"pipelined past the cap ({role})", MESSAGE_ID=X.MID_NO_RESPONSE,
+                            HTTP_NO_RESPONSE_REASON="shutdown")
+            expect(not e.get("HTTP_TARGET"), f"pipelined past the cap ({role}): target {e.get('HTTP_TARGET')!r}")
 
     # the exchanges that did complete around them
     for role, pid in (("server", srv.proc.pid), ("client", ME)):

@@ -15,6 +15,7 @@
 
 #include "basic/macro.h"
 #include "conn/protocol.h"
+#include "protocols/http1/parser.h"
 #include "protocols/http1/protocol.h"
 
 #define X_MAX 64
@@ -376,24 +377,92 @@ static void test_close_delimited_at_finish(void **state) {
         assert_int_equal(f->x[0].duration, 2000);
 }
 
+/*
+ * Issue 15 #5: past limits.pipeline_max, requests are counted, not given up:
+ * every response still pairs with its own request, HEAD framing included.
+ */
 static void test_pipeline_overflow(void **state) {
+        static const char *const resp[] = {
+                "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\na",
+                "HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nbb",
+                "HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n",
+                "HTTP/1.1 203 OK\r\nContent-Length: 3\r\n\r\nccc",
+                "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n",           /* to the HEAD: no body */
+                "HTTP/1.1 404 Not Found\r\nContent-Length: 4\r\n\r\ndddd",
+                "HTTP/1.1 500 Oops\r\nContent-Length: 5\r\n\r\neeeee",
+        };
+        static const unsigned status[] = { 200, 201, 202, 203, 200, 404, 500 };
+        static const uint64_t body[] = { 1, 2, 0, 3, 0, 4, 5 };
         _cleanup_(fixture_freep) Fixture *f = fixture_new(CONN_ROLE_SERVER);
+
+        f->h1.pipeline_max = 3;
+        fixture_start(f);
+        data(f, IN, "GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\nGET /3 HTTP/1.1\r\n\r\n"
+                    "GET /4 HTTP/1.1\r\n\r\nHEAD /5 HTTP/1.1\r\n\r\nGET /6 HTTP/1.1\r\n\r\nGET /7 HTTP/1.1\r\n\r\n");
+        assert_int_equal(f->n, 0);
+        assert_int_equal(f->stats.pipeline_overflows, 4);
+        assert_true(protocol_http1_ops.pending(f->h));
+
+        for (size_t i = 0; i < ELEMENTSOF(resp); i++)
+                data(f, OUT, resp[i]);
+        assert_int_equal(f->n, 7);
+        for (size_t i = 0; i < 7; i++) {
+                assert_int_equal(f->x[i].kind, EXCHANGE_COMPLETE);
+                assert_int_equal(f->x[i].status, status[i]);
+                assert_int_equal(f->x[i].resp_body, body[i]);
+                assert_int_equal(f->x[i].resp_flags, 0);
+                /* the requests arrived in one send at t=1000 */
+                assert_int_equal(f->x[i].duration, 1000 * (i + 1));
+                if (i < 3) {
+                        assert_string_equal(f->x[i].method, "GET");
+                        assert_int_equal(f->x[i].target[1], '1' + (int) i);
+                        assert_int_equal(f->x[i].req_flags, 0);
+                } else {
+                        assert_string_equal(f->x[i].method, "");
+                        assert_string_equal(f->x[i].target, "");
+                        assert_int_equal(f->x[i].req_flags, HTTP_MESSAGE_PIPELINE_OVERFLOW);
+                }
+        }
+        assert_int_equal(f->stats.exchanges_uncorrelated, 0);
+        assert_int_equal(f->stats.exchanges_no_response, 0);
+        assert_int_equal(f->stats.desyncs, 0);
+        assert_false(protocol_http1_ops.pending(f->h));
+
+        /* the runs drained: requests are kept whole again; past the cap at a close, each is given up */
+        data(f, IN, "GET /8 HTTP/1.1\r\n\r\nGET /9 HTTP/1.1\r\n\r\nGET /a HTTP/1.1\r\n\r\n"
+                    "GET /b HTTP/1.1\r\n\r\nGET /c HTTP/1.1\r\n\r\n");
+        assert_int_equal(f->stats.pipeline_overflows, 6);
+        finish(f, EXCHANGE_END_CLOSED);
+        assert_int_equal(f->n, 12);
+        for (size_t i = 7; i < 12; i++) {
+                assert_int_equal(f->x[i].kind, EXCHANGE_NO_RESPONSE);
+                assert_int_equal(f->x[i].reason, EXCHANGE_END_CLOSED);
+                assert_int_equal(f->x[i].req_flags, i < 10 ? 0 : HTTP_MESSAGE_PIPELINE_OVERFLOW);
+        }
+        assert_string_equal(f->x[9].target, "/a");
+        assert_string_equal(f->x[10].target, "");
+}
+
+/* A hostile mix of methods past the cap: runs are bounded, pairing is kept. */
+static void test_pipeline_overflow_runs_bounded(void **state) {
+        _cleanup_(fixture_freep) Fixture *f = fixture_new(CONN_ROLE_SERVER);
+        size_t used;
 
         f->h1.pipeline_max = 2;
         fixture_start(f);
-        data(f, IN, "GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\nGET /3 HTTP/1.1\r\n\r\n");
-        assert_int_equal(f->n, 1);
-        assert_int_equal(f->x[0].kind, EXCHANGE_NO_RESPONSE);
-        assert_string_equal(f->x[0].target, "/1");
-        assert_int_equal(f->x[0].reason, EXCHANGE_END_PIPELINE_FULL);
-        assert_int_equal(f->stats.pipeline_overflows, 1);
-        data(f, OUT, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
-        assert_int_equal(f->n, 2);
-        assert_string_equal(f->x[1].target, "/2");
+        data(f, IN, "GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\n");
+        used = protocol_http1_ops.memory(f->h);
+        for (int i = 0; i < 20; i++)
+                data(f, IN, i % 2 ? "HEAD /h HTTP/1.1\r\n\r\n" : "GET /g HTTP/1.1\r\n\r\n");
+        assert_int_equal(f->stats.pipeline_overflows, 20);
+        /* two runs of bare message structs beside the two whole requests */
+        assert_true(protocol_http1_ops.memory(f->h) <= used + 2 * sizeof(Http1Message));
+        for (int i = 0; i < 22; i++)
+                data(f, OUT, "HTTP/1.1 204 No Content\r\n\r\n");
+        assert_int_equal(f->n, 22);
+        assert_int_equal(f->stats.exchanges_complete, 22);
+        assert_int_equal(f->stats.exchanges_uncorrelated, 0);
         finish(f, EXCHANGE_END_CLOSED);
-        assert_int_equal(f->n, 3);
-        assert_string_equal(f->x[2].target, "/3");
-        assert_int_equal(f->x[2].reason, EXCHANGE_END_CLOSED);
 }
 
 static void test_parse_error_then_recovery(void **state) {
@@ -595,6 +664,7 @@ int main(void) {
                 cmocka_unit_test(test_uncorrelated_and_no_response),
                 cmocka_unit_test(test_close_delimited_at_finish),
                 cmocka_unit_test(test_pipeline_overflow),
+                cmocka_unit_test(test_pipeline_overflow_runs_bounded),
                 cmocka_unit_test(test_parse_error_then_recovery),
                 cmocka_unit_test(test_response_desync),
                 cmocka_unit_test(test_body_gap_stays_in_sync),

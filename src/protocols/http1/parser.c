@@ -202,6 +202,23 @@ Http1Message *http1_message_free(Http1Message *m) {
         return mfree(m);
 }
 
+Http1Message *http1_message_drop_head(Http1Message *m) {
+        Http1Message *n;
+
+        if (!m)
+                return NULL;
+        http1_memory_release(m->mem, m->cap);
+        m->reserved -= m->cap;
+        m->cap = m->len = 0;
+        m->m.method = m->m.target = m->m.reason = empty_string;
+        m->m.headers = NULL;
+        m->m.n_headers = 0;
+        m->m.head_bytes = m->m.body_bytes = m->m.wire_bytes = m->m.gap_bytes = 0;
+        m->m.flags |= HTTP_MESSAGE_PIPELINE_OVERFLOW;
+        n = realloc(m, sizeof(Http1Message));
+        return n ?: m;
+}
+
 Http1Method http1_method_from_string(const char *s, size_t len) {
         if (len == 4 && memcmp(s, "HEAD", 4) == 0)
                 return HTTP1_METHOD_HEAD;

@@ -92,12 +92,21 @@ typedef struct Http1Message {
         Http1Memory *mem;             /* where reserved was charged */
         size_t reserved;              /* bytes charged for this allocation */
         struct Http1Message *next;    /* free for the owner's queue */
+        uint64_t run;                 /* free for the owner: further requests this one stands for */
+        uint64_t run_first_ns;        /* free for the owner: first_ns of the latest of them */
         size_t cap;                   /* bytes available in buf */
         size_t len;                   /* bytes of head stored in buf */
         char buf[];
 } Http1Message;
 
 Http1Message *http1_message_free(Http1Message *m);
+/*
+ * Keeps only what pairs a request with its response (kind, method class,
+ * timestamps, flags): frees the head, its memory and its strings (method
+ * and target become empty, sizes 0) and adds HTTP_MESSAGE_PIPELINE_OVERFLOW.
+ * Returns the message, which may have moved.
+ */
+Http1Message *http1_message_drop_head(Http1Message *m);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Http1Message *, http1_message_free);
 
 typedef struct Http1Error {

@@ -4,8 +4,16 @@
  * correlation of requests with responses, as a ProtocolOps.
  *
  * Correlation rules:
- *  - Completed requests wait in a FIFO (at most h1->pipeline_max; when
- *    full, the oldest is given up as EXCHANGE_NO_RESPONSE/PIPELINE_FULL).
+ *  - Completed requests wait in a FIFO: at most h1->pipeline_max of them
+ *    whole. Past that, requests are only counted (pipeline_overflows): each
+ *    joins a run at the FIFO's tail that keeps its place, its method class
+ *    and its time, not its head (HTTP_MESSAGE_PIPELINE_OVERFLOW), so every
+ *    response still pairs with its own request. Once a run exists, new
+ *    requests join runs until the runs have drained, which keeps runs a
+ *    suffix of the FIFO. A run holds requests of one method class (a HEAD
+ *    response has no body); after pipeline_max runs, requests join the last
+ *    run whatever their method (then HEAD is no longer told apart: a
+ *    hostile peer's case). Memory: one message struct per run.
  *  - A final response (status >= 200, or 101) pairs with the oldest waiting
  *    request. If none waits but a request's head is complete and its body
  *    still arriving (early 413/417/401 responses), the response is held
@@ -40,7 +48,8 @@ typedef struct Http1Conn {
 
         Http1Message *queue_head;       /* completed requests waiting for their responses */
         Http1Message *queue_tail;
-        size_t n_queued;
+        size_t n_queued;                /* whole requests in the queue (<= pipeline_max) */
+        size_t n_runs;                  /* runs of counted requests at its tail */
 
         Http1Message *early;            /* final response whose request's body is still arriving */
         uint64_t now;                   /* timestamp of the call being handled */
@@ -79,53 +88,78 @@ static int emit(Http1Conn *c, ExchangeKind kind, const Http1Message *req, const 
         return exchange_sink_emit(c->sink, &x);
 }
 
-static Http1Message *queue_pop(Http1Conn *c) {
+/* The oldest request waiting: the next final response pairs with it. A run stands for its oldest member. */
+static Http1Message *queue_peek(Http1Conn *c) {
+        return c->queue_head;
+}
+
+/* The oldest request waiting has been answered or given up. */
+static void queue_consume(Http1Conn *c) {
         Http1Message *m = c->queue_head;
 
         if (!m)
-                return NULL;
+                return;
+        if (m->run > 0) {
+                /* the run's next member; only the first member's start time was kept exactly */
+                m->run--;
+                m->m.first_ns = m->run_first_ns;
+                return;
+        }
         c->queue_head = m->next;
         if (!c->queue_head)
                 c->queue_tail = NULL;
-        m->next = NULL;
-        c->n_queued--;
-        return m;
+        if (m->m.flags & HTTP_MESSAGE_PIPELINE_OVERFLOW)
+                c->n_runs--;
+        else
+                c->n_queued--;
+        http1_message_free(m);
 }
 
 static int queue_flush(Http1Conn *c, ExchangeEndReason reason) {
         int r = 0;
 
-        for (Http1Message *m; (m = queue_pop(c)); ) {
+        for (Http1Message *m; (m = queue_peek(c)); queue_consume(c)) {
                 int k = emit(c, EXCHANGE_NO_RESPONSE, m, NULL, reason);
                 if (k < 0 && r >= 0)
                         r = k;
-                http1_message_free(m);
         }
         return r;
 }
 
-static int queue_push(Http1Conn *c, Http1Message *m) {
-        int r = 0;
-
-        /* a full pipeline gives up the oldest: its response is the least likely to still come */
-        while (c->n_queued >= MAX(c->h1->pipeline_max, (size_t) 1)) {
-                _cleanup_(http1_message_freep) Http1Message *old = queue_pop(c);
-                int k;
-
-                c->stats->pipeline_overflows++;
-                k = emit(c, EXCHANGE_NO_RESPONSE, old, NULL, EXCHANGE_END_PIPELINE_FULL);
-                if (k < 0 && r >= 0)
-                        r = k;
-        }
-
+static void queue_append(Http1Conn *c, Http1Message *m) {
         m->next = NULL;
+        m->run = 0;
         if (c->queue_tail)
                 c->queue_tail->next = m;
         else
                 c->queue_head = m;
         c->queue_tail = m;
-        c->n_queued++;
-        return r;
+}
+
+static int queue_push(Http1Conn *c, Http1Message *m) {
+        size_t max = MAX(c->h1->pipeline_max, (size_t) 1);
+        Http1Message *t = c->queue_tail;
+
+        if (c->n_runs == 0 && c->n_queued < max) {
+                queue_append(c, m);
+                c->n_queued++;
+                return 0;
+        }
+
+        /* past the cap: counted, paired, not kept */
+        c->stats->pipeline_overflows++;
+        if (c->n_runs > 0 && (t->method_id == m->method_id || c->n_runs >= max)) {
+                if (t->method_id != m->method_id)
+                        t->method_id = HTTP1_METHOD_OTHER;
+                t->run++;
+                t->run_first_ns = m->m.first_ns;
+                t->m.last_ns = m->m.last_ns;
+                http1_message_free(m);
+                return 0;
+        }
+        queue_append(c, http1_message_drop_head(m));
+        c->n_runs++;
+        return 0;
 }
 
 static int on_kind(Http1Parser *p, Http1Kind kind, void *userdata) {
@@ -143,8 +177,8 @@ static int on_kind(Http1Parser *p, Http1Kind kind, void *userdata) {
 
 /* The request the next final response in direction d will pair with, if known. */
 static const Http1Message *next_request(Http1Conn *c, int d) {
-        if (c->queue_head)
-                return c->queue_head;
+        if (queue_peek(c))
+                return queue_peek(c);
         return http1_parser_body_message(c->parser[!d]);
 }
 
@@ -192,10 +226,10 @@ static int on_response(Http1Conn *c, int d, Http1Message *m) {
         }
 
         c->stats->messages_responses++;
-        req = queue_pop(c);
+        req = queue_peek(c);
         if (req) {
                 r = emit(c, EXCHANGE_COMPLETE, req, m, EXCHANGE_END_NONE);
-                http1_message_free(req);
+                queue_consume(c);
                 http1_message_free(m);
         } else if (!c->early && http1_parser_body_message(c->parser[!d]))
                 c->early = m;
@@ -263,8 +297,12 @@ static void *http1_free(void *p) {
 
         if (!c)
                 return NULL;
-        for (Http1Message *m; (m = queue_pop(c)); )
+        while (c->queue_head) {
+                Http1Message *m = c->queue_head;
+
+                c->queue_head = m->next;
                 http1_message_free(m);
+        }
         http1_message_free(c->early);
         http1_parser_free(c->parser[0]);
         http1_parser_free(c->parser[1]);
@@ -382,7 +420,7 @@ static size_t http1_memory(const void *p) {
 static bool http1_pending(const void *p) {
         const Http1Conn *c = p;
 
-        return c && (c->n_queued > 0 || c->early ||
+        return c && (c->queue_head || c->early ||
                      http1_parser_busy(c->parser[0]) || http1_parser_busy(c->parser[1]));
 }
 
