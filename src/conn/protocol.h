@@ -68,6 +68,15 @@ typedef struct ProtocolOps {
         size_t limits_size;           /* bytes of the protocol's own caps struct */
         const void *limits_default;   /* its defaults, used until conn_table_set_protocol_limits() */
 
+        /*
+         * The protocol's own counters, beside the shared ones of Stats: their
+         * names (control socket, "Statistics:" line), n_counters <=
+         * PROTOCOL_COUNTERS_MAX; the handler counts in
+         * ctx->stats->protocols[id][i].
+         */
+        const char *const *counter_names;
+        size_t n_counters;
+
         int (*new)(const ProtocolContext *ctx, void **ret);
         void *(*free)(void *p);
 

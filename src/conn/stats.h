@@ -8,10 +8,14 @@
 
 #include <stdint.h>
 
+#include "conn/conn-info.h"
+
 /*
- * The counters, one list: Stats below, the control socket's "counters"
- * object (control.c) and the tests are generated from it. A new counter
- * is documented in docs/control-protocol.md.
+ * The counters every protocol shares, one list: Stats below, the control
+ * socket's "counters" object (control.c) and the tests are generated from
+ * it. A new counter is documented in docs/control-protocol.md. A counter only
+ * one protocol has (HTTP/1's desyncs) is that protocol's: see
+ * Stats.protocols.
  */
 #define STATS_COUNTERS(X) \
         /* events from the ring buffer (or a replay) */ \
@@ -29,17 +33,13 @@
         X(conns_refused)          /* over the connection cap: not tracked */ \
         X(conns_expired)          /* idle, state freed */ \
         \
-        /* HTTP */ \
+        /* protocols (their own counters are in Stats.protocols) */ \
         X(messages_requests) \
         X(messages_responses) \
-        X(messages_interim)       /* 1xx other than 101 */ \
         X(exchanges_complete) \
         X(exchanges_no_response) \
         X(exchanges_uncorrelated) \
         X(parse_errors) \
-        X(desyncs)                /* streams that lost message framing after a gap */ \
-        X(head_overflows)         /* heads over the size or field limit */ \
-        X(pipeline_overflows)     /* requests past limits.pipeline_max waiting: paired, head not kept */ \
         X(memory_refused)         /* bytes refused by the per-connection or global cap */ \
         \
         /* selection (selector.h): each exchange gets one verdict; these are not logged */ \
@@ -56,10 +56,19 @@
         X(fields_dropped)         /* header fields not logged: over FORMAT_HEADER_FIELDS_MAX per entry */ \
         /* end */
 
+/*
+ * Slots for a protocol's own counters. The protocol names them
+ * (ProtocolOps.counter_names, e.g. protocols/http1/counters.h) and counts in
+ * its row of Stats.protocols; the connection layer knows no name;
+ * protocols/registry.h reports them beside STATS_COUNTERS.
+ */
+#define PROTOCOL_COUNTERS_MAX 8
+
 typedef struct Stats {
 #define X(name) uint64_t name;
         STATS_COUNTERS(X)
 #undef X
+        uint64_t protocols[_CONN_PROTOCOL_MAX][PROTOCOL_COUNTERS_MAX];   /* by ConnProtocol */
 } Stats;
 
 /*

@@ -29,6 +29,7 @@
 #include "basic/strv.h"
 #include "daemon/control.h"
 #include "output/output.h"
+#include "protocols/registry.h"
 
 /* Pending connections the kernel queues for us; beyond, connect() waits. */
 #define CONTROL_BACKLOG 16
@@ -92,7 +93,8 @@ static const struct {
         STATS_COUNTERS(X)
 #undef X
 };
-_Static_assert(sizeof(Stats) == ELEMENTSOF(stat_fields) * sizeof(uint64_t), "Stats is STATS_COUNTERS");
+_Static_assert(offsetof(Stats, protocols) == ELEMENTSOF(stat_fields) * sizeof(uint64_t),
+               "Stats is STATS_COUNTERS, then the protocols' own counters");
 
 static ControlClient *client_free(ControlClient *c) {
         ControlServer *s;
@@ -175,13 +177,17 @@ static void build_status(JsonBuild *b, ControlServer *s, const ControlStatus *st
         json_build_u64(b, "bpf_map_bytes", st->bpf_map_bytes);
 
         json_build_object_begin(b, "counters");
-        if (st->stats)
-                for (size_t i = 0; i < ELEMENTSOF(stat_fields); i++) {
-                        uint64_t v;
+        if (st->stats) {
+                const char *name;
+                uint64_t v;
 
+                for (size_t i = 0; i < ELEMENTSOF(stat_fields); i++) {
                         memcpy(&v, (const char *) st->stats + stat_fields[i].offset, sizeof(v));
                         json_build_u64(b, stat_fields[i].name, v);
                 }
+                for (size_t i = 0; (name = protocol_registry_counter(st->stats, i, &v)); i++)
+                        json_build_u64(b, name, v);
+        }
         json_build_object_end(b);
 
         /* One object per output sink, in the order they are configured. */

@@ -30,6 +30,7 @@
 #include "output/daemon-entries.h"
 #include "output/fields.h"
 #include "protocols/http1/protocol.h"
+#include "protocols/registry.h"
 #include "select/redact.h"
 #include "select/selector.h"
 
@@ -575,28 +576,35 @@ static int on_housekeeping(sd_event_source *s, uint64_t usec, void *userdata) {
 
 static void log_statistics(Manager *m) {
         const Stats *s = &m->stats;
+        char own[512] = "";
+        const char *name;
+        uint64_t v;
 
         if (m->tracer)
                 (void) bpf_tracer_read_counters(m->tracer, m->kernel);
 
+        /* The protocols' own counters (HTTP/1's desyncs...), named by the protocols. */
+        for (size_t i = 0, n = 0; (name = protocol_registry_counter(s, i, &v)) && n < sizeof(own); i++)
+                n += snprintf(own + n, sizeof(own) - n, " %s=%" PRIu64, name, v);
+
         log_info("Statistics: records=%" PRIu64 " exchanges=%" PRIu64 " no_response=%" PRIu64
-                 " uncorrelated=%" PRIu64 " parse_errors=%" PRIu64 " desyncs=%" PRIu64
+                 " uncorrelated=%" PRIu64 " parse_errors=%" PRIu64
                  " ringbuf_drops=%" PRIu64 " bytes_lost=%" PRIu64 " entries_written=%" PRIu64
                  " entries_dropped=%" PRIu64 " output_errors=%" PRIu64 " records_orphan=%" PRIu64
                  " records_invalid=%" PRIu64 " conns_opened=%" PRIu64 " conns_refused=%" PRIu64
-                 " head_overflows=%" PRIu64 " pipeline_overflows=%" PRIu64 " memory_refused=%" PRIu64
+                 " memory_refused=%" PRIu64
                  " map_full=%" PRIu64 " filtered=%" PRIu64 " sampled_out=%" PRIu64 " rate_limited=%" PRIu64
-                 " filtered_conns=%" PRIu64 " filtered_syscalls=%" PRIu64 " other_pidns=%" PRIu64 " tls_untied=%" PRIu64 " tls_tied_by_read=%" PRIu64,
+                 " filtered_conns=%" PRIu64 " filtered_syscalls=%" PRIu64 " other_pidns=%" PRIu64 " tls_untied=%" PRIu64
+                 " tls_tied_by_read=%" PRIu64 "%s",
                  s->records, s->exchanges_complete, s->exchanges_no_response, s->exchanges_uncorrelated,
-                 s->parse_errors, s->desyncs, m->kernel[KERNEL_COUNTER_RINGBUF_DROPS], s->bytes_lost,
+                 s->parse_errors, m->kernel[KERNEL_COUNTER_RINGBUF_DROPS], s->bytes_lost,
                  s->entries_written, s->entries_dropped, s->output_errors, s->records_orphan,
-                 s->records_invalid, s->conns_opened, s->conns_refused, s->head_overflows,
-                 s->pipeline_overflows, s->memory_refused,
+                 s->records_invalid, s->conns_opened, s->conns_refused, s->memory_refused,
                  m->kernel[KERNEL_COUNTER_CONN_MAP_FULL] + m->kernel[KERNEL_COUNTER_ARGS_MAP_FULL], s->exchanges_filtered,
                  s->exchanges_sampled_out, s->exchanges_rate_limited,
                  m->kernel[KERNEL_COUNTER_FILTERED_CONNS], m->kernel[KERNEL_COUNTER_FILTERED_SYSCALLS],
                  m->kernel[KERNEL_COUNTER_OTHER_PIDNS], m->kernel[KERNEL_COUNTER_TLS_UNTIED],
-                 m->kernel[KERNEL_COUNTER_TLS_TIED_BY_READ]);
+                 m->kernel[KERNEL_COUNTER_TLS_TIED_BY_READ], own);
 }
 
 static int setup_signals(Manager *m) {

@@ -10,9 +10,19 @@
 
 #include "conn/conn-info.h"
 #include "conn/protocol.h"
+#include "conn/stats.h"
 
 /* The handler for protocol, or NULL when none is traced (unknown, other, not implemented yet). */
 const ProtocolOps *protocol_registry_find(ConnProtocol protocol);
 
 /* One more than the largest ConnProtocol with a row (rows may be NULL), for walking the table. */
 size_t protocol_registry_size(void);
+
+/*
+ * The protocols' own counters (ProtocolOps.counter_names, counted in
+ * s->protocols) as one list for reports, after the shared STATS_COUNTERS:
+ * the i-th distinct name, in registry order, and in *ret_value (if not NULL)
+ * its sum over every protocol that has a counter of that name (HTTP/2's
+ * desyncs would add to HTTP/1's). NULL past the last one.
+ */
+const char *protocol_registry_counter(const Stats *s, size_t i, uint64_t *ret_value);

@@ -19,6 +19,7 @@
 #include "basic/macro.h"
 #include "capture/records.h"
 #include "conn/conn.h"
+#include "protocols/http1/counters.h"
 #include "protocols/http1/protocol.h"
 #include "protocols/registry.h"
 #include "bpf/abi.h"  /* it builds ring-buffer records */
@@ -366,14 +367,14 @@ static void test_protocol_limits(void **state) {
         assert_int_equal(conn_table_set_protocol_limits(f->t, &protocol_http1_ops, &h1), 0);
         open_conn(f, 1, 100, 5, HT_ROLE_SERVER, 1000);
         data(f, 1, 100, 5, HT_DIR_INGRESS, REQ("/over-sixteen-bytes"), 0, 0, 2000);
-        assert_int_equal(f->stats.head_overflows, 1);
+        assert_int_equal(http1_counters(&f->stats)[HTTP1_COUNTER_HEAD_OVERFLOWS], 1);
 
         /* Reload: the open connection's handler sees the new caps. */
         h1.head_max = 4096;
         assert_int_equal(conn_table_set_protocol_limits(f->t, &protocol_http1_ops, &h1), 0);
         data(f, 1, 100, 5, HT_DIR_EGRESS, RESP200, 0, 0, 3000);
         data(f, 1, 100, 5, HT_DIR_INGRESS, REQ("/over-sixteen-bytes"), 0, 0, 4000);
-        assert_int_equal(f->stats.head_overflows, 1);
+        assert_int_equal(http1_counters(&f->stats)[HTTP1_COUNTER_HEAD_OVERFLOWS], 1);
 }
 
 /* Every row of the registry parses the protocol it is filed under. */
@@ -391,6 +392,51 @@ static void test_registry(void **state) {
         }
         assert_int_equal(n, 1);
         assert_ptr_equal(protocol_registry_find(CONN_PROTOCOL_HTTP1), &protocol_http1_ops);
+}
+
+static const char *const shared_counter_names[] = {
+#define X(name) #name,
+        STATS_COUNTERS(X)
+#undef X
+};
+
+/*
+ * A protocol's own counters: they fit its row of Stats, no name is a shared
+ * counter's (the control socket's "counters" object would hold it twice), and
+ * the registry reports each name once, summed over the protocols.
+ */
+static void test_registry_counters(void **state) {
+        Stats s = {};
+        const char *name;
+        uint64_t v;
+        size_t i;
+
+        for (size_t p = 0; p < protocol_registry_size(); p++) {
+                const ProtocolOps *ops = protocol_registry_find(p);
+
+                for (size_t j = 0; ops && j < ops->n_counters; j++) {
+                        assert_true(ops->n_counters <= PROTOCOL_COUNTERS_MAX);
+                        assert_non_null(ops->counter_names[j]);
+                        for (size_t k = 0; k < ELEMENTSOF(shared_counter_names); k++)
+                                assert_string_not_equal(ops->counter_names[j], shared_counter_names[k]);
+                        for (size_t k = 0; k < j; k++)
+                                assert_string_not_equal(ops->counter_names[j], ops->counter_names[k]);
+                }
+        }
+
+        /* HTTP/1's, in its order, valued from its row. */
+        for (i = 0; i < _HTTP1_COUNTER_MAX; i++)
+                http1_counters(&s)[i] = 100 + i;
+        s.protocols[CONN_PROTOCOL_HTTP2][0] = 7;   /* no protocol counts there: not reported */
+        for (i = 0; (name = protocol_registry_counter(&s, i, &v)); i++) {
+                assert_true(i < _HTTP1_COUNTER_MAX);
+                assert_string_equal(name, protocol_http1_ops.counter_names[i]);
+                assert_int_equal(v, 100 + i);
+        }
+        assert_int_equal(i, _HTTP1_COUNTER_MAX);
+        assert_string_equal(protocol_registry_counter(&s, HTTP1_COUNTER_DESYNCS, NULL), "desyncs");
+        assert_string_equal(protocol_registry_counter(&s, HTTP1_COUNTER_PIPELINE_OVERFLOWS, &v), "pipeline_overflows");
+        assert_int_equal(v, 100 + HTTP1_COUNTER_PIPELINE_OVERFLOWS);
 }
 
 /* A protocol without a handler: the open is refused, and still ends what held its fd. */
@@ -421,6 +467,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_two_views_of_one_socket, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_open_without_handler, setup, teardown),
                 cmocka_unit_test(test_registry),
+                cmocka_unit_test(test_registry_counters),
                 cmocka_unit_test_setup_teardown(test_open_records_not_traced, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_protocol_limits, setup, teardown),
         };

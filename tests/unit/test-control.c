@@ -30,6 +30,7 @@
 #include "basic/macro.h"
 #include "daemon/control-client.h"
 #include "daemon/control.h"
+#include "protocols/http1/counters.h"
 
 typedef struct Fixture {
         char dir[64];
@@ -111,6 +112,8 @@ static int setup(void **state) {
         f->stats.exchanges_no_response = 30;
         f->stats.exchanges_uncorrelated = 4;
         f->stats.entries_dropped = 2;
+        http1_counters(&f->stats)[HTTP1_COUNTER_DESYNCS] = 6;
+        http1_counters(&f->stats)[HTTP1_COUNTER_HEAD_OVERFLOWS] = 8;
         f->kernel[KERNEL_COUNTER_RINGBUF_DROPS] = 3;
         f->kernel[KERNEL_COUNTER_RECORDS] = UINT64_C(18446744073709551615);
         *state = f;
@@ -315,6 +318,11 @@ static void test_status_round_trip(void **state) {
         assert_int_equal(u, 1200);
         assert_int_equal(json_value_u64(json_object_get(json_object_get(st, "counters"), "exchanges_sampled_out"), &u), 0);
         assert_int_equal(u, 32);
+        /* A protocol's own counters sit beside the shared ones, under the names they always had. */
+        assert_int_equal(json_value_u64(json_object_get(json_object_get(st, "counters"), "desyncs"), &u), 0);
+        assert_int_equal(u, 6);
+        assert_int_equal(json_value_u64(json_object_get(json_object_get(st, "counters"), "pipeline_overflows"), &u), 0);
+        assert_int_equal(u, 0);
         /* Counters are exact up to UINT64_MAX: no double in the way. */
         assert_int_equal(json_value_u64(json_object_get(json_object_get(st, "kernel"), "records"), &u), 0);
         assert_true(u == UINT64_MAX);

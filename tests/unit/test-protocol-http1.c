@@ -15,6 +15,7 @@
 
 #include "basic/macro.h"
 #include "conn/protocol.h"
+#include "protocols/http1/counters.h"
 #include "protocols/http1/parser.h"
 #include "protocols/http1/protocol.h"
 
@@ -265,7 +266,7 @@ static void test_100_continue(void **state) {
         assert_int_equal(f->x[0].status, 204);
         assert_int_equal(f->x[0].req_body, 5);
         assert_int_equal(f->x[0].duration, 3000);
-        assert_int_equal(f->stats.messages_interim, 1);
+        assert_int_equal(http1_counters(&f->stats)[HTTP1_COUNTER_MESSAGES_INTERIM], 1);
         assert_int_equal(f->stats.messages_responses, 1);
         finish(f, EXCHANGE_END_CLOSED);
 }
@@ -400,7 +401,7 @@ static void test_pipeline_overflow(void **state) {
         data(f, IN, "GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\nGET /3 HTTP/1.1\r\n\r\n"
                     "GET /4 HTTP/1.1\r\n\r\nHEAD /5 HTTP/1.1\r\n\r\nGET /6 HTTP/1.1\r\n\r\nGET /7 HTTP/1.1\r\n\r\n");
         assert_int_equal(f->n, 0);
-        assert_int_equal(f->stats.pipeline_overflows, 4);
+        assert_int_equal(http1_counters(&f->stats)[HTTP1_COUNTER_PIPELINE_OVERFLOWS], 4);
         assert_true(protocol_http1_ops.pending(f->h));
 
         for (size_t i = 0; i < ELEMENTSOF(resp); i++)
@@ -425,13 +426,13 @@ static void test_pipeline_overflow(void **state) {
         }
         assert_int_equal(f->stats.exchanges_uncorrelated, 0);
         assert_int_equal(f->stats.exchanges_no_response, 0);
-        assert_int_equal(f->stats.desyncs, 0);
+        assert_int_equal(http1_counters(&f->stats)[HTTP1_COUNTER_DESYNCS], 0);
         assert_false(protocol_http1_ops.pending(f->h));
 
         /* the runs drained: requests are kept whole again; past the cap at a close, each is given up */
         data(f, IN, "GET /8 HTTP/1.1\r\n\r\nGET /9 HTTP/1.1\r\n\r\nGET /a HTTP/1.1\r\n\r\n"
                     "GET /b HTTP/1.1\r\n\r\nGET /c HTTP/1.1\r\n\r\n");
-        assert_int_equal(f->stats.pipeline_overflows, 6);
+        assert_int_equal(http1_counters(&f->stats)[HTTP1_COUNTER_PIPELINE_OVERFLOWS], 6);
         finish(f, EXCHANGE_END_CLOSED);
         assert_int_equal(f->n, 12);
         for (size_t i = 7; i < 12; i++) {
@@ -454,7 +455,7 @@ static void test_pipeline_overflow_runs_bounded(void **state) {
         used = protocol_http1_ops.memory(f->h);
         for (int i = 0; i < 20; i++)
                 data(f, IN, i % 2 ? "HEAD /h HTTP/1.1\r\n\r\n" : "GET /g HTTP/1.1\r\n\r\n");
-        assert_int_equal(f->stats.pipeline_overflows, 20);
+        assert_int_equal(http1_counters(&f->stats)[HTTP1_COUNTER_PIPELINE_OVERFLOWS], 20);
         /* two runs of bare message structs beside the two whole requests */
         assert_true(protocol_http1_ops.memory(f->h) <= used + 2 * sizeof(Http1Message));
         for (int i = 0; i < 22; i++)
@@ -500,7 +501,7 @@ static void test_response_desync(void **state) {
         data(f, IN, "GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\n");
         data(f, OUT, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n0123");
         gap(f, OUT, 100);
-        assert_int_equal(f->stats.desyncs, 1);
+        assert_int_equal(http1_counters(&f->stats)[HTTP1_COUNTER_DESYNCS], 1);
         assert_int_equal(f->n, 2);
         assert_int_equal(f->x[0].kind, EXCHANGE_COMPLETE);
         assert_string_equal(f->x[0].target, "/1");
@@ -535,7 +536,7 @@ static void test_body_gap_stays_in_sync(void **state) {
         data(f, OUT, "HTTP/1.1 304 Not Modified\r\n\r\n");
         assert_int_equal(f->n, 2);
         assert_int_equal(f->x[1].status, 304);
-        assert_int_equal(f->stats.desyncs, 0);
+        assert_int_equal(http1_counters(&f->stats)[HTTP1_COUNTER_DESYNCS], 0);
         finish(f, EXCHANGE_END_CLOSED);
 }
 

@@ -416,7 +416,7 @@ static void lose_sync(Http1Parser *p, unsigned flags, bool count) {
         p->state = STATE_DESYNC;
         p->maybe_tunnel = false;
         if (count && p->stats)
-                p->stats->desyncs++;
+                http1_counters(p->stats)[HTTP1_COUNTER_DESYNCS]++;
         if (p->cb.desync)
                 remember(p, p->cb.desync(p, p->userdata));
 }
@@ -462,7 +462,7 @@ static void head_overflow_begin(Http1Parser *p, unsigned flags) {
         if (!(flags & HTTP_MESSAGE_MEMORY_CAPPED) && !p->counted_overflow) {
                 p->counted_overflow = true;
                 if (p->stats)
-                        p->stats->head_overflows++;
+                        http1_counters(p->stats)[HTTP1_COUNTER_HEAD_OVERFLOWS]++;
         }
         /* the stored part keeps whole lines only; the cut line continues in scratch */
         partial = m->len - p->line_off;
@@ -760,7 +760,7 @@ static void count_field_overflow(Http1Parser *p) {
         if (!p->counted_overflow) {
                 p->counted_overflow = true;
                 if (p->stats)
-                        p->stats->head_overflows++;
+                        http1_counters(p->stats)[HTTP1_COUNTER_HEAD_OVERFLOWS]++;
         }
 }
 

@@ -41,6 +41,7 @@
 #include "conn/exchange.h"
 #include "conn/protocol.h"
 #include "conn/stats.h"
+#include "protocols/http1/counters.h"
 #include "protocols/http1/limits.h"
 
 /* Bytes of an excerpt attached to a parse error. */

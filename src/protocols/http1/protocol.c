@@ -147,7 +147,7 @@ static int queue_push(Http1Conn *c, Http1Message *m) {
         }
 
         /* past the cap: counted, paired, not kept */
-        c->stats->pipeline_overflows++;
+        http1_counters(c->stats)[HTTP1_COUNTER_PIPELINE_OVERFLOWS]++;
         if (c->n_runs > 0 && (t->method_id == m->method_id || c->n_runs >= max)) {
                 if (t->method_id != m->method_id)
                         t->method_id = HTTP1_METHOD_OTHER;
@@ -220,7 +220,7 @@ static int on_response(Http1Conn *c, int d, Http1Message *m) {
         int r = 0, k;
 
         if (m->m.status < 200 && m->m.status != 101) {
-                c->stats->messages_interim++;
+                http1_counters(c->stats)[HTTP1_COUNTER_MESSAGES_INTERIM]++;
                 http1_message_free(m);
                 return 0;
         }
@@ -433,11 +433,19 @@ const Http1Limits http1_limits_default = {
         .pipeline_max = 64,
 };
 
+static const char *const http1_counter_names[_HTTP1_COUNTER_MAX] = {
+#define X(id, name) [HTTP1_COUNTER_##id] = #name,
+        HTTP1_COUNTERS(X)
+#undef X
+};
+
 const ProtocolOps protocol_http1_ops = {
         .id = CONN_PROTOCOL_HTTP1,
         .name = "http1",
         .limits_size = sizeof(Http1Limits),
         .limits_default = &http1_limits_default,
+        .counter_names = http1_counter_names,
+        .n_counters = _HTTP1_COUNTER_MAX,
         .new = http1_new,
         .free = http1_free,
         .data = http1_data,
