@@ -65,6 +65,7 @@ typedef struct ProtocolContext {
 typedef struct ProtocolOps {
         ConnProtocol id;              /* the connections this handler parses (registry.c checks it) */
         const char *name;
+        const char *title;            /* for people: "HTTP/1.x" (help text, start-up log) */
         size_t limits_size;           /* bytes of the protocol's own caps struct */
         const void *limits_default;   /* its defaults, used until conn_table_set_protocol_limits() */
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * http-tracer: see every HTTP/1.x exchange on this host with eBPF and write
- * each one to the systemd journal. This file is the command line; the work
+ * http-tracer: see every HTTP exchange on this host (in the protocols of
+ * protocols/registry.c) with eBPF and write each one to the systemd journal. This file is the command line; the work
  * is in manager.c.
  */
 
@@ -23,6 +23,7 @@
 #include "daemon/manager.h"
 #include "daemon/settings.h"
 #include "output/output.h"
+#include "protocols/registry.h"
 
 extern char **environ;
 
@@ -91,8 +92,10 @@ static uint64_t setting_default(const char *key) {
 }
 
 static void help(void) {
+        char protocols[128];
+
         printf("%s [OPTIONS...]\n\n"
-               "Trace every plaintext HTTP/1.x exchange on this host with eBPF and write\n"
+               "Trace every plaintext %s exchange on this host with eBPF and write\n"
                "each request/response pair to the systemd journal.\n\n"
                "  -h --help                 Show this help\n"
                "     --version              Show the version\n"
@@ -113,7 +116,8 @@ static void help(void) {
                "  reload                    Have the running daemon re-read its configuration\n"
                "  stats-reset               Zero the running daemon's counters\n\n"
                "Query entries with, e.g.: journalctl SYSLOG_IDENTIFIER=http-tracer HTTP_STATUS=404\n",
-               "http-tracer", (unsigned) setting_default("capture.payload_size"), CONFIG_PAYLOAD_SIZE_MAX,
+               "http-tracer", protocol_registry_describe(protocols, sizeof(protocols)),
+               (unsigned) setting_default("capture.payload_size"), CONFIG_PAYLOAD_SIZE_MAX,
                setting_default("limits.idle_timeout") / NSEC_PER_SEC);
 }
 

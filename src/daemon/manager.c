@@ -698,9 +698,11 @@ int manager_run(Manager *m) {
 
         {
                 _cleanup_(freep) char *what = NULL;
+                char protocols[128];
 
                 (void) kernel_filter_describe(m->kfilter, &what);
-                log_info("Tracing HTTP/1.x on %s%s (%u BPF programs attached, output %s, %u bytes captured per syscall).",
+                log_info("Tracing %s on %s%s (%u BPF programs attached, output %s, %u bytes captured per syscall).",
+                         protocol_registry_describe(protocols, sizeof(protocols)),
                          what ? "TCP sockets that pass the kernel filter: " : "all TCP sockets", what ?: "",
                          bpf_tracer_programs_attached(m->tracer), output_describe(m->output, status, sizeof(status)),
                          m->opts.bpf.payload_max);

@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "basic/macro.h"
@@ -64,4 +65,21 @@ const char *protocol_registry_counter(const Stats *s, size_t i, uint64_t *ret_va
                 }
         }
         return NULL;
+}
+
+const char *protocol_registry_describe(char *buf, size_t size) {
+        size_t n = 0, total = 0, k = 0;
+
+        for (size_t p = 0; p < ELEMENTSOF(protocols); p++)
+                total += protocols[p] != NULL;
+        if (size > 0)
+                buf[0] = 0;
+        for (size_t p = 0; p < ELEMENTSOF(protocols) && n < size; p++) {
+                if (!protocols[p])
+                        continue;
+                k++;
+                n += snprintf(buf + n, size - n, "%s%s", k == 1 ? "" : k == total ? " and " : ", ",
+                              protocols[p]->title);
+        }
+        return buf;
 }

@@ -26,3 +26,9 @@ size_t protocol_registry_size(void);
  * desyncs would add to HTTP/1's). NULL past the last one.
  */
 const char *protocol_registry_counter(const Stats *s, size_t i, uint64_t *ret_value);
+
+/*
+ * The traced protocols for people, from the registry's titles in its order:
+ * "HTTP/1.x", "HTTP/1.x and HTTP/2", "A, B and C". Cut to fit size; returns buf.
+ */
+const char *protocol_registry_describe(char *buf, size_t size);

@@ -439,6 +439,26 @@ static void test_registry_counters(void **state) {
         assert_int_equal(v, 100 + HTTP1_COUNTER_PIPELINE_OVERFLOWS);
 }
 
+/* The protocols named for people (help text, start-up log): every row's title, joined. */
+static void test_registry_describe(void **state) {
+        char buf[128], tiny[5];
+        size_t n = 0;
+
+        for (size_t p = 0; p < protocol_registry_size(); p++) {
+                const ProtocolOps *ops = protocol_registry_find(p);
+
+                if (!ops)
+                        continue;
+                assert_non_null(ops->title);
+                assert_non_null(strstr(protocol_registry_describe(buf, sizeof(buf)), ops->title));
+                n++;
+        }
+        assert_int_equal(n, 1);
+        assert_string_equal(protocol_registry_describe(buf, sizeof(buf)), "HTTP/1.x");
+        /* Cut to fit, never past the buffer. */
+        assert_string_equal(protocol_registry_describe(tiny, sizeof(tiny)), "HTTP");
+}
+
 /* A protocol without a handler: the open is refused, and still ends what held its fd. */
 static void test_open_without_handler(void **state) {
         Fixture *f = *state;
@@ -468,6 +488,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_open_without_handler, setup, teardown),
                 cmocka_unit_test(test_registry),
                 cmocka_unit_test(test_registry_counters),
+                cmocka_unit_test(test_registry_describe),
                 cmocka_unit_test_setup_teardown(test_open_records_not_traced, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_protocol_limits, setup, teardown),
         };

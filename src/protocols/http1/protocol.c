@@ -442,6 +442,7 @@ static const char *const http1_counter_names[_HTTP1_COUNTER_MAX] = {
 const ProtocolOps protocol_http1_ops = {
         .id = CONN_PROTOCOL_HTTP1,
         .name = "http1",
+        .title = "HTTP/1.x",
         .limits_size = sizeof(Http1Limits),
         .limits_default = &http1_limits_default,
         .counter_names = http1_counter_names,
