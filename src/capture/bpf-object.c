@@ -6,6 +6,7 @@
 #include <bpf/libbpf.h>
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,7 +15,9 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <linux/capability.h>
 
+#include "basic/capability.h"
 #include "basic/log.h"
 #include "basic/macro.h"
 #include "capture/bpf-object.h"
@@ -87,18 +90,68 @@ static const char *tracing_dir(void) {
         return "/sys/kernel/tracing";
 }
 
+/*
+ * The capabilities the daemon lacks for what it is about to do, as
+ * "CAP_A and CAP_B" in buf (empty when none is missing or the effective set
+ * cannot be read). Reading root-only files needs CAP_DAC_READ_SEARCH (or
+ * CAP_DAC_OVERRIDE) unless the uid is 0; loading and attaching need CAP_BPF
+ * and CAP_PERFMON, for both of which CAP_SYS_ADMIN also does.
+ */
+static const char *missing_capabilities(bool files, bool bpf, char *buf, size_t size) {
+        static const struct {
+                int cap;
+                const char *name;
+        } caps[] = {
+                { CAP_DAC_READ_SEARCH, "CAP_DAC_READ_SEARCH" },
+                { CAP_BPF, "CAP_BPF" },
+                { CAP_PERFMON, "CAP_PERFMON" },
+        };
+        uint64_t eff;
+        size_t len = 0;
+
+        buf[0] = 0;
+        if (capability_get_effective(&eff) < 0)
+                return buf;
+        for (size_t i = 0; i < ELEMENTSOF(caps); i++) {
+                bool is_dac = caps[i].cap == CAP_DAC_READ_SEARCH;
+
+                if (is_dac ? !files || geteuid() == 0 || (eff & (UINT64_C(1) << CAP_DAC_OVERRIDE)) : !bpf ||
+                                     (eff & (UINT64_C(1) << CAP_SYS_ADMIN)))
+                        continue;
+                if (eff & (UINT64_C(1) << caps[i].cap))
+                        continue;
+                len += snprintf(buf + len, size - MIN(len, size), "%s%s", len ? " and " : "", caps[i].name);
+        }
+        return buf;
+}
+
+/* What to do about an EACCES/EPERM, naming what is missing, in buf. */
+static const char *privilege_hint(char *buf, size_t size) {
+        char missing[96];
+
+        if (*missing_capabilities(true, true, missing, sizeof(missing)))
+                snprintf(buf, size, "Run http-tracer as root, or grant what it lacks: %s", missing);
+        else
+                snprintf(buf, size, "Run http-tracer as root");
+        return buf;
+}
+
 static int check_kernel(void) {
         struct btf *btf;
-        char p[256];
-        int r;
+        char p[256], hint[160];
+        int r, fd;
 
-        if (access("/sys/kernel/btf/vmlinux", R_OK) < 0) {
-                if (errno == EACCES)
-                        return log_error_errno(errno, "Cannot read /sys/kernel/btf/vmlinux: %m. Run http-tracer as root.");
+        /* Open, not access(): access() checks the real uid and ignores capabilities. */
+        fd = open("/sys/kernel/btf/vmlinux", O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+                if (errno == EACCES || errno == EPERM)
+                        return log_error_errno(errno, "Cannot read /sys/kernel/btf/vmlinux: %m. %s.",
+                                               privilege_hint(hint, sizeof(hint)));
                 return log_error_errno(EOPNOTSUPP,
                                        "This kernel has no BTF (/sys/kernel/btf/vmlinux is missing); "
                                        "http-tracer needs a kernel built with CONFIG_DEBUG_INFO_BTF=y.");
         }
+        close(fd);
         /*
          * Readable is not enough: an empty or damaged file (seen in trimmed
          * containers) otherwise surfaces as "Failed to load BPF programs: No
@@ -117,11 +170,13 @@ static int check_kernel(void) {
         }
         btf__free(btf);
 
+        /* The id file libbpf reads to attach (mode 0440, root's): opened as libbpf will. */
         snprintf(p, sizeof(p), "%s/events/syscalls/sys_enter_read/id", tracing_dir());
-        if (access(p, F_OK) < 0) {
-                if (errno == EACCES)
-                        return log_error_errno(errno, "Cannot access %s: %m. Run http-tracer as root "
-                                               "(or with CAP_DAC_READ_SEARCH).", p);
+        fd = open(p, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+                if (errno == EACCES || errno == EPERM)
+                        return log_error_errno(errno, "Cannot open %s: %m. %s.", p,
+                                               privilege_hint(hint, sizeof(hint)));
                 if (access("/sys/kernel/tracing/events", F_OK) < 0)
                         return log_error_errno(ENOENT,
                                                "tracefs is not mounted (no /sys/kernel/tracing/events). "
@@ -130,6 +185,7 @@ static int check_kernel(void) {
                                        "The kernel has no syscall tracepoints (%s is missing); "
                                        "http-tracer needs CONFIG_FTRACE_SYSCALLS=y.", p);
         }
+        close(fd);
         return 0;
 }
 
@@ -160,6 +216,12 @@ static int ringbuf_cb(void *ctx, void *data, size_t size) {
 }
 
 static int explain_load_error(int r) {
+        char missing[96];
+
+        if ((r == -EPERM || r == -EACCES) && *missing_capabilities(true, true, missing, sizeof(missing)))
+                return log_error_errno(r, "Loading BPF programs was refused (%m): http-tracer lacks %s. "
+                                       "It needs CAP_BPF and CAP_PERFMON (plus CAP_DAC_READ_SEARCH when not uid 0).",
+                                       missing);
         if (r == -EPERM || r == -EACCES)
                 return log_error_errno(r, "Loading BPF programs was refused (%m). Run http-tracer as root, "
                                        "or with CAP_BPF and CAP_PERFMON (plus CAP_DAC_READ_SEARCH when not uid 0).");
