@@ -87,7 +87,7 @@ def test(ctx):
             buf += b
     stats = d.stop()
     err = d.proc.stderr_text()
-    expect("Tracing HTTP/1.x" in err, f"the non-root daemon did not say it traces:\n{err[-2000:]}")
+    expect("BPF programs attached" in err, f"the non-root daemon did not say it traces:\n{err[-2000:]}")
     expect("control socket" not in err, f"the non-root daemon could not make its control socket:\n{err[-2000:]}")
     expect(d.stat("exchanges") >= 1, f"the non-root daemon logged no exchange: {stats}")
 
