@@ -268,8 +268,10 @@ static int entry_add_message(FormatEntry *e, const Exchange *x, const Endpoint *
         const HttpMessage *req = x->request, *resp = x->response;
         char dur[FORMAT_DURATION_MAX];
 
-        /* The request part: "GET /index.html" */
-        if (req && req->method && req->target) {
+        /* The request part: "GET /index.html"; said so when its head was not kept (memory cap, pipeline_max) */
+        if (req && req->method && req->target && !req->method[0] && !req->target[0])
+                entry_builder_puts(&b, "(request not kept) ");
+        else if (req && req->method && req->target) {
                 entry_builder_escape(&b, req->method, strlen(req->method), FORMAT_VALUE_MAX);
                 entry_builder_puts(&b, " ");
                 entry_builder_escape(&b, req->target, strlen(req->target), FORMAT_MESSAGE_TARGET_MAX);
@@ -431,13 +433,14 @@ static int render_role(FormatFieldContext *c, const FormatFieldSpec *f) {
 static int render_method(FormatFieldContext *c, const FormatFieldSpec *f) {
         const char *m = c->req ? c->req->method : NULL;
 
-        return m ? entry_add_escaped(c->e, f->name, m, strlen(m), FORMAT_VALUE_MAX, c->stats) : 0;
+        /* empty: the head was not kept (memory cap, past pipeline_max): nothing to say */
+        return m && m[0] ? entry_add_escaped(c->e, f->name, m, strlen(m), FORMAT_VALUE_MAX, c->stats) : 0;
 }
 
 static int render_target(FormatFieldContext *c, const FormatFieldSpec *f) {
         const char *t = c->req ? c->req->target : NULL;
 
-        return t ? entry_add_escaped(c->e, f->name, t, strlen(t), FORMAT_TARGET_MAX, c->stats) : 0;
+        return t && t[0] ? entry_add_escaped(c->e, f->name, t, strlen(t), FORMAT_TARGET_MAX, c->stats) : 0;
 }
 
 static int render_path(FormatFieldContext *c, const FormatFieldSpec *f) {

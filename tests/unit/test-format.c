@@ -287,6 +287,31 @@ static void test_uncorrelated(void **state) {
         assert_null(get(f, "HTTP_DURATION_USEC"));
 }
 
+/* Issue 15 #4, #5: a request past limits.pipeline_max (head not kept); a response head cut before its end. */
+static void test_heads_not_kept(void **state) {
+        Fixture *f = *state;
+
+        f->req.method[0] = f->req.target[0] = '\0';
+        f->req.n_headers = 0;
+        f->req.flags = HTTP_MESSAGE_PIPELINE_OVERFLOW;
+        format_ok(f);
+        assert_entry_clean(&f->e);
+        assert_string_equal(get(f, "MESSAGE"),
+                            "(request not kept) → 200 in 1.2 ms (nginx[812] 127.0.0.1:50432 → 127.0.0.1:80)");
+        assert_string_equal(get(f, "HTTP_FLAGS"), "pipeline-overflow");
+        assert_null(get(f, "HTTP_METHOD"));
+        assert_null(get(f, "HTTP_TARGET"));
+        assert_null(get(f, "HTTP_PATH"));
+        assert_string_equal(get(f, "HTTP_RESPONSE_BODY_BYTES"), "612");
+
+        f->resp.flags = HTTP_MESSAGE_GAP | HTTP_MESSAGE_TRUNCATED | HTTP_MESSAGE_HEAD_TRUNCATED | HTTP_MESSAGE_HEAD_CUT;
+        format_ok(f);
+        assert_string_equal(get(f, "HTTP_FLAGS"), "gap,truncated,head-truncated,pipeline-overflow");
+        /* where the body starts is unknown: no size claimed */
+        assert_null(get(f, "HTTP_RESPONSE_BODY_BYTES"));
+        assert_string_equal(get(f, "HTTP_STATUS"), "200");
+}
+
 static void test_parse_error(void **state) {
         Fixture *f = *state;
         static const uint8_t excerpt[] = "zz\r\nHTTP/1.1 200";
@@ -480,7 +505,10 @@ static void test_paths(void **state) {
         for (size_t i = 0; i < ELEMENTSOF(t); i++) {
                 set_target(f, t[i].target);
                 format_ok(f);
-                assert_string_equal(get(f, "HTTP_TARGET"), t[i].target);
+                if (t[i].target[0])
+                        assert_string_equal(get(f, "HTTP_TARGET"), t[i].target);
+                else    /* a target not kept (memory cap, past pipeline_max): absent */
+                        assert_null(get(f, "HTTP_TARGET"));
                 if (t[i].path)
                         assert_string_equal(get(f, "HTTP_PATH"), t[i].path);
                 else
@@ -1364,6 +1392,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_stream_id, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_no_response, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_uncorrelated, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_heads_not_kept, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_parse_error, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_invalid, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_priority, setup, teardown),

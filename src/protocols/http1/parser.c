@@ -433,12 +433,6 @@ static void fail(Http1Parser *p, const char *error, uint64_t offset, const void 
                 p->state = STATE_STOPPED;
                 return;
         }
-        if (!p->start_done) {
-                /* the start line itself is bad: the error says all there is to say */
-                p->cur = http1_message_free(p->cur);
-                message_reset(p);
-        }
-
         if (p->cb.error) {
                 Http1Error e = {
                         .error = error,
@@ -448,6 +442,11 @@ static void fail(Http1Parser *p, const char *error, uint64_t offset, const void 
                         .timestamp_ns = p->ts,
                 };
                 remember(p, p->cb.error(p, &e, p->userdata));
+        }
+        if (!p->start_done) {
+                /* the start line itself is bad: the error says all there is to say (after it: the excerpt may point into cur) */
+                p->cur = http1_message_free(p->cur);
+                message_reset(p);
         }
         lose_sync(p, 0, false);
 }
