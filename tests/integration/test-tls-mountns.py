@@ -6,9 +6,12 @@ would bring its own): the daemon, started after it, finds the copy through
 /proc/PID/maps and /proc/PID/root/... and attaches it as a file of its own
 (the host file's uprobes do not fire in the copy). curl's requests give
 server entries from the namespaced python server, client entries from curl
-(host libssl), all HTTPS, with the statuses the server returned."""
+(host libssl), all HTTPS, with the statuses the server returned. Then a
+daemon killed with SIGKILL leaves no program behind and a restarted one
+traces the namespaced server again."""
 
 import os
+import signal
 
 import htlib
 from htlib import expect, ensure, log
@@ -94,6 +97,18 @@ def test(ctx):
         expect(e.get("HTTP_SCHEME") == "https" and e.get("TLS_LIBRARY") == host_lib,
                f"{e.get('MESSAGE')}: HTTP_SCHEME={e.get('HTTP_SCHEME')} TLS_LIBRARY={e.get('TLS_LIBRARY')}")
     expect(daemon.stat("tls_untied") == 0, f"tls_untied={daemon.stat('tls_untied')}")
+
+    # kill -9: the uprobes go with the killed daemon's fds, and a new daemon starts and traces.
+    killed = htlib.Daemon(ctx, name="http-tracer-killed").start()
+    killed.stopped = True
+    killed.proc.stop(signal.SIGKILL)
+    htlib.check_no_bpf_left(killed.prog_ids)
+    again = htlib.Daemon(ctx, name="http-tracer-again").start()
+    htlib.run_cmd(["curl", "-sk", "-o", "/dev/null", f"{base}/ok?again=1"])
+    again.stop()
+    got = htlib.journal_final(again, f"SERVER_PORT={port}", "HTTP_ROLE=server")
+    expect([e.get("HTTP_TARGET") for e in got] == ["/ok?again=1"],
+           f"after kill -9 and a restart: server entries {[e.get('HTTP_TARGET') for e in got]}")
 
 
 if __name__ == "__main__":
