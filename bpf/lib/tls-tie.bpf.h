@@ -56,12 +56,23 @@ struct tls_fd_key {
         __u64 ssl;
 };
 
-/* SSL* -> fd, learned by a syscall inside an earlier call on that SSL*. */
+/*
+ * The socket of an SSL*, and the file the fd named then: a tie whose fd now
+ * names another file (the socket was closed, the SSL* freed and its address
+ * reused) is stale and not used.
+ */
+struct tls_fd {
+        __u64 file;
+        __s32 fd;
+        __u32 _pad;
+};
+
+/* SSL* -> socket, learned by a syscall inside an earlier call on that SSL*. */
 struct {
         __uint(type, BPF_MAP_TYPE_LRU_HASH);
         __uint(max_entries, HT_MAP_TLS_FDS);
         __type(key, struct tls_fd_key);
-        __type(value, __s32);
+        __type(value, struct tls_fd);
 } tls_fds SEC(".maps");
 
 /*

@@ -54,22 +54,30 @@ static __always_inline void tls_entry(__u64 ssl, __u64 buf, __u64 ret_bytes, __u
 
 /*
  * The socket of the finished call: learned during it (and cached), or
- * cached earlier, or, for a memory-BIO library, the one the thread last read
- * (cached too); -1 if none.
+ * cached earlier (if its fd still names the same file), or, for a
+ * memory-BIO library, the one the thread last read (cached too); -1 if none.
  */
 static __always_inline int tls_call_fd(const struct tls_call *call, __u32 tgid, __u64 cookie) {
         struct tls_fd_key key = { .tgid = tgid, .ssl = call->ssl };
-        __s32 *fd;
+        struct tls_fd tie = {}, *cached;
 
         if (call->fd >= 0) {
-                bpf_map_update_elem(&tls_fds, &key, &call->fd, BPF_ANY);
+                tie.fd = call->fd;
+                tie.file = (__u64) fd_to_file(call->fd);
+                bpf_map_update_elem(&tls_fds, &key, &tie, BPF_ANY);
                 return call->fd;
         }
-        fd = bpf_map_lookup_elem(&tls_fds, &key);
-        if (fd)
-                return *fd;
+        cached = bpf_map_lookup_elem(&tls_fds, &key);
+        if (cached) {
+                if (cached->file == (__u64) fd_to_file(cached->fd))
+                        return cached->fd;
+                /* Stale: the socket is gone; this SSL* must learn its socket again. */
+                bpf_map_delete_elem(&tls_fds, &key);
+        }
         if ((cookie & TLS_COOKIE_MEMORY_BIO) && call->last_read_fd >= 0) {
-                bpf_map_update_elem(&tls_fds, &key, &call->last_read_fd, BPF_ANY);
+                tie.fd = call->last_read_fd;
+                tie.file = (__u64) fd_to_file(call->last_read_fd);
+                bpf_map_update_elem(&tls_fds, &key, &tie, BPF_ANY);
                 count(HT_CNT_TLS_TIED_BY_READ, 1);
                 return call->last_read_fd;
         }
