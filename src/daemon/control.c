@@ -639,6 +639,36 @@ static int bind_socket(const char *path, int *ret_fd) {
         return 0;
 }
 
+int control_socket_owner(const char *path, pid_t *ret_pid) {
+        _cleanup_(closep) int fd = -EBADF;
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        struct ucred cred = {};
+        socklen_t len = sizeof(cred);
+        struct stat st;
+
+        path = path ?: CONTROL_SOCKET_PATH;
+        /* Under socket activation the listener is systemd, holding it for us. */
+        if (sd_listen_fds(false) > 0)
+                return 0;
+        if (strlen(path) >= sizeof(sa.sun_path))
+                return -ENAMETOOLONG;
+        strcpy(sa.sun_path, path);
+        if (lstat(path, &st) < 0 || !S_ISSOCK(st.st_mode))
+                return 0;
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        /* Refused: a stale socket of a daemon that died (kill -9), which bind_socket() replaces. */
+        if (connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 && errno != EAGAIN)
+                return 0;
+        /* The listener's credentials, as of its listen(). */
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+                cred.pid = 0;
+        if (ret_pid)
+                *ret_pid = cred.pid;
+        return 1;
+}
+
 int control_server_new(sd_event *event, const ControlCallbacks *cb, void *userdata,
                        const char *path, ControlServer **ret) {
         _cleanup_(control_server_freep) ControlServer *s = NULL;

@@ -120,6 +120,20 @@ typedef struct ControlServer ControlServer;
 int control_server_new(sd_event *event, const ControlCallbacks *cb, void *userdata,
                        const char *path, ControlServer **ret);
 
+/**
+ * control_socket_owner() - is another daemon answering on the control socket?
+ * @path: NULL for CONTROL_SOCKET_PATH
+ * @ret_pid: the pid of the process listening there (0 if unknown); may be NULL
+ *
+ * One host, one tracer: a second daemon would trace everything again and
+ * could not be reached. Checked before anything is loaded. A socket nobody
+ * answers on (left by a daemon killed with SIGKILL) does not count: it is
+ * replaced. Under socket activation systemd holds the socket for us: 0.
+ *
+ * Return: 1 when a live process listens there, 0 when not, negative errno.
+ */
+int control_socket_owner(const char *path, pid_t *ret_pid);
+
 ControlServer *control_server_free(ControlServer *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(ControlServer *, control_server_free);
 

@@ -643,7 +643,17 @@ static int setup_signals(Manager *m) {
 
 int manager_run(Manager *m) {
         char status[256];
+        pid_t owner = 0;
         int r;
+
+        /* Before anything is loaded: a second tracer on one host is refused, naming the first. */
+        r = control_socket_owner(NULL, &owner);
+        if (r > 0)
+                return log_error_errno(EADDRINUSE,
+                                       "Another http-tracer (pid %d) is already running here: it answers on %s. "
+                                       "Refusing to start a second one; stop it first, or run this one in a mount "
+                                       "namespace of its own with its own /run/http-tracer.",
+                                       (int) owner, CONTROL_SOCKET_PATH);
 
         r = sd_event_new(&m->event);
         if (r < 0)
@@ -689,6 +699,9 @@ int manager_run(Manager *m) {
         if (mkdir("/run/http-tracer", 0755) < 0 && errno != EEXIST)
                 log_debug_errno(errno, "Failed to create /run/http-tracer, ignoring: %m");
         r = control_server_new(m->event, &control_callbacks, m, NULL, &m->control);
+        if (r == -EADDRINUSE)     /* one started since the check above */
+                return log_error_errno(r, "Another http-tracer started meanwhile: it answers on %s. Exiting.",
+                                       CONTROL_SOCKET_PATH);
         if (r < 0)
                 log_warning_errno(r, "Failed to set up the control socket %s, continuing without it: %m",
                                   CONTROL_SOCKET_PATH);

@@ -351,7 +351,33 @@ class Daemon:
     def pid(self):
         return self.proc.pid
 
+    # One tracer per host: a daemon refuses to start while another answers on
+    # /run/http-tracer/control. So that tests (and other daemons on the host)
+    # never meet there, each test daemon gets a tmpfs of its own over
+    # /run/http-tracer in a private mount namespace. Subclasses that arrange
+    # their own /run/http-tracer set this to False.
+    private_run = True
+
     def start(self):
+        global HTTP_TRACER
+        if not self.private_run:
+            return self._start()
+        os.makedirs("/run/http-tracer", exist_ok=True)  # the mount point
+        wrapper = os.path.join(self.ctx.tmp, f"{self.name}-own-run.sh")
+        with open(wrapper, "w") as f:
+            f.write("#!/bin/sh\n"
+                    "exec unshare -m --propagation private /bin/sh -c "
+                    "'mount -t tmpfs -o mode=0755 tmpfs /run/http-tracer && exec \"$0\" \"$@\"' "
+                    f"'{HTTP_TRACER}' \"$@\"\n")
+        os.chmod(wrapper, 0o755)
+        real = HTTP_TRACER
+        HTTP_TRACER = wrapper
+        try:
+            return self._start()
+        finally:
+            HTTP_TRACER = real
+
+    def _start(self):
         sock_path = os.path.join(self.ctx.tmp, f"{self.name}.notify")
         with contextlib.suppress(FileNotFoundError):
             os.unlink(sock_path)

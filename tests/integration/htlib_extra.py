@@ -252,6 +252,8 @@ class PrivateRunDaemon(htlib.Daemon):
     status() asks it through nsenter into that namespace.
     """
 
+    private_run = False     # this class makes its own /run/http-tracer
+
     def start(self):
         os.makedirs("/run/http-tracer", exist_ok=True)  # the mount point; the daemon makes it anyway
         wrapper = os.path.join(self.ctx.tmp, f"{self.name}-private-run.sh")
@@ -367,6 +369,8 @@ def _sh_quote(s):
 
 class PrivateConfigDaemon(htlib.Daemon):
     """htlib.Daemon inside PrivateConfigDirs: its own configuration directories and control socket."""
+
+    private_run = False     # PrivateConfigDirs binds its own /run/http-tracer
 
     def __init__(self, ctx, dirs, args=(), **kw):
         super().__init__(ctx, args, **kw)

@@ -31,6 +31,8 @@ NOBODY = 65534
 class NonRootDaemon(htlib.Daemon):
     """The daemon as uid 65534 with ambient capabilities, in PrivateConfigDirs."""
 
+    private_run = False     # PrivateConfigDirs binds its own /run/http-tracer
+
     def __init__(self, ctx, dirs, args, caps):
         super().__init__(ctx, args, name="nonroot")
         self.dirs = dirs
