@@ -646,15 +646,6 @@ int manager_run(Manager *m) {
         pid_t owner = 0;
         int r;
 
-        /* Before anything is loaded: a second tracer on one host is refused, naming the first. */
-        r = control_socket_owner(NULL, &owner);
-        if (r > 0)
-                return log_error_errno(EADDRINUSE,
-                                       "Another http-tracer (pid %d) is already running here: it answers on %s. "
-                                       "Refusing to start a second one; stop it first, or run this one in a mount "
-                                       "namespace of its own with its own /run/http-tracer.",
-                                       (int) owner, CONTROL_SOCKET_PATH);
-
         r = sd_event_new(&m->event);
         if (r < 0)
                 return log_error_errno(r, "Failed to create the event loop: %m");
@@ -666,6 +657,19 @@ int manager_run(Manager *m) {
         r = open_output(m, m->event);
         if (r < 0)
                 return r;
+
+        /*
+         * One tracer per host: a second one is refused, naming the first,
+         * before the programs are loaded (after the output, whose own
+         * errors come first).
+         */
+        r = control_socket_owner(NULL, &owner);
+        if (r > 0)
+                return log_error_errno(EADDRINUSE,
+                                       "Another http-tracer (pid %d) is already running here: it answers on %s. "
+                                       "Refusing to start a second one; stop it first, or run this one in a mount "
+                                       "namespace of its own with its own /run/http-tracer.",
+                                       (int) owner, CONTROL_SOCKET_PATH);
 
         if (m->opts.record_path) {
                 r = recorder_open(m->opts.record_path, m->opts.bpf.payload_max, &m->recorder);
