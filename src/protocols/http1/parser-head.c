@@ -1,0 +1,684 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The head of an HTTP/1.x message (RFC 9112 §3, §5): accumulating it,
+ * the start line, the header fields, and recognising a start line when
+ * looking for the way back after sync was lost. Part of the parser
+ * (parser.c); no state of its own.
+ */
+
+#include <assert.h>
+#include <stdalign.h>
+#include <string.h>
+#include <strings.h>
+
+#include "basic/macro.h"
+#include "protocols/http1/parser-internal.h"
+
+/* Longest method recognised when looking for a resync point ("PROPPATCH", "VERSION-CONTROL"). */
+#define HTTP1_METHOD_MAX 32u
+
+/* ---- head ---- */
+
+static void head_overflow_begin(Http1Parser *p, unsigned flags) {
+        Http1Message *m = p->cur;
+        size_t partial;
+
+        m->m.flags |= flags | HTTP_MESSAGE_HEAD_TRUNCATED;
+        if (!(flags & HTTP_MESSAGE_MEMORY_CAPPED) && !p->counted_overflow) {
+                p->counted_overflow = true;
+                if (p->stats)
+                        http1_counters(p->stats)[HTTP1_COUNTER_HEAD_OVERFLOWS]++;
+        }
+        /* the stored part keeps whole lines only; the cut line continues in scratch */
+        partial = m->len - p->line_off;
+        p->scratch_len = MIN(partial, (size_t) HTTP1_SCRATCH_MAX);
+        memcpy(p->scratch, m->buf + p->line_off, p->scratch_len);
+        m->len = p->line_off;
+        p->overflow = true;
+}
+
+static void head_store(Http1Parser *p, const uint8_t *data, size_t len) {
+        if (!p->overflow) {
+                Http1Message *m = p->cur;
+                size_t need = m->len + len;
+
+                if (need > p->limits->head_max)
+                        head_overflow_begin(p, 0);
+                else if (need > m->cap) {
+                        size_t cap = MIN(MAX(m->cap * 2, need), p->limits->head_max);
+                        size_t delta = cap - m->cap;
+                        Http1Message *n;
+
+                        if (!http1_memory_reserve(p->mem, delta)) {
+                                if (p->stats)
+                                        p->stats->memory_refused += delta;
+                                head_overflow_begin(p, HTTP_MESSAGE_MEMORY_CAPPED);
+                        } else if (!(n = realloc(m, sizeof(Http1Message) + cap))) {
+                                http1_memory_release(p->mem, delta);
+                                head_overflow_begin(p, HTTP_MESSAGE_MEMORY_CAPPED);
+                        } else {
+                                n->cap = cap;
+                                n->reserved += delta;
+                                p->cur = n;
+                        }
+                }
+                if (!p->overflow) {
+                        memcpy(p->cur->buf + p->cur->len, data, len);
+                        p->cur->len += len;
+                        return;
+                }
+        }
+
+        if (p->scratch_len < HTTP1_SCRATCH_MAX) {
+                size_t k = MIN(len, HTTP1_SCRATCH_MAX - p->scratch_len);
+                memcpy(p->scratch + p->scratch_len, data, k);
+                p->scratch_len += k;
+        }
+}
+
+/*
+ * Parses a start line (without CR/LF). complete is false when only a prefix
+ * of a long line is known (it did not fit in scratch): the version is then
+ * assumed 1.1. When stored, the pieces are NUL-terminated in place.
+ */
+static const char *start_line(Http1Parser *p, char *line, size_t len, bool complete, bool stored) {
+        Http1Message *m = p->cur;
+        bool response = len >= 5 && memcmp(line, "HTTP/", 5) == 0;
+
+        if (response) {
+                unsigned status;
+
+                if (p->kind == HTTP1_KIND_REQUEST)
+                        return "expected a request line";
+                if (len < 12 || line[6] != '.' || !is_digit(line[7]) || line[8] != ' ' ||
+                    !is_digit(line[9]) || !is_digit(line[10]) || !is_digit(line[11]))
+                        return "invalid status line";
+                if (line[5] != '1')
+                        return "unsupported HTTP version";
+                if (len > 12 && line[12] != ' ')
+                        return "invalid status line";
+                status = (line[9] - '0') * 100 + (line[10] - '0') * 10 + (line[11] - '0');
+                if (status < 100)
+                        return "invalid status code";
+                if (len > 13 && (memchr(line + 13, '\0', len - 13) || memchr(line + 13, '\r', len - 13)))
+                        return "invalid character in reason phrase";
+
+                m->m.kind = HTTP_MESSAGE_RESPONSE;
+                m->m.status = status;
+                m->m.version = 10 + (line[7] - '0');
+                if (stored) {
+                        p->reason_off = len > 12 ? 13 : len;
+                        line[8] = '\0';
+                        line[len] = '\0';
+                }
+        } else {
+                const char *sp1, *sp2, *v;
+                size_t i, tlen;
+
+                if (p->kind == HTTP1_KIND_RESPONSE)
+                        return "expected a status line";
+
+                sp1 = memchr(line, ' ', len);
+                if (!sp1 || sp1 == line)
+                        return "invalid request line";
+                for (i = 0; i < (size_t) (sp1 - line); i++)
+                        if (!tchar[(uint8_t) line[i]])
+                                return "invalid method";
+
+                if (complete) {
+                        /* the version is the last 8 bytes: look for its SP from the end */
+                        sp2 = line + len;
+                        while (sp2 > sp1 && *--sp2 != ' ')
+                                ;
+                        if (sp2 == sp1)
+                                return "missing HTTP version in request line";
+                        v = sp2 + 1;
+                        if (line + len - v != 8 || memcmp(v, "HTTP/", 5) != 0 || v[6] != '.' || !is_digit(v[7]))
+                                return "invalid request line";
+                        if (v[5] != '1')
+                                return "unsupported HTTP version";
+                        m->m.version = 10 + (v[7] - '0');
+                } else
+                        sp2 = line + len;
+
+                tlen = sp2 - (sp1 + 1);
+                if (tlen == 0)
+                        return "invalid request line";
+                for (i = 0; i < tlen; i++) {
+                        uint8_t c = sp1[1 + i];
+                        if (c <= ' ' || c == 0x7f)
+                                return "invalid request target";
+                }
+
+                m->m.kind = HTTP_MESSAGE_REQUEST;
+                m->method_id = http1_method_from_string(line, sp1 - line);
+                if (stored) {
+                        p->method_len = sp1 - line;
+                        p->target_off = sp1 + 1 - line;
+                        p->target_len = tlen;
+                        line[p->method_len] = '\0';
+                        line[p->target_off + tlen] = '\0';
+                        line[len] = '\0';
+                }
+        }
+
+        p->start_stored = stored;
+        if (p->kind == HTTP1_KIND_ANY) {
+                p->kind = response ? HTTP1_KIND_RESPONSE : HTTP1_KIND_REQUEST;
+                if (p->cb.kind)
+                        remember(p, p->cb.kind(p, p->kind, p->userdata));
+        }
+        return NULL;
+}
+
+
+/*
+ * A start line whose end was never seen (the capture cap turned the rest
+ * into a gap, or the stream ended): what is known of it still names the
+ * message, so that a long target cannot hide a request from the log. A
+ * request needs its whole method and at least one byte of target (the
+ * target is then the captured prefix); a response its status code. The
+ * known bytes are moved to the start of the message's buffer and
+ * NUL-terminated there: the buffer grows by one byte if it can, otherwise
+ * the prefix loses its last byte. Returns false when there is nothing to
+ * say (the caller drops the message, as before).
+ */
+bool start_line_salvage(Http1Parser *p) {
+        Http1Message *m = p->cur;
+        const char *sp1, *sp2;
+        size_t have;
+
+        if (!p->overflow)
+                have = m->len - p->line_off;    /* line_off is 0: no line ended yet */
+        else {
+                /* head_max (or memory) cut the line first: its first bytes are in scratch */
+                have = m->cap > 0 ? MIN(p->scratch_len, m->cap - 1) : 0;
+                memcpy(m->buf, p->scratch, have);
+        }
+        if (have == m->cap) {
+                Http1Message *n = NULL;
+
+                if (http1_memory_reserve(p->mem, 1)) {
+                        n = realloc(m, sizeof(Http1Message) + m->cap + 1);
+                        if (!n)
+                                http1_memory_release(p->mem, 1);
+                }
+                if (n) {
+                        n->cap++;
+                        n->reserved++;
+                        p->cur = m = n;
+                } else if (have > 0)
+                        have--;
+        }
+        if (have == 0)
+                return false;
+
+        if (p->kind != HTTP1_KIND_RESPONSE && !(have >= 5 && memcmp(m->buf, "HTTP/", 5) == 0)) {
+                /* a target known whole but a version cut: the target ends at its SP */
+                sp1 = memchr(m->buf, ' ', have);
+                if (!sp1)
+                        return false;
+                sp2 = memchr(sp1 + 1, ' ', have - (sp1 + 1 - m->buf));
+                if (sp2)
+                        have = sp2 - m->buf;
+        }
+        if (start_line(p, m->buf, have, false, true))
+                return false;
+
+        m->len = p->line_off = p->fields_off = have + 1;
+        p->start_done = true;
+        p->overflow = false;
+        m->m.flags |= HTTP_MESSAGE_HEAD_TRUNCATED;
+        return true;
+}
+
+typedef struct FieldLine {
+        size_t name_len;
+        size_t value_off;
+        size_t value_len;
+        bool framing;                   /* Content-Length or Transfer-Encoding */
+} FieldLine;
+
+/* The Connection header's close and keep-alive tokens, in one pass over the list. */
+static void connection_tokens(Http1Parser *p, const char *v, size_t len) {
+        /* comma-separated tokens with OWS, case-insensitive */
+        while (len > 0) {
+                const char *comma = memchr(v, ',', len);
+                size_t l = comma ? (size_t) (comma - v) : len, a = 0, b = l;
+
+                while (a < b && is_ows(v[a]))
+                        a++;
+                while (b > a && is_ows(v[b - 1]))
+                        b--;
+                if (b - a == 5 && strncasecmp(v + a, "close", 5) == 0)
+                        p->conn_close = true;
+                else if (b - a == 10 && strncasecmp(v + a, "keep-alive", 10) == 0)
+                        p->keep_alive = true;
+                if (!comma)
+                        break;
+                v = comma + 1;
+                len -= l + 1;
+        }
+}
+
+/*
+ * Validates one field line (without CR/LF) and applies it to the framing.
+ * line[len] must be a byte that is not a token character (the CR or LF that
+ * ended the line, or a NUL after a scratch copy): the name is scanned up to it
+ * without a bounds check per byte, the hottest loop of the parser.
+ * truncated: only a prefix of the line is known (scratch).
+ */
+static const char *field_line(Http1Parser *p, const char *line, size_t len, bool truncated, FieldLine *ret) {
+        size_t n = 0, a, b;
+
+        assert(!tchar[(uint8_t) line[len]]);
+        /* the name and the search for the colon in one pass */
+        while (tchar[(uint8_t) line[n]])
+                n++;
+        if (_unlikely_(n == len || line[n] != ':' || n == 0)) {
+                if (!memchr(line, ':', len))
+                        return truncated ? "header field line too long" : "invalid header field line";
+                return "invalid header field name";
+        }
+
+        a = n + 1;
+        b = len;
+        while (a < b && is_ows(line[a]))
+                a++;
+        while (b > a && is_ows(line[b - 1]))
+                b--;
+        /*
+         * NUL was refused for the whole head at once (head_finalize). A bare
+         * CR is kept: RFC 9112 §2.2 lets a recipient treat it as SP, and
+         * outputs escape control characters anyway.
+         */
+
+        *ret = (FieldLine) { .name_len = n, .value_off = a, .value_len = b - a };
+
+        /* framing fields all start with c, t or u: skip the comparisons for the others */
+        switch ((line[0] | 0x20) == 'c' || (line[0] | 0x20) == 't' || (line[0] | 0x20) == 'u' ? n : 0) {
+        case 14:
+                if (strncasecmp(line, "content-length", 14) == 0) {
+                        ret->framing = true;
+                        if (truncated)
+                                return "header field line too long";
+                        return content_length(p, line + a, b - a);
+                }
+                break;
+        case 17:
+                if (strncasecmp(line, "transfer-encoding", 17) == 0) {
+                        ret->framing = true;
+                        if (truncated)
+                                return "header field line too long";
+                        transfer_encoding(p, line + a, b - a);
+                }
+                break;
+        case 10:
+                if (strncasecmp(line, "connection", 10) == 0)
+                        connection_tokens(p, line + a, b - a);
+                break;
+        case 7:
+                if (strncasecmp(line, "upgrade", 7) == 0)
+                        p->upgrade = true;
+                break;
+        }
+        return NULL;
+}
+
+static void count_field_overflow(Http1Parser *p) {
+        p->cur->m.flags |= HTTP_MESSAGE_HEAD_TRUNCATED;
+        if (!p->counted_overflow) {
+                p->counted_overflow = true;
+                if (p->stats)
+                        http1_counters(p->stats)[HTTP1_COUNTER_HEAD_OVERFLOWS]++;
+        }
+}
+
+/*
+ * Parses the stored field lines in [fields_off, end) in place, makes room
+ * for the kept fields (the single reallocation of the message after its
+ * head grew) and points the message's strings into its buffer. With
+ * ret_error NULL, stops quietly at the first bad line (used when the head is
+ * being abandoned anyway).
+ */
+void head_finalize(Http1Parser *p, size_t end, const char **ret_error, size_t *ret_line) {
+        Http1Message *m = p->cur;
+        HttpHeaderField *fields = NULL, *last = NULL;
+        size_t keep, o, k = 0, nul_line = 0;
+        bool any = false, last_framing = false;
+        const char *nul_error = NULL;
+
+        p->head_finalized = true;
+
+        keep = MIN(p->n_lines, p->limits->fields_max);
+        if (keep > 0) {
+                size_t at = (m->len + alignof(HttpHeaderField) - 1) & ~(alignof(HttpHeaderField) - 1);
+                size_t need = at + keep * sizeof(HttpHeaderField);
+
+                if (need > m->cap) {
+                        size_t delta = need - m->cap;
+                        Http1Message *n = NULL;
+
+                        if (!http1_memory_reserve(p->mem, delta)) {
+                                if (p->stats)
+                                        p->stats->memory_refused += delta;
+                        } else if (!(n = realloc(m, sizeof(Http1Message) + need)))
+                                http1_memory_release(p->mem, delta);
+
+                        if (n) {
+                                n->cap = need;
+                                n->reserved += delta;
+                                p->cur = m = n;
+                        } else {
+                                m->m.flags |= HTTP_MESSAGE_MEMORY_CAPPED | HTTP_MESSAGE_HEAD_TRUNCATED;
+                                keep = 0;
+                        }
+                }
+                if (keep > 0)
+                        fields = (HttpHeaderField *) (m->buf + at);
+        }
+        m->m.headers = fields;
+        m->m.n_headers = 0;
+
+        /* strings are NUL-terminated: a NUL inside would cut one short (one search for the whole head) */
+        {
+                const char *nul = end > p->fields_off ? memchr(m->buf + p->fields_off, '\0', end - p->fields_off) : NULL;
+                if (nul) {
+                        const char *ls = nul;
+                        while (ls > m->buf + p->fields_off && ls[-1] != '\n')
+                                ls--;
+                        /* parse up to the bad line; report it there unless an earlier line is bad too */
+                        end = nul_line = ls - m->buf;
+                        nul_error = "invalid character in header field value";
+                }
+        }
+
+        if (p->start_stored) {
+                if (m->m.kind == HTTP_MESSAGE_REQUEST) {
+                        m->m.method = m->buf;
+                        m->m.target = m->buf + p->target_off;
+                } else
+                        m->m.reason = m->buf + p->reason_off;
+        }
+
+        for (o = p->fields_off; o < end; k++) {
+                char *line = m->buf + o, *lf;
+                size_t len, next;
+                const char *e;
+                FieldLine f;
+
+                if (k < HTTP1_LINES_TRACKED && k < p->n_lines)
+                        lf = m->buf + p->line_ends[k];
+                else
+                        lf = memchr(line, '\n', end - o);
+                if (!lf || lf >= m->buf + end)
+                        break;
+                len = lf - line;
+                next = o + len + 1;
+                if (len > 0 && line[len - 1] == '\r')
+                        len--;
+                if (len == 0)
+                        break;
+
+                if (is_ows(line[0])) {
+                        /* obs-fold (RFC 9112 §5.2): joined to the previous value with spaces */
+                        size_t a = 0, b = len;
+
+                        if (!any)
+                                e = "obs-fold without a preceding field";
+                        else if (last_framing)
+                                e = "obs-fold in a framing header field";
+                        else
+                                e = NULL;
+                        if (e) {
+                                if (ret_error) {
+                                        *ret_error = e;
+                                        *ret_line = o;
+                                }
+                                return;
+                        }
+                        while (a < b && is_ows(line[a]))
+                                a++;
+                        while (b > a && is_ows(line[b - 1]))
+                                b--;
+                        if (last && a < b) {
+                                char *vend = (char *) last->value + last->value_len;
+
+                                if (last->value_len == 0)
+                                        last->value = line + a;
+                                else
+                                        memset(vend, ' ', line + a - vend);
+                                line[b] = '\0';
+                                last->value_len = line + b - last->value;
+                        }
+                        o = next;
+                        continue;
+                }
+
+                e = field_line(p, line, len, false, &f);
+                if (e) {
+                        if (ret_error) {
+                                *ret_error = e;
+                                *ret_line = o;
+                        }
+                        return;
+                }
+                any = true;
+                last_framing = f.framing;
+                if (m->m.n_headers < keep) {
+                        last = &fields[m->m.n_headers++];
+                        line[f.name_len] = '\0';
+                        line[f.value_off + f.value_len] = '\0';
+                        *last = (HttpHeaderField) {
+                                .name = line,
+                                .name_len = f.name_len,
+                                .value = line + f.value_off,
+                                .value_len = f.value_len,
+                        };
+                } else {
+                        last = NULL;
+                        count_field_overflow(p);
+                }
+                o = next;
+        }
+        if (nul_error && ret_error) {
+                *ret_error = nul_error;
+                *ret_line = nul_line;
+        }
+}
+
+static void head_done(Http1Parser *p) {
+        Http1Message *m;
+        const char *e = NULL;
+        size_t line = 0;
+        int d = HTTP1_BODY_DEFAULT;
+
+        head_finalize(p, p->cur->len, &e, &line);
+        m = p->cur;
+        if (e) {
+                fail(p, e, p->cur_offset + line, m->buf + line, m->len - line);
+                return;
+        }
+
+        if (p->conn_close || (m->m.version == 10 && !p->keep_alive))
+                m->m.flags |= HTTP_MESSAGE_CONNECTION_CLOSE;
+        if (p->chunked)
+                m->m.flags |= HTTP_MESSAGE_CHUNKED;
+
+        if (m->m.kind == HTTP_MESSAGE_REQUEST) {
+                if (p->te_other) {
+                        /* RFC 9112 §6.3: the request's length cannot be known */
+                        fail(p, "Transfer-Encoding without chunked in request", p->cur_offset, m->buf,
+                             MIN(m->len, (size_t) HTTP1_EXCERPT_MAX));
+                        return;
+                }
+                if (p->cb.head)
+                        remember(p, p->cb.head(p, m, p->userdata));
+                if (p->chunked)
+                        p->state = STATE_CHUNK_SIZE;
+                else if (p->has_content_length && p->content_length > 0) {
+                        p->state = STATE_BODY;
+                        p->remaining = p->content_length;
+                } else
+                        message_complete(p, STATE_START, 0, true);
+                return;
+        }
+
+        if (p->cb.head) {
+                d = p->cb.head(p, m, p->userdata);
+                remember(p, d);
+        }
+
+        if (m->m.status == 101)
+                message_complete(p, STATE_STOPPED, HTTP_MESSAGE_UPGRADE, true);
+        else if (m->m.status < 200 || m->m.status == 204 || m->m.status == 304 || d == HTTP1_BODY_NONE)
+                message_complete(p, STATE_START, 0, true);
+        else if (d == HTTP1_BODY_TUNNEL && m->m.status < 300)
+                message_complete(p, STATE_STOPPED, HTTP_MESSAGE_UPGRADE, true);
+        else if (p->chunked)
+                p->state = STATE_CHUNK_SIZE;
+        else if (p->te_other)
+                p->state = STATE_CLOSE_DELIMITED;
+        else if (p->has_content_length) {
+                if (p->content_length == 0)
+                        message_complete(p, STATE_START, 0, true);
+                else {
+                        p->state = STATE_BODY;
+                        p->remaining = p->content_length;
+                }
+        } else
+                p->state = STATE_CLOSE_DELIMITED;
+}
+
+/* A complete line of the head; returns true when the head ended or sync was lost. */
+static bool head_line(Http1Parser *p, size_t content, bool cr, uint64_t next_offset) {
+        size_t text = content - (cr ? 1 : 0);
+
+        if (!p->start_done) {
+                const char *e;
+                char *line;
+                size_t have;
+
+                if (!p->overflow) {
+                        line = p->cur->buf + p->line_off;
+                        have = text;
+                } else {
+                        line = (char *) p->scratch;
+                        have = MIN(p->scratch_len, text);
+                }
+                e = start_line(p, line, have, have == text, !p->overflow);
+                if (e) {
+                        fail(p, e, p->cur_offset, line, have);
+                        return true;
+                }
+                p->start_done = true;
+                p->maybe_tunnel = false;
+                p->fields_off = p->cur->len;
+        } else if (text == 0) {
+                head_done(p);
+                return true;
+        } else if (p->overflow) {
+                size_t have = MIN(p->scratch_len, text);
+                const char *e = NULL;
+                FieldLine f;
+
+                /* not stored: read it for framing only; obs-fold continuations are ignored */
+                if (!is_ows(p->scratch[0])) {
+                        p->scratch[have] = '\0';
+                        e = field_line(p, (const char *) p->scratch, have, have < text, &f);
+                }
+                if (e) {
+                        fail(p, e, p->line_start_offset, p->scratch, have);
+                        return true;
+                }
+        }
+
+        if (!p->overflow && p->start_done && p->fields_off < p->cur->len) {
+                if (p->n_lines < HTTP1_LINES_TRACKED)
+                        p->line_ends[p->n_lines] = p->cur->len - 1;
+                p->n_lines++;
+        }
+        p->scratch_len = 0;
+        p->line_off = p->cur->len;
+        p->line_start_offset = next_offset;
+        return false;
+}
+
+size_t head_consume(Http1Parser *p, const uint8_t *q, size_t avail) {
+        size_t i = 0;
+
+        while (i < avail) {
+                const uint8_t *lf = memchr(q + i, '\n', avail - i);
+                size_t k = lf ? (size_t) (lf - (q + i)) + 1 : avail - i, content;
+                bool cr;
+
+                head_store(p, q + i, k);
+                p->cur->m.head_bytes += k;
+                p->cur->m.wire_bytes += k;
+                if (!lf) {
+                        p->line_len += k;
+                        p->prev_cr = q[i + k - 1] == '\r';
+                        return avail;
+                }
+                content = p->line_len + k - 1;
+                cr = k >= 2 ? q[i + k - 2] == '\r' : p->prev_cr;
+                i += k;
+                p->line_len = 0;
+                p->prev_cr = false;
+                if (head_line(p, content, cr, p->offset + i))
+                        return i;
+        }
+        return i;
+}
+
+static bool looks_like_status_line(const uint8_t *s, size_t len, bool complete) {
+        /* "HTTP/1.d DDD", then end of line or SP */
+        static const char pattern[] = "HTTP/1.# ###";
+
+        for (size_t i = 0; i < 12; i++) {
+                if (i >= len)
+                        return !complete && i >= 5;
+                if (pattern[i] == '#' ? !is_digit(s[i]) : s[i] != (uint8_t) pattern[i])
+                        return false;
+        }
+        return len == 12 || s[12] == ' ';
+}
+
+static bool looks_like_request_line(const uint8_t *s, size_t len, bool complete) {
+        size_t i = 0, t;
+
+        /* real methods are upper case; that is all we trust when guessing */
+        while (i < len && i <= HTTP1_METHOD_MAX && ((s[i] >= 'A' && s[i] <= 'Z') || s[i] == '-' || s[i] == '_'))
+                i++;
+        if (i == 0 || i > HTTP1_METHOD_MAX || i >= len || s[i] != ' ')
+                return false;
+        t = ++i;
+        while (i < len && s[i] > ' ' && s[i] != 0x7f)
+                i++;
+        if (i == len)
+                return !complete;
+        if (i == t || s[i] != ' ')
+                return false;
+        i++;
+        if (!complete && len - i < 8)
+                return memcmp(s + i, "HTTP/1.", MIN(len - i, (size_t) 7)) == 0;
+        return len - i == 8 && memcmp(s + i, "HTTP/1.", 7) == 0 && is_digit(s[i + 7]);
+}
+
+bool http1_looks_like_start(const uint8_t *buf, size_t n, Http1Kind kind) {
+        const uint8_t *lf;
+        size_t len;
+
+        if (!buf || n == 0)
+                return false;
+        lf = memchr(buf, '\n', n);
+        len = lf ? (size_t) (lf - buf) : n;
+        if (lf && len > 0 && buf[len - 1] == '\r')
+                len--;
+
+        if (kind != HTTP1_KIND_REQUEST && looks_like_status_line(buf, len, lf))
+                return true;
+        if (kind != HTTP1_KIND_RESPONSE && looks_like_request_line(buf, len, lf))
+                return true;
+        return false;
+}

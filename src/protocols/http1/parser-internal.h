@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * What the three files of the HTTP/1.x parser share, and nothing else may
+ * include: parser.c (the per-direction state machine: message life, sync,
+ * gaps, the public entry points), parser-head.c (start line and header
+ * fields) and parser-body.c (body framing: Content-Length,
+ * Transfer-Encoding, the chunked coding). parser.h is the contract.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "protocols/http1/parser.h"
+
+/*
+ * Bytes of one line kept once a head is past head_max (or memory was
+ * refused): we no longer store the line but still need to read framing
+ * fields (Content-Length, Transfer-Encoding, Connection) to stay in sync.
+ * Legitimate framing lines are far shorter; a longer one is an error.
+ */
+#define HTTP1_SCRATCH_MAX 256u
+
+/*
+ * Field lines whose ends are remembered while a head accumulates, so that
+ * parsing it does not search for them again. Typical heads have 5-20;
+ * lines past this are found with memchr.
+ */
+#define HTTP1_LINES_TRACKED 48u
+
+typedef enum Http1State {
+        STATE_START,            /* between messages */
+        STATE_HEAD,             /* start line and header fields */
+        STATE_BODY,             /* Content-Length body: remaining bytes left */
+        STATE_CHUNK_SIZE,       /* hex digits of a chunk-size line */
+        STATE_CHUNK_EXT,        /* after the digits: extension up to LF */
+        STATE_CHUNK_SIZE_LF,    /* CR seen right after the digits, LF expected */
+        STATE_CHUNK_DATA,       /* chunk payload: remaining bytes left */
+        STATE_CHUNK_CR,         /* CRLF after chunk payload */
+        STATE_CHUNK_LF,
+        STATE_TRAILER,          /* trailer section after the last chunk, up to an empty line */
+        STATE_CLOSE_DELIMITED,  /* body up to the end of the stream */
+        STATE_DESYNC,           /* lost: waiting for a segment start that looks like a message */
+        STATE_STOPPED,          /* switched protocols or finished: nothing more to parse */
+} Http1State;
+
+struct Http1Parser {
+        Http1Kind kind;
+        Http1State state;
+        const Http1Limits *limits;
+        Http1Memory *mem;
+        Stats *stats;
+        Http1ParserCallbacks cb;
+        void *userdata;
+        int r;                          /* first callback error during the current call */
+
+        uint64_t offset;                /* stream offset of the next byte to be consumed */
+        uint64_t ts;                    /* of the current feed or gap */
+        uint32_t tid;
+
+        Http1Message *cur;              /* message being parsed, NULL between messages */
+        uint64_t cur_offset;            /* stream offset of its first byte */
+        uint64_t remaining;             /* BODY / CHUNK_DATA: bytes left */
+        bool maybe_tunnel;              /* last request asked for CONNECT/Upgrade: non-HTTP may follow */
+
+        /* head scanning */
+        size_t line_len;                /* bytes of the current line so far (stored or not) */
+        bool prev_cr;                   /* the byte before this position was CR */
+        bool start_done;                /* start line parsed */
+        bool overflow;                  /* not storing head bytes any more */
+        bool head_finalized;            /* stored field lines parsed, pointers set */
+        size_t line_off;                /* start of the current line in cur->buf */
+        size_t fields_off;              /* start of the first field line in cur->buf */
+        uint64_t line_start_offset;     /* stream offset of the current line */
+        size_t scratch_len;
+        uint8_t scratch[HTTP1_SCRATCH_MAX + 1];  /* + a NUL after the kept bytes: field_line()'s sentinel */
+        size_t n_lines;                 /* stored field lines (the final empty one included) */
+        uint32_t line_ends[HTTP1_LINES_TRACKED]; /* offset of each stored field line's LF in cur->buf */
+
+        /* start line pieces, as offsets into cur->buf (valid when stored) */
+        bool start_stored;
+        size_t method_len, target_off, target_len, reason_off;
+
+        /* framing, from the header fields */
+        uint64_t content_length;
+        bool has_content_length;
+        bool chunked;                   /* last transfer coding is chunked */
+        bool te_other;                  /* Transfer-Encoding present, last coding not chunked */
+        bool conn_close;
+        bool keep_alive;
+        bool upgrade;                   /* Upgrade header field present */
+        bool counted_overflow;          /* head_overflows already counted for this message */
+
+        /* chunk-size line, trailers */
+        uint64_t chunk_size;
+        unsigned chunk_digits;
+        size_t chunk_ext_len;
+        uint64_t trailer_bytes;
+};
+
+/*
+ * tchar (RFC 9110 §5.6.2): the characters of a token, for method and field
+ * names. Static here rather than one extern table, so that each file reading
+ * it (the field-name loop is the hottest of the parser) sees its contents.
+ */
+static const bool tchar[256] = {
+        ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1, ['+'] = 1,
+        ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1, ['|'] = 1, ['~'] = 1,
+        ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1,
+        ['8'] = 1, ['9'] = 1,
+        ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1,
+        ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1,
+        ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
+        ['Y'] = 1, ['Z'] = 1,
+        ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1,
+        ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1,
+        ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
+        ['y'] = 1, ['z'] = 1,
+};
+
+static inline bool is_digit(uint8_t c) {
+        return c >= '0' && c <= '9';
+}
+
+static inline bool is_ows(uint8_t c) {
+        return c == ' ' || c == '\t';
+}
+
+static inline void remember(Http1Parser *p, int r) {
+        if (r < 0 && p->r >= 0)
+                p->r = r;
+}
+
+/* parser.c */
+void message_complete(Http1Parser *p, Http1State next, unsigned flags, bool now);
+void fail(Http1Parser *p, const char *error, uint64_t offset, const void *excerpt, size_t excerpt_len);
+
+/* parser-head.c */
+size_t head_consume(Http1Parser *p, const uint8_t *q, size_t avail);
+void head_finalize(Http1Parser *p, size_t end, const char **ret_error, size_t *ret_line);
+bool start_line_salvage(Http1Parser *p);
+
+/* parser-body.c */
+const char *content_length(Http1Parser *p, const char *v, size_t len);
+void transfer_encoding(Http1Parser *p, const char *v, size_t len);
+void chunk_size_done(Http1Parser *p);
+size_t chunk_size_consume(Http1Parser *p, const uint8_t *q, size_t avail);
+size_t chunk_ext_consume(Http1Parser *p, const uint8_t *q, size_t avail);
+size_t trailer_consume(Http1Parser *p, const uint8_t *q, size_t avail);
