@@ -35,7 +35,7 @@ static inline int hex_value(uint8_t c) {
 
 /* ---- framing fields ---- */
 
-const char *content_length(Http1Parser *p, const char *v, size_t len) {
+const char *http1_content_length(Http1Parser *p, const char *v, size_t len) {
         /* RFC 9110 §8.6: a list of identical values may be taken as one */
         while (true) {
                 const char *comma = memchr(v, ',', len);
@@ -66,7 +66,7 @@ const char *content_length(Http1Parser *p, const char *v, size_t len) {
         }
 }
 
-void transfer_encoding(Http1Parser *p, const char *v, size_t len) {
+void http1_transfer_encoding(Http1Parser *p, const char *v, size_t len) {
         /* only the last coding matters for framing (RFC 9112 §6.3) */
         size_t b = len, a;
 
@@ -93,7 +93,7 @@ void transfer_encoding(Http1Parser *p, const char *v, size_t len) {
 
 /* ---- chunked framing ---- */
 
-void chunk_size_done(Http1Parser *p) {
+void http1_chunk_size_done(Http1Parser *p) {
         if (p->chunk_size == 0) {
                 p->state = STATE_TRAILER;
                 p->line_len = 0;
@@ -107,7 +107,7 @@ void chunk_size_done(Http1Parser *p) {
         p->chunk_ext_len = 0;
 }
 
-size_t chunk_size_consume(Http1Parser *p, const uint8_t *q, size_t avail) {
+size_t http1_chunk_size_consume(Http1Parser *p, const uint8_t *q, size_t avail) {
         size_t i;
 
         for (i = 0; i < avail; i++) {
@@ -118,7 +118,7 @@ size_t chunk_size_consume(Http1Parser *p, const uint8_t *q, size_t avail) {
                         if (p->chunk_size > (UINT64_MAX >> 4) ||
                             (p->chunk_size << 4 | (unsigned) d) > HTTP1_CONTENT_LENGTH_MAX) {
                                 p->cur->m.wire_bytes += i;
-                                fail(p, "chunk size overflow", p->offset + i, q + i, avail - i);
+                                http1_fail(p, "chunk size overflow", p->offset + i, q + i, avail - i);
                                 return i + 1;
                         }
                         p->chunk_size = p->chunk_size << 4 | (unsigned) d;
@@ -127,14 +127,14 @@ size_t chunk_size_consume(Http1Parser *p, const uint8_t *q, size_t avail) {
                 }
                 if (p->chunk_digits == 0 || !(c == ';' || is_ows(c) || c == '\r' || c == '\n')) {
                         p->cur->m.wire_bytes += i;
-                        fail(p, "invalid chunk size", p->offset + i, q + i, avail - i);
+                        http1_fail(p, "invalid chunk size", p->offset + i, q + i, avail - i);
                         return i + 1;
                 }
                 p->cur->m.wire_bytes += i + 1;
                 if (c == '\r')
                         p->state = STATE_CHUNK_SIZE_LF;
                 else if (c == '\n')
-                        chunk_size_done(p);
+                        http1_chunk_size_done(p);
                 else
                         p->state = STATE_CHUNK_EXT;
                 return i + 1;
@@ -143,29 +143,29 @@ size_t chunk_size_consume(Http1Parser *p, const uint8_t *q, size_t avail) {
         return avail;
 }
 
-size_t chunk_ext_consume(Http1Parser *p, const uint8_t *q, size_t avail) {
+size_t http1_chunk_ext_consume(Http1Parser *p, const uint8_t *q, size_t avail) {
         const uint8_t *lf = memchr(q, '\n', avail);
         size_t k = lf ? (size_t) (lf - q) + 1 : avail;
 
         p->chunk_ext_len += k;
         if (p->chunk_ext_len > HTTP1_CHUNK_EXT_MAX) {
-                fail(p, "chunk extension too long", p->offset, q, avail);
+                http1_fail(p, "chunk extension too long", p->offset, q, avail);
                 return k;
         }
         p->cur->m.wire_bytes += k;
         if (lf)
-                chunk_size_done(p);
+                http1_chunk_size_done(p);
         return k;
 }
 
-size_t trailer_consume(Http1Parser *p, const uint8_t *q, size_t avail) {
+size_t http1_trailer_consume(Http1Parser *p, const uint8_t *q, size_t avail) {
         const uint8_t *lf = memchr(q, '\n', avail);
         size_t k = lf ? (size_t) (lf - q) + 1 : avail;
 
         p->trailer_bytes += k;
         if (p->trailer_bytes > MAX(p->limits->head_max, (size_t) HTTP1_SCRATCH_MAX)) {
                 /* trailers are not kept, but an endless trailer section means we are lost */
-                fail(p, "trailer section too long", p->offset, q, avail);
+                http1_fail(p, "trailer section too long", p->offset, q, avail);
                 return k;
         }
         p->cur->m.wire_bytes += k;
@@ -181,7 +181,7 @@ size_t trailer_consume(Http1Parser *p, const uint8_t *q, size_t avail) {
                 p->line_len = 0;
                 p->prev_cr = false;
                 if (content - (cr ? 1 : 0) == 0)
-                        message_complete(p, STATE_START, 0, true);
+                        http1_message_complete(p, STATE_START, 0, true);
         }
         return k;
 }

@@ -183,7 +183,7 @@ static const char *start_line(Http1Parser *p, char *line, size_t len, bool compl
  * the prefix loses its last byte. Returns false when there is nothing to
  * say (the caller drops the message, as before).
  */
-bool start_line_salvage(Http1Parser *p) {
+bool http1_start_line_salvage(Http1Parser *p) {
         Http1Message *m = p->cur;
         const char *sp1, *sp2;
         size_t have;
@@ -302,7 +302,7 @@ static const char *field_line(Http1Parser *p, const char *line, size_t len, bool
                         ret->framing = true;
                         if (truncated)
                                 return "header field line too long";
-                        return content_length(p, line + a, b - a);
+                        return http1_content_length(p, line + a, b - a);
                 }
                 break;
         case 17:
@@ -310,7 +310,7 @@ static const char *field_line(Http1Parser *p, const char *line, size_t len, bool
                         ret->framing = true;
                         if (truncated)
                                 return "header field line too long";
-                        transfer_encoding(p, line + a, b - a);
+                        http1_transfer_encoding(p, line + a, b - a);
                 }
                 break;
         case 10:
@@ -341,7 +341,7 @@ static void count_field_overflow(Http1Parser *p) {
  * ret_error NULL, stops quietly at the first bad line (used when the head is
  * being abandoned anyway).
  */
-void head_finalize(Http1Parser *p, size_t end, const char **ret_error, size_t *ret_line) {
+void http1_head_finalize(Http1Parser *p, size_t end, const char **ret_error, size_t *ret_line) {
         Http1Message *m = p->cur;
         HttpHeaderField *fields = NULL, *last = NULL;
         size_t keep, o, k = 0, nul_line = 0;
@@ -493,10 +493,10 @@ static void head_done(Http1Parser *p) {
         size_t line = 0;
         int d = HTTP1_BODY_DEFAULT;
 
-        head_finalize(p, p->cur->len, &e, &line);
+        http1_head_finalize(p, p->cur->len, &e, &line);
         m = p->cur;
         if (e) {
-                fail(p, e, p->cur_offset + line, m->buf + line, m->len - line);
+                http1_fail(p, e, p->cur_offset + line, m->buf + line, m->len - line);
                 return;
         }
 
@@ -508,8 +508,8 @@ static void head_done(Http1Parser *p) {
         if (m->m.kind == HTTP_MESSAGE_REQUEST) {
                 if (p->te_other) {
                         /* RFC 9112 §6.3: the request's length cannot be known */
-                        fail(p, "Transfer-Encoding without chunked in request", p->cur_offset, m->buf,
-                             MIN(m->len, (size_t) HTTP1_EXCERPT_MAX));
+                        http1_fail(p, "Transfer-Encoding without chunked in request", p->cur_offset, m->buf,
+                                   MIN(m->len, (size_t) HTTP1_EXCERPT_MAX));
                         return;
                 }
                 if (p->cb.head)
@@ -520,7 +520,7 @@ static void head_done(Http1Parser *p) {
                         p->state = STATE_BODY;
                         p->remaining = p->content_length;
                 } else
-                        message_complete(p, STATE_START, 0, true);
+                        http1_message_complete(p, STATE_START, 0, true);
                 return;
         }
 
@@ -530,18 +530,18 @@ static void head_done(Http1Parser *p) {
         }
 
         if (m->m.status == 101)
-                message_complete(p, STATE_STOPPED, HTTP_MESSAGE_UPGRADE, true);
+                http1_message_complete(p, STATE_STOPPED, HTTP_MESSAGE_UPGRADE, true);
         else if (m->m.status < 200 || m->m.status == 204 || m->m.status == 304 || d == HTTP1_BODY_NONE)
-                message_complete(p, STATE_START, 0, true);
+                http1_message_complete(p, STATE_START, 0, true);
         else if (d == HTTP1_BODY_TUNNEL && m->m.status < 300)
-                message_complete(p, STATE_STOPPED, HTTP_MESSAGE_UPGRADE, true);
+                http1_message_complete(p, STATE_STOPPED, HTTP_MESSAGE_UPGRADE, true);
         else if (p->chunked)
                 p->state = STATE_CHUNK_SIZE;
         else if (p->te_other)
                 p->state = STATE_CLOSE_DELIMITED;
         else if (p->has_content_length) {
                 if (p->content_length == 0)
-                        message_complete(p, STATE_START, 0, true);
+                        http1_message_complete(p, STATE_START, 0, true);
                 else {
                         p->state = STATE_BODY;
                         p->remaining = p->content_length;
@@ -568,7 +568,7 @@ static bool head_line(Http1Parser *p, size_t content, bool cr, uint64_t next_off
                 }
                 e = start_line(p, line, have, have == text, !p->overflow);
                 if (e) {
-                        fail(p, e, p->cur_offset, line, have);
+                        http1_fail(p, e, p->cur_offset, line, have);
                         return true;
                 }
                 p->start_done = true;
@@ -588,7 +588,7 @@ static bool head_line(Http1Parser *p, size_t content, bool cr, uint64_t next_off
                         e = field_line(p, (const char *) p->scratch, have, have < text, &f);
                 }
                 if (e) {
-                        fail(p, e, p->line_start_offset, p->scratch, have);
+                        http1_fail(p, e, p->line_start_offset, p->scratch, have);
                         return true;
                 }
         }
@@ -604,7 +604,7 @@ static bool head_line(Http1Parser *p, size_t content, bool cr, uint64_t next_off
         return false;
 }
 
-size_t head_consume(Http1Parser *p, const uint8_t *q, size_t avail) {
+size_t http1_head_consume(Http1Parser *p, const uint8_t *q, size_t avail) {
         size_t i = 0;
 
         while (i < avail) {

@@ -133,18 +133,18 @@ static inline void remember(Http1Parser *p, int r) {
 }
 
 /* parser.c */
-void message_complete(Http1Parser *p, Http1State next, unsigned flags, bool now);
-void fail(Http1Parser *p, const char *error, uint64_t offset, const void *excerpt, size_t excerpt_len);
+void http1_message_complete(Http1Parser *p, Http1State next, unsigned flags, bool now);
+void http1_fail(Http1Parser *p, const char *error, uint64_t offset, const void *excerpt, size_t excerpt_len);
 
 /* parser-head.c */
-size_t head_consume(Http1Parser *p, const uint8_t *q, size_t avail);
-void head_finalize(Http1Parser *p, size_t end, const char **ret_error, size_t *ret_line);
-bool start_line_salvage(Http1Parser *p);
+size_t http1_head_consume(Http1Parser *p, const uint8_t *q, size_t avail);
+void http1_head_finalize(Http1Parser *p, size_t end, const char **ret_error, size_t *ret_line);
+bool http1_start_line_salvage(Http1Parser *p);
 
 /* parser-body.c */
-const char *content_length(Http1Parser *p, const char *v, size_t len);
-void transfer_encoding(Http1Parser *p, const char *v, size_t len);
-void chunk_size_done(Http1Parser *p);
-size_t chunk_size_consume(Http1Parser *p, const uint8_t *q, size_t avail);
-size_t chunk_ext_consume(Http1Parser *p, const uint8_t *q, size_t avail);
-size_t trailer_consume(Http1Parser *p, const uint8_t *q, size_t avail);
+const char *http1_content_length(Http1Parser *p, const char *v, size_t len);
+void http1_transfer_encoding(Http1Parser *p, const char *v, size_t len);
+void http1_chunk_size_done(Http1Parser *p);
+size_t http1_chunk_size_consume(Http1Parser *p, const uint8_t *q, size_t avail);
+size_t http1_chunk_ext_consume(Http1Parser *p, const uint8_t *q, size_t avail);
+size_t http1_trailer_consume(Http1Parser *p, const uint8_t *q, size_t avail);

@@ -171,7 +171,7 @@ static int message_begin(Http1Parser *p) {
  * otherwise (given up, or ended by the end of the stream) last_ns stays the
  * time of the last byte we did see.
  */
-void message_complete(Http1Parser *p, Http1State next, unsigned flags, bool now) {
+void http1_message_complete(Http1Parser *p, Http1State next, unsigned flags, bool now) {
         Http1Message *m = TAKE_PTR(p->cur);
         bool tunnel;
 
@@ -187,14 +187,14 @@ void message_complete(Http1Parser *p, Http1State next, unsigned flags, bool now)
 
 /*
  * Gives up the message in progress: reported truncated if its start line
- * was seen, or enough of it (start_line_salvage()), dropped otherwise.
+ * was seen, or enough of it (http1_start_line_salvage()), dropped otherwise.
  */
 static void message_abandon(Http1Parser *p, unsigned flags) {
         Http1Message *m = p->cur;
 
         if (!m)
                 return;
-        if (!p->start_done && !start_line_salvage(p)) {
+        if (!p->start_done && !http1_start_line_salvage(p)) {
                 p->cur = http1_message_free(p->cur);
                 message_reset(p);
                 return;
@@ -203,9 +203,9 @@ static void message_abandon(Http1Parser *p, unsigned flags) {
                 flags |= HTTP_MESSAGE_HEAD_TRUNCATED | HTTP_MESSAGE_HEAD_CUT;
                 if (!p->head_finalized)
                         /* keep the complete field lines we have; stop quietly at a bad one */
-                        head_finalize(p, p->overflow ? p->cur->len : p->line_off, NULL, NULL);
+                        http1_head_finalize(p, p->overflow ? p->cur->len : p->line_off, NULL, NULL);
         }
-        message_complete(p, p->state, HTTP_MESSAGE_TRUNCATED | flags, false);
+        http1_message_complete(p, p->state, HTTP_MESSAGE_TRUNCATED | flags, false);
 }
 
 static void lose_sync(Http1Parser *p, unsigned flags, bool count) {
@@ -219,7 +219,7 @@ static void lose_sync(Http1Parser *p, unsigned flags, bool count) {
                 remember(p, p->cb.desync(p, p->userdata));
 }
 
-void fail(Http1Parser *p, const char *error, uint64_t offset, const void *excerpt, size_t excerpt_len) {
+void http1_fail(Http1Parser *p, const char *error, uint64_t offset, const void *excerpt, size_t excerpt_len) {
         if (p->maybe_tunnel && !p->start_done) {
                 /*
                  * After a CONNECT or Upgrade request, bytes that are not a
@@ -311,9 +311,9 @@ int http1_parser_feed(Http1Parser *p, const uint8_t *buf, size_t n, uint64_t ts_
                         k = 0;
                         /* refuse what cannot start a message at once rather than buffer it */
                         if (!tchar[*q] || (p->kind == HTTP1_KIND_RESPONSE && *q != 'H')) {
-                                fail(p, p->kind != HTTP1_KIND_RESPONSE ? "invalid request line" :
-                                        tchar[*q] ? "expected a status line" : "invalid status line",
-                                     p->offset, q, avail);
+                                http1_fail(p, p->kind != HTTP1_KIND_RESPONSE ? "invalid request line" :
+                                              tchar[*q] ? "expected a status line" : "invalid status line",
+                                           p->offset, q, avail);
                                 k = 1;
                                 break;
                         }
@@ -327,7 +327,7 @@ int http1_parser_feed(Http1Parser *p, const uint8_t *buf, size_t n, uint64_t ts_
                         }
                         break;
                 case STATE_HEAD:
-                        k = head_consume(p, q, avail);
+                        k = http1_head_consume(p, q, avail);
                         break;
                 case STATE_BODY:
                 case STATE_CHUNK_DATA:
@@ -337,16 +337,16 @@ int http1_parser_feed(Http1Parser *p, const uint8_t *buf, size_t n, uint64_t ts_
                         p->cur->m.wire_bytes += k;
                         if (p->remaining == 0) {
                                 if (p->state == STATE_BODY)
-                                        message_complete(p, STATE_START, 0, true);
+                                        http1_message_complete(p, STATE_START, 0, true);
                                 else
                                         p->state = STATE_CHUNK_CR;
                         }
                         break;
                 case STATE_CHUNK_SIZE:
-                        k = chunk_size_consume(p, q, avail);
+                        k = http1_chunk_size_consume(p, q, avail);
                         break;
                 case STATE_CHUNK_EXT:
-                        k = chunk_ext_consume(p, q, avail);
+                        k = http1_chunk_ext_consume(p, q, avail);
                         break;
                 case STATE_CHUNK_SIZE_LF:
                 case STATE_CHUNK_CR:
@@ -358,15 +358,15 @@ int http1_parser_feed(Http1Parser *p, const uint8_t *buf, size_t n, uint64_t ts_
                         } else if (*q == '\n') {
                                 p->cur->m.wire_bytes++;
                                 if (p->state == STATE_CHUNK_SIZE_LF)
-                                        chunk_size_done(p);
+                                        http1_chunk_size_done(p);
                                 else
                                         p->state = STATE_CHUNK_SIZE;
                         } else
-                                fail(p, p->state == STATE_CHUNK_SIZE_LF ? "invalid chunk size" :
-                                        "missing CRLF after chunk data", p->offset, q, avail);
+                                http1_fail(p, p->state == STATE_CHUNK_SIZE_LF ? "invalid chunk size" :
+                                              "missing CRLF after chunk data", p->offset, q, avail);
                         break;
                 case STATE_TRAILER:
-                        k = trailer_consume(p, q, avail);
+                        k = http1_trailer_consume(p, q, avail);
                         break;
                 case STATE_CLOSE_DELIMITED:
                         k = avail;
@@ -420,11 +420,11 @@ int http1_parser_gap(Http1Parser *p, uint64_t n, uint64_t ts_ns) {
                 if (k < n) {
                         /* the gap ran over the framing that follows: where it is, is unknowable */
                         if (p->state == STATE_BODY)
-                                message_complete(p, STATE_START, 0, true);
+                                http1_message_complete(p, STATE_START, 0, true);
                         lose_sync(p, HTTP_MESSAGE_GAP, true);
                 } else if (p->remaining == 0) {
                         if (p->state == STATE_BODY)
-                                message_complete(p, STATE_START, 0, true);
+                                http1_message_complete(p, STATE_START, 0, true);
                         else
                                 p->state = STATE_CHUNK_CR;
                 }
@@ -446,7 +446,7 @@ int http1_parser_finish(Http1Parser *p, uint64_t ts_ns) {
         p->r = 0;
         p->ts = ts_ns;
         if (p->state == STATE_CLOSE_DELIMITED)
-                message_complete(p, STATE_STOPPED, HTTP_MESSAGE_CLOSE_DELIMITED, false);
+                http1_message_complete(p, STATE_STOPPED, HTTP_MESSAGE_CLOSE_DELIMITED, false);
         else
                 message_abandon(p, 0);
         message_reset(p);
