@@ -3,7 +3,7 @@
  * Protocol inference on the first bytes of a connection's data: is this an
  * HTTP/1.x request, a response, the HTTP/2 preface, or certainly something
  * else (TLS, ssh)? A pure function over a small buffer so that the same code
- * runs in the BPF programs and in the unit tests (tests/unit/test-infer.c),
+ * runs in the BPF programs and in the unit tests (tests/unit/capture/test-infer.c),
  * which compile it with ordinary C types.
  */
 #pragma once

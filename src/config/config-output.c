@@ -384,7 +384,7 @@ int config_generate_docs(FILE *f) {
         fputs("# Configuration\n"
               "\n"
               "<!-- Generated from src/config/config-table.c by `ninja -C build update-config-files`; do not edit.\n"
-              "     tests/unit/test-config.c fails when this file and the table disagree. -->\n"
+              "     tests/unit/config/test-config.c fails when this file and the table disagree. -->\n"
               "\n"
               "http-tracer reads YAML. Keys are snake_case inside sections (`log:`, `capture:` ...);\n"
               "a dotted key such as `filter.include.units:` is the same as the nested form.\n"

@@ -2,7 +2,7 @@
 /*
  * Every setting, once. Defaults, --generate-config, docs/configuration.md,
  * environment variable names and validation ranges are all derived from this
- * table; tests/unit/test-config.c fails when the shipped files drift from it.
+ * table; tests/unit/config/test-config.c fails when the shipped files drift from it.
  *
  * Defaults are written in the same text form the environment uses and are
  * parsed by the same code as any other value, so a bad default is caught by

@@ -79,7 +79,7 @@
  * (Referer, two Content-Types, FORMAT_HEADER_FIELDS_MAX headers) adds at
  * most 19 fields of FORMAT_VALUE_MAX + 1 bytes, about 10 KiB. The margin
  * is for fields added later (format_exchange() fails with -ENOBUFS rather
- * than overflow; tests/unit/test-format.c fills every field at its limit).
+ * than overflow; tests/unit/output/test-format.c fills every field at its limit).
  */
 #define FORMAT_FIELDS_MAX   64u
 #define FORMAT_BUFFER_SIZE  (32u * 1024u)

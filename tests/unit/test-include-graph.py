@@ -54,8 +54,8 @@ ABI = 'bpf/abi.h'
 
 # Tests (under tests/) that include the ABI -> why.
 TESTS_ABI = {
-    'unit/test-conn.c': 'builds ring-buffer records for the records decoder in front of the connection table',
-    'unit/test-filter.c': 'checks the kernel filter against the kernel\'s role bits',
+    'unit/conn/test-conn.c': 'builds ring-buffer records for the records decoder in front of the connection table',
+    'unit/select/test-filter.c': 'checks the kernel filter against the kernel\'s role bits',
 }
 
 MAX_LINES = 800
@@ -182,7 +182,7 @@ def check_bpf(bpf):
                 errors.append(f'(k) bpf/{rel} includes "{inc}": expected each source over lib/ '
                               f'only, got another source')
         if rel == BPF_PURE and '#include' in text:
-            errors.append(f'(k) bpf/{rel}: expected no #include (tests/unit/test-infer.c '
+            errors.append(f'(k) bpf/{rel}: expected no #include (tests/unit/capture/test-infer.c '
                           f'compiles it as plain C), got one')
         if rel.endswith('.h') and '#pragma once' not in text:
             errors.append(f'(k) bpf/{rel}: expected #pragma once, got none')

@@ -22,7 +22,7 @@
 
 #include <cmocka.h>
 
-#include "../syslog-check.h"
+#include "../../syslog-check.h"
 #include "basic/macro.h"
 #include "output/syslog-writer.h"
 

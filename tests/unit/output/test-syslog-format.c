@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "../syslog-check.h"
+#include "../../syslog-check.h"
 #include "basic/macro.h"
 #include "output/fields.h"
 #include "output/syslog-format.h"

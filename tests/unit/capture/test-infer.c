@@ -8,7 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "../../bpf/lib/infer.h"
+#include "bpf/lib/infer.h"
 
 static int infer(const char *s, unsigned n) {
         return ht_infer_protocol((const unsigned char *) s, n);
