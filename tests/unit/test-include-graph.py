@@ -14,6 +14,9 @@ The shape of src/, checked from its #include lines (docs/architecture.md, "The t
  (e) every quoted include names its folder ("conn/exchange.h", resolved from
      src/), so the graph here is the graph the compiler sees, and every folder
      of src/ has a place in FLOW.
+ (t) tests/unit/ has the folder shape of src/: every unit test (a .c file)
+     sits in a folder of tests/unit/ that src/ has (conn/test-conn.c,
+     protocols/http1/test-http1-parser.c), none at its top.
 
 The ALLOWED_* tables list the violations the tree had when this test was
 written, each with its reason. They may only shrink: a new violation fails, and
@@ -126,6 +129,24 @@ def find_cycle(graph):
 BPF_MAIN = 'http-tracer.bpf.c'
 BPF_PURE = 'lib/infer.h'
 BPF_OUTSIDE = {'vmlinux.h'}
+
+
+def check_unit_shape(unit, src):
+    """(t) every .c of tests/unit/ in a folder that src/ has too."""
+    errors = []
+    for root, dirs, names in os.walk(unit):
+        dirs.sort()
+        rel_dir = os.path.relpath(root, unit)
+        for name in sorted(names):
+            if not name.endswith('.c'):
+                continue
+            if rel_dir == '.':
+                errors.append(f'(t) tests/unit/{name}: expected it in the folder of its module '
+                              f'(tests/unit/<folder of src/>/{name}), got it at the top of tests/unit/')
+            elif not os.path.isdir(os.path.join(src, rel_dir)):
+                errors.append(f'(t) tests/unit/{rel_dir}/{name}: expected a folder that src/ has, '
+                              f'got {rel_dir}/, which src/ has not')
+    return errors
 
 
 def check_tests_abi(tests):
@@ -302,6 +323,7 @@ def main():
     if len(sys.argv) > 2:
         errors += check_bpf(sys.argv[2])
     errors += check_tests_abi(os.path.join(os.path.dirname(os.path.abspath(src)), 'tests'))
+    errors += check_unit_shape(os.path.dirname(os.path.abspath(__file__)), src)
 
     print(f'{len(files)} files, {len(edges)} includes, {len(graph)} modules; '
           f'allowed for now: {len(ALLOWED_UPWARD)} upward, {len(ALLOWED_ABI)} ABI, {len(ALLOWED_LONG)} long')
