@@ -95,8 +95,9 @@ static void help(void) {
         char protocols[128];
 
         printf("%s [OPTIONS...]\n\n"
-               "Trace every plaintext %s exchange on this host with eBPF and write\n"
-               "each request/response pair to the systemd journal.\n\n"
+               "Trace every %s exchange on this host with eBPF (HTTPS through\n"
+               "OpenSSL, tls.enabled) and write each request/response pair to the\n"
+               "systemd journal.\n\n"
                "  -h --help                 Show this help\n"
                "     --version              Show the version\n"
                "  -o --output=KIND          journal (default), json (stdout), syslog, none\n"
