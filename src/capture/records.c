@@ -89,26 +89,15 @@ static int dispatch_data(ConnTable *t, Stats *stats, const struct ht_data_event 
         stats->bytes_gap += ev->length - ev->captured;
         stats->bytes_lost += ev->lost_before;
 
-        if (!conn_table_has(t, source, id)) {
+        /* Bytes lost before this record, then its captured bytes, then what it stands for but did not carry. */
+        r = conn_table_segment(t, source, id, dir, ev->lost_before, payload, ev->captured,
+                               (uint64_t) ev->length - ev->captured, ts, ev->hdr.tid,
+                               ev->flags & HT_DATA_SEGMENT_START);
+        if (r == -ENOENT) {
                 stats->records_orphan++;
                 return 0;
         }
-        /* Bytes lost before this record, then its captured bytes, then what it stands for but did not carry. */
-        if (ev->lost_before > 0) {
-                r = conn_table_gap(t, source, id, dir, ev->lost_before, ts);
-                if (r < 0)
-                        return r;
-        }
-        r = conn_table_data(t, source, id, dir, payload, ev->captured, ts, ev->hdr.tid,
-                            ev->flags & HT_DATA_SEGMENT_START);
-        if (r < 0)
-                return r;
-        if (ev->length > ev->captured) {
-                r = conn_table_gap(t, source, id, dir, (uint64_t) ev->length - ev->captured, ts);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
+        return r;
 }
 
 int records_dispatch(ConnTable *t, Stats *stats, const void *data, size_t size) {

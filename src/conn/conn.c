@@ -276,6 +276,30 @@ int conn_table_gap(ConnTable *t, ConnSource source, uint64_t id, ConnDirection d
         return c->ops->gap(c->proto, direction & 1, n, ts_ns);
 }
 
+int conn_table_segment(ConnTable *t, ConnSource source, uint64_t id, ConnDirection direction,
+                       uint64_t lost_before, const uint8_t *buf, size_t n, uint64_t gap_after,
+                       uint64_t ts_ns, uint32_t tid, bool segment_start) {
+        Conn *c = conn_touch(t, source, id, ts_ns);
+        int r;
+
+        if (!c)
+                return -ENOENT;
+        direction &= 1;
+        if (lost_before > 0) {
+                r = c->ops->gap(c->proto, direction, lost_before, ts_ns);
+                if (r < 0)
+                        return r;
+        }
+        if (n > 0) {
+                r = c->ops->data(c->proto, direction, buf, n, ts_ns, tid, segment_start);
+                if (r < 0)
+                        return r;
+        }
+        if (gap_after > 0)
+                return c->ops->gap(c->proto, direction, gap_after, ts_ns);
+        return 0;
+}
+
 int conn_table_close(ConnTable *t, ConnSource source, uint64_t id, uint64_t ts_ns) {
         Conn *c = conn_touch(t, source, id, ts_ns);
 
