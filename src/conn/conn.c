@@ -167,7 +167,7 @@ ConnTable *conn_table_free(ConnTable *t) {
         return NULL;
 }
 
-static Conn *conn_find(const ConnTable *t, uint8_t source, uint64_t id) {
+static inline Conn *conn_find(const ConnTable *t, uint8_t source, uint64_t id) {
         return source < _CONN_SOURCE_MAX ? hashmap_get(t->by_id[source], id) : NULL;
 }
 
@@ -241,7 +241,7 @@ int conn_table_open(ConnTable *t, const ConnInfo *info, const ProtocolOps *ops) 
 }
 
 /* The connection (source, id), touched at ts; NULL if there is none. */
-static Conn *conn_touch(ConnTable *t, ConnSource source, uint64_t id, uint64_t ts) {
+static inline Conn *conn_touch(ConnTable *t, ConnSource source, uint64_t id, uint64_t ts) {
         Conn *c;
 
         if (!t)
@@ -276,27 +276,25 @@ int conn_table_gap(ConnTable *t, ConnSource source, uint64_t id, ConnDirection d
         return c->ops->gap(c->proto, direction & 1, n, ts_ns);
 }
 
-int conn_table_segment(ConnTable *t, ConnSource source, uint64_t id, ConnDirection direction,
-                       uint64_t lost_before, const uint8_t *buf, size_t n, uint64_t gap_after,
-                       uint64_t ts_ns, uint32_t tid, bool segment_start) {
-        Conn *c = conn_touch(t, source, id, ts_ns);
+int conn_table_segment(ConnTable *t, const ConnSegment *s) {
+        Conn *c = conn_touch(t, s->source, s->id, s->ts_ns);
+        ConnDirection direction = s->direction & 1;
         int r;
 
         if (!c)
                 return -ENOENT;
-        direction &= 1;
-        if (lost_before > 0) {
-                r = c->ops->gap(c->proto, direction, lost_before, ts_ns);
+        if (s->lost_before > 0) {
+                r = c->ops->gap(c->proto, direction, s->lost_before, s->ts_ns);
                 if (r < 0)
                         return r;
         }
-        if (n > 0) {
-                r = c->ops->data(c->proto, direction, buf, n, ts_ns, tid, segment_start);
+        if (s->n > 0) {
+                r = c->ops->data(c->proto, direction, s->buf, s->n, s->ts_ns, s->tid, s->segment_start);
                 if (r < 0)
                         return r;
         }
-        if (gap_after > 0)
-                return c->ops->gap(c->proto, direction, gap_after, ts_ns);
+        if (s->gap_after > 0)
+                return c->ops->gap(c->proto, direction, s->gap_after, s->ts_ns);
         return 0;
 }
 

@@ -18,12 +18,6 @@
  */
 #define HTTP1_CHUNK_EXT_MAX 4096u
 
-/*
- * Largest Content-Length accepted: 2^62 leaves room for adding up body,
- * head and gap counters in uint64_t without overflow checks everywhere.
- */
-#define HTTP1_CONTENT_LENGTH_MAX (UINT64_C(1) << 62)
-
 static inline int hex_value(uint8_t c) {
         if (c >= '0' && c <= '9')
                 return c - '0';
@@ -34,37 +28,6 @@ static inline int hex_value(uint8_t c) {
 }
 
 /* ---- framing fields ---- */
-
-const char *http1_content_length(Http1Parser *p, const char *v, size_t len) {
-        /* RFC 9110 §8.6: a list of identical values may be taken as one */
-        while (true) {
-                const char *comma = memchr(v, ',', len);
-                size_t l = comma ? (size_t) (comma - v) : len, a = 0, b = l;
-                uint64_t x = 0;
-
-                while (a < b && is_ows(v[a]))
-                        a++;
-                while (b > a && is_ows(v[b - 1]))
-                        b--;
-                if (a == b)
-                        return "invalid Content-Length";
-                for (size_t i = a; i < b; i++) {
-                        if (!is_digit(v[i]) || x > HTTP1_CONTENT_LENGTH_MAX / 10)
-                                return "invalid Content-Length";
-                        x = x * 10 + (v[i] - '0');
-                        if (x > HTTP1_CONTENT_LENGTH_MAX)
-                                return "invalid Content-Length";
-                }
-                if (p->has_content_length && p->content_length != x)
-                        return "conflicting Content-Length";
-                p->has_content_length = true;
-                p->content_length = x;
-                if (!comma)
-                        return NULL;
-                v = comma + 1;
-                len -= l + 1;
-        }
-}
 
 void http1_transfer_encoding(Http1Parser *p, const char *v, size_t len) {
         /* only the last coding matters for framing (RFC 9112 §6.3) */

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "protocols/http1/parser.h"
 
@@ -132,6 +133,49 @@ static inline void remember(Http1Parser *p, int r) {
                 p->r = r;
 }
 
+/*
+ * Largest Content-Length accepted: 2^62 leaves room for adding up body,
+ * head and gap counters in uint64_t without overflow checks everywhere.
+ */
+#define HTTP1_CONTENT_LENGTH_MAX (UINT64_C(1) << 62)
+
+/*
+ * A Content-Length value: NULL, or why it is refused. Here rather than in
+ * parser-body.c: it runs for nearly every head, and the call across files
+ * cost instructions on every exchange; inline, it is part of
+ * http1_head_consume() as it was before the parser was split.
+ */
+static inline const char *http1_content_length(Http1Parser *p, const char *v, size_t len) {
+        /* RFC 9110 §8.6: a list of identical values may be taken as one */
+        while (true) {
+                const char *comma = memchr(v, ',', len);
+                size_t l = comma ? (size_t) (comma - v) : len, a = 0, b = l;
+                uint64_t x = 0;
+
+                while (a < b && is_ows(v[a]))
+                        a++;
+                while (b > a && is_ows(v[b - 1]))
+                        b--;
+                if (a == b)
+                        return "invalid Content-Length";
+                for (size_t i = a; i < b; i++) {
+                        if (!is_digit(v[i]) || x > HTTP1_CONTENT_LENGTH_MAX / 10)
+                                return "invalid Content-Length";
+                        x = x * 10 + (v[i] - '0');
+                        if (x > HTTP1_CONTENT_LENGTH_MAX)
+                                return "invalid Content-Length";
+                }
+                if (p->has_content_length && p->content_length != x)
+                        return "conflicting Content-Length";
+                p->has_content_length = true;
+                p->content_length = x;
+                if (!comma)
+                        return NULL;
+                v = comma + 1;
+                len -= l + 1;
+        }
+}
+
 /* parser.c */
 void http1_message_complete(Http1Parser *p, Http1State next, unsigned flags, bool now);
 void http1_fail(Http1Parser *p, const char *error, uint64_t offset, const void *excerpt, size_t excerpt_len);
@@ -142,7 +186,6 @@ void http1_head_finalize(Http1Parser *p, size_t end, const char **ret_error, siz
 bool http1_start_line_salvage(Http1Parser *p);
 
 /* parser-body.c */
-const char *http1_content_length(Http1Parser *p, const char *v, size_t len);
 void http1_transfer_encoding(Http1Parser *p, const char *v, size_t len);
 void http1_chunk_size_done(Http1Parser *p);
 size_t http1_chunk_size_consume(Http1Parser *p, const uint8_t *q, size_t avail);

@@ -331,8 +331,10 @@ static void test_two_views_of_one_socket(void **state) {
         assert_int_equal(conn_table_close(f->t, CONN_SOURCE_TLS, 1, 7000), 0);
         assert_int_equal(conn_table_close(f->t, CONN_SOURCE_TLS, 1, 7000), -ENOENT);
         assert_int_equal(conn_table_gap(f->t, CONN_SOURCE_TLS, 1, CONN_DIR_INGRESS, 10, 7000), -ENOENT);
-        assert_int_equal(conn_table_segment(f->t, CONN_SOURCE_TLS, 1, CONN_DIR_INGRESS, 0, (const uint8_t *) req,
-                                            strlen(req), 0, 7000, 100, true), -ENOENT);
+        assert_int_equal(conn_table_segment(f->t, &(ConnSegment) {
+                                 .source = CONN_SOURCE_TLS, .id = 1, .direction = CONN_DIR_INGRESS,
+                                 .buf = (const uint8_t *) req, .n = strlen(req), .ts_ns = 7000, .tid = 100,
+                                 .segment_start = true }), -ENOENT);
         assert_int_equal(conn_table_size(f->t), 0);
         assert_int_equal(conn_table_last_timestamp(f->t), 7000);
 }
