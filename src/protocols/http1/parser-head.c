@@ -80,8 +80,11 @@ static void head_store(Http1Parser *p, const uint8_t *data, size_t len) {
  * Parses a start line (without CR/LF). complete is false when only a prefix
  * of a long line is known (it did not fit in scratch): the version is then
  * assumed 1.1. When stored, the pieces are NUL-terminated in place.
+ * Always inline: since http1_head_consume() is no longer inlined into
+ * parser.c, gcc stopped inlining this too, a call per message.
  */
-static const char *start_line(Http1Parser *p, char *line, size_t len, bool complete, bool stored) {
+static inline __attribute__((always_inline)) const char *start_line(Http1Parser *p, char *line, size_t len,
+                                                                  bool complete, bool stored) {
         Http1Message *m = p->cur;
         bool response = len >= 5 && memcmp(line, "HTTP/", 5) == 0;
 
