@@ -172,6 +172,42 @@ typedef struct Span {
 } Span;
 
 /*
+ * The result of a redactor_*() call from the spans to mask, in order and
+ * disjoint: 0 and *ret = NULL when there are none, else 1 and a new string
+ * with each span replaced by the mask (-ENOMEM when that fails).
+ */
+static int apply_spans(const Redactor *r, const char *s, size_t len, const Span *spans, size_t n, char **ret,
+                       size_t *ret_len) {
+        size_t out_len = 0;
+        char *out;
+
+        if (n == 0) {
+                *ret = NULL;
+                if (ret_len)
+                        *ret_len = len;
+                return 0;
+        }
+        out = malloc(len + n * r->mask_len + 1);
+        if (!out)
+                return -ENOMEM;
+        for (size_t i = 0, from = 0; i <= n; i++) {
+                size_t to = i < n ? spans[i].from : len;
+                memcpy(out + out_len, s + from, to - from);
+                out_len += to - from;
+                if (i == n)
+                        break;
+                memcpy(out + out_len, r->mask, r->mask_len);
+                out_len += r->mask_len;
+                from = spans[i].to;
+        }
+        out[out_len] = 0;
+        *ret = out;
+        if (ret_len)
+                *ret_len = out_len;
+        return 1;
+}
+
+/*
  * Finds the values to mask in the parameter list s[a..b). Writes spans in
  * order; returns how many (at most (b - a) / 2 + 1, which the caller sized).
  */
@@ -207,8 +243,7 @@ static size_t scan_params(const Redactor *r, const char *s, size_t a, size_t b, 
 int redactor_url(const Redactor *r, const char *s, size_t len, char **ret, size_t *ret_len) {
         _cleanup_(freep) Span *spans = NULL;
         const char *q, *h;
-        size_t n = 0, qs, hs, out_len = 0;
-        char *out;
+        size_t n = 0, qs, hs;
 
         if (!r || !r->enabled || r->n_params == 0 || len == 0)
                 goto unchanged;
@@ -228,33 +263,10 @@ int redactor_url(const Redactor *r, const char *s, size_t len, char **ret, size_
                 n += scan_params(r, s, qs, hs, spans + n);
         if (h)
                 n += scan_params(r, s, hs + 1, len, spans + n);
-        if (n == 0)
-                goto unchanged;
-
-        out = malloc(len + n * r->mask_len + 1);
-        if (!out)
-                return -ENOMEM;
-        for (size_t i = 0, from = 0; i <= n; i++) {
-                size_t to = i < n ? spans[i].from : len;
-                memcpy(out + out_len, s + from, to - from);
-                out_len += to - from;
-                if (i == n)
-                        break;
-                memcpy(out + out_len, r->mask, r->mask_len);
-                out_len += r->mask_len;
-                from = spans[i].to;
-        }
-        out[out_len] = 0;
-        *ret = out;
-        if (ret_len)
-                *ret_len = out_len;
-        return 1;
+        return apply_spans(r, s, len, spans, n, ret, ret_len);
 
 unchanged:
-        *ret = NULL;
-        if (ret_len)
-                *ret_len = len;
-        return 0;
+        return apply_spans(r, s, len, NULL, 0, ret, ret_len);
 }
 
 int redactor_header(const Redactor *r, const char *name, size_t name_len, const char *value, size_t value_len,
@@ -362,8 +374,7 @@ static bool text_secret_value(const Redactor *r, const char *s, size_t len, size
 
 int redactor_text(const Redactor *r, const char *s, size_t len, char **ret, size_t *ret_len) {
         _cleanup_(freep) Span *spans = NULL;
-        size_t n = 0, out_len = 0;
-        char *out;
+        size_t n = 0;
 
         if (!r || !r->enabled || (r->n_params == 0 && r->n_headers == 0) || len == 0)
                 goto unchanged;
@@ -383,31 +394,8 @@ int redactor_text(const Redactor *r, const char *s, size_t len, char **ret, size
                 }
                 spans[n++] = (Span) { from, to };
         }
-        if (n == 0)
-                goto unchanged;
-
-        out = malloc(len + n * r->mask_len + 1);
-        if (!out)
-                return -ENOMEM;
-        for (size_t i = 0, from = 0; i <= n; i++) {
-                size_t to = i < n ? spans[i].from : len;
-                memcpy(out + out_len, s + from, to - from);
-                out_len += to - from;
-                if (i == n)
-                        break;
-                memcpy(out + out_len, r->mask, r->mask_len);
-                out_len += r->mask_len;
-                from = spans[i].to;
-        }
-        out[out_len] = 0;
-        *ret = out;
-        if (ret_len)
-                *ret_len = out_len;
-        return 1;
+        return apply_spans(r, s, len, spans, n, ret, ret_len);
 
 unchanged:
-        *ret = NULL;
-        if (ret_len)
-                *ret_len = len;
-        return 0;
+        return apply_spans(r, s, len, NULL, 0, ret, ret_len);
 }

@@ -14,6 +14,7 @@ import os
 import signal
 
 import htlib
+import tlslib
 from htlib import expect, ensure, log
 
 SERVER = r'''
@@ -42,24 +43,12 @@ srv.serve_forever()
 '''
 
 
-def libssl_of(pid):
-    with open(f"/proc/{pid}/maps") as f:
-        for line in f:
-            path = line.rstrip("\n").partition("/")[2]
-            if path and os.path.basename(path).startswith("libssl.so"):
-                return "/" + path
-    return None
-
-
 def test(ctx):
     htlib.require_tools("openssl", "unshare", "curl")
     import ssl  # noqa: F401  (maps the host's libssl into this process)
-    host_lib = libssl_of(os.getpid())
+    host_lib = tlslib.libssl_of(os.getpid())
     ensure(host_lib, "fixture: python maps no libssl")
-    key = os.path.join(ctx.tmp, "tls-key.pem")
-    cert = os.path.join(ctx.tmp, "tls-cert.pem")
-    htlib.run_cmd(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
-                   "-out", cert, "-days", "2", "-subj", "/CN=localhost"])
+    cert, key = tlslib.make_cert(ctx)
     copy = os.path.join(ctx.tmp, "libssl-copy.so")
     with open(host_lib, "rb") as src, open(copy, "wb") as dst:
         dst.write(src.read())

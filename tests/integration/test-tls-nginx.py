@@ -22,16 +22,8 @@ import subprocess
 import time
 
 import htlib
+import tlslib
 from htlib import expect, ensure, log
-
-
-def make_cert(ctx):
-    key = os.path.join(ctx.tmp, "tls-key.pem")
-    cert = os.path.join(ctx.tmp, "tls-cert.pem")
-    htlib.run_cmd(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
-                   "-out", cert, "-days", "2", "-subj", "/CN=localhost"])
-    os.chmod(key, 0o644)
-    return cert, key
 
 
 def tls_connect(port):
@@ -90,15 +82,6 @@ def request(method, target, port, extra=""):
     return f"{method} {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{extra}\r\n".encode()
 
 
-def libssl_of(pid):
-    with open(f"/proc/{pid}/maps") as f:
-        for line in f:
-            path = line.rstrip("\n").partition("/")[2]
-            if path and os.path.basename(path).startswith("libssl.so"):
-                return "/" + path
-    return None
-
-
 def attach_fds(pid):
     """Attachments a process holds: BPF link and perf event fds (a uprobe is one of either)."""
     n = 0
@@ -121,7 +104,7 @@ def uprobe_events():
 
 def test(ctx):
     htlib.require_tools("nginx", "curl", "openssl")
-    cert, key = make_cert(ctx)
+    cert, key = tlslib.make_cert(ctx)
     tls_port = htlib.free_port()
     nginx = htlib.Nginx(ctx, extra_http=f"""
     server {{
@@ -138,7 +121,7 @@ def test(ctx):
 """)
     htlib.wait_port(tls_port, nginx.proc.popen, what="nginx (TLS)")
     worker = nginx.worker_pids[0]
-    library = libssl_of(worker)
+    library = tlslib.libssl_of(worker)
     ensure(library, f"fixture: nginx worker {worker} maps no libssl")
     events_before = uprobe_events()
 

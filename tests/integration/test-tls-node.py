@@ -16,6 +16,7 @@ import os
 import time
 
 import htlib
+import tlslib
 from htlib import expect, ensure, log
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -26,10 +27,7 @@ def test(ctx):
     htlib.require_tools("node", "openssl")
     node = os.path.realpath("/usr/bin/node")
     ensure(os.path.exists(node), "fixture: no /usr/bin/node")
-    key = os.path.join(ctx.tmp, "tls-key.pem")
-    cert = os.path.join(ctx.tmp, "tls-cert.pem")
-    htlib.run_cmd(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
-                   "-out", cert, "-days", "2", "-subj", "/CN=localhost"])
+    cert, key = tlslib.make_cert(ctx)
     # tls-node.js's own loopback addresses: other traffic on the host cannot crowd these entries out.
     daemon = htlib.Daemon(ctx, ["--set", "filter.include.addresses=127.0.0.7/32,127.0.0.8/32"]).start()
 

@@ -18,6 +18,7 @@ import urllib.error
 import urllib.request
 
 import htlib
+import tlslib
 from htlib import expect, ensure, log
 
 SERVER = r'''
@@ -72,28 +73,16 @@ srv.serve_forever()
 '''
 
 
-def libssl_of(pid):
-    with open(f"/proc/{pid}/maps") as f:
-        for line in f:
-            path = line.rstrip("\n").partition("/")[2]
-            if path and os.path.basename(path).startswith("libssl.so"):
-                return "/" + path
-    return None
-
-
 def test(ctx):
     htlib.require_tools("openssl")
-    key = os.path.join(ctx.tmp, "tls-key.pem")
-    cert = os.path.join(ctx.tmp, "tls-cert.pem")
-    htlib.run_cmd(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
-                   "-out", cert, "-days", "2", "-subj", "/CN=localhost"])
+    cert, key = tlslib.make_cert(ctx)
     daemon = htlib.Daemon(ctx).start()
 
     port = htlib.free_port()
     logpath = os.path.join(ctx.tmp, "access.jsonl")
     server = htlib.Proc(ctx, ["/usr/bin/python3", "-c", SERVER, str(port), cert, key, logpath], "tls-python-server")
     htlib.wait_port(port, server.popen, what="python TLS server")
-    library = libssl_of(server.pid)
+    library = tlslib.libssl_of(server.pid)
     ensure(library, "fixture: the python server maps no libssl")
 
     sslctx = ssl.create_default_context()
