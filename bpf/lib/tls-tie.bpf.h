@@ -27,6 +27,20 @@
 
 #include "maps.bpf.h"
 
+/*
+ * Set by user space (source-openssl.c, through the mmap()ed .bss) once at
+ * least one SSL_* probe is attached, and never cleared while the object
+ * lives. Until then nothing can have an SSL_* call in flight or a TLS view
+ * of a socket, so the syscall source skips the tie lookup on every TCP
+ * socket syscall and the tls_conns lookup on every close(): a host (or a
+ * configuration) without TLS pays nothing for the TLS source.
+ */
+volatile __u32 tls_probes_attached = 0;
+
+static __always_inline bool tls_source_on(void) {
+        return tls_probes_attached != 0;
+}
+
 /* The SSL_* call in flight on a thread, from its entry to its return. */
 struct tls_call {
         __u64 ssl;               /* the SSL* */
@@ -83,6 +97,8 @@ struct {
 static __always_inline void tls_tie_fd(int fd, __u8 dir) {
         struct tls_call *call;
 
+        if (!tls_source_on())
+                return;
         /* Only threads that have made an SSL_* call have the slot. */
         call = bpf_task_storage_get(&tls_calls, bpf_get_current_task_btf(), NULL, 0);
         if (!call)

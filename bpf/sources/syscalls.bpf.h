@@ -430,8 +430,10 @@ int ht_enter_close(struct trace_event_raw_sys_enter *ctx) {
         op = syscall_op(pid_tgid, ctx->args[0], 0, 0);
         close_view(&op);
         /* The TLS source sees no close of its own: its view of the socket ends here too. */
-        op.source = HT_SOURCE_TLS;
-        close_view(&op);
+        if (tls_source_on()) {
+                op.source = HT_SOURCE_TLS;
+                close_view(&op);
+        }
         return 0;
 }
 

@@ -41,6 +41,7 @@
 #include "basic/macro.h"
 #include "capture/source.h"
 #include "bpf/abi.h"
+#include "http-tracer.skel.h"
 
 /* = bpf/lib/tls-tie.bpf.h's: the library's I/O goes through memory BIOs. */
 #define TLS_COOKIE_MEMORY_BIO 0x100u
@@ -238,6 +239,25 @@ static int scan_process(OpensslState *s, struct bpf_object *obj, const char *pid
         return r;
 }
 
+/*
+ * Tell the kernel side that SSL_* probes are attached (bpf/lib/tls-tie.bpf.h:
+ * until then the syscall source skips its TLS work). The .bss is mmap()ed
+ * at load; the skeleton's type names its layout.
+ */
+static void set_probes_attached(struct bpf_object *obj) {
+        struct bpf_map *m = bpf_object__find_map_by_name(obj, ".bss");
+        struct http_tracer_bpf__bss *bss;
+        size_t size = 0;
+
+        bss = m ? (struct http_tracer_bpf__bss *) bpf_map__initial_value(m, &size) : NULL;
+        if (!bss || size < sizeof(*bss)) {
+                /* Cannot happen with this object; without the flag the TLS view is never tied, so say it. */
+                log_warning("TLS source: the BPF object's .bss is not mapped, HTTPS is not traced, ignoring.");
+                return;
+        }
+        __atomic_store_n(&bss->tls_probes_attached, 1, __ATOMIC_SEQ_CST);
+}
+
 static int openssl_attach(struct bpf_object *obj, void **ret_state) {
         OpensslState *s;
         DIR *d;
@@ -277,6 +297,8 @@ static int openssl_attach(struct bpf_object *obj, void **ret_state) {
                 log_info("TLS source: no OpenSSL library found, HTTPS is not traced.");
         else
                 log_debug("TLS source: %u library files, %u probes.", s->n_libs, s->n_links);
+        if (s->n_links > 0)
+                set_probes_attached(obj);
 
         current = s;
         *ret_state = s;
