@@ -68,7 +68,7 @@ enum ht_role {
 enum ht_protocol {
         HT_PROTO_UNKNOWN = 0, /* not classified yet */
         HT_PROTO_HTTP1   = 1,
-        HT_PROTO_HTTP2   = 2, /* recognised by its preface; not traced yet */
+        HT_PROTO_HTTP2   = 2, /* recognised by its client preface (h2c prior knowledge, h2 in TLS) */
         HT_PROTO_OTHER   = 3, /* TLS, ssh, databases...: ignored, costs one map lookup per syscall */
 };
 

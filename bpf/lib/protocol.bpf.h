@@ -26,7 +26,7 @@ _Static_assert(HT_INFER_BYTES <= 255, "ht_conn.stash_len is a __u8");
  * mapped in protocol_of() below), nowhere else.
  */
 static __always_inline bool ht_protocol_traced(__u8 protocol) {
-        return protocol == HT_PROTO_HTTP1;
+        return protocol == HT_PROTO_HTTP1 || protocol == HT_PROTO_HTTP2;
 }
 
 /* Is the connection still worth an operation: traced, or not classified yet? */

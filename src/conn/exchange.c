@@ -38,6 +38,8 @@ static const char *const exchange_end_reason_table[_EXCHANGE_END_MAX] = {
         [EXCHANGE_END_PIPELINE_FULL] = "pipeline-full",
         [EXCHANGE_END_UPGRADE]       = "upgrade",
         [EXCHANGE_END_DESYNC]        = "desync",
+        [EXCHANGE_END_RESET]         = "reset",
+        [EXCHANGE_END_GOAWAY]        = "goaway",
 };
 
 const char *exchange_end_reason_to_string(ExchangeEndReason r) {

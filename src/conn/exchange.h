@@ -30,6 +30,8 @@ enum {
         HTTP_MESSAGE_MEMORY_CAPPED   = 1 << 7,  /* a memory cap refused some of its bytes */
         HTTP_MESSAGE_HEAD_CUT        = 1 << 8,  /* its head's end was never seen (gap, end of stream): the body's size is unknown */
         HTTP_MESSAGE_PIPELINE_OVERFLOW = 1 << 9, /* stands for a request counted past limits.pipeline_max: method, target and fields not kept */
+        HTTP_MESSAGE_HEADERS_INCOMPLETE = 1 << 10, /* HTTP/2: a header block could not be decoded whole (joined mid-stream, bytes lost): only what the static table says */
+        HTTP_MESSAGE_PUSHED          = 1 << 11, /* HTTP/2: a server-pushed request (PUSH_PROMISE) and its response */
 };
 
 typedef struct HttpHeaderField {
@@ -81,6 +83,8 @@ typedef enum ExchangeEndReason {
         EXCHANGE_END_PIPELINE_FULL,   /* too many requests waiting on one connection */
         EXCHANGE_END_UPGRADE,         /* the connection switched protocols before a response */
         EXCHANGE_END_DESYNC,          /* the response stream lost sync: no way to pair it */
+        EXCHANGE_END_RESET,           /* HTTP/2: the stream was reset (RST_STREAM) before a response */
+        EXCHANGE_END_GOAWAY,          /* HTTP/2: the server's GOAWAY said the stream was never processed */
         _EXCHANGE_END_MAX,
 } ExchangeEndReason;
 
@@ -92,6 +96,8 @@ typedef struct Exchange {
         const HttpMessage *response;  /* NULL for EXCHANGE_NO_RESPONSE and PARSE_ERROR */
         uint64_t duration_ns;         /* COMPLETE: request first byte -> response last byte */
         ExchangeEndReason reason;     /* NO_RESPONSE: why */
+        bool stream_reset;            /* HTTP/2: the stream ended with RST_STREAM ... */
+        uint32_t stream_error;        /* ... with this error code (RFC 9113 §7) */
 
         /* PARSE_ERROR only */
         uint8_t error_direction;      /* ConnDirection */

@@ -19,7 +19,10 @@
 #include "select/redact.h"
 
 const char *format_http_version(char buf[static 16], unsigned version) {
-        snprintf(buf, 16, "%u.%u", version / 10, version % 10);
+        if (version >= 20 && version % 10 == 0)
+                snprintf(buf, 16, "%u", version / 10);   /* "2": HTTP/2 has no minor version (RFC 9113) */
+        else
+                snprintf(buf, 16, "%u.%u", version / 10, version % 10);
         return buf;
 }
 
@@ -324,6 +327,12 @@ static void exchange_flags(char *buf, size_t size, const Exchange *x, bool field
                 flags_add(buf, size, "pipeline-overflow");
         if (f & HTTP_MESSAGE_UPGRADE)
                 flags_add(buf, size, "upgrade");
+        if (f & HTTP_MESSAGE_HEADERS_INCOMPLETE)
+                flags_add(buf, size, "headers-incomplete");
+        if (f & HTTP_MESSAGE_PUSHED)
+                flags_add(buf, size, "pushed");
+        if (x->stream_reset)
+                flags_add(buf, size, "reset");
         if (x->conn->source == CONN_SOURCE_TLS)
                 flags_add(buf, size, "tls");
         if (fields_truncated)
@@ -558,6 +567,24 @@ static int render_stream_id(FormatFieldContext *c, const FormatFieldSpec *f) {
         return c->x->stream_id != 0 ? entry_add_u64(c->e, f->name, c->x->stream_id) : 0;
 }
 
+/* RFC 9113 §7 error codes by number; others as 0x... */
+static const char *const http2_error_names[] = {
+        "NO_ERROR", "PROTOCOL_ERROR", "INTERNAL_ERROR", "FLOW_CONTROL_ERROR", "SETTINGS_TIMEOUT",
+        "STREAM_CLOSED", "FRAME_SIZE_ERROR", "REFUSED_STREAM", "CANCEL", "COMPRESSION_ERROR",
+        "CONNECT_ERROR", "ENHANCE_YOUR_CALM", "INADEQUATE_SECURITY", "HTTP_1_1_REQUIRED",
+};
+
+static int render_stream_error(FormatFieldContext *c, const FormatFieldSpec *f) {
+        char buf[16];
+
+        if (!c->x->stream_reset)
+                return 0;
+        if (c->x->stream_error < ELEMENTSOF(http2_error_names))
+                return entry_add_str(c->e, f->name, http2_error_names[c->x->stream_error]);
+        snprintf(buf, sizeof(buf), "0x%" PRIx32, c->x->stream_error);
+        return entry_add_str(c->e, f->name, buf);
+}
+
 static int render_no_response_reason(FormatFieldContext *c, const FormatFieldSpec *f) {
         if (c->x->kind != EXCHANGE_NO_RESPONSE)
                 return 0;
@@ -648,6 +675,7 @@ const FormatFieldSpec format_field_specs[] = {
         FIXED("TLS_LIBRARY",                    render_tls_library),
         FIXED("HTTP_CONNECTION_ID",             render_connection_id),
         FIXED("HTTP_STREAM_ID",                 render_stream_id),
+        FIXED("HTTP2_RESET_ERROR",              render_stream_error),
         FIXED("HTTP_NO_RESPONSE_REASON",        render_no_response_reason),
         FIXED("HTTP_PARSE_ERROR",               render_parse_error),
         FIXED("HTTP_PARSE_ERROR_DIRECTION",     render_parse_error_direction),

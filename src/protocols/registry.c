@@ -8,11 +8,13 @@
 
 #include "basic/macro.h"
 #include "protocols/http1/protocol.h"
+#include "protocols/http2/protocol.h"
 #include "protocols/registry.h"
 
 /* Indexed by ConnProtocol; a row's ops->id must be its index (a unit test checks every row). */
 static const ProtocolOps *const protocols[] = {
         [CONN_PROTOCOL_HTTP1] = &protocol_http1_ops,
+        [CONN_PROTOCOL_HTTP2] = &protocol_http2_ops,
 };
 
 const ProtocolOps *protocol_registry_find(ConnProtocol protocol) {

@@ -21,6 +21,8 @@
 #include "conn/conn.h"
 #include "protocols/http1/counters.h"
 #include "protocols/http1/protocol.h"
+#include "protocols/http2/counters.h"
+#include "protocols/http2/protocol.h"
 #include "protocols/registry.h"
 #include "bpf/abi.h"  /* it builds ring-buffer records */
 
@@ -346,7 +348,7 @@ static void test_open_records_not_traced(void **state) {
 
         open_conn(f, 1, 100, 5, HT_ROLE_SERVER, 1000);
         header(&ev.hdr, HT_EVENT_CONN_OPEN, sizeof(ev), 2, 100, 6, 2000);
-        ev.protocol = HT_PROTO_HTTP2;            /* recognised by the kernel, no handler yet */
+        ev.protocol = HT_PROTO_OTHER;            /* classified by the kernel, no handler */
         assert_int_equal(records_dispatch(f->t, &f->stats, &ev, sizeof(ev)), 0);
         ev.protocol = HT_PROTO_HTTP1;
         ev.source = 7;
@@ -394,8 +396,9 @@ static void test_registry(void **state) {
                 assert_non_null(ops->name);
                 n++;
         }
-        assert_int_equal(n, 1);
+        assert_int_equal(n, 2);
         assert_ptr_equal(protocol_registry_find(CONN_PROTOCOL_HTTP1), &protocol_http1_ops);
+        assert_ptr_equal(protocol_registry_find(CONN_PROTOCOL_HTTP2), &protocol_http2_ops);
 }
 
 static const char *const shared_counter_names[] = {
@@ -428,16 +431,22 @@ static void test_registry_counters(void **state) {
                 }
         }
 
-        /* HTTP/1's, in its order, valued from its row. */
+        /* HTTP/1's, in its order, valued from its row; then HTTP/2's other names; a shared name is summed. */
         for (i = 0; i < _HTTP1_COUNTER_MAX; i++)
                 http1_counters(&s)[i] = 100 + i;
-        s.protocols[CONN_PROTOCOL_HTTP2][0] = 7;   /* no protocol counts there: not reported */
+        http2_counters(&s)[HTTP2_COUNTER_DESYNCS] = 7;
+        http2_counters(&s)[HTTP2_COUNTER_GOAWAYS] = 9;
+        s.protocols[CONN_PROTOCOL_OTHER][0] = 5;   /* no protocol counts there: not reported */
         for (i = 0; (name = protocol_registry_counter(&s, i, &v)); i++) {
-                assert_true(i < _HTTP1_COUNTER_MAX);
-                assert_string_equal(name, protocol_http1_ops.counter_names[i]);
-                assert_int_equal(v, 100 + i);
+                if (i < _HTTP1_COUNTER_MAX) {
+                        assert_string_equal(name, protocol_http1_ops.counter_names[i]);
+                        assert_int_equal(v, 100 + i + (i == HTTP1_COUNTER_DESYNCS ? 7 : 0));
+                } else if (strcmp(name, "goaways") == 0)
+                        assert_int_equal(v, 9);
+                else
+                        assert_int_equal(v, 0);
         }
-        assert_int_equal(i, _HTTP1_COUNTER_MAX);
+        assert_int_equal(i, _HTTP1_COUNTER_MAX + _HTTP2_COUNTER_MAX - 2);   /* desyncs, messages_interim shared */
         assert_string_equal(protocol_registry_counter(&s, HTTP1_COUNTER_DESYNCS, NULL), "desyncs");
         assert_string_equal(protocol_registry_counter(&s, HTTP1_COUNTER_PIPELINE_OVERFLOWS, &v), "pipeline_overflows");
         assert_int_equal(v, 100 + HTTP1_COUNTER_PIPELINE_OVERFLOWS);
@@ -457,8 +466,8 @@ static void test_registry_describe(void **state) {
                 assert_non_null(strstr(protocol_registry_describe(buf, sizeof(buf)), ops->title));
                 n++;
         }
-        assert_int_equal(n, 1);
-        assert_string_equal(protocol_registry_describe(buf, sizeof(buf)), "HTTP/1.x");
+        assert_int_equal(n, 2);
+        assert_string_equal(protocol_registry_describe(buf, sizeof(buf)), "HTTP/1.x and HTTP/2");
         /* Cut to fit, never past the buffer. */
         assert_string_equal(protocol_registry_describe(tiny, sizeof(tiny)), "HTTP");
 }
@@ -466,7 +475,7 @@ static void test_registry_describe(void **state) {
 /* A protocol without a handler: the open is refused, and still ends what held its fd. */
 static void test_open_without_handler(void **state) {
         Fixture *f = *state;
-        ConnInfo h2 = { .id = 2, .tgid = 100, .fd = 5, .protocol = CONN_PROTOCOL_HTTP2, .opened_ns = 3000 };
+        ConnInfo h2 = { .id = 2, .tgid = 100, .fd = 5, .protocol = CONN_PROTOCOL_OTHER, .opened_ns = 3000 };
 
         assert_null(protocol_registry_find(CONN_PROTOCOL_UNKNOWN));
         assert_null(protocol_registry_find(CONN_PROTOCOL_OTHER));

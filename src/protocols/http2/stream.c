@@ -1,0 +1,364 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The streams of one HTTP/2 connection; see stream.h. */
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "basic/macro.h"
+#include "protocols/http2/counters.h"
+#include "protocols/http2/stream.h"
+
+/* One message of a stream. */
+typedef struct Http2Message {
+        HttpMessage m;                /* its strings point into the lists and the copies below */
+        Http2HeaderList *head;        /* the (final) header block */
+        Http2HeaderList *trailers;
+        char *method, *target, *authority;  /* NUL-terminated copies of the pseudo-headers */
+        bool started, ended, has_head;
+} Http2Message;
+
+struct Http2Stream {
+        Http2Stream *next;
+        uint32_t id;
+        bool pushed;
+        Http2Message msg[2];          /* by Http2Side */
+};
+
+/* Counted per stream beyond the lists (the field array is small and bounded by fields_max). */
+static size_t list_memory(const Http2HeaderList *l) {
+        size_t n = 0;
+
+        if (!l)
+                return 0;
+        n += sizeof(*l) + l->n_fields * (sizeof(Http2Field) + sizeof(HttpHeaderField));
+        for (size_t i = 0; i < l->n_fields; i++)
+                n += l->fields[i].name_len + l->fields[i].value_len + 2;
+        for (size_t p = 0; p < _HTTP2_PSEUDO_MAX; p++)
+                n += l->pseudo[p] ? l->pseudo_len[p] + 1 : 0;
+        return n;
+}
+
+static void message_done(Http2Streams *t, Http2Message *m) {
+        size_t used = list_memory(m->head) + list_memory(m->trailers);
+
+        t->memory = used > t->memory ? 0 : t->memory - used;
+        http2_header_list_free(m->head);
+        http2_header_list_free(m->trailers);
+        free(m->m.headers);
+        free(m->method);
+        free(m->target);
+        free(m->authority);
+        *m = (Http2Message) {};
+}
+
+static Http2Stream *stream_free(Http2Streams *t, Http2Stream *s) {
+        message_done(t, &s->msg[0]);
+        message_done(t, &s->msg[1]);
+        t->memory = sizeof(*s) > t->memory ? 0 : t->memory - sizeof(*s);
+        return mfree(s);
+}
+
+void http2_streams_init(Http2Streams *t, const ConnInfo *conn, const ExchangeSink *sink, Stats *stats, size_t max) {
+        *t = (Http2Streams) {
+                .max = max,
+                .conn = conn,
+                .sink = sink,
+                .stats = stats,
+        };
+}
+
+void http2_streams_done(Http2Streams *t) {
+        while (t->first) {
+                Http2Stream *s = t->first;
+
+                t->first = s->next;
+                stream_free(t, s);
+        }
+        t->n = 0;
+}
+
+Http2Stream *http2_streams_get(Http2Streams *t, uint32_t id, bool create) {
+        Http2Stream *s;
+
+        if (id == 0)
+                return NULL;
+        for (s = t->first; s; s = s->next)
+                if (s->id == id)
+                        return s;
+        if (!create)
+                return NULL;
+        if (t->n >= t->max) {
+                http2_counters(t->stats)[HTTP2_COUNTER_STREAMS_OVERFLOWS]++;
+                return NULL;
+        }
+        s = calloc(1, sizeof(*s));
+        if (!s)
+                return NULL;
+        s->id = id;
+        s->msg[HTTP2_SIDE_REQUEST].m.kind = HTTP_MESSAGE_REQUEST;
+        s->msg[HTTP2_SIDE_RESPONSE].m.kind = HTTP_MESSAGE_RESPONSE;
+        s->next = t->first;
+        t->first = s;
+        t->n++;
+        t->memory += sizeof(*s);
+        return s;
+}
+
+static void stream_unlink(Http2Streams *t, Http2Stream *s) {
+        for (Http2Stream **p = &t->first; *p; p = &(*p)->next)
+                if (*p == s) {
+                        *p = s->next;
+                        t->n--;
+                        return;
+                }
+}
+
+static int append_fields(HttpHeaderField *out, size_t *n, const Http2HeaderList *l) {
+        for (size_t i = 0; l && i < l->n_fields; i++)
+                out[(*n)++] = (HttpHeaderField) {
+                        .name = l->fields[i].name,
+                        .name_len = l->fields[i].name_len,
+                        .value = l->fields[i].value,
+                        .value_len = l->fields[i].value_len,
+                };
+        return 0;
+}
+
+/*
+ * The message's field array: the head's fields, a Host field from
+ * :authority when the head has none (so that HTTP_HOST, filters and
+ * fields.request_headers see HTTP/2's Host), then the trailers' fields
+ * (gRPC's grpc-status lives there).
+ */
+static int rebuild_fields(Http2Message *m) {
+        size_t n = 0, max = 1 + (m->head ? m->head->n_fields : 0) + (m->trailers ? m->trailers->n_fields : 0);
+        HttpHeaderField *f;
+
+        f = calloc(max, sizeof(*f));
+        if (!f)
+                return -ENOMEM;
+        if (m->authority && !(m->head && http2_header_list_get(m->head, "host")))
+                f[n++] = (HttpHeaderField) {
+                        .name = "host",
+                        .name_len = 4,
+                        .value = m->authority,
+                        .value_len = strlen(m->authority),
+                };
+        append_fields(f, &n, m->head);
+        append_fields(f, &n, m->trailers);
+        free(m->m.headers);
+        m->m.headers = f;
+        m->m.n_headers = n;
+        return 0;
+}
+
+static char *pseudo_dup(const Http2HeaderList *l, const Http2StaticPeek *peek, Http2Pseudo p) {
+        if (l)
+                return l->pseudo[p] ? strndup(l->pseudo[p], l->pseudo_len[p]) : NULL;
+        if (peek)
+                return peek->pseudo[p] ? strndup(peek->pseudo[p], peek->pseudo_len[p]) : NULL;
+        return NULL;
+}
+
+static void account(Http2Message *m, const Http2FrameInfo *fi, bool head) {
+        if (!m->started) {
+                m->started = true;
+                m->m.first_ns = fi->first_ns;
+                m->m.tid = fi->tid;
+        }
+        m->m.last_ns = fi->last_ns;
+        m->m.wire_bytes += fi->wire_bytes;
+        m->m.gap_bytes += fi->gap_bytes;
+        if (head)
+                m->m.head_bytes += fi->wire_bytes;
+        if (fi->gap_bytes > 0)
+                m->m.flags |= HTTP_MESSAGE_GAP;
+}
+
+static int emit(Http2Streams *t, Http2Stream *s, ExchangeKind kind, ExchangeEndReason reason, bool reset,
+                uint32_t error_code) {
+        Http2Message *req = &s->msg[HTTP2_SIDE_REQUEST], *resp = &s->msg[HTTP2_SIDE_RESPONSE];
+        Exchange x = {
+                .kind = kind,
+                .conn = t->conn,
+                .stream_id = s->id,
+                .request = kind != EXCHANGE_UNCORRELATED ? &req->m : NULL,
+                .response = kind != EXCHANGE_NO_RESPONSE ? &resp->m : NULL,
+                .reason = reason,
+                .stream_reset = reset,
+                .stream_error = error_code,
+        };
+        int r;
+
+        for (int i = 0; i < 2; i++)
+                if (s->pushed)
+                        s->msg[i].m.flags |= HTTP_MESSAGE_PUSHED;
+
+        switch (kind) {
+        case EXCHANGE_COMPLETE:
+                x.duration_ns = resp->m.last_ns > req->m.first_ns ? resp->m.last_ns - req->m.first_ns : 0;
+                t->stats->exchanges_complete++;
+                break;
+        case EXCHANGE_NO_RESPONSE:
+                t->stats->exchanges_no_response++;
+                break;
+        case EXCHANGE_UNCORRELATED:
+                t->stats->exchanges_uncorrelated++;
+                break;
+        default:
+                break;
+        }
+        r = exchange_sink_emit(t->sink, &x);
+        stream_unlink(t, s);
+        stream_free(t, s);
+        return r;
+}
+
+/* Out with what is known; the stream is freed (also when nothing is known: nothing is emitted then). */
+static int stream_end(Http2Streams *t, Http2Stream *s, ExchangeEndReason reason, bool reset, uint32_t code) {
+        Http2Message *req = &s->msg[HTTP2_SIDE_REQUEST], *resp = &s->msg[HTTP2_SIDE_RESPONSE];
+
+        if (resp->started && !resp->ended)
+                resp->m.flags |= HTTP_MESSAGE_TRUNCATED;
+        if (req->started && !req->ended)
+                req->m.flags |= HTTP_MESSAGE_TRUNCATED;
+        if (resp->started && req->started)
+                return emit(t, s, EXCHANGE_COMPLETE, EXCHANGE_END_NONE, reset, code);
+        if (resp->started)
+                return emit(t, s, EXCHANGE_UNCORRELATED, EXCHANGE_END_NONE, reset, code);
+        if (req->started)
+                return emit(t, s, EXCHANGE_NO_RESPONSE, reason, reset, code);
+        stream_unlink(t, s);
+        stream_free(t, s);
+        return 0;
+}
+
+/* Both ends seen (or a response whose request was never seen): out. */
+static int stream_maybe_done(Http2Streams *t, Http2Stream *s) {
+        Http2Message *req = &s->msg[HTTP2_SIDE_REQUEST], *resp = &s->msg[HTTP2_SIDE_RESPONSE];
+
+        if (!resp->ended || (req->started && !req->ended))
+                return 0;
+        return stream_end(t, s, EXCHANGE_END_NONE, false, 0);
+}
+
+int http2_stream_headers(Http2Streams *t, Http2Stream *s, Http2Side side, Http2HeaderList *list,
+                         const Http2StaticPeek *peek, bool incomplete, const Http2FrameInfo *fi) {
+        _cleanup_(http2_header_list_freep) Http2HeaderList *l = list;
+        Http2Message *m = &s->msg[side];
+        unsigned status = l ? l->status : peek ? peek->status : 0;
+        int r;
+
+        if (side == HTTP2_SIDE_RESPONSE && !m->has_head && status >= 100 && status < 200) {
+                /* interim (100 Continue, 103 Early Hints): not the response */
+                http2_counters(t->stats)[HTTP2_COUNTER_MESSAGES_INTERIM]++;
+                return 0;
+        }
+
+        account(m, fi, !m->has_head);
+        if (incomplete)
+                m->m.flags |= HTTP_MESSAGE_HEADERS_INCOMPLETE;
+
+        if (!m->has_head) {
+                /* the message's head */
+                m->has_head = true;
+                m->m.version = 20;
+                if (side == HTTP2_SIDE_REQUEST) {
+                        m->method = pseudo_dup(l, peek, HTTP2_PSEUDO_METHOD);
+                        m->authority = pseudo_dup(l, peek, HTTP2_PSEUDO_AUTHORITY);
+                        /* CONNECT has no :path: its target is the authority (RFC 9113 §8.5) */
+                        m->target = pseudo_dup(l, peek, HTTP2_PSEUDO_PATH) ?: (m->authority ? strdup(m->authority) : NULL);
+                        m->m.method = m->method;
+                        m->m.target = m->target;
+                } else
+                        m->m.status = status;
+                t->memory += list_memory(l);
+                m->head = TAKE_PTR(l);
+                if (side == HTTP2_SIDE_REQUEST)
+                        t->stats->messages_requests++;
+                else
+                        t->stats->messages_responses++;
+        } else if (l) {
+                /* trailers (a second trailer block would be a protocol error: the last one wins) */
+                size_t old = list_memory(m->trailers);
+
+                t->memory = old > t->memory ? 0 : t->memory - old;
+                http2_header_list_free(m->trailers);
+                t->memory += list_memory(l);
+                m->trailers = TAKE_PTR(l);
+        }
+        r = rebuild_fields(m);
+        if (r < 0)
+                return r;
+
+        if (fi->end_stream) {
+                m->ended = true;
+                return stream_maybe_done(t, s);
+        }
+        return 0;
+}
+
+int http2_stream_data(Http2Streams *t, Http2Stream *s, Http2Side side, uint64_t data_bytes,
+                      const Http2FrameInfo *fi) {
+        Http2Message *m = &s->msg[side];
+
+        account(m, fi, false);
+        m->m.body_bytes += data_bytes;
+        if (fi->end_stream) {
+                m->ended = true;
+                return stream_maybe_done(t, s);
+        }
+        return 0;
+}
+
+void http2_stream_set_pushed(Http2Stream *s) {
+        s->pushed = true;
+}
+
+int http2_stream_reset(Http2Streams *t, Http2Stream *s, uint32_t error_code, uint64_t ts_ns) {
+        Http2Message *resp = &s->msg[HTTP2_SIDE_RESPONSE];
+
+        http2_counters(t->stats)[HTTP2_COUNTER_STREAMS_RESET]++;
+        /* a response that had ended was whole: the reset only cut the request (an early answer) */
+        if (resp->started && !resp->ended && ts_ns > resp->m.last_ns)
+                resp->m.last_ns = ts_ns;
+        return stream_end(t, s, EXCHANGE_END_RESET, true, error_code);
+}
+
+int http2_streams_goaway(Http2Streams *t, uint32_t last_stream_id) {
+        int r = 0;
+
+        for (Http2Stream *s = t->first, *next; s; s = next) {
+                next = s->next;
+                /* client-initiated (odd) streams the server says it never processed */
+                if ((s->id & 1) && s->id > last_stream_id && !s->msg[HTTP2_SIDE_RESPONSE].started) {
+                        int k = stream_end(t, s, EXCHANGE_END_GOAWAY, false, 0);
+                        if (k < 0 && r >= 0)
+                                r = k;
+                }
+        }
+        return r;
+}
+
+static uint32_t lowest_id(const Http2Streams *t) {
+        uint32_t id = UINT32_MAX;
+
+        for (const Http2Stream *s = t->first; s; s = s->next)
+                id = MIN(id, s->id);
+        return id;
+}
+
+int http2_streams_finish(Http2Streams *t, ExchangeEndReason reason) {
+        int r = 0;
+
+        /* in stream order: entries of one connection come out as they were opened */
+        while (t->first) {
+                uint32_t id = lowest_id(t);
+                int k = stream_end(t, http2_streams_get(t, id, false), reason, false, 0);
+
+                if (k < 0 && r >= 0)
+                        r = k;
+        }
+        return r;
+}

@@ -1,0 +1,334 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Unit tests of HTTP/2 streams -> exchanges (src/protocols/http2/protocol.c,
+ * stream.c) through protocol_http2_ops, as the connection layer drives it.
+ * The bytes are a real conversation between libnghttp2's client and server
+ * sessions (http2-peers.h): interleaved streams, request bodies, padding,
+ * trailers, resets.
+ */
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "basic/macro.h"
+#include "conn/protocol.h"
+#include "protocols/http2/counters.h"
+#include "protocols/http2/protocol.h"
+#include "http2-peers.h"
+
+#define X_MAX 64
+
+typedef struct Rec {
+        ExchangeKind kind;
+        uint32_t stream_id;
+        char method[16], target[64], host[64], grpc_status[8];
+        unsigned status, version;
+        uint64_t req_body, resp_body, duration;
+        unsigned req_flags, resp_flags;
+        ExchangeEndReason reason;
+        bool reset;
+        uint32_t error;
+} Rec;
+
+typedef struct Fixture {
+        ConnInfo conn;
+        Limits limits;
+        Stats stats;
+        ExchangeSink sink;
+        ProtocolContext ctx;
+        void *h;
+        Rec x[X_MAX];
+        size_t n;
+} Fixture;
+
+static void copy_header(const HttpMessage *m, const char *name, char *buf, size_t size) {
+        const HttpHeaderField *h = m ? http_message_header(m, name) : NULL;
+
+        if (h)
+                snprintf(buf, size, "%s", h->value);
+}
+
+static int sink_emit(void *userdata, const Exchange *x) {
+        Fixture *f = userdata;
+        Rec *r;
+
+        assert_true(f->n < X_MAX);
+        r = &f->x[f->n++];
+        *r = (Rec) {
+                .kind = x->kind,
+                .stream_id = x->stream_id,
+                .reason = x->reason,
+                .reset = x->stream_reset,
+                .error = x->stream_error,
+                .duration = x->duration_ns,
+        };
+        if (x->request) {
+                snprintf(r->method, sizeof(r->method), "%s", x->request->method ?: "");
+                snprintf(r->target, sizeof(r->target), "%s", x->request->target ?: "");
+                copy_header(x->request, "host", r->host, sizeof(r->host));
+                r->req_body = x->request->body_bytes;
+                r->req_flags = x->request->flags;
+                r->version = x->request->version;
+        }
+        if (x->response) {
+                r->status = x->response->status;
+                r->resp_body = x->response->body_bytes;
+                r->resp_flags = x->response->flags;
+                copy_header(x->response, "grpc-status", r->grpc_status, sizeof(r->grpc_status));
+        }
+        return 0;
+}
+
+static void fixture_init(Fixture *f, ConnRole role, bool seen_start) {
+        memset(f, 0, sizeof(*f));
+        f->conn = (ConnInfo) {
+                .id = 1,
+                .role = role,
+                .protocol = CONN_PROTOCOL_HTTP2,
+                .flags = seen_start ? CONN_SEEN_START : 0,
+        };
+        f->limits = (Limits) { .conn_memory_max = 1 << 20, .global_memory_max = 1 << 24, .conns_max = 16 };
+        f->sink = (ExchangeSink) { .emit = sink_emit, .userdata = f };
+        f->ctx = (ProtocolContext) {
+                .conn = &f->conn,
+                .sink = &f->sink,
+                .stats = &f->stats,
+                .limits = &f->limits,
+        };
+        assert_int_equal(protocol_http2_ops.new(&f->ctx, &f->h), 0);
+}
+
+static void fixture_done(Fixture *f) {
+        protocol_http2_ops.free(f->h);
+}
+
+/*
+ * Feeds the conversation, each side's bytes in chunks of step: all of the
+ * client's first (a server only answers what it has read, so its bytes never
+ * come before the request they answer).
+ */
+static void feed(Fixture *f, const Peers *p, size_t step) {
+        uint8_t c2s = f->conn.role == CONN_ROLE_CLIENT ? CONN_DIR_EGRESS : CONN_DIR_INGRESS;
+        uint64_t ts = 1000;
+
+        for (size_t i = 0; i < p->c2s_len; i += step)
+                assert_int_equal(protocol_http2_ops.data(f->h, c2s, p->c2s + i, MIN(step, p->c2s_len - i), ts++, 7,
+                                                         true), 0);
+        for (size_t j = 0; j < p->s2c_len; j += step)
+                assert_int_equal(protocol_http2_ops.data(f->h, !c2s, p->s2c + j, MIN(step, p->s2c_len - j), ts++, 7,
+                                                         true), 0);
+}
+
+static const Rec *find(const Fixture *f, const char *target) {
+        for (size_t i = 0; i < f->n; i++)
+                if (strcmp(f->x[i].target, target) == 0)
+                        return &f->x[i];
+        fail_msg("no exchange for %s", target);
+        return NULL;
+}
+
+static void make_conversation(Peers *p, unsigned pad_to) {
+        peers_init(p, pad_to);
+        peers_request(p, "GET", "/index.html", NULL, NULL, 0, (PeersResponse) { .status = "200", .body_len = 1234 });
+        peers_request(p, "POST", "/upload", "content-type", "text/plain", 40000,
+                      (PeersResponse) { .status = "201", .body_len = 10 });
+        peers_request(p, "GET", "/missing", NULL, NULL, 0, (PeersResponse) { .status = "404", .body_len = 0 });
+        peers_request(p, "POST", "/pkg.Svc/Call", "content-type", "application/grpc", 5,
+                      (PeersResponse) { .status = "200", .body_len = 7, .trailer_status = "14" });
+        peers_run(p);
+        assert_int_equal(p->n_requests_done, 4);
+}
+
+static void check_conversation(const Fixture *f) {
+        const Rec *r;
+
+        assert_int_equal(f->n, 4);
+        for (size_t i = 0; i < f->n; i++) {
+                assert_int_equal(f->x[i].kind, EXCHANGE_COMPLETE);
+                assert_int_equal(f->x[i].version, 20);
+                assert_string_equal(f->x[i].host, "example.test");
+                assert_false(f->x[i].reset);
+                assert_int_equal(f->x[i].req_flags & (HTTP_MESSAGE_TRUNCATED | HTTP_MESSAGE_HEADERS_INCOMPLETE), 0);
+        }
+        r = find(f, "/index.html");
+        assert_string_equal(r->method, "GET");
+        assert_int_equal(r->stream_id, 1);
+        assert_int_equal(r->status, 200);
+        assert_int_equal(r->resp_body, 1234);
+        assert_int_equal(r->req_body, 0);
+        assert_true(r->duration > 0);
+        r = find(f, "/upload");
+        assert_string_equal(r->method, "POST");
+        assert_int_equal(r->stream_id, 3);
+        assert_int_equal(r->status, 201);
+        assert_int_equal(r->req_body, 40000);
+        assert_int_equal(r->resp_body, 10);
+        r = find(f, "/missing");
+        assert_int_equal(r->stream_id, 5);
+        assert_int_equal(r->status, 404);
+        assert_int_equal(r->resp_body, 0);
+        r = find(f, "/pkg.Svc/Call");
+        assert_int_equal(r->stream_id, 7);
+        assert_int_equal(r->status, 200);
+        assert_int_equal(r->req_body, 5);
+        assert_int_equal(r->resp_body, 7);
+        assert_string_equal(r->grpc_status, "14");
+}
+
+static void test_conversation_server(void **state) {
+        Fixture f;
+        Peers p;
+
+        make_conversation(&p, 0);
+        fixture_init(&f, CONN_ROLE_SERVER, true);
+        feed(&f, &p, 1 << 20);
+        assert_false(protocol_http2_ops.pending(f.h));
+        check_conversation(&f);
+        assert_int_equal(f.stats.exchanges_complete, 4);
+        assert_int_equal(f.stats.parse_errors, 0);
+        assert_int_equal(http2_counters(&f.stats)[HTTP2_COUNTER_HEADERS_INCOMPLETE], 0);
+        fixture_done(&f);
+        peers_done(&p);
+}
+
+/* The client's view, fed in small chunks (frames and header blocks split everywhere), padded frames. */
+static void test_conversation_client_chunked_padded(void **state) {
+        static const size_t steps[] = { 1, 2, 7, 100, 4096 };
+
+        for (size_t k = 0; k < ELEMENTSOF(steps); k++) {
+                Fixture f;
+                Peers p;
+
+                make_conversation(&p, 64);
+                fixture_init(&f, CONN_ROLE_CLIENT, true);
+                feed(&f, &p, steps[k]);
+                check_conversation(&f);
+                assert_false(protocol_http2_ops.pending(f.h));
+                fixture_done(&f);
+                peers_done(&p);
+        }
+}
+
+/* A stream reset before its response: NO_RESPONSE/RESET with the code; the connection's other stream is whole. */
+static void test_reset(void **state) {
+        Fixture f;
+        Peers p;
+        int32_t id;
+
+        peers_init(&p, 0);
+        peers_request(&p, "GET", "/kept", NULL, NULL, 0, (PeersResponse) { .status = "200", .body_len = 3 });
+        id = peers_request(&p, "POST", "/cancelled", NULL, NULL, 100000, (PeersResponse) { .status = "200" });
+        /* let the request start, then cancel it mid-body */
+        {
+                const uint8_t *data;
+                ssize_t n;
+
+                while (p.c2s_len < 2000 && (n = nghttp2_session_mem_send(p.client, &data)) > 0) {
+                        append(p.c2s, &p.c2s_len, data, (size_t) n);
+                        assert_int_equal(nghttp2_session_mem_recv(p.server, data, (size_t) n), n);
+                }
+        }
+        assert_int_equal(nghttp2_submit_rst_stream(p.client, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL), 0);
+        peers_run(&p);
+
+        fixture_init(&f, CONN_ROLE_SERVER, true);
+        feed(&f, &p, 1 << 20);
+        assert_int_equal(protocol_http2_ops.finish(f.h, 99999, EXCHANGE_END_CLOSED), 0);
+        assert_int_equal(f.n, 2);
+        assert_int_equal(find(&f, "/kept")->kind, EXCHANGE_COMPLETE);
+        assert_int_equal(find(&f, "/cancelled")->kind, EXCHANGE_NO_RESPONSE);
+        assert_int_equal(find(&f, "/cancelled")->reason, EXCHANGE_END_RESET);
+        assert_true(find(&f, "/cancelled")->reset);
+        assert_int_equal(find(&f, "/cancelled")->error, NGHTTP2_CANCEL);
+        assert_int_equal(find(&f, "/cancelled")->stream_id, id);
+        assert_int_equal(http2_counters(&f.stats)[HTTP2_COUNTER_STREAMS_RESET], 1);
+        fixture_done(&f);
+        peers_done(&p);
+}
+
+/* Streams past streams_max are counted, not logged; the others are whole. */
+static void test_streams_cap(void **state) {
+        Http2ConnLimits l = http2_limits_default;
+        Fixture f;
+        Peers p;
+
+        peers_init(&p, 0);
+        for (int i = 0; i < 4; i++)
+                peers_request(&p, "GET", "/s", NULL, NULL, 0, (PeersResponse) { .status = "200", .body_len = 1 });
+        /* all four requests go out before any response */
+        {
+                const uint8_t *data;
+                ssize_t n;
+
+                while ((n = nghttp2_session_mem_send(p.client, &data)) > 0)
+                        append(p.c2s, &p.c2s_len, data, (size_t) n);
+                assert_int_equal(nghttp2_session_mem_recv(p.server, p.c2s, p.c2s_len), (ssize_t) p.c2s_len);
+        }
+        peers_run(&p);
+
+        l.streams_max = 2;
+        memset(&f, 0, sizeof(f));
+        fixture_init(&f, CONN_ROLE_SERVER, true);
+        protocol_http2_ops.free(f.h);
+        f.ctx.protocol_limits = &l;
+        assert_int_equal(protocol_http2_ops.new(&f.ctx, &f.h), 0);
+        assert_int_equal(protocol_http2_ops.data(f.h, CONN_DIR_INGRESS, p.c2s, p.c2s_len, 1, 1, true), 0);
+        assert_int_equal(protocol_http2_ops.data(f.h, CONN_DIR_EGRESS, p.s2c, p.s2c_len, 2, 1, true), 0);
+        assert_int_equal(f.n, 2);
+        assert_int_equal(http2_counters(&f.stats)[HTTP2_COUNTER_STREAMS_OVERFLOWS], 2);
+        fixture_done(&f);
+        peers_done(&p);
+}
+
+/*
+ * Joined mid-stream: the first half of the conversation was never seen. The
+ * streams whose frames are all in the second half still come out; header
+ * blocks that refer to dynamic-table entries inserted in the first half
+ * are flagged incomplete (and counted), never decoded to something wrong.
+ */
+static void test_joined_midstream(void **state) {
+        Fixture f;
+        Peers p;
+        size_t c_at, s_at;
+
+        peers_init(&p, 0);
+        peers_request(&p, "GET", "/first", NULL, NULL, 0, (PeersResponse) { .status = "200", .body_len = 5 });
+        peers_run(&p);
+        c_at = p.c2s_len;
+        s_at = p.s2c_len;
+        peers_request(&p, "GET", "/second", NULL, NULL, 0, (PeersResponse) { .status = "404", .body_len = 3 });
+        peers_run(&p);
+
+        fixture_init(&f, CONN_ROLE_SERVER, false);
+        assert_int_equal(protocol_http2_ops.data(f.h, CONN_DIR_INGRESS, p.c2s + c_at, p.c2s_len - c_at, 1, 1, true), 0);
+        assert_int_equal(protocol_http2_ops.data(f.h, CONN_DIR_EGRESS, p.s2c + s_at, p.s2c_len - s_at, 2, 1, true), 0);
+        assert_int_equal(f.n, 1);
+        assert_int_equal(f.x[0].kind, EXCHANGE_COMPLETE);
+        assert_int_equal(f.x[0].stream_id, 3);
+        /* the status is a static-table entry: known even when the block is incomplete */
+        assert_int_equal(f.x[0].status, 404);
+        assert_int_equal(f.x[0].resp_body, 3);
+        if (f.x[0].req_flags & HTTP_MESSAGE_HEADERS_INCOMPLETE)
+                assert_true(http2_counters(&f.stats)[HTTP2_COUNTER_HEADERS_INCOMPLETE] > 0);
+        else
+                assert_string_equal(f.x[0].target, "/second");
+        fixture_done(&f);
+        peers_done(&p);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_conversation_server),
+                cmocka_unit_test(test_conversation_client_chunked_padded),
+                cmocka_unit_test(test_reset),
+                cmocka_unit_test(test_streams_cap),
+                cmocka_unit_test(test_joined_midstream),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
