@@ -1,0 +1,95 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""HTTP/2 inside TLS (h2 negotiated by ALPN): nginx `listen ... ssl http2`
+with a self-signed certificate made here; clients `curl --http2` (two URLs
+on one connection, one a 404), `curl --http2` POSTing a body, `nghttp` and
+`h2load -n 100 -c 2 -m 10`, all through libssl. The TLS source's plaintext
+starts with the client preface, so the connection is classified HTTP/2:
+every request nginx logs has exactly one server entry with its method,
+target, status and body size, HTTP_VERSION=2, HTTP_SCHEME=https,
+TLS_LIBRARY and an HTTP_STREAM_ID, and exactly one client entry. The
+client's POST entry has the body's size; nginx's view of it may instead be
+flagged truncated,reset with HTTP2_RESET_ERROR=NO_ERROR (it answers and
+ends the upload before reading the body)."""
+
+import os
+
+import htlib
+import tlslib
+from htlib import expect, ensure, log
+
+
+def test(ctx):
+    htlib.require_tools("nginx", "curl", "openssl", "nghttp", "h2load")
+    cert, key = tlslib.make_cert(ctx)
+    port = htlib.free_port()
+    srv = htlib.Nginx(ctx, extra_http=f"""
+    server {{
+        listen 127.0.0.1:{port} ssl http2;
+        ssl_certificate {cert};
+        ssl_certificate_key {key};
+        root {os.path.join(ctx.tmp, "www")};
+        location = /post {{
+            client_body_buffer_size 1m;
+            client_max_body_size 10m;
+            return 200 "posted\\n";
+        }}
+    }}
+""")
+    htlib.wait_port(port, srv.proc.popen, what="nginx (TLS)")
+    daemon = htlib.Daemon(ctx).start()
+
+    base = f"https://127.0.0.1:{port}"
+    htlib.curl("-k", "--http2", "-o", "/dev/null", "-o", "/dev/null", f"{base}/index.html", f"{base}/missing.html")
+    htlib.curl("-k", "--http2", "-o", "/dev/null", "--data-binary", "@" + os.path.join(ctx.tmp, "www", "index.html"),
+               f"{base}/post")
+    htlib.run_cmd(["nghttp", "-n", f"{base}/index.html"])
+    r = htlib.run_cmd(["h2load", "-n", "100", "-c", "2", "-m", "10", f"{base}/index.html"], timeout=120)
+    out = r.stdout.decode()
+    ensure("100 succeeded" in out, f"fixture: h2load did not complete 100 requests:\n{out}")
+
+    n = 2 + 1 + 1 + 100
+    lines = [l for l in htlib.wait_log_lines(srv, n) if l["protocol"] == "HTTP/2.0"]
+    ensure(len(lines) == n, f"fixture: nginx logged {len(lines)} HTTP/2 requests, sent {n}")
+    daemon.stop()
+
+    entries = htlib.journal_final(daemon, f"SERVER_PORT={port}")
+    server = htlib.entries_for_server(entries, port, "server")
+    client = htlib.entries_for_server(entries, port, "client")
+    log(f"nginx logged {n} HTTP/2 requests; journal: {len(server)} server, {len(client)} client entries")
+    post_size = str(os.path.getsize(os.path.join(ctx.tmp, "www", "index.html")))
+
+    want = sorted((l["method"], l["uri"], l["status"], l["body_bytes_sent"]) for l in lines)
+    for role, es in (("server", server), ("client", client)):
+        expect(len(es) == n, f"{role} entries {len(es)} != nginx's {n}")
+        got = sorted((e.get("HTTP_METHOD"), e.get("HTTP_TARGET"), e.get("HTTP_STATUS"),
+                      e.get("HTTP_RESPONSE_BODY_BYTES", "0")) for e in es)
+        expect(got == want, f"{role}: journal (method, target, status, body) differs from nginx's log:\n"
+                            f"  only journal: {sorted(set(got) - set(want))}\n"
+                            f"  only nginx: {sorted(set(want) - set(got))}")
+        for e in es:
+            what = f"{role} {e.get('HTTP_METHOD')} {e.get('HTTP_TARGET')}"
+            expect(e.get("HTTP_VERSION") == "2", f"{what}: HTTP_VERSION={e.get('HTTP_VERSION')}")
+            expect(e.get("HTTP_SCHEME") == "https", f"{what}: HTTP_SCHEME={e.get('HTTP_SCHEME')}")
+            expect(e.get("TLS_LIBRARY", "").startswith("/"), f"{what}: TLS_LIBRARY={e.get('TLS_LIBRARY')}")
+            sid = e.get("HTTP_STREAM_ID", "")
+            expect(sid.isdigit() and int(sid) % 2 == 1, f"{what}: HTTP_STREAM_ID={sid!r}")
+            if role == "server" and e.get("HTTP_METHOD") == "POST" and "reset" in e.get("HTTP_FLAGS", ""):
+                # nginx's `return 200` answers before reading the body, then ends the upload with
+                # RST_STREAM(NO_ERROR) (RFC 9113 §8.1): the request it read was cut, and says so
+                expect(e.get("HTTP_FLAGS") == "truncated,reset,tls" and e.get("HTTP2_RESET_ERROR") == "NO_ERROR",
+                       f"{what}: HTTP_FLAGS={e.get('HTTP_FLAGS')} HTTP2_RESET_ERROR={e.get('HTTP2_RESET_ERROR')}")
+                continue
+            expect(e.get("HTTP_FLAGS", "") == "tls", f"{what}: HTTP_FLAGS={e.get('HTTP_FLAGS')}")
+            htlib.check_common_fields(e, port, what)
+        posts = [e for e in es if e.get("HTTP_METHOD") == "POST" and "reset" not in e.get("HTTP_FLAGS", "")]
+        if role == "server" and not posts:
+            continue
+        expect(len(posts) == 1 and posts[0].get("HTTP_REQUEST_BODY_BYTES") == post_size,
+               f"{role}: POST entries {[(e.get('HTTP_TARGET'), e.get('HTTP_REQUEST_BODY_BYTES')) for e in posts]}"
+               f", want one with {post_size} bytes")
+    expect(daemon.stats.get("parse_errors", 0) == 0, f"parse_errors={daemon.stats.get('parse_errors')}")
+
+
+if __name__ == "__main__":
+    htlib.run(test, tools=("bpftool", "journalctl", "nghttp", "h2load"))
