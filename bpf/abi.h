@@ -23,10 +23,8 @@
 #define HT_COMM_LEN 16
 
 /*
- * Largest payload one data record may carry. The bytes are assembled in a
- * per-CPU scratch value before bpf_ringbuf_output(); per-CPU map values are
- * limited to 32 KiB (PCPU_MIN_UNIT_SIZE), and the record header lives in the
- * same value, hence 32 KiB minus a little.
+ * Largest payload one data record may carry: a record (header included)
+ * fits the largest ring buffer slot of lib/emit.bpf.h, 32 KiB.
  */
 #define HT_PAYLOAD_CAP 32512u
 

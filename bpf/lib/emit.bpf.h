@@ -96,6 +96,22 @@ static __always_inline bool announce(struct ht_conn *c, const struct ht_op *op) 
 }
 
 /*
+ * Data records are written straight into the ring buffer: user (or kernel)
+ * memory is read once, into the reserved record, instead of into a per-CPU
+ * scratch value and then copied again by bpf_ringbuf_output(). The verifier
+ * wants bpf_ringbuf_reserve()'s size as a constant, so a record takes the
+ * smallest of these slots that holds it (steps of about 1.5x: at most a third
+ * of a slot is padding, which user space never reads: it goes by
+ * hdr.size and captured). bpf_ringbuf_reserve_dynptr() takes any size, but
+ * filling a dynptr from user memory needs bpf_probe_read_user_dynptr()
+ * (Linux 6.16) or a second copy.
+ */
+#define HT_DATA_SLOTS(X)                                                                              \
+        X(128) X(192) X(256) X(384) X(512) X(768) X(1024) X(1536) X(2048) X(3072) X(4096) X(6144)     \
+        X(8192) X(12288) X(16384) X(24576) X(32768)
+_Static_assert(sizeof(struct ht_data_event) + HT_PAYLOAD_CAP <= 32768, "the largest slot must hold the largest record");
+
+/*
  * One data record of op: up to payload_max bytes of buf, and (length -
  * captured) bytes of gap. buf == 0 means a pure gap (sendfile, iovecs past
  * the cap); kernel_buf says buf is kernel memory (the connection's stash).
@@ -105,56 +121,71 @@ static __always_inline bool announce(struct ht_conn *c, const struct ht_op *op) 
 static __always_inline void emit_data_from(struct ht_conn *c, const struct ht_op *op, __u64 buf,
                                            bool kernel_buf, __u32 length, __u64 op_bytes,
                                            __u8 flags, __u64 ts) {
-        struct data_scratch *s;
-        __u32 zero = 0, cap = 0;
+        struct ht_data_event *ev = NULL;
+        __u32 cap = 0, got = 0;
         __u8 dir = op->direction & 1;
-        __u64 lost;
-
-        s = bpf_map_lookup_elem(&scratch, &zero);
-        if (!s)
-                return;
+        __u64 lost, rbf;
 
         if (buf) {
                 cap = length < payload_max ? length : payload_max;
                 if (cap > HT_PAYLOAD_CAP)
                         cap = HT_PAYLOAD_CAP;
-                barrier_var(cap);
-                if (cap > 0 && (kernel_buf ? bpf_probe_read_kernel(s->data, cap, (const void *) buf)
-                                           : bpf_probe_read_user(s->data, cap, (const void *) buf)) < 0) {
-                        cap = 0;
-                        flags |= HT_DATA_FAULT;
-                        count(HT_CNT_READ_FAULTS, 1);
-                }
         }
+        /* Flags before the reservation: the query must not count this record as pending. */
+        rbf = rb_flags();
         barrier_var(cap);
-        if (cap > HT_PAYLOAD_CAP)
+        /*
+         * Each slot its own branch, so that the verifier sees a constant
+         * size for the reservation and a bound for the read that fits it.
+         */
+#define X(n)                                                                                          \
+        if (cap <= (n) - sizeof(struct ht_data_event)) {                                              \
+                ev = bpf_ringbuf_reserve(&events, (n), 0);                                            \
+                if (ev && cap > 0) {                                                                  \
+                        __u32 want = cap;                                                             \
+                        barrier_var(want);                                                            \
+                        if (want > (n) - sizeof(struct ht_data_event))                                \
+                                want = (n) - sizeof(struct ht_data_event);                            \
+                        if ((kernel_buf ? bpf_probe_read_kernel(ev->data, want, (const void *) buf)   \
+                                        : bpf_probe_read_user(ev->data, want, (const void *) buf)) == 0) \
+                                got = want;                                                           \
+                }                                                                                     \
+        } else
+        HT_DATA_SLOTS(X)
                 return;
+#undef X
 
-        lost = c->lost[dir];
-        fill_header(&s->ev.hdr, HT_EVENT_DATA, sizeof(s->ev) + cap, c->id, op);
-        if (ts)
-                s->ev.hdr.timestamp_ns = ts;
-        s->ev.syscall_bytes = op_bytes;
-        s->ev.lost_before = lost;
-        s->ev.length = length;
-        s->ev.captured = cap;
-        s->ev.direction = dir;
-        s->ev.syscall = op->kind;
-        s->ev.flags = flags;
-        __builtin_memset(s->ev._pad, 0, sizeof(s->ev._pad));
-
-        if (bpf_ringbuf_output(&events, s, sizeof(s->ev) + cap, rb_flags()) < 0) {
+        if (!ev) {
                 count(HT_CNT_RINGBUF_DROPS, 1);
                 count(HT_CNT_RINGBUF_DROP_BYTES, length);
                 __sync_fetch_and_add(&c->lost[dir], length);
                 return;
         }
+        if (got != cap) {
+                flags |= HT_DATA_FAULT;
+                count(HT_CNT_READ_FAULTS, 1);
+        }
+
+        lost = c->lost[dir];
+        fill_header(&ev->hdr, HT_EVENT_DATA, sizeof(*ev) + got, c->id, op);
+        if (ts)
+                ev->hdr.timestamp_ns = ts;
+        ev->syscall_bytes = op_bytes;
+        ev->lost_before = lost;
+        ev->length = length;
+        ev->captured = got;
+        ev->direction = dir;
+        ev->syscall = op->kind;
+        ev->flags = flags;
+        __builtin_memset(ev->_pad, 0, sizeof(ev->_pad));
+        bpf_ringbuf_submit(ev, rbf);
+
         if (lost)
                 __sync_fetch_and_add(&c->lost[dir], -lost);
         count(HT_CNT_RECORDS, 1);
-        count(HT_CNT_CAPTURED_BYTES, cap);
-        if (length > cap)
-                count(HT_CNT_GAP_BYTES, length - cap);
+        count(HT_CNT_CAPTURED_BYTES, got);
+        if (length > got)
+                count(HT_CNT_GAP_BYTES, length - got);
 }
 
 /* emit_data_from() a user buffer, stamped now. */

@@ -17,7 +17,6 @@
  *   filter_cgroups  HT_MAP_FILTER_CGROUPS  not preallocated
  *   filter_addrs    HT_MAP_FILTER_ADDRS    not preallocated
  *   filter_ports    8 bitmaps: 2 slots x local/remote x include/exclude
- *   scratch         1 record per CPU: HT_PAYLOAD_CAP under the 32 KiB per-CPU limit
  *   args_map        task storage: one slot per thread (sources/syscalls.bpf.h)
  *   tls_calls       task storage: one slot per thread (lib/tls-tie.bpf.h)
  *   tls_fds         HT_MAP_TLS_FDS (lib/tls-tie.bpf.h)
@@ -133,20 +132,6 @@ struct {
         __type(key, __u32);
         __type(value, struct ht_port_bitmap);
 } filter_ports SEC(".maps");
-
-/* Scratch space to assemble a data record before bpf_ringbuf_output() (32 KiB per-CPU limit). */
-struct data_scratch {
-        struct ht_data_event ev;
-        __u8 data[HT_PAYLOAD_CAP];
-};
-_Static_assert(sizeof(struct data_scratch) <= 32768, "a per-CPU map value is at most 32 KiB: lower HT_PAYLOAD_CAP");
-
-struct {
-        __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-        __uint(max_entries, 1);
-        __type(key, __u32);
-        __type(value, struct data_scratch);
-} scratch SEC(".maps");
 
 /* Keep the compiler from dropping a bounds check the verifier needs to see. */
 #ifndef barrier_var

@@ -209,7 +209,15 @@ static int set_pidns(BpfTracer *t) {
 
 static int ringbuf_cb(void *ctx, void *data, size_t size) {
         BpfTracer *t = ctx;
+        uint32_t own;
 
+        /* A data record sits in a slot of a fixed size (bpf/lib/emit.bpf.h): its header says how much
+         * of it is the record, so that recordings and the decoder see the record and not the padding. */
+        if (size >= sizeof(struct ht_event_header)) {
+                memcpy(&own, (const uint8_t *) data + offsetof(struct ht_event_header, size), sizeof(own));
+                if (own >= sizeof(struct ht_event_header) && own < size)
+                        size = own;
+        }
         (void) t->fn(t->userdata, data, size);
         /* Never stop the drain on one bad record: the callee counts its own failures. */
         return 0;
