@@ -17,7 +17,7 @@
 #include <linux/types.h>
 #endif
 
-#define HT_ABI_VERSION 2   /* 2: TLS source (HT_TLS_*, tls_library, close source) */
+#define HT_ABI_VERSION 3   /* 2: TLS source (HT_TLS_*, tls_library, close source); 3: lost message starts */
 
 /* Length of a task's comm, as in the kernel's TASK_COMM_LEN. */
 #define HT_COMM_LEN 16
@@ -164,12 +164,19 @@ struct ht_data_event {
         struct ht_event_header hdr;
         __u64 syscall_bytes;     /* the syscall's full return value */
         __u64 lost_before;       /* bytes of this direction lost just before this record (ring full) */
+        __u64 lost_other;        /* bytes of the other direction lost before this record, not yet reported */
         __u32 length;            /* bytes this record stands for: captured + gap */
         __u32 captured;          /* payload bytes that follow (<= length, <= payload setting) */
+        /*
+         * By direction (enum ht_direction): message starts in the records of
+         * lost_before/lost_other, i.e. lost records whose first bytes look
+         * like a request or status line (bpf/lib/infer.h). Saturates.
+         */
+        __u16 lost_starts[2];
         __u8 direction;          /* enum ht_direction */
         __u8 syscall;            /* enum ht_syscall */
         __u8 flags;              /* HT_DATA_* */
-        __u8 _pad[5];
+        __u8 _pad[1];
         __u8 data[];             /* captured bytes; length - captured more were not captured */
 };
 
@@ -178,6 +185,9 @@ struct ht_conn_close_event {
         __u32 reason;            /* enum ht_close_reason */
         __u8 source;             /* enum ht_source: whose view of the socket is closed */
         __u8 _pad[3];
+        __u64 lost[2];           /* by direction: bytes lost since the last delivered record, not yet reported */
+        __u16 lost_starts[2];    /* by direction: message starts in them (as in ht_data_event) */
+        __u32 _pad2;
 };
 
 /* Key and value of the connection map, read and written by both sides. */
@@ -190,6 +200,7 @@ struct ht_conn {
         __u64 id;
         __u64 file;              /* struct file * at classification: detects fd reuse we did not see */
         __u64 lost[2];           /* per direction: bytes lost since the last delivered record */
+        __u32 lost_starts[2];    /* per direction: message starts in those lost records */
         __u16 family;
         __u16 local_port;
         __u16 remote_port;
@@ -231,6 +242,7 @@ enum ht_counter {
         HT_CNT_OTHER_PIDNS,         /* socket syscalls of tasks outside the daemon's PID namespace: not traced */
         HT_CNT_TLS_UNTIED,          /* TLS plaintext chunks not tied to a socket (no fd known for the SSL*): not traced */
         HT_CNT_TLS_TIED_BY_READ,    /* SSL*s of memory-BIO libraries (node) tied to the socket their thread last read */
+        HT_CNT_LOST_STARTS,         /* message starts (request or status lines) in records that did not fit */
         _HT_CNT_MAX,
 };
 

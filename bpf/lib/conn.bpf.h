@@ -208,7 +208,10 @@ static __always_inline bool conn_data_begin(struct ht_conn *c, const struct ht_o
         if (!protocol_infer(c, first, first_len, op->direction, &prefix))
                 return false;
         if (!announce(c, op)) {
-                __sync_fetch_and_add(&c->lost[op->direction & 1], op_bytes + prefix);
+                /* the kept bytes, then the operation's: counted with the message start they may hold */
+                if (prefix > 0)
+                        lose(c, op->direction, (__u64) c->stash, true, prefix, true);
+                lose(c, op->direction, first, false, op_bytes, prefix == 0);
                 return false;
         }
         if (prefix > 0)

@@ -12,6 +12,7 @@
  */
 #pragma once
 
+#include "infer.h"
 #include "maps.bpf.h"
 
 /*
@@ -53,12 +54,53 @@ static __always_inline bool emit_record(void *ev, __u32 size) {
         return true;
 }
 
+/* A u32 count as a record's u16 field: saturating (user space then knows no more than "many"). */
+static __always_inline __u16 starts16(__u32 n) {
+        return n > 0xffff ? 0xffff : n;
+}
+
+/*
+ * length bytes of direction dir that did not fit in the ring buffer: carried
+ * to user space on the connection's next record. If the lost record began a
+ * segment (segment_start) whose first bytes look like a request or status
+ * line, it is also counted as a lost message start, so that user space can
+ * count the exchanges the loss took and pair what follows correctly (a
+ * message starting inside a segment, behind a pipelined one, is not seen
+ * here). buf as for emit_data_from(); 0 for a pure gap.
+ */
+static __always_inline void lose(struct ht_conn *c, __u8 dir, __u64 buf, bool kernel_buf, __u32 length,
+                                 bool segment_start) {
+        unsigned char b[HT_INFER_BYTES] = {};
+        __u32 n = length < HT_INFER_BYTES ? length : HT_INFER_BYTES;
+        int kind;
+
+        dir &= 1;
+        __sync_fetch_and_add(&c->lost[dir], length);
+        if (!buf || !segment_start || n < 4)
+                return;
+        if ((kernel_buf ? bpf_probe_read_kernel(b, sizeof(b), (const void *) buf)
+                        : bpf_probe_read_user(b, sizeof(b), (const void *) buf)) < 0 &&
+            (kernel_buf ? bpf_probe_read_kernel(b, 4, (const void *) buf)
+                        : bpf_probe_read_user(b, 4, (const void *) buf)) < 0)
+                return;
+        kind = ht_infer_protocol(b, n);
+        if (kind == HT_INFER_REQUEST || kind == HT_INFER_RESPONSE) {
+                __sync_fetch_and_add(&c->lost_starts[dir], 1);
+                count(HT_CNT_LOST_STARTS, 1);
+        }
+}
+
 static __always_inline void emit_close(struct ht_conn *c, const struct ht_op *op, __u32 reason) {
         struct ht_conn_close_event ev = {};
 
         fill_header(&ev.hdr, HT_EVENT_CONN_CLOSE, sizeof(ev), c->id, op);
         ev.reason = reason;
         ev.source = op->source;
+        /* what was lost since the last record, reported before the connection ends */
+        ev.lost[0] = c->lost[0];
+        ev.lost[1] = c->lost[1];
+        ev.lost_starts[0] = starts16(c->lost_starts[0]);
+        ev.lost_starts[1] = starts16(c->lost_starts[1]);
         emit_record(&ev, sizeof(ev));
 }
 
@@ -124,7 +166,8 @@ static __always_inline void emit_data_from(struct ht_conn *c, const struct ht_op
         struct ht_data_event *ev = NULL;
         __u32 cap = 0, got = 0;
         __u8 dir = op->direction & 1;
-        __u64 lost, rbf;
+        __u64 lost, lost_other, rbf;
+        __u32 starts, starts_other;
 
         if (buf) {
                 cap = length < payload_max ? length : payload_max;
@@ -158,7 +201,7 @@ static __always_inline void emit_data_from(struct ht_conn *c, const struct ht_op
         if (!ev) {
                 count(HT_CNT_RINGBUF_DROPS, 1);
                 count(HT_CNT_RINGBUF_DROP_BYTES, length);
-                __sync_fetch_and_add(&c->lost[dir], length);
+                lose(c, dir, buf, kernel_buf, length, flags & HT_DATA_SEGMENT_START);
                 return;
         }
         if (got != cap) {
@@ -166,22 +209,35 @@ static __always_inline void emit_data_from(struct ht_conn *c, const struct ht_op
                 count(HT_CNT_READ_FAULTS, 1);
         }
 
+        /* Both directions' losses ride on any record: user space learns them in time order. */
         lost = c->lost[dir];
+        lost_other = c->lost[!dir];
+        starts = c->lost_starts[dir];
+        starts_other = c->lost_starts[!dir];
         fill_header(&ev->hdr, HT_EVENT_DATA, sizeof(*ev) + got, c->id, op);
         if (ts)
                 ev->hdr.timestamp_ns = ts;
         ev->syscall_bytes = op_bytes;
         ev->lost_before = lost;
+        ev->lost_other = lost_other;
+        ev->lost_starts[dir] = starts16(starts);
+        ev->lost_starts[!dir] = starts16(starts_other);
         ev->length = length;
         ev->captured = got;
         ev->direction = dir;
         ev->syscall = op->kind;
         ev->flags = flags;
-        __builtin_memset(ev->_pad, 0, sizeof(ev->_pad));
+        ev->_pad[0] = 0;
         bpf_ringbuf_submit(ev, rbf);
 
         if (lost)
                 __sync_fetch_and_add(&c->lost[dir], -lost);
+        if (lost_other)
+                __sync_fetch_and_add(&c->lost[!dir], -lost_other);
+        if (starts)
+                __sync_fetch_and_add(&c->lost_starts[dir], -starts);
+        if (starts_other)
+                __sync_fetch_and_add(&c->lost_starts[!dir], -starts_other);
         count(HT_CNT_RECORDS, 1);
         count(HT_CNT_CAPTURED_BYTES, got);
         if (length > got)

@@ -84,6 +84,8 @@ static int dispatch_data(ConnTable *t, Stats *stats, const struct ht_data_event 
         ConnSegment seg = {
                 .id = ev->hdr.conn_id,
                 .lost_before = ev->lost_before,
+                .lost_other = ev->lost_other,
+                .lost_starts = { ev->lost_starts[0], ev->lost_starts[1] },
                 .buf = payload,
                 .n = ev->captured,
                 .gap_after = (uint64_t) ev->length - ev->captured,
@@ -97,7 +99,7 @@ static int dispatch_data(ConnTable *t, Stats *stats, const struct ht_data_event 
 
         stats->bytes_captured += ev->captured;
         stats->bytes_gap += ev->length - ev->captured;
-        stats->bytes_lost += ev->lost_before;
+        stats->bytes_lost += ev->lost_before + ev->lost_other;
 
         r = conn_table_segment(t, &seg);
         if (r == -ENOENT) {
@@ -105,6 +107,23 @@ static int dispatch_data(ConnTable *t, Stats *stats, const struct ht_data_event 
                 return 0;
         }
         return r;
+}
+
+/* What was lost since the connection's last record, then the close. */
+static int dispatch_close(ConnTable *t, Stats *stats, const struct ht_conn_close_event *ev) {
+        ConnLoss loss = {
+                .bytes = { ev->lost[0], ev->lost[1] },
+                .starts = { ev->lost_starts[0], ev->lost_starts[1] },
+        };
+        int r;
+
+        stats->bytes_lost += ev->lost[0] + ev->lost[1];
+        r = conn_table_loss(t, ev->source, ev->hdr.conn_id, &loss, ev->hdr.timestamp_ns);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        if (conn_table_close(t, ev->source, ev->hdr.conn_id, ev->hdr.timestamp_ns) == -ENOENT)
+                stats->records_orphan++;
+        return 0;
 }
 
 int records_dispatch(ConnTable *t, Stats *stats, const void *data, size_t size) {
@@ -151,10 +170,11 @@ int records_dispatch(ConnTable *t, Stats *stats, const void *data, size_t size) 
                         break;
                 memcpy(&ev, data, sizeof(ev));
                 /* The syscall source's close() of a socket closes each source's view of it, one record each. */
-                if (ev.source >= _CONN_SOURCE_MAX ||
-                    conn_table_close(t, ev.source, h.conn_id, h.timestamp_ns) == -ENOENT)
+                if (ev.source >= _CONN_SOURCE_MAX) {
                         stats->records_orphan++;
-                return 0;
+                        return 0;
+                }
+                return dispatch_close(t, stats, &ev);
         }
         case HT_EVENT_PROC_EXIT:
                 conn_table_advance(t, h.timestamp_ns);

@@ -276,6 +276,34 @@ int conn_table_gap(ConnTable *t, ConnSource source, uint64_t id, ConnDirection d
         return c->ops->gap(c->proto, direction & 1, n, ts_ns);
 }
 
+/* Lost records before ts: the protocol's own accounting, or else gaps (the request direction first). */
+static int conn_loss(Conn *c, const ConnLoss *l, uint64_t ts) {
+        int r;
+
+        if (c->ops->loss)
+                return c->ops->loss(c->proto, l, ts);
+        for (int d = 0; d < 2; d++) {
+                int dir = c->info.role == CONN_ROLE_CLIENT ? !d : d;
+
+                if (l->bytes[dir] == 0)
+                        continue;
+                r = c->ops->gap(c->proto, dir, l->bytes[dir], ts);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int conn_table_loss(ConnTable *t, ConnSource source, uint64_t id, const ConnLoss *loss, uint64_t ts_ns) {
+        Conn *c = conn_touch(t, source, id, ts_ns);
+
+        if (!c)
+                return -ENOENT;
+        if (!loss || !conn_loss_any(loss))
+                return 0;
+        return conn_loss(c, loss, ts_ns);
+}
+
 int conn_table_segment(ConnTable *t, const ConnSegment *s) {
         Conn *c = conn_touch(t, s->source, s->id, s->ts_ns);
         ConnDirection direction = s->direction & 1;
@@ -283,8 +311,12 @@ int conn_table_segment(ConnTable *t, const ConnSegment *s) {
 
         if (!c)
                 return -ENOENT;
-        if (s->lost_before > 0) {
-                r = c->ops->gap(c->proto, direction, s->lost_before, s->ts_ns);
+        if (s->lost_before > 0 || s->lost_other > 0 || s->lost_starts[0] || s->lost_starts[1]) {
+                ConnLoss l = { .starts = { s->lost_starts[0], s->lost_starts[1] } };
+
+                l.bytes[direction] = s->lost_before;
+                l.bytes[!direction] = s->lost_other;
+                r = conn_loss(c, &l, s->ts_ns);
                 if (r < 0)
                         return r;
         }

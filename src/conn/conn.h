@@ -86,6 +86,8 @@ int conn_table_gap(ConnTable *t, ConnSource source, uint64_t id, ConnDirection d
 typedef struct ConnSegment {
         uint64_t id;
         uint64_t lost_before;
+        uint64_t lost_other;          /* bytes of the other direction lost before this record */
+        uint32_t lost_starts[2];      /* by ConnDirection: message starts in the lost bytes */
         const uint8_t *buf;
         size_t n;
         uint64_t gap_after;
@@ -107,6 +109,13 @@ int conn_table_segment(ConnTable *t, const ConnSegment *s);
 
 /* The connection was closed: finish it. -ENOENT if (source, id) is not open. */
 int conn_table_close(ConnTable *t, ConnSource source, uint64_t id, uint64_t ts_ns);
+
+/*
+ * What the kernel lost on (source, id) before a record at ts_ns, both
+ * directions (conn_table_segment() does this itself for lost_before,
+ * lost_other and lost_starts). -ENOENT if (source, id) is not open.
+ */
+int conn_table_loss(ConnTable *t, ConnSource source, uint64_t id, const ConnLoss *loss, uint64_t ts_ns);
 
 /* Process tgid exited: finish its connections of every source (and forget them, see ConnForgetFn). */
 void conn_table_process_exit(ConnTable *t, uint32_t tgid, uint64_t ts_ns);

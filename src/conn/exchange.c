@@ -40,6 +40,7 @@ static const char *const exchange_end_reason_table[_EXCHANGE_END_MAX] = {
         [EXCHANGE_END_DESYNC]        = "desync",
         [EXCHANGE_END_RESET]         = "reset",
         [EXCHANGE_END_GOAWAY]        = "goaway",
+        [EXCHANGE_END_LOST]          = "lost",
 };
 
 const char *exchange_end_reason_to_string(ExchangeEndReason r) {

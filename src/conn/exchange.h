@@ -32,6 +32,8 @@ enum {
         HTTP_MESSAGE_PIPELINE_OVERFLOW = 1 << 9, /* stands for a request counted past limits.pipeline_max: method, target and fields not kept */
         HTTP_MESSAGE_HEADERS_INCOMPLETE = 1 << 10, /* HTTP/2: a header block could not be decoded whole (joined mid-stream, bytes lost): only what the static table says */
         HTTP_MESSAGE_PUSHED          = 1 << 11, /* HTTP/2: a server-pushed request (PUSH_PROMISE) and its response */
+        HTTP_MESSAGE_LOST            = 1 << 12, /* the kernel lost some of the exchange (ring buffer full): bytes of this message, or the other message */
+        HTTP_MESSAGE_START_LOST      = 1 << 13, /* protocol-internal: stands for requests whose starts the kernel lost; never output */
 };
 
 typedef struct HttpHeaderField {
@@ -85,6 +87,7 @@ typedef enum ExchangeEndReason {
         EXCHANGE_END_DESYNC,          /* the response stream lost sync: no way to pair it */
         EXCHANGE_END_RESET,           /* HTTP/2: the stream was reset (RST_STREAM) before a response */
         EXCHANGE_END_GOAWAY,          /* HTTP/2: the server's GOAWAY said the stream was never processed */
+        EXCHANGE_END_LOST,            /* the kernel lost the response (ring buffer full): counted, not guessed */
         _EXCHANGE_END_MAX,
 } ExchangeEndReason;
 

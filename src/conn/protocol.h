@@ -53,6 +53,16 @@ static inline void mem_budget_release(MemBudget *b, size_t n) {
         b->used = n > b->used ? 0 : b->used - n;
 }
 
+/* What the kernel lost on a connection before a record, by ConnDirection. */
+typedef struct ConnLoss {
+        uint64_t bytes[2];
+        uint32_t starts[2];           /* lost records that began with a request or status line */
+} ConnLoss;
+
+static inline bool conn_loss_any(const ConnLoss *l) {
+        return l->bytes[0] || l->bytes[1] || l->starts[0] || l->starts[1];
+}
+
 typedef struct ProtocolContext {
         const ConnInfo *conn;         /* valid for the handler's whole life */
         const ExchangeSink *sink;     /* where exchanges go */
@@ -91,6 +101,16 @@ typedef struct ProtocolOps {
 
         /* n bytes in one direction that were not captured. */
         int (*gap)(void *p, uint8_t direction, uint64_t n, uint64_t ts_ns);
+
+        /*
+         * Optional. Records lost in the kernel (ring buffer full) before the
+         * record being handled, in both directions: their bytes, and how
+         * many of them began a message (ConnLoss). The handler counts the
+         * exchanges the loss took (Stats.exchanges_lost), flags the ones it
+         * touched and keeps requests and responses paired. Without it, the
+         * connection layer reports the bytes as gaps.
+         */
+        int (*loss)(void *p, const ConnLoss *loss, uint64_t ts_ns);
 
         /* No more bytes will come: complete what can be, report the rest with reason. */
         int (*finish)(void *p, uint64_t ts_ns, ExchangeEndReason reason);

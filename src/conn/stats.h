@@ -39,6 +39,8 @@
         X(exchanges_complete) \
         X(exchanges_no_response) \
         X(exchanges_uncorrelated) \
+        X(exchanges_lost)         /* request and response both lost in the kernel: counted, no entry */ \
+        X(messages_lost)          /* message starts the kernel reported lost (ring buffer full) */ \
         X(parse_errors) \
         X(memory_refused)         /* bytes refused by the per-connection or global cap */ \
         \
@@ -93,7 +95,8 @@ typedef struct Stats {
         X(FILTERED_SYSCALLS,  filtered_syscalls,  "data syscalls on excluded connections: nothing copied") \
         X(OTHER_PIDNS,        other_pidns,        "socket syscalls of tasks outside the daemon's PID namespace: not traced") \
         X(TLS_UNTIED,         tls_untied,         "TLS plaintext chunks not tied to a socket (no fd known for the SSL*): not traced") \
-        X(TLS_TIED_BY_READ,   tls_tied_by_read,   "SSL*s of memory-BIO libraries (node) tied to the socket their thread last read")
+        X(TLS_TIED_BY_READ,   tls_tied_by_read,   "SSL*s of memory-BIO libraries (node) tied to the socket their thread last read") \
+        X(LOST_STARTS,        lost_starts,        "message starts (request or status lines) in records that did not fit")
 
 typedef enum KernelCounter {
 #define X(id, name, doc) KERNEL_COUNTER_##id,

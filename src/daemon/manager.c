@@ -588,7 +588,8 @@ static void log_statistics(Manager *m) {
                 n += snprintf(own + n, sizeof(own) - n, " %s=%" PRIu64, name, v);
 
         log_info("Statistics: records=%" PRIu64 " exchanges=%" PRIu64 " no_response=%" PRIu64
-                 " uncorrelated=%" PRIu64 " parse_errors=%" PRIu64
+                 " uncorrelated=%" PRIu64 " exchanges_lost=%" PRIu64 " messages_lost=%" PRIu64
+                 " parse_errors=%" PRIu64
                  " ringbuf_drops=%" PRIu64 " bytes_lost=%" PRIu64 " entries_written=%" PRIu64
                  " entries_dropped=%" PRIu64 " output_errors=%" PRIu64 " records_orphan=%" PRIu64
                  " records_invalid=%" PRIu64 " conns_opened=%" PRIu64 " conns_refused=%" PRIu64
@@ -597,6 +598,7 @@ static void log_statistics(Manager *m) {
                  " filtered_conns=%" PRIu64 " filtered_syscalls=%" PRIu64 " other_pidns=%" PRIu64 " tls_untied=%" PRIu64
                  " tls_tied_by_read=%" PRIu64 "%s",
                  s->records, s->exchanges_complete, s->exchanges_no_response, s->exchanges_uncorrelated,
+                 s->exchanges_lost, s->messages_lost,
                  s->parse_errors, m->kernel[KERNEL_COUNTER_RINGBUF_DROPS], s->bytes_lost,
                  s->entries_written, s->entries_dropped, s->output_errors, s->records_orphan,
                  s->records_invalid, s->conns_opened, s->conns_refused, s->memory_refused,

@@ -333,6 +333,8 @@ static void exchange_flags(char *buf, size_t size, const Exchange *x, bool field
                 flags_add(buf, size, "pushed");
         if (x->stream_reset)
                 flags_add(buf, size, "reset");
+        if (f & HTTP_MESSAGE_LOST || x->reason == EXCHANGE_END_LOST)
+                flags_add(buf, size, "lost");
         if (x->conn->source == CONN_SOURCE_TLS)
                 flags_add(buf, size, "tls");
         if (fields_truncated)

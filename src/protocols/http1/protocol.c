@@ -31,6 +31,9 @@
  *    seen) still pairs first.
  */
 
+#include <errno.h>
+#include <stdlib.h>
+
 #include "basic/macro.h"
 #include "conn/protocol.h"
 #include "protocols/http1/parser.h"
@@ -53,7 +56,13 @@ typedef struct Http1Conn {
 
         Http1Message *early;            /* final response whose request's body is still arriving */
         uint64_t now;                   /* timestamp of the call being handled */
+        bool in_loss;                   /* a kernel loss with counted message starts is being applied */
 } Http1Conn;
+
+/* A queue entry standing for requests whose starts the kernel lost (1 + run of them). */
+static bool is_lost(const Http1Message *m) {
+        return m && (m->m.flags & HTTP_MESSAGE_START_LOST);
+}
 
 static Stats dummy_stats;
 
@@ -108,7 +117,9 @@ static void queue_consume(Http1Conn *c) {
         c->queue_head = m->next;
         if (!c->queue_head)
                 c->queue_tail = NULL;
-        if (m->m.flags & HTTP_MESSAGE_PIPELINE_OVERFLOW)
+        if (is_lost(m))
+                ;
+        else if (m->m.flags & HTTP_MESSAGE_PIPELINE_OVERFLOW)
                 c->n_runs--;
         else
                 c->n_queued--;
@@ -119,7 +130,14 @@ static int queue_flush(Http1Conn *c, ExchangeEndReason reason) {
         int r = 0;
 
         for (Http1Message *m; (m = queue_peek(c)); queue_consume(c)) {
-                int k = emit(c, EXCHANGE_NO_RESPONSE, m, NULL, reason);
+                int k;
+
+                if (is_lost(m)) {
+                        /* neither its request nor a response was seen: counted, nothing to log */
+                        c->stats->exchanges_lost++;
+                        continue;
+                }
+                k = emit(c, EXCHANGE_NO_RESPONSE, m, NULL, reason);
                 if (k < 0 && r >= 0)
                         r = k;
         }
@@ -148,7 +166,7 @@ static int queue_push(Http1Conn *c, Http1Message *m) {
 
         /* past the cap: counted, paired, not kept */
         http1_counters(c->stats)[HTTP1_COUNTER_PIPELINE_OVERFLOWS]++;
-        if (c->n_runs > 0 && (t->method_id == m->method_id || c->n_runs >= max)) {
+        if (c->n_runs > 0 && !is_lost(t) && (t->method_id == m->method_id || c->n_runs >= max)) {
                 if (t->method_id != m->method_id)
                         t->method_id = HTTP1_METHOD_OTHER;
                 t->run++;
@@ -227,7 +245,13 @@ static int on_response(Http1Conn *c, int d, Http1Message *m) {
 
         c->stats->messages_responses++;
         req = queue_peek(c);
-        if (req) {
+        if (is_lost(req)) {
+                /* its request was lost in the kernel: logged as uncorrelated, flagged */
+                m->m.flags |= HTTP_MESSAGE_LOST;
+                r = emit(c, EXCHANGE_UNCORRELATED, NULL, m, EXCHANGE_END_NONE);
+                queue_consume(c);
+                http1_message_free(m);
+        } else if (req) {
                 r = emit(c, EXCHANGE_COMPLETE, req, m, EXCHANGE_END_NONE);
                 queue_consume(c);
                 http1_message_free(m);
@@ -279,7 +303,8 @@ static int on_desync(Http1Parser *p, void *userdata) {
         Http1Conn *c = ASSERT_PTR(userdata);
         int d = direction_of(c, p);
 
-        if (c->request_dir >= 0 && d != c->request_dir)
+        /* within a loss whose message starts the kernel counted, http1_loss() pairs exactly instead */
+        if (c->request_dir >= 0 && d != c->request_dir && !c->in_loss)
                 return queue_flush(c, EXCHANGE_END_DESYNC);
         return 0;
 }
@@ -380,6 +405,89 @@ static int http1_gap(void *p, uint8_t direction, uint64_t n, uint64_t ts_ns) {
         return http1_parser_gap(c->parser[direction], n, ts_ns);
 }
 
+/* n requests whose starts the kernel lost: one queue entry at the tail stands for them. */
+static int lost_requests(Http1Conn *c, uint64_t n) {
+        Http1Message *m;
+
+        if (n == 0)
+                return 0;
+        if (is_lost(c->queue_tail)) {
+                c->queue_tail->run += n;
+                return 0;
+        }
+        m = calloc(1, sizeof(*m));
+        if (!m)
+                return -ENOMEM;
+        m->m.kind = HTTP_MESSAGE_REQUEST;
+        m->m.flags = HTTP_MESSAGE_START_LOST | HTTP_MESSAGE_LOST;
+        m->m.first_ns = m->m.last_ns = c->now;
+        m->method_id = HTTP1_METHOD_OTHER;
+        queue_append(c, m);
+        m->run = n - 1;
+        m->run_first_ns = c->now;
+        return 0;
+}
+
+/* n responses whose starts the kernel lost: the oldest waiting requests had theirs in them. */
+static int lost_responses(Http1Conn *c, uint64_t n) {
+        int r = 0;
+
+        for (; n > 0; n--) {
+                Http1Message *m = queue_peek(c);
+                int k;
+
+                if (!m || is_lost(m)) {
+                        /* both lost (or a request never seen): counted, no entry */
+                        c->stats->exchanges_lost++;
+                        queue_consume(c);
+                        continue;
+                }
+                m->m.flags |= HTTP_MESSAGE_LOST;
+                k = emit(c, EXCHANGE_NO_RESPONSE, m, NULL, EXCHANGE_END_LOST);
+                if (k < 0 && r >= 0)
+                        r = k;
+                queue_consume(c);
+        }
+        return r;
+}
+
+/*
+ * Records lost in the kernel before the one being handled. The request
+ * direction first: a response is never lost before its own request was
+ * sent, so the lost requests are queued before the lost responses consume
+ * the oldest ones. The bytes go to each parser as a gap (a message they cut
+ * is flagged lost); the counted starts keep the pairing exact, so a
+ * response stream that loses sync in them does not give up its waiting
+ * requests as desync.
+ */
+static int http1_loss(void *p, const ConnLoss *l, uint64_t ts_ns) {
+        Http1Conn *c = ASSERT_PTR(p);
+        int req = c->request_dir, r = 0, k;
+
+        c->now = ts_ns;
+        c->stats->messages_lost += (uint64_t) l->starts[0] + l->starts[1];
+        for (int i = 0; i < 2; i++) {
+                int d = req < 0 ? i : i == 0 ? req : !req;
+                Http1Message *cut = http1_parser_body_message(c->parser[d]);
+
+                if (l->bytes[d] > 0) {
+                        if (cut)
+                                cut->m.flags |= HTTP_MESSAGE_LOST;
+                        c->in_loss = req >= 0;
+                        k = http1_parser_gap(c->parser[d], l->bytes[d], ts_ns);
+                        c->in_loss = false;
+                        if (k < 0 && r >= 0)
+                                r = k;
+                }
+                if (req < 0 || l->starts[d] == 0)
+                        continue;
+                k = d == req ? lost_requests(c, l->starts[d]) : lost_responses(c, l->starts[d]);
+                if (k < 0 && r >= 0)
+                        r = k;
+        }
+        return r;
+}
+
 static int http1_finish(void *p, uint64_t ts_ns, ExchangeEndReason reason) {
         Http1Conn *c = ASSERT_PTR(p);
         int first = c->request_dir < 0 ? CONN_DIR_INGRESS : c->request_dir, r = 0, k;
@@ -451,6 +559,7 @@ const ProtocolOps protocol_http1_ops = {
         .free = http1_free,
         .data = http1_data,
         .gap = http1_gap,
+        .loss = http1_loss,
         .finish = http1_finish,
         .memory = http1_memory,
         .pending = http1_pending,

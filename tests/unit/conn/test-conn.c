@@ -204,6 +204,73 @@ static void test_lost_bytes_become_gaps(void **state) {
         assert_int_equal(f->stats.bytes_gap, 100000);
 }
 
+/* A data record after lost records of both directions: their bytes and the message starts in them. */
+static void data_after_loss(Fixture *f, uint64_t id, uint8_t dir, const char *s, uint64_t lost,
+                            uint64_t lost_other, uint16_t starts_ingress, uint16_t starts_egress, uint64_t ts) {
+        struct ht_data_event ev = {};
+        size_t n = strlen(s);
+
+        header(&ev.hdr, HT_EVENT_DATA, sizeof(ev) + n, id, 300, 7, ts);
+        ev.syscall_bytes = ev.length = ev.captured = n;
+        ev.lost_before = lost;
+        ev.lost_other = lost_other;
+        ev.lost_starts[HT_DIR_INGRESS] = starts_ingress;
+        ev.lost_starts[HT_DIR_EGRESS] = starts_egress;
+        ev.direction = dir;
+        ev.flags = HT_DATA_SEGMENT_START;
+        memcpy(f->buf, &ev, sizeof(ev));
+        memcpy(f->buf + sizeof(ev), s, n);
+        assert_int_equal(records_dispatch(f->t, &f->stats, f->buf, sizeof(ev) + n), 0);
+}
+
+/*
+ * Lost records with counted message starts keep every response paired with
+ * its own request, and every exchange is either an entry or counted:
+ * 5 served = 4 entries (each touched one flagged lost) + 1 exchanges_lost.
+ */
+static void test_lost_starts_pair_exactly(void **state) {
+        Fixture *f = *state;
+        size_t req = strlen(REQ("/2")), resp = strlen(RESP200);
+
+        open_conn(f, 6, 300, 7, HT_ROLE_SERVER, 1000);
+        data(f, 6, 300, 7, HT_DIR_INGRESS, REQ("/1"), 0, 0, 2000);
+        /* lost: the response to /1, then the request /2; its response arrives */
+        data_after_loss(f, 6, HT_DIR_EGRESS, RESP200, resp, req, 1, 1, 3000);
+        assert_int_equal(f->n, 2);
+        assert_int_equal(f->got[0].kind, EXCHANGE_NO_RESPONSE);
+        assert_int_equal(f->got[0].reason, EXCHANGE_END_LOST);
+        assert_string_equal(f->got[0].target, "/1");
+        assert_true(f->got[0].req_flags & HTTP_MESSAGE_LOST);
+        assert_int_equal(f->got[1].kind, EXCHANGE_UNCORRELATED);
+        assert_true(f->got[1].resp_flags & HTTP_MESSAGE_LOST);
+        /* lost: request /3 and its response; /4 and its response arrive */
+        data_after_loss(f, 6, HT_DIR_INGRESS, REQ("/4"), req, resp, 1, 1, 4000);
+        data(f, 6, 300, 7, HT_DIR_EGRESS, RESP200, 0, 0, 5000);
+        assert_int_equal(f->n, 3);
+        assert_int_equal(f->got[2].kind, EXCHANGE_COMPLETE);
+        assert_string_equal(f->got[2].target, "/4");
+        assert_false((f->got[2].req_flags | f->got[2].resp_flags) & HTTP_MESSAGE_LOST);
+        assert_int_equal(f->stats.exchanges_lost, 1);
+        /* /5 arrives, its response is lost, and the close carries the loss */
+        data(f, 6, 300, 7, HT_DIR_INGRESS, REQ("/5"), 0, 0, 6000);
+        {
+                struct ht_conn_close_event ev = {};
+
+                header(&ev.hdr, HT_EVENT_CONN_CLOSE, sizeof(ev), 6, 300, 7, 7000);
+                ev.reason = HT_CLOSE_SYSCALL;
+                ev.lost[HT_DIR_EGRESS] = resp;
+                ev.lost_starts[HT_DIR_EGRESS] = 1;
+                assert_int_equal(records_dispatch(f->t, &f->stats, &ev, sizeof(ev)), 0);
+        }
+        assert_int_equal(f->n, 4);
+        assert_int_equal(f->got[3].kind, EXCHANGE_NO_RESPONSE);
+        assert_int_equal(f->got[3].reason, EXCHANGE_END_LOST);
+        assert_string_equal(f->got[3].target, "/5");
+        assert_int_equal(f->stats.exchanges_lost, 1);
+        assert_int_equal(f->stats.messages_lost, 5);
+        assert_int_equal(f->stats.bytes_lost, 3 * resp + 2 * req);
+}
+
 static void test_fd_reuse_and_orphans(void **state) {
         Fixture *f = *state;
 
@@ -492,6 +559,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_server_exchange, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_client_role_and_close_pending, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_lost_bytes_become_gaps, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_lost_starts_pair_exactly, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_fd_reuse_and_orphans, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_proc_exit, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_idle_expiry, setup, teardown),
