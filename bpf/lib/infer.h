@@ -18,7 +18,31 @@ enum ht_infer {
         HT_INFER_RESPONSE = 2, /* "HTTP/1." */
         HT_INFER_HTTP2    = 3, /* "PRI * HTTP/2.0" connection preface */
         HT_INFER_OTHER    = 4, /* certainly not HTTP: TLS record, ssh banner */
+        HT_INFER_HTTP2_SETTINGS = 5, /* an HTTP/2 server's first SETTINGS frame: only from a connection's first byte */
 };
+
+/*
+ * An HTTP/2 server may send its SETTINGS before it has read the client's
+ * preface (RFC 9113 §3.4; gRPC's chttp2 always does), so a connection's
+ * first bytes can be the server's. Its frame header is strict enough to
+ * tell: a length that is a multiple of 6 (at most 10 settings), type 4,
+ * no flags (not an ACK), stream 0, and a first setting id that RFC 9113
+ * defines (1..9). Only meaningful at a connection's first byte: mid-stream,
+ * any frame can look like this.
+ */
+static __always_inline int ht_infer_h2_settings(const unsigned char *b, unsigned n) {
+        unsigned len;
+
+        if (n < 9)
+                return 0;
+        len = (unsigned) b[0] << 16 | (unsigned) b[1] << 8 | b[2];
+        if (len % 6 != 0 || len > 60 || b[3] != 0x04 || b[4] != 0 ||
+            b[5] != 0 || b[6] != 0 || b[7] != 0 || b[8] != 0)
+                return 0;
+        if (len > 0 && (n < 11 || b[9] != 0 || b[10] < 1 || b[10] > 9))
+                return 0;
+        return 1;
+}
 
 static __always_inline int ht_prefix(const unsigned char *b, unsigned n, const char *p, unsigned plen) {
         if (n < plen)
@@ -90,6 +114,10 @@ static __always_inline int ht_infer_protocol(const unsigned char *b, unsigned n)
         case 'S':
                 if (ht_prefix(b, n, "SSH-", 4))
                         return HT_INFER_OTHER;
+                break;
+        case 0:
+                if (ht_infer_h2_settings(b, n))
+                        return HT_INFER_HTTP2_SETTINGS;
                 break;
         case 0x14: case 0x15: case 0x16: case 0x17: case 0x18:
                 /* TLS record: content type, then version 3.x with x <= 4 (SSL 3.0 ... TLS 1.3). */

@@ -34,14 +34,20 @@ static __always_inline bool ht_protocol_wanted(__u8 protocol) {
         return protocol == HT_PROTO_UNKNOWN || ht_protocol_traced(protocol);
 }
 
-/* The protocol an inference result names, HT_PROTO_UNKNOWN if it names none. */
-static __always_inline __u8 protocol_of(int r) {
+/*
+ * The protocol an inference result names, HT_PROTO_UNKNOWN if it names none.
+ * An HTTP/2 server's SETTINGS names HTTP/2 only at the connection's first
+ * byte (from_start): mid-stream any frame header may look like it.
+ */
+static __always_inline __u8 protocol_of(int r, bool from_start) {
         switch (r) {
         case HT_INFER_REQUEST:
         case HT_INFER_RESPONSE:
                 return HT_PROTO_HTTP1;
         case HT_INFER_HTTP2:
                 return HT_PROTO_HTTP2;
+        case HT_INFER_HTTP2_SETTINGS:
+                return from_start ? HT_PROTO_HTTP2 : HT_PROTO_UNKNOWN;
         default:
                 return HT_PROTO_UNKNOWN;
         }
@@ -103,7 +109,7 @@ static __always_inline bool protocol_infer(struct ht_conn *c, __u64 first, __u64
                 }
         }
         r = ht_infer_protocol(b, n);
-        protocol = protocol_of(r);
+        protocol = protocol_of(r, from_start);
 
         if (protocol != HT_PROTO_UNKNOWN) {
                 bool role_known = c->role != HT_ROLE_UNKNOWN;
@@ -115,7 +121,7 @@ static __always_inline bool protocol_infer(struct ht_conn *c, __u64 first, __u64
                         return false;
                 }
                 if (!role_known) {
-                        /* The HTTP/2 preface, like a request, is the client's. */
+                        /* The HTTP/2 preface, like a request, is the client's; a first SETTINGS, the server's. */
                         bool request = r == HT_INFER_REQUEST || r == HT_INFER_HTTP2;
                         bool ingress = dir == HT_DIR_INGRESS;
 

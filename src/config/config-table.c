@@ -163,6 +163,14 @@ const ConfigSetting config_settings[] = {
         PRIORITY_SETTING("no_response", PRIORITY_NO_RESPONSE, "notice", "requests that got no response"),
         PRIORITY_SETTING("uncorrelated", PRIORITY_UNCORRELATED, "info", "responses whose request was not seen"),
         PRIORITY_SETTING("parse_error", PRIORITY_PARSE_ERROR, "warning", "bytes that are not valid HTTP"),
+        PRIORITY_SETTING("grpc_ok", PRIORITY_GRPC_OK, "info", "gRPC calls with grpc-status 0 (OK)"),
+        PRIORITY_SETTING("grpc_client_error", PRIORITY_GRPC_CLIENT_ERROR, "notice",
+                         "gRPC calls failed by the caller's doing (CANCELLED, INVALID_ARGUMENT, NOT_FOUND, ALREADY_EXISTS, "
+                         "PERMISSION_DENIED, RESOURCE_EXHAUSTED, FAILED_PRECONDITION, ABORTED, OUT_OF_RANGE, "
+                         "UNIMPLEMENTED, UNAUTHENTICATED)"),
+        PRIORITY_SETTING("grpc_server_error", PRIORITY_GRPC_SERVER_ERROR, "warning",
+                         "gRPC calls failed on the server's side (UNKNOWN, DEADLINE_EXCEEDED, INTERNAL, UNAVAILABLE, "
+                         "DATA_LOSS)"),
 
         /* Outputs open sockets and files once, at start: every output.* key needs a restart. */
         { "output.types", CONFIG_FLAGS, offsetof(Config, output.types), "journal",

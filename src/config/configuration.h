@@ -120,6 +120,9 @@ typedef enum PriorityClass {
         PRIORITY_NO_RESPONSE,
         PRIORITY_UNCORRELATED,
         PRIORITY_PARSE_ERROR,
+        PRIORITY_GRPC_OK,             /* gRPC calls: by grpc-status, instead of by the HTTP status (always 200) */
+        PRIORITY_GRPC_CLIENT_ERROR,   /* the caller's errors: CANCELLED, INVALID_ARGUMENT, NOT_FOUND... */
+        PRIORITY_GRPC_SERVER_ERROR,   /* UNKNOWN, DEADLINE_EXCEEDED, INTERNAL, UNAVAILABLE, DATA_LOSS */
         _PRIORITY_CLASS_MAX,
 } PriorityClass;
 

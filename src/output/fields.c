@@ -15,6 +15,7 @@
 #include "basic/macro.h"
 #include "output/excerpt.h"
 #include "output/fields.h"
+#include "output/http2-values.h"
 #include "select/filter.h"
 #include "select/redact.h"
 
@@ -88,9 +89,14 @@ static PriorityClass status_class(unsigned status) {
 int format_priority(const Exchange *x, const FormatOptions *opts) {
         const int *p = (opts ?: &format_options_default)->priority;
         const HttpMessage *resp = x ? x->response : NULL;
+        int grpc;
 
         switch (x ? x->kind : _EXCHANGE_KIND_MAX) {
         case EXCHANGE_COMPLETE:
+                /* a gRPC call's HTTP status is 200 whatever happened: its grpc-status says, unless HTTP failed */
+                grpc = format_grpc_status(resp);
+                if (grpc >= 0 && resp->status < 300)
+                        return p[format_grpc_class(grpc)];
                 return resp ? p[status_class(resp->status)] : p[PRIORITY_2XX];
         case EXCHANGE_UNCORRELATED:
                 /* Lower is more severe: a 5xx stays a warning although its request was missed. */
@@ -528,6 +534,17 @@ static int render_status(FormatFieldContext *c, const FormatFieldSpec *f) {
         return c->resp ? entry_add_u64(c->e, f->name, c->resp->status) : 0;
 }
 
+static int render_grpc_status(FormatFieldContext *c, const FormatFieldSpec *f) {
+        int v = format_grpc_status(c->resp);
+
+        return v >= 0 ? entry_add_u64(c->e, f->name, (uint64_t) v) : 0;
+}
+
+/* grpc-message as sent (percent-encoded by the sender), redacted and escaped like any header value. */
+static int render_grpc_message(FormatFieldContext *c, const FormatFieldSpec *f) {
+        return c->resp && c->resp->version == 20 ? render_header(c, f, c->resp) : 0;
+}
+
 static int render_duration(FormatFieldContext *c, const FormatFieldSpec *f) {
         return c->x->kind == EXCHANGE_COMPLETE ? entry_add_u64(c->e, f->name, c->x->duration_ns / NSEC_PER_USEC) : 0;
 }
@@ -569,22 +586,10 @@ static int render_stream_id(FormatFieldContext *c, const FormatFieldSpec *f) {
         return c->x->stream_id != 0 ? entry_add_u64(c->e, f->name, c->x->stream_id) : 0;
 }
 
-/* RFC 9113 §7 error codes by number; others as 0x... */
-static const char *const http2_error_names[] = {
-        "NO_ERROR", "PROTOCOL_ERROR", "INTERNAL_ERROR", "FLOW_CONTROL_ERROR", "SETTINGS_TIMEOUT",
-        "STREAM_CLOSED", "FRAME_SIZE_ERROR", "REFUSED_STREAM", "CANCEL", "COMPRESSION_ERROR",
-        "CONNECT_ERROR", "ENHANCE_YOUR_CALM", "INADEQUATE_SECURITY", "HTTP_1_1_REQUIRED",
-};
-
 static int render_stream_error(FormatFieldContext *c, const FormatFieldSpec *f) {
         char buf[16];
 
-        if (!c->x->stream_reset)
-                return 0;
-        if (c->x->stream_error < ELEMENTSOF(http2_error_names))
-                return entry_add_str(c->e, f->name, http2_error_names[c->x->stream_error]);
-        snprintf(buf, sizeof(buf), "0x%" PRIx32, c->x->stream_error);
-        return entry_add_str(c->e, f->name, buf);
+        return c->x->stream_reset ? entry_add_str(c->e, f->name, format_http2_error(buf, c->x->stream_error)) : 0;
 }
 
 static int render_no_response_reason(FormatFieldContext *c, const FormatFieldSpec *f) {
@@ -665,6 +670,8 @@ const FormatFieldSpec format_field_specs[] = {
         FIXED("SPAN_ID",                        render_traceparent, .arg = "span"),
         FIXED("HTTP_VERSION",                   render_version),
         FIXED("HTTP_STATUS",                    render_status),
+        FIXED("GRPC_STATUS",                    render_grpc_status),
+        FIXED("GRPC_MESSAGE",                   render_grpc_message, .arg = "grpc-message"),
         OPTIONAL("HTTP_RESPONSE_CONTENT_TYPE",  "fields.content_type", false, render_response_header,
                  .arg = "Content-Type"),
         OPTIONAL("HTTP_RESPONSE_BODY_BYTES",    "fields.body_sizes", true, render_response_body_bytes),

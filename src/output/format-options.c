@@ -25,6 +25,9 @@ const FormatOptions format_options_default = {
                 [PRIORITY_NO_RESPONSE]  = LOG_NOTICE,
                 [PRIORITY_UNCORRELATED] = LOG_INFO,
                 [PRIORITY_PARSE_ERROR]  = LOG_WARNING,
+                [PRIORITY_GRPC_OK]      = LOG_INFO,
+                [PRIORITY_GRPC_CLIENT_ERROR] = LOG_NOTICE,
+                [PRIORITY_GRPC_SERVER_ERROR] = LOG_WARNING,
         },
 };
 

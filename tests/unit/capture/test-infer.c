@@ -36,6 +36,23 @@ static void test_responses(void **state) {
         assert_int_equal(infer_str("PRI * HTTP/2.0\r\n"), HT_INFER_HTTP2);
 }
 
+/* An HTTP/2 server's SETTINGS sent before the client's preface (gRPC's chttp2, as strace shows it). */
+static void test_h2_server_settings(void **state) {
+        /* grpc-python 1.51: 4 settings, the first INITIAL_WINDOW_SIZE (4) */
+        assert_int_equal(infer("\0\0\x18\x04\0\0\0\0\0\0\x04\0\x3f\xff\xff\0", 16), HT_INFER_HTTP2_SETTINGS);
+        /* an empty SETTINGS, alone in its write */
+        assert_int_equal(infer("\0\0\0\x04\0\0\0\0\0", 9), HT_INFER_HTTP2_SETTINGS);
+        /* not SETTINGS: an ACK, a stream id, a length that is no multiple of 6, an undefined first id, too short */
+        assert_int_equal(infer("\0\0\0\x04\x01\0\0\0\0", 9), HT_INFER_UNKNOWN);
+        assert_int_equal(infer("\0\0\x06\x04\0\0\0\0\x01\0\x03\0\0\0\x64", 15), HT_INFER_UNKNOWN);
+        assert_int_equal(infer("\0\0\x07\x04\0\0\0\0\0\0\x03\0\0\0\x64", 15), HT_INFER_UNKNOWN);
+        assert_int_equal(infer("\0\0\x06\x04\0\0\0\0\0\0\x0a\0\0\0\x64", 15), HT_INFER_UNKNOWN);
+        assert_int_equal(infer("\0\0\x06\x04\0\0\0\0\0\0", 10), HT_INFER_UNKNOWN);
+        assert_int_equal(infer("\0\0\0\x04\0\0\0\0", 8), HT_INFER_UNKNOWN);
+        /* a huge SETTINGS is no server's first */
+        assert_int_equal(infer("\0\x01\x02\x04\0\0\0\0\0\0\x03\0\0\0\x64", 15), HT_INFER_UNKNOWN);
+}
+
 static void test_not_http(void **state) {
         /* TLS ClientHello and application data, ssh banner */
         assert_int_equal(infer("\x16\x03\x01\x02\x00\x01\x00\x01", 8), HT_INFER_OTHER);
@@ -64,6 +81,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_requests),
                 cmocka_unit_test(test_responses),
+                cmocka_unit_test(test_h2_server_settings),
                 cmocka_unit_test(test_not_http),
                 cmocka_unit_test(test_short),
         };

@@ -17,6 +17,8 @@
 
 #include "basic/macro.h"
 #include "conn/protocol.h"
+#include "output/entry.h"
+#include "output/fields.h"
 #include "protocols/http2/counters.h"
 #include "protocols/http2/protocol.h"
 #include "http2-peers.h"
@@ -27,6 +29,8 @@ typedef struct Rec {
         ExchangeKind kind;
         uint32_t stream_id;
         char method[16], target[64], host[64], grpc_status[8];
+        /* as the outputs format it */
+        char f_version[8], f_priority[4], f_grpc_status[8], f_grpc_message[32], f_stream_id[12], f_reset[24];
         unsigned status, version;
         uint64_t req_body, resp_body, duration;
         unsigned req_flags, resp_flags;
@@ -53,7 +57,14 @@ static void copy_header(const HttpMessage *m, const char *name, char *buf, size_
                 snprintf(buf, size, "%s", h->value);
 }
 
+static void copy_field(const FormatEntry *e, const char *name, char *buf, size_t size) {
+        const char *v = format_entry_get(e, name);
+
+        snprintf(buf, size, "%s", v ?: "");
+}
+
 static int sink_emit(void *userdata, const Exchange *x) {
+        static FormatEntry e;
         Fixture *f = userdata;
         Rec *r;
 
@@ -81,6 +92,13 @@ static int sink_emit(void *userdata, const Exchange *x) {
                 r->resp_flags = x->response->flags;
                 copy_header(x->response, "grpc-status", r->grpc_status, sizeof(r->grpc_status));
         }
+        assert_int_equal(format_exchange(&e, x, NULL, &f->stats), 0);
+        copy_field(&e, "HTTP_VERSION", r->f_version, sizeof(r->f_version));
+        copy_field(&e, "PRIORITY", r->f_priority, sizeof(r->f_priority));
+        copy_field(&e, "GRPC_STATUS", r->f_grpc_status, sizeof(r->f_grpc_status));
+        copy_field(&e, "GRPC_MESSAGE", r->f_grpc_message, sizeof(r->f_grpc_message));
+        copy_field(&e, "HTTP_STREAM_ID", r->f_stream_id, sizeof(r->f_stream_id));
+        copy_field(&e, "HTTP2_RESET_ERROR", r->f_reset, sizeof(r->f_reset));
         return 0;
 }
 
@@ -178,6 +196,16 @@ static void check_conversation(const Fixture *f) {
         assert_int_equal(r->req_body, 5);
         assert_int_equal(r->resp_body, 7);
         assert_string_equal(r->grpc_status, "14");
+        /* the entry: gRPC's status from the trailers decides PRIORITY (UNAVAILABLE: warning), not HTTP's 200 */
+        assert_string_equal(r->f_version, "2");
+        assert_string_equal(r->f_stream_id, "7");
+        assert_string_equal(r->f_grpc_status, "14");
+        assert_string_equal(r->f_grpc_message, "from trailers");
+        assert_string_equal(r->f_priority, "4");
+        r = find(f, "/index.html");
+        assert_string_equal(r->f_grpc_status, "");
+        assert_string_equal(r->f_priority, "6");
+        assert_string_equal(find(f, "/missing")->f_priority, "5");
 }
 
 static void test_conversation_server(void **state) {
@@ -245,6 +273,8 @@ static void test_reset(void **state) {
         assert_int_equal(find(&f, "/cancelled")->reason, EXCHANGE_END_RESET);
         assert_true(find(&f, "/cancelled")->reset);
         assert_int_equal(find(&f, "/cancelled")->error, NGHTTP2_CANCEL);
+        assert_string_equal(find(&f, "/cancelled")->f_reset, "CANCEL");
+        assert_string_equal(find(&f, "/kept")->f_reset, "");
         assert_int_equal(find(&f, "/cancelled")->stream_id, id);
         assert_int_equal(http2_counters(&f.stats)[HTTP2_COUNTER_STREAMS_RESET], 1);
         fixture_done(&f);
