@@ -14,8 +14,28 @@
 #include "basic/capability.h"
 #include "basic/macro.h"
 
+_Static_assert(CAPABILITIES_TLS_FOLLOW == ((UINT64_C(1) << CAP_SYS_ADMIN) | (UINT64_C(1) << CAP_SYS_PTRACE)),
+               "CAPABILITIES_TLS_FOLLOW names the wrong bits");
+
+/* Put the capabilities of mask back into libcap-ng's pending sets of type. */
+static void keep_caps(uint64_t mask, int type) {
+        for (unsigned cap = 0; cap < 64; cap++)
+                if (mask & (UINT64_C(1) << cap))
+                        (void) capng_update(CAPNG_ADD, (capng_type_t) type, cap);
+}
+
 int capability_drop_all(bool *ret_bounding_dropped) {
+        return capability_drop_all_but(0, ret_bounding_dropped);
+}
+
+int capability_drop_all_but(uint64_t keep, bool *ret_bounding_dropped) {
         bool bounding = false;
+        uint64_t eff = 0;
+
+        /* Only what is held now can be kept. */
+        if (keep != 0 && capability_get_effective(&eff) < 0)
+                return -EPERM;
+        keep &= eff;
 
         /*
          * Start from the process's real sets, so that "clear" below applies
@@ -26,6 +46,7 @@ int capability_drop_all(bool *ret_bounding_dropped) {
                 return -EPERM;
 
         capng_clear(CAPNG_SELECT_ALL);
+        keep_caps(keep, CAPNG_EFFECTIVE | CAPNG_PERMITTED | CAPNG_BOUNDING_SET);
         if (capng_apply(CAPNG_SELECT_ALL) == 0)
                 bounding = true;
         else {
@@ -34,8 +55,10 @@ int capability_drop_all(bool *ret_bounding_dropped) {
                  * ambient set and the capability sets still can.
                  */
                 capng_clear(CAPNG_SELECT_CAPS | CAPNG_SELECT_AMBIENT);
+                keep_caps(keep, CAPNG_EFFECTIVE | CAPNG_PERMITTED);
                 if (capng_apply(CAPNG_SELECT_CAPS | CAPNG_SELECT_AMBIENT) < 0) {
                         capng_clear(CAPNG_SELECT_CAPS);
+                        keep_caps(keep, CAPNG_EFFECTIVE | CAPNG_PERMITTED);
                         if (capng_apply(CAPNG_SELECT_CAPS) < 0)
                                 return -EPERM;
                 }

@@ -30,6 +30,27 @@
 int capability_drop_all(bool *ret_bounding_dropped);
 
 /**
+ * capability_drop_all_but() - drop every capability except those of keep
+ * @keep: bit N set for capability N to keep (in the effective, permitted and
+ *        bounding sets), if it is held now; the others go as in
+ *        capability_drop_all()
+ * @ret_bounding_dropped: as for capability_drop_all()
+ *
+ * For a daemon that must still attach after start-up (the TLS source
+ * following new libraries keeps CAP_SYS_ADMIN and CAP_SYS_PTRACE).
+ *
+ * Return: 0, or negative errno as capability_drop_all().
+ */
+int capability_drop_all_but(uint64_t keep, bool *ret_bounding_dropped);
+
+/*
+ * What the TLS source needs to attach after start-up: uprobes need
+ * CAP_SYS_ADMIN, reading other processes' /proc/PID/maps and
+ * /proc/PID/root CAP_SYS_PTRACE (bits as in linux/capability.h).
+ */
+#define CAPABILITIES_TLS_FOLLOW ((UINT64_C(1) << 21 /* CAP_SYS_ADMIN */) | (UINT64_C(1) << 19 /* CAP_SYS_PTRACE */))
+
+/**
  * capability_get_effective() - the calling thread's effective capabilities
  * @ret: bit N set for capability N (as CapEff in /proc/self/status)
  *

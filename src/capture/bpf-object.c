@@ -392,6 +392,22 @@ unsigned bpf_tracer_programs_attached(const BpfTracer *t) {
         return n;
 }
 
+int bpf_tracer_rescan(BpfTracer *t) {
+        int n = 0;
+
+        for (size_t i = 0; t && i < ELEMENTSOF(sources); i++) {
+                int r;
+
+                if (!sources[i]->rescan || !t->source_state[i])
+                        continue;
+                r = sources[i]->rescan(t->source_state[i], t->skel->obj);
+                if (r < 0)
+                        return r;
+                n += r;
+        }
+        return n;
+}
+
 uint64_t bpf_tracer_map_memory(const BpfTracer *t) {
         struct bpf_map *m;
         uint64_t sum = 0;

@@ -23,6 +23,7 @@ typedef struct BpfTracerOptions {
         uint32_t conns_max;        /* kernel connection map entries */
         uint64_t wakeup_bytes;     /* pending bytes that wake user space; 0 = every record */
         bool tls;                  /* attach the TLS source (capture_source_openssl) */
+        bool tls_follow;           /* tls, and rescan for library files that appear later */
         const KernelFilter *filter;/* applied after load, before attach; NULL: trace everything */
 } BpfTracerOptions;
 
@@ -41,6 +42,13 @@ int bpf_tracer_consume(BpfTracer *t);
 /* Sum of the per-CPU counters. */
 int bpf_tracer_read_counters(BpfTracer *t, uint64_t ret[_KERNEL_COUNTER_MAX]);
 unsigned bpf_tracer_programs_attached(const BpfTracer *t);
+/*
+ * One bounded step of following what appeared since start (the TLS source:
+ * library files mapped by processes scanned in this step). Needs the
+ * privileges of attaching (kept when o->tls_follow). Returns the number of
+ * newly attached files, 0 when the sources follow nothing, or negative errno.
+ */
+int bpf_tracer_rescan(BpfTracer *t);
 /* Bytes used by the BPF maps (from their definitions). */
 uint64_t bpf_tracer_map_memory(const BpfTracer *t);
 /*

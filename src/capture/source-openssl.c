@@ -20,7 +20,10 @@
  * announcement; capture_tls_library() turns it back into the path.
  *
  * Libraries that appear after the start (a new container image, a dlopen)
- * are not followed yet: they are attached at the next start.
+ * are attached by openssl_rescan() when tls.follow_new_libraries is on: a
+ * bounded round robin over /proc, TLS_RESCAN_PROCESSES processes' maps per
+ * step (the daemon steps once a second). Off, they wait for the next start.
+ * A file without the symbols is remembered (bounded) and not tried again.
  *
  * Not finding a library, a file without the symbols, or uprobes being
  * refused (they need CAP_SYS_ADMIN on recent kernels) is no error: one log
@@ -57,11 +60,31 @@ typedef struct TlsLibrary {
         unsigned attached;       /* probes attached */
 } TlsLibrary;
 
+/*
+ * Files that have none of the symbols, remembered so that a rescan does not
+ * try (and log) them again; past the bound they are tried again, which only
+ * costs time.
+ */
+#define TLS_REJECTED_MAX 32u
+
+/*
+ * Processes whose maps one rescan step reads. The daemon steps once a
+ * second, so a host's N processes are all read within N/64 s (a few seconds
+ * on most hosts). Reading one process's maps costs ~30-100 us here, so a
+ * step costs at most a few ms of one second.
+ */
+#define TLS_RESCAN_PROCESSES 64u
+
 typedef struct OpensslState {
         TlsLibrary libs[HT_TLS_LIBRARIES_MAX];
         unsigned n_libs;
+        TlsLibrary rejected[TLS_REJECTED_MAX];   /* no SSL_* symbols: not attached */
+        unsigned n_rejected;
         struct bpf_link **links;
         unsigned n_links;
+        bool warned_full;        /* the "more than HT_TLS_LIBRARIES_MAX" warning was given */
+        bool warned_refused;     /* a rescan's attach was refused: said once */
+        unsigned long cursor;    /* rescan: the last pid read; 0: start over */
 } OpensslState;
 
 /* Index -> path for capture_tls_library(): set at attach, kept until detach. */
@@ -142,7 +165,16 @@ static void openssl_detach(void *state) {
         free(s->links);
         for (unsigned i = 0; i < s->n_libs; i++)
                 free(s->libs[i].path);
+        for (unsigned i = 0; i < s->n_rejected; i++)
+                free(s->rejected[i].path);
         free(s);
+}
+
+static bool known_file(const TlsLibrary *list, unsigned n, const struct stat *st) {
+        for (unsigned i = 0; i < n; i++)
+                if (list[i].dev == st->st_dev && list[i].ino == st->st_ino)
+                        return true;
+        return false;
 }
 
 /*
@@ -158,12 +190,13 @@ static int add_library(OpensslState *s, struct bpf_object *obj, const char *real
 
         if (stat(real, &st) < 0 || !S_ISREG(st.st_mode))
                 return 0;
-        for (unsigned i = 0; i < s->n_libs; i++)
-                if (s->libs[i].dev == st.st_dev && s->libs[i].ino == st.st_ino)
-                        return 0;
+        if (known_file(s->libs, s->n_libs, &st) || known_file(s->rejected, s->n_rejected, &st))
+                return 0;
         if (s->n_libs >= ELEMENTSOF(s->libs)) {
-                log_warning("TLS source: more than %u distinct TLS library files, not attaching %s.",
-                            HT_TLS_LIBRARIES_MAX, name);
+                if (!s->warned_full)
+                        log_warning("TLS source: more than %u distinct TLS library files, not attaching %s "
+                                    "(nor any further one).", HT_TLS_LIBRARIES_MAX, name);
+                s->warned_full = true;
                 return 0;
         }
 
@@ -196,8 +229,14 @@ static int add_library(OpensslState *s, struct bpf_object *obj, const char *real
                 lib->attached++;
         }
         if (lib->attached == 0) {
-                if (r == 0)
+                if (r == 0) {
                         log_info("TLS source: %s has none of the SSL_read/SSL_write symbols, ignoring.", name);
+                        if (s->n_rejected < ELEMENTSOF(s->rejected)) {
+                                s->rejected[s->n_rejected++] = *lib;
+                                *lib = (TlsLibrary) {};
+                                return 0;
+                        }
+                }
                 free(lib->path);
                 *lib = (TlsLibrary) {};
                 return r;
@@ -305,6 +344,62 @@ static int openssl_attach(struct bpf_object *obj, void **ret_state) {
         return 0;
 }
 
+/*
+ * One bounded step of following new libraries: the maps of the next
+ * TLS_RESCAN_PROCESSES processes in pid order after the last step's, from
+ * the first again once the end of /proc is reached. Returns the number of
+ * files newly attached.
+ */
+static int openssl_rescan(void *state, struct bpf_object *obj) {
+        OpensslState *s = state;
+        unsigned before = s->n_libs, links_before = s->n_links, read = 0;
+        bool at_end = true;
+        struct dirent *de;
+        DIR *d;
+        int r = 0;
+
+        d = opendir("/proc");
+        if (!d)
+                return negative_errno();
+        /* /proc lists processes in increasing pid order. */
+        while ((de = readdir(d))) {
+                unsigned long pid;
+
+                if (!isdigit((unsigned char) de->d_name[0]))
+                        continue;
+                pid = strtoul(de->d_name, NULL, 10);
+                if (pid <= s->cursor)
+                        continue;
+                if (read >= TLS_RESCAN_PROCESSES) {
+                        at_end = false;
+                        break;
+                }
+                read++;
+                s->cursor = pid;
+                r = scan_process(s, obj, de->d_name);
+                if (r < 0)
+                        break;
+        }
+        closedir(d);
+        if (at_end)
+                s->cursor = 0;
+
+        if (r == -EPERM || r == -EACCES) {
+                /* Capabilities dropped after all (or a policy): say it once, keep tracing what is attached. */
+                if (!s->warned_refused)
+                        log_warning_errno(r, "TLS source: attaching uprobes to a new library was refused (%m), "
+                                          "new TLS libraries are not followed, ignoring.");
+                s->warned_refused = true;
+                r = 0;
+        }
+        for (unsigned i = before; i < s->n_libs; i++)
+                log_info("TLS source: now tracing %s (appeared after start, %u probes).",
+                         s->libs[i].path, s->libs[i].attached);
+        if (links_before == 0 && s->n_links > 0)
+                set_probes_attached(obj);
+        return r < 0 ? r : (int) (s->n_libs - before);
+}
+
 static unsigned openssl_attached(const void *state) {
         const OpensslState *s = state;
 
@@ -321,4 +416,5 @@ const CaptureSource capture_source_openssl = {
         .attach = openssl_attach,
         .detach = openssl_detach,
         .attached = openssl_attached,
+        .rescan = openssl_rescan,
 };

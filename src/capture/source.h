@@ -33,6 +33,13 @@ typedef struct CaptureSource {
 
         /* Programs attached, for status. */
         unsigned (*attached)(const void *state);
+
+        /*
+         * Optional: one bounded step of attaching to what appeared since
+         * attach (source-openssl.c: new library files). Returns how many
+         * new things were attached, or negative errno; logs its own news.
+         */
+        int (*rescan)(void *state, struct bpf_object *obj);
 } CaptureSource;
 
 /* The socket syscall tracepoints, and the process-exit tracepoint that ends their connections. */

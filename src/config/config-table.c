@@ -83,6 +83,9 @@ const ConfigSetting config_settings[] = {
         /* Uprobes need CAP_SYS_ADMIN (docs/security.md); without it the source logs once and attaches nothing. */
         { "tls.enabled", CONFIG_BOOL, offsetof(Config, tls.enabled), "yes", 0, 0, CONFIG_RESTART,
           .description = "Trace HTTPS from OpenSSL's plaintext (uprobes on libssl files found at start; docs/tls.md)." },
+        /* Off by default: following means keeping CAP_SYS_ADMIN and CAP_SYS_PTRACE after start (docs/security.md). */
+        { "tls.follow_new_libraries", CONFIG_BOOL, offsetof(Config, tls.follow_new_libraries), "no", 0, 0, CONFIG_RESTART,
+          .description = "Attach to TLS library files that appear after start (rescans processes' maps, bounded; keeps CAP_SYS_ADMIN)." },
 
         { "limits.head_max", CONFIG_SIZE, offsetof(Config, limits.head_max), "64KiB",
           1 * KIB, 16 * MIB, 0,

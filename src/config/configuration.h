@@ -138,6 +138,7 @@ typedef struct Config {
         } capture;
         struct {
                 bool enabled;                 /* attach the TLS source (OpenSSL uprobes) at start */
+                bool follow_new_libraries;    /* rescan for library files that appear later (keeps CAP_SYS_ADMIN) */
         } tls;
         struct {
                 uint64_t head_max;

@@ -558,6 +558,8 @@ static int on_housekeeping(sd_event_source *s, uint64_t usec, void *userdata) {
         conn_table_expire(m->conns, now_nsec(CLOCK_MONOTONIC));
         emit_rate_limit_summary(m, false);
         filter_upkeep_refresh(m->tracer, m->kfilter);
+        if (m->opts.bpf.tls_follow && (r = bpf_tracer_rescan(m->tracer)) < 0)
+                log_warning_errno(r, "Failed to look for new TLS libraries, ignoring: %m");
 
         report_drops(m);
         emit_statistics(m, false);
@@ -711,7 +713,8 @@ int manager_run(Manager *m) {
         if (r < 0)
                 log_warning_errno(r, "Failed to set up the control socket %s, continuing without it: %m",
                                   CONTROL_SOCKET_PATH);
-        r = capability_drop_all(NULL);
+        /* Following new TLS libraries attaches later: it keeps what that needs (docs/security.md). */
+        r = capability_drop_all_but(m->opts.bpf.tls_follow ? CAPABILITIES_TLS_FOLLOW : 0, NULL);
         if (r < 0)
                 return log_error_errno(r, "Failed to drop capabilities: %m");
 

@@ -103,6 +103,7 @@ int settings_new(const ConfigLoadOptions *load, Config *config, Settings **ret) 
         s->bpf.conns_max = (uint32_t) k->capture.connections_max;
         s->bpf.wakeup_bytes = k->capture.ring_buffer_size / 8;
         s->bpf.tls = k->tls.enabled;
+        s->bpf.tls_follow = k->tls.enabled && k->tls.follow_new_libraries;
         s->drain_interval_usec = MAX(k->capture.wakeup_delay_ns / NSEC_PER_USEC, UINT64_C(1000));
         s->stats_interval_usec = k->stats.interval_ns / NSEC_PER_USEC;
 

@@ -50,6 +50,15 @@ security)
                 echo "FAIL: exposure above 2.0 (see the table above; docs/security.md justifies each finding)"
                 exit 1
         fi
+        # With the TLS drop-in (units/examples/60-tls.conf): a drop-in is
+        # parsed after the unit, so appending its lines is what systemd sees.
+        dropin=$(dirname "$0")/../../units/examples/60-tls.conf
+        mkdir "$tmp/tls"
+        { cat "$tmp/http-tracer.service"; grep -v '^#' "$dropin"; } > "$tmp/tls/http-tracer.service"
+        if ! systemd-analyze security --offline=yes --threshold=20 --no-pager "$tmp/tls/http-tracer.service"; then
+                echo "FAIL: exposure with the TLS drop-in above 2.0 (docs/security.md, HTTPS)"
+                exit 1
+        fi
         ;;
 *)
         echo "unknown mode $mode" >&2

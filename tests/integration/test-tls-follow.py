@@ -1,0 +1,147 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""tls.follow_new_libraries=yes: libssl copies that appear after the daemon
+started are found (bounded rescan of /proc/PID/maps) and traced.
+
+- dlopen: a python server running before the daemon, with no libssl mapped,
+  imports `ssl` only after the daemon is ready; LD_LIBRARY_PATH makes that
+  dlopen() load a copy of libssl.so.3 from a directory of its own.
+- exec: a second python server, started after the daemon, with another copy.
+
+Each copy is another file (the host file's uprobes do not fire in it), so an
+entry from either server proves the copy was attached after start. curl's
+requests give exactly the server entries the servers answered, HTTPS, with
+TLS_LIBRARY naming the copy. The daemon keeps CAP_SYS_ADMIN and
+CAP_SYS_PTRACE (it must, to attach later) and nothing else."""
+
+import os
+import time
+
+import htlib
+import tlslib
+from htlib import expect, ensure, log
+
+SERVER = r'''
+import os, sys, time
+port, cert, key, go = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+# Not before the daemon is ready: `import ssl` (http.server imports it too) dlopen()s libssl.
+while go != "now" and not os.path.exists(go):
+    time.sleep(0.05)
+import http.server, ssl
+
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self):
+        status = 200 if self.path.startswith("/ok") else 404
+        body = b"hello\n"
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *a):
+        pass
+
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(cert, key)
+srv = http.server.HTTPServer(("127.0.0.1", port), H)
+srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+srv.serve_forever()
+'''
+
+CAP_SYS_PTRACE, CAP_SYS_ADMIN = 19, 21
+
+
+def copy_libssl(ctx, host_lib, name):
+    d = os.path.join(ctx.tmp, name)
+    os.makedirs(d)
+    dst = os.path.join(d, os.path.basename(host_lib))
+    with open(host_lib, "rb") as src, open(dst, "wb") as out:
+        out.write(src.read())
+    os.chmod(dst, 0o755)
+    return d, dst
+
+
+def start_server(ctx, script, port, cert, key, libdir, go, name):
+    env = dict(os.environ, LD_LIBRARY_PATH=libdir)
+    return htlib.Proc(ctx, ["/usr/bin/python3", script, str(port), cert, key, go], name, env=env)
+
+
+def wait_log(daemon, text, timeout=90):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if text in daemon.proc.stderr_text():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def cap_eff(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("CapEff:"):
+                return int(line.split()[1], 16)
+    return None
+
+
+def test(ctx):
+    htlib.require_tools("openssl", "curl")
+    import ssl  # noqa: F401  (maps the host's libssl into this process)
+    host_lib = tlslib.libssl_of(os.getpid())
+    ensure(host_lib, "fixture: python maps no libssl")
+    cert, key = tlslib.make_cert(ctx)
+    script = os.path.join(ctx.tmp, "server.py")
+    with open(script, "w") as f:
+        f.write(SERVER)
+    dir1, copy1 = copy_libssl(ctx, host_lib, "lib-dlopen")
+    dir2, copy2 = copy_libssl(ctx, host_lib, "lib-exec")
+
+    # dlopen: running before the daemon, libssl not yet loaded.
+    go = os.path.join(ctx.tmp, "go")
+    port1 = htlib.free_port()
+    s1 = start_server(ctx, script, port1, cert, key, dir1, go, "tls-follow-dlopen")
+    time.sleep(0.5)
+    ensure(s1.poll() is None and tlslib.libssl_of(s1.pid) is None,
+           "fixture: the dlopen server maps libssl before it was told to")
+
+    daemon = htlib.Daemon(ctx, env=dict(os.environ, HTTP_TRACER_TLS_FOLLOW_NEW_LIBRARIES="yes")).start()
+    eff = cap_eff(daemon.pid)
+    expect(eff == (1 << CAP_SYS_ADMIN) | (1 << CAP_SYS_PTRACE),
+           f"daemon following new libraries: CapEff={eff:#x}, expected CAP_SYS_ADMIN and CAP_SYS_PTRACE only")
+    expect("now tracing" not in daemon.proc.stderr_text(), "a library was followed before any appeared")
+
+    with open(go, "w"):
+        pass
+    htlib.wait_port(port1, s1.popen, what="dlopen server")
+    ensure(tlslib.libssl_of(s1.pid) == copy1, f"fixture: the dlopen server maps {tlslib.libssl_of(s1.pid)}")
+
+    port2 = htlib.free_port()
+    s2 = start_server(ctx, script, port2, cert, key, dir2, "now", "tls-follow-exec")
+    htlib.wait_port(port2, s2.popen, what="exec server")
+    ensure(tlslib.libssl_of(s2.pid) == copy2, f"fixture: the exec server maps {tlslib.libssl_of(s2.pid)}")
+
+    for path in (copy1, copy2):
+        expect(wait_log(daemon, f"now tracing {path}"), f"the daemon did not follow {path}: stderr tail\n"
+               f"{daemon.proc.stderr_text()[-2000:]}")
+
+    for port in (port1, port2):
+        base = f"https://127.0.0.1:{port}"
+        htlib.run_cmd(["curl", "-sk", "-o", "/dev/null", "-o", "/dev/null", f"{base}/ok", f"{base}/missing"])
+    daemon.stop()
+
+    for port, server, lib in ((port1, s1, copy1), (port2, s2, copy2)):
+        entries = htlib.journal_final(daemon, f"SERVER_PORT={port}", "HTTP_ROLE=server")
+        got = sorted((e.get("HTTP_TARGET"), e.get("HTTP_STATUS")) for e in entries)
+        log(f"port {port}: server entries {got}")
+        expect(got == [("/missing", "404"), ("/ok", "200")], f"server entries behind {lib}: {got}")
+        for e in entries:
+            expect(e.get("HTTP_SCHEME") == "https" and e.get("TLS_LIBRARY") == lib
+                   and e.get("OBJECT_PID") == str(server.pid),
+                   f"{e.get('MESSAGE')}: HTTP_SCHEME={e.get('HTTP_SCHEME')} TLS_LIBRARY={e.get('TLS_LIBRARY')} "
+                   f"OBJECT_PID={e.get('OBJECT_PID')}")
+    expect(daemon.stat("tls_untied") == 0, f"tls_untied={daemon.stat('tls_untied')}")
+
+
+if __name__ == "__main__":
+    htlib.run(test)
