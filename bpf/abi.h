@@ -318,14 +318,49 @@ struct ht_port_bitmap {
 #define HT_CGROUP_LEVELS 16u
 
 /*
- * Map sizes, all in one place, each with its reason. User space may resize
- * the connection and argument maps before load (bpf_map__set_max_entries).
+ * Map sizes, each with its reason; the memory they add up to, map by map,
+ * is budgeted in lib/maps.bpf.h (issue 14: at most 12 MiB at defaults).
+ * User space may resize the ring buffer and the connection maps before load
+ * (bpf_map__set_max_entries), from capture.ring_buffer_size and
+ * capture.connections_max, whose defaults (config-table.c) are these.
  */
-#define HT_MAP_CONNS_DEFAULT     65536u      /* TCP sockets tracked at once, LRU: stale ones age out */
-
-#define HT_MAP_HTTP_PROCS        16384u      /* processes holding HTTP connections (for exit cleanup) */
-#define HT_MAP_TLS_FDS           65536u      /* SSL* -> fd ties, LRU: one per live TLS session, as conns */
-#define HT_RINGBUF_DEFAULT       (16u << 20) /* 16 MiB: ~100 ms of a saturated nginx at ~1 KiB/exchange */
+/*
+ * TCP sockets tracked at once (HTTP or not: a socket found not to be HTTP
+ * keeps its verdict here), LRU. Covers the 10,000 idle keep-alive
+ * connections of bench/run's memory section with room to spare; past it the
+ * least recently used socket is evicted, and if it speaks again it is
+ * classified again from its next bytes (mid-stream). 192 B per entry.
+ */
+#define HT_MAP_CONNS_DEFAULT     16384u
+/*
+ * The TLS source's view of sockets (tls_conns) and its SSL* -> fd ties
+ * (tls_fds): one each per live TLS session, a share of all TCP sockets
+ * (HTTPS sessions are fewer than sockets: proxies' upstreams, databases and
+ * HTTP/1 keep-alive pools are plaintext). tls_conns is resized with the
+ * connection map, keeping this ratio. LRU.
+ */
+#define HT_MAP_TLS_CONNS_DEFAULT (HT_MAP_CONNS_DEFAULT / 4u)
+#define HT_MAP_TLS_FDS           HT_MAP_TLS_CONNS_DEFAULT
+/*
+ * Processes holding announced HTTP connections, so that only their exits
+ * are reported: servers run tens to a few hundred workers (prefork apache:
+ * up to MaxRequestWorkers, 256 by default). LRU: an evicted process's
+ * connections end at their close or idle timeout instead.
+ */
+#define HT_MAP_HTTP_PROCS        4096u
+/*
+ * What the ring buffer must absorb is what the producers write while the
+ * daemon is not reading: the drain interval (capture.wakeup_delay, 5 ms)
+ * plus its scheduling delay on a busy host; a wakeup comes early when 1/8 of
+ * the ring is pending. Measured (bench/run's saturation set-up on 2 busy
+ * cores, wrk keep-alive and Connection: close, journal output and none,
+ * 2026-12-02): no record lost with rings of 256 KiB and 512 KiB at
+ * ~700 B per exchange (three records in their slots). 2 MiB is 8x that,
+ * ~60 ms of a saturated nginx here; a host with longer stalls raises
+ * capture.ring_buffer_size, and losses are counted (ringbuf_drops), never
+ * silent.
+ */
+#define HT_RINGBUF_DEFAULT       (2u << 20)
 /* Filter maps: two slots of CONFIG_LIST_MAX (4096) entries per list, include and exclude; not preallocated. */
 #define HT_MAP_FILTER_PIDS       (2u * 2u * 4096u)
 #define HT_MAP_FILTER_CGROUPS    (2u * 4u * 4096u)  /* units and cgroups, include and exclude */

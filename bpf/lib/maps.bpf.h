@@ -6,20 +6,27 @@
  * source. A source's private state (the syscall source's in-flight
  * arguments) lives with the source.
  *
- * Map sizes, each with its reason beside its constant in abi.h:
- *   events          HT_RINGBUF_DEFAULT, resized by user space (ringbuf_size)
- *   conns           HT_MAP_CONNS_DEFAULT, resized by user space (conns_max)
- *   tls_conns       HT_MAP_CONNS_DEFAULT, resized by user space (conns_max)
- *   http_procs      HT_MAP_HTTP_PROCS
- *   counters        _HT_CNT_MAX per CPU
- *   conn_id_seq     1
- *   filter_pids     HT_MAP_FILTER_PIDS     not preallocated
- *   filter_cgroups  HT_MAP_FILTER_CGROUPS  not preallocated
- *   filter_addrs    HT_MAP_FILTER_ADDRS    not preallocated
- *   filter_ports    8 bitmaps: 2 slots x local/remote x include/exclude
- *   args_map        task storage: one slot per thread (sources/syscalls.bpf.h)
- *   tls_calls       task storage: one slot per thread (lib/tls-tie.bpf.h)
- *   tls_fds         HT_MAP_TLS_FDS (lib/tls-tie.bpf.h)
+ * Map sizes, each with its reason beside its constant in abi.h, and the
+ * memory each takes at defaults (bpftool's bytes_memlock, kernel 6.18, 2
+ * CPUs; hash maps cost ~16 B per bucket even when not preallocated). The
+ * budget (issue 14) is 12 MiB for the whole object: a map added or grown
+ * takes its room from this table.
+ *   map             entries                               memory
+ *   events          HT_RINGBUF_DEFAULT 2 MiB               2.0 MiB  resized by user space (ringbuf_size)
+ *   conns           HT_MAP_CONNS_DEFAULT 16384 x 192 B     3.0 MiB  resized by user space (conns_max)
+ *   tls_conns       HT_MAP_TLS_CONNS_DEFAULT 4096 x 192 B  0.75 MiB resized with conns, 1/4 of it
+ *   tls_fds         HT_MAP_TLS_FDS 4096 x 96 B             0.4 MiB  (lib/tls-tie.bpf.h)
+ *   http_procs      HT_MAP_HTTP_PROCS 4096 x 80 B          0.3 MiB
+ *   filter_pids     HT_MAP_FILTER_PIDS, not preallocated    0.25 MiB (buckets)
+ *   filter_cgroups  HT_MAP_FILTER_CGROUPS, not prealloc.    0.5 MiB  (buckets)
+ *   filter_addrs    HT_MAP_FILTER_ADDRS, not preallocated   0 until used
+ *   filter_ports    8 bitmaps: 2 slots x local/remote x include/exclude  64 KiB
+ *   counters        _HT_CNT_MAX per CPU; conn_id_seq 1; .bss, .rodata    < 20 KiB
+ *   args_map        task storage: one slot per thread (sources/syscalls.bpf.h), as threads trace
+ *   tls_calls       task storage: one slot per thread that calls SSL_* (lib/tls-tie.bpf.h)
+ *   total                                                  ~7.3 MiB, ~4.7 MiB left in the budget
+ * (Data records used to be assembled in a per-CPU scratch value; they are
+ * now written straight into the ring buffer: lib/emit.bpf.h.)
  */
 #pragma once
 
@@ -73,7 +80,7 @@ struct {
  */
 struct {
         __uint(type, BPF_MAP_TYPE_LRU_HASH);
-        __uint(max_entries, HT_MAP_CONNS_DEFAULT);
+        __uint(max_entries, HT_MAP_TLS_CONNS_DEFAULT);
         __type(key, struct ht_conn_key);
         __type(value, struct ht_conn);
 } tls_conns SEC(".maps");

@@ -69,11 +69,12 @@ const ConfigSetting config_settings[] = {
         { "capture.payload_size", CONFIG_SIZE, offsetof(Config, capture.payload_size), "16KiB",
           256, CONFIG_PAYLOAD_SIZE_MAX, CONFIG_RESTART,
           .description = "Bytes of payload copied per syscall; the rest is counted as a gap (headers beyond it are lost)." },
-        /* The BPF ring buffer must be a power of two and a multiple of the page size. */
-        { "capture.ring_buffer_size", CONFIG_SIZE, offsetof(Config, capture.ring_buffer_size), "16MiB",
+        /* The BPF ring buffer must be a power of two and a multiple of the page size. Default = HT_RINGBUF_DEFAULT (bpf/abi.h: the measurement behind it). */
+        { "capture.ring_buffer_size", CONFIG_SIZE, offsetof(Config, capture.ring_buffer_size), "2MiB",
           64 * KIB, 1 * GIB, CONFIG_RESTART | CONFIG_POWER_OF_TWO,
           .description = "Size of the kernel-to-daemon ring buffer; larger absorbs longer bursts." },
-        { "capture.connections_max", CONFIG_UINT, offsetof(Config, capture.connections_max), "65536",
+        /* Default = HT_MAP_CONNS_DEFAULT (bpf/abi.h: why this many). */
+        { "capture.connections_max", CONFIG_UINT, offsetof(Config, capture.connections_max), "16384",
           1024, 4194304, CONFIG_RESTART,
           .description = "TCP connections the kernel tracks at once (LRU map: the oldest are evicted)." },
         /* Measured: a wakeup per record halves throughput; batching bounds the cost, this bounds the latency. */

@@ -729,6 +729,13 @@ int manager_run(Manager *m) {
                          bpf_tracer_programs_attached(m->tracer), output_describe(m->output, status, sizeof(status)),
                          m->opts.bpf.payload_max);
         }
+        /*
+         * Start-up freed more than it keeps: libbpf parsed the kernel's BTF
+         * for CO-RE and the TLS source read ELF files, several MiB that glibc
+         * would otherwise hold in the heap for the daemon's whole life
+         * (measured: RSS idle 18.1 -> see the commit).
+         */
+        (void) malloc_trim(0);
         format_status(m, status, sizeof(status));
         (void) sd_notifyf(false, "READY=1\nSTATUS=%s", status);
 

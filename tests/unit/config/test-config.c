@@ -139,8 +139,8 @@ static void test_table_defaults_valid(void **state) {
         assert_int_equal(config_new_defaults(&c), 0);
         assert_int_equal(c->log.level, LOG_INFO);
         assert_int_equal(c->capture.payload_size, 16384);
-        assert_int_equal(c->capture.ring_buffer_size, 16u << 20);
-        assert_int_equal(c->capture.connections_max, 65536);
+        assert_int_equal(c->capture.ring_buffer_size, 2u << 20);
+        assert_int_equal(c->capture.connections_max, 16384);
         assert_int_equal(c->limits.idle_timeout_ns, 300 * NSEC_PER_SEC);
         assert_true(c->sampling.keep_errors);
         assert_true(c->redaction.enabled);

@@ -105,7 +105,7 @@ static void test_manager_options(void **state) {
         assert_ptr_equal(o.config_sources, s->sources);
         assert_ptr_equal(o.reload, settings_reload);
         assert_int_equal(o.http1_limits.head_max, s->http1_limits.head_max);
-        assert_int_equal(o.bpf.conns_max, 65536);
+        assert_int_equal(o.bpf.conns_max, 16384);
         assert_int_equal(o.drain_interval_usec, 5000);
         assert_int_equal(o.stats_interval_usec, 300 * 1000 * 1000ull);
         settings_free(s);
