@@ -164,8 +164,12 @@ static char *pseudo_dup(const Http2HeaderList *l, const Http2StaticPeek *peek, H
 static void account(Http2Message *m, const Http2FrameInfo *fi, bool head) {
         if (!m->started) {
                 m->started = true;
+                m->m.version = 20;
                 m->m.first_ns = fi->first_ns;
                 m->m.tid = fi->tid;
+                /* begun by DATA: its HEADERS were lost (gap, joined after them) */
+                if (!head)
+                        m->m.flags |= HTTP_MESSAGE_HEADERS_INCOMPLETE;
         }
         m->m.last_ns = fi->last_ns;
         m->m.wire_bytes += fi->wire_bytes;
@@ -257,8 +261,12 @@ int http2_stream_headers(Http2Streams *t, Http2Stream *s, Http2Side side, Http2H
         }
 
         account(m, fi, !m->has_head);
+        if (!m->has_head)
+                m->m.flags &= ~HTTP_MESSAGE_HEADERS_INCOMPLETE;   /* the head is here after all */
         if (incomplete)
                 m->m.flags |= HTTP_MESSAGE_HEADERS_INCOMPLETE;
+        if (l && (l->flags & HTTP2_HEADERS_FIELDS_DROPPED))
+                m->m.flags |= HTTP_MESSAGE_HEAD_TRUNCATED;   /* fields past hpack's caps: decoded, not kept */
 
         if (!m->has_head) {
                 /* the message's head */
