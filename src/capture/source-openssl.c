@@ -34,6 +34,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,12 +44,14 @@
 #include "basic/log.h"
 #include "basic/macro.h"
 #include "capture/source.h"
+#include "capture/tls-unseen.h"
 #include "bpf/abi.h"
 #include "http-tracer.skel.h"
 
 /* = bpf/lib/tls-tie.bpf.h's: the library's I/O goes through memory BIOs. */
 #define TLS_COOKIE_MEMORY_BIO 0x100u
 _Static_assert(HT_TLS_LIBRARIES_MAX < 256, "the cookie's low byte holds the library index");
+_Static_assert((int) _TLS_UNSEEN_MAX == (int) CAPTURE_TLS_UNSEEN_MAX, "source.h and tls-unseen.h disagree");
 
 /* Per file: four entry probes and the four return probes of one return program. */
 #define TLS_PROBES_PER_FILE 8u
@@ -65,7 +68,7 @@ typedef struct TlsLibrary {
  * try (and log) them again; past the bound they are tried again, which only
  * costs time.
  */
-#define TLS_REJECTED_MAX 32u
+#define TLS_REJECTED_MAX CAPTURE_TLS_WITHOUT_SYMBOLS_MAX
 
 /*
  * Processes whose maps one rescan step reads. The daemon steps once a
@@ -85,6 +88,13 @@ typedef struct OpensslState {
         bool warned_full;        /* the "more than HT_TLS_LIBRARIES_MAX" warning was given */
         bool warned_refused;     /* a rescan's attach was refused: said once */
         unsigned long cursor;    /* rescan: the last pid read; 0: start over */
+        /*
+         * Processes using TLS that is not traced (tls-unseen.h), per kind:
+         * counted during a pass over /proc (the start scan, or a full round
+         * of rescans) and published when the pass ends.
+         */
+        unsigned unseen_pass[_TLS_UNSEEN_MAX], scanned_pass;
+        unsigned unseen[_TLS_UNSEEN_MAX], scanned;
 } OpensslState;
 
 /* Index -> path for capture_tls_library(): set at attach, kept until detach. */
@@ -246,9 +256,33 @@ static int add_library(OpensslState *s, struct bpf_object *obj, const char *real
         return r;
 }
 
-/* The TLS libraries mapped by process pid. */
+/* Is process pid's executable a Go program (crypto/tls compiled in)? */
+static bool process_is_go(const char *pid) {
+        char p[64];
+        bool go;
+        int fd;
+
+        snprintf(p, sizeof(p), "/proc/%s/exe", pid);
+        fd = open(p, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return false;   /* a kernel thread, gone, or not ours to read */
+        go = tls_unseen_is_go_elf(fd);
+        close(fd);
+        return go;
+}
+
+/* Publish a finished pass's counts of TLS we cannot see, and start the next. */
+static void unseen_pass_end(OpensslState *s) {
+        memcpy(s->unseen, s->unseen_pass, sizeof(s->unseen));
+        s->scanned = s->scanned_pass;
+        memset(s->unseen_pass, 0, sizeof(s->unseen_pass));
+        s->scanned_pass = 0;
+}
+
+/* The TLS libraries mapped by process pid; and whether it uses TLS we cannot see. */
 static int scan_process(OpensslState *s, struct bpf_object *obj, const char *pid) {
         char p[64], line[4096];
+        unsigned unseen = 0;
         FILE *f;
         int r = 0;
 
@@ -256,9 +290,11 @@ static int scan_process(OpensslState *s, struct bpf_object *obj, const char *pid
         f = fopen(p, "re");
         if (!f)
                 return 0;   /* gone, or not ours to read */
+        s->scanned_pass++;
         while (fgets(line, sizeof(line), f)) {
                 char *path = strchr(line, '/'), real[PATH_MAX + 64];
                 size_t n;
+                int kind;
 
                 if (!path)
                         continue;
@@ -266,6 +302,9 @@ static int scan_process(OpensslState *s, struct bpf_object *obj, const char *pid
                 path[n] = 0;
                 if (n > 10 && strcmp(path + n - 10, " (deleted)") == 0)
                         continue;
+                kind = tls_unseen_of_path(path);
+                if (kind >= 0)
+                        unseen |= 1u << kind;
                 if (!is_tls_library(path))
                         continue;
                 if ((size_t) snprintf(real, sizeof(real), "/proc/%s/root%s", pid, path) >= sizeof(real))
@@ -275,6 +314,10 @@ static int scan_process(OpensslState *s, struct bpf_object *obj, const char *pid
                         break;
         }
         fclose(f);
+        if (process_is_go(pid))
+                unseen |= 1u << TLS_UNSEEN_GO;
+        for (unsigned k = 0; k < _TLS_UNSEEN_MAX; k++)
+                s->unseen_pass[k] += !!(unseen & (1u << k));
         return r;
 }
 
@@ -321,6 +364,8 @@ static int openssl_attach(struct bpf_object *obj, void **ret_state) {
                         r = scan_process(s, obj, de->d_name);
         if (d)
                 closedir(d);
+        if (r >= 0)
+                unseen_pass_end(s);
 
         if (r == -EPERM || r == -EACCES) {
                 log_warning_errno(r, "TLS source: attaching uprobes was refused (%m; they need CAP_SYS_ADMIN), "
@@ -381,8 +426,10 @@ static int openssl_rescan(void *state, struct bpf_object *obj) {
                         break;
         }
         closedir(d);
-        if (at_end)
+        if (at_end && r >= 0) {
                 s->cursor = 0;
+                unseen_pass_end(s);
+        }
 
         if (r == -EPERM || r == -EACCES) {
                 /* Capabilities dropped after all (or a policy): say it once, keep tracing what is attached. */
@@ -408,6 +455,29 @@ static unsigned openssl_attached(const void *state) {
 
 unsigned capture_tls_libraries(void) {
         return current ? current->n_libs : 0;
+}
+
+void capture_tls_status(CaptureTlsStatus *ret) {
+        const OpensslState *s = current;
+
+        *ret = (CaptureTlsStatus) {};
+        if (!s)
+                return;
+        ret->enabled = true;
+        ret->n_libraries = s->n_libs;
+        for (unsigned i = 0; i < s->n_libs; i++) {
+                ret->libraries[i] = s->libs[i].path;
+                ret->probes[i] = s->libs[i].attached;
+        }
+        ret->n_without_symbols = s->n_rejected;
+        for (unsigned i = 0; i < s->n_rejected; i++)
+                ret->without_symbols[i] = s->rejected[i].path;
+        ret->processes_scanned = s->scanned;
+        memcpy(ret->unseen, s->unseen, sizeof(ret->unseen));
+}
+
+const char *capture_tls_unseen_name(unsigned kind) {
+        return tls_unseen_name(kind);
 }
 
 const CaptureSource capture_source_openssl = {

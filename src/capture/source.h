@@ -12,6 +12,8 @@
 
 #include <stdbool.h>
 
+#include "bpf/abi.h"
+
 struct bpf_object;
 struct bpf_program;
 
@@ -56,3 +58,23 @@ extern const CaptureSource capture_source_openssl;
 const char *capture_tls_library(unsigned index);
 /* TLS library files attached. */
 unsigned capture_tls_libraries(void);
+
+/* Kinds of TLS the source cannot see (capture/tls-unseen.h): gnutls, nss, wolfssl, mbedtls, java, go. */
+#define CAPTURE_TLS_UNSEEN_MAX 6u
+#define CAPTURE_TLS_WITHOUT_SYMBOLS_MAX 32u
+
+/* What the TLS source attached and what it cannot see, for status. Pointers live until detach. */
+typedef struct CaptureTlsStatus {
+        bool enabled;                               /* the source is attached (tls.enabled) */
+        unsigned n_libraries;                       /* library files with probes */
+        const char *libraries[HT_TLS_LIBRARIES_MAX];
+        unsigned probes[HT_TLS_LIBRARIES_MAX];      /* of the 8 per file */
+        unsigned n_without_symbols;                 /* TLS-named files with none of the SSL_* symbols */
+        const char *without_symbols[CAPTURE_TLS_WITHOUT_SYMBOLS_MAX];
+        /* The last complete pass over /proc (at start; with tls.follow_new_libraries, the last round). */
+        unsigned processes_scanned;
+        unsigned unseen[CAPTURE_TLS_UNSEEN_MAX];    /* processes using TLS of that kind, not traced */
+} CaptureTlsStatus;
+
+void capture_tls_status(CaptureTlsStatus *ret);
+const char *capture_tls_unseen_name(unsigned kind);

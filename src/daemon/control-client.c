@@ -234,6 +234,43 @@ static void format_bytes(char *buf, size_t size, uint64_t b) {
                 snprintf(buf, size, "%" PRIu64 " B", b);
 }
 
+/* The TLS source's lines: what is attached, what is not and why; nothing from a daemon without them. */
+static void print_tls(FILE *f, const JsonValue *t) {
+        const JsonValue *libs = json_object_get(t, "libraries"), *bad = json_object_get(t, "without_symbols"),
+                        *unseen = json_object_get(t, "unseen_processes");
+        const JsonValue *enabled = json_object_get(t, "enabled");
+        uint64_t n_unseen = 0;
+
+        if (!t || t->type != JSON_OBJECT)
+                return;
+        if (!enabled || enabled->type != JSON_BOOLEAN || !enabled->boolean) {
+                fprintf(f, "        TLS: off (tls.enabled=no)\n");
+                return;
+        }
+        fprintf(f, "        TLS: %" PRIu64 " library files attached", get_u64(t, "libraries_attached"));
+        for (size_t i = 0; libs && libs->type == JSON_ARRAY && i < libs->n; i++)
+                fprintf(f, "%s%s", i == 0 ? ": " : ", ", strna(json_value_string(json_object_get(libs->items[i], "path"))));
+        fputc('\n', f);
+        if (get_u64(t, "files_without_symbols") > 0) {
+                fprintf(f, "             %" PRIu64 " without the SSL_* symbols", get_u64(t, "files_without_symbols"));
+                for (size_t i = 0; bad && bad->type == JSON_ARRAY && i < bad->n; i++)
+                        fprintf(f, "%s%s", i == 0 ? ": " : ", ", strna(json_value_string(bad->items[i])));
+                fputc('\n', f);
+        }
+        fprintf(f, "             not seen (TLS http-tracer cannot read), processes of %" PRIu64 " scanned: ",
+                get_u64(t, "processes_scanned"));
+        for (size_t i = 0; unseen && unseen->type == JSON_OBJECT && i < unseen->n; i++) {
+                uint64_t v = 0;
+
+                (void) json_value_u64(unseen->items[i], &v);
+                if (v == 0)
+                        continue;
+                fprintf(f, "%s%s %" PRIu64, n_unseen ? ", " : "", unseen->keys[i], v);
+                n_unseen += v;
+        }
+        fprintf(f, "%s\n", n_unseen ? "" : "none");
+}
+
 int control_status_print(FILE *f, const char *response, bool json) {
         _cleanup_(json_value_freep) JsonValue *v = NULL;
         const JsonValue *st, *c, *k, *sources, *caps, *outputs;
@@ -324,6 +361,7 @@ int control_status_print(FILE *f, const char *response, bool json) {
                                 fprintf(f, ", %" PRIu64 " truncated", get_u64(o, "truncated"));
                         fputc('\n', f);
                 }
+        print_tls(f, json_object_get(st, "tls"));
         fprintf(f, "     Memory: %s buffered, %s in BPF maps\n", mem, maps);
         return 0;
 }

@@ -27,6 +27,7 @@
 #include "basic/json-build.h"
 #include "basic/json-value.h"
 #include "basic/strv.h"
+#include "capture/source.h"
 #include "daemon/control.h"
 #include "output/output.h"
 #include "protocols/registry.h"
@@ -150,6 +151,44 @@ static int answer_error(ControlClient *c, const char *command, const char *error
         return finish_answer(&b, c);
 }
 
+/*
+ * Paths the TLS part of status lists, per list, and their length: a path
+ * comes from another process's maps, so its size is bounded here (16 x 2 x
+ * 1 KiB, even escaped 6 bytes a byte, stays under CONTROL_RESPONSE_MAX).
+ */
+#define TLS_STATUS_PATHS_MAX 16u
+#define TLS_STATUS_PATH_MAX 1024u
+
+static void build_tls_path(JsonBuild *b, const char *key, const char *path) {
+        json_build_string(b, key, strlen(path) < TLS_STATUS_PATH_MAX ? path : "(path over 1 KiB)");
+}
+
+/* The TLS source: library files attached, files without the symbols, processes using TLS it cannot see. */
+static void build_tls_status(JsonBuild *b, const CaptureTlsStatus *t) {
+        json_build_object_begin(b, "tls");
+        json_build_bool(b, "enabled", t && t->enabled);
+        json_build_u64(b, "libraries_attached", t ? t->n_libraries : 0);
+        json_build_array_begin(b, "libraries");
+        for (unsigned i = 0; t && i < t->n_libraries && i < TLS_STATUS_PATHS_MAX; i++) {
+                json_build_object_begin(b, NULL);
+                build_tls_path(b, "path", t->libraries[i]);
+                json_build_u64(b, "probes", t->probes[i]);
+                json_build_object_end(b);
+        }
+        json_build_array_end(b);
+        json_build_u64(b, "files_without_symbols", t ? t->n_without_symbols : 0);
+        json_build_array_begin(b, "without_symbols");
+        for (unsigned i = 0; t && i < t->n_without_symbols && i < TLS_STATUS_PATHS_MAX; i++)
+                build_tls_path(b, NULL, t->without_symbols[i]);
+        json_build_array_end(b);
+        json_build_u64(b, "processes_scanned", t ? t->processes_scanned : 0);
+        json_build_object_begin(b, "unseen_processes");
+        for (unsigned k = 0; t && k < CAPTURE_TLS_UNSEEN_MAX; k++)
+                json_build_u64(b, capture_tls_unseen_name(k), t->unseen[k]);
+        json_build_object_end(b);
+        json_build_object_end(b);
+}
+
 static void build_status(JsonBuild *b, ControlServer *s, const ControlStatus *st) {
         uint64_t caps = 0;
         bool have_caps = capability_get_effective(&caps) >= 0;
@@ -207,6 +246,14 @@ static void build_status(JsonBuild *b, ControlServer *s, const ControlStatus *st
                 json_build_object_end(b);
         }
         json_build_array_end(b);
+
+        {
+                /* The TLS source's own account (capture/source.h), as of now. */
+                CaptureTlsStatus tls;
+
+                capture_tls_status(&tls);
+                build_tls_status(b, &tls);
+        }
 
         json_build_object_begin(b, "kernel");
         if (st->kernel)

@@ -12,8 +12,13 @@ Each copy is another file (the host file's uprobes do not fire in it), so an
 entry from either server proves the copy was attached after start. curl's
 requests give exactly the server entries the servers answered, HTTPS, with
 TLS_LIBRARY naming the copy. The daemon keeps CAP_SYS_ADMIN and
-CAP_SYS_PTRACE (it must, to attach later) and nothing else."""
+CAP_SYS_PTRACE (it must, to attach later) and nothing else.
 
+`http-tracer status` (and --json) lists the attached files (the copies
+included), a libssl-named file without the symbols, and counts a process
+that maps GnuTLS among the processes using TLS it cannot see."""
+
+import json
 import os
 import time
 
@@ -51,6 +56,15 @@ srv.serve_forever()
 '''
 
 CAP_SYS_PTRACE, CAP_SYS_ADMIN = 19, 21
+
+# Maps what the TLS source cannot trace: GnuTLS, and a file named like libssl without its symbols.
+MAPPER = r'''
+import ctypes, sys, time
+for path in sys.argv[1:]:
+    ctypes.CDLL(path)
+print("mapped", flush=True)
+time.sleep(3600)
+'''
 
 
 def copy_libssl(ctx, host_lib, name):
@@ -124,6 +138,48 @@ def test(ctx):
     for path in (copy1, copy2):
         expect(wait_log(daemon, f"now tracing {path}"), f"the daemon did not follow {path}: stderr tail\n"
                f"{daemon.proc.stderr_text()[-2000:]}")
+
+    # Status: the followed copies, a file without the symbols, a GnuTLS user. A process started
+    # now is counted when the rescan's round over /proc ends (every few seconds here).
+    zlib = "/usr/lib/x86_64-linux-gnu/libz.so.1"
+    gnutls = "/usr/lib/x86_64-linux-gnu/libgnutls.so.30"
+    if os.path.exists(zlib) and os.path.exists(gnutls):
+        nosym = os.path.join(ctx.tmp, "libssl.so.3-nosym")
+        with open(zlib, "rb") as src, open(nosym, "wb") as out:
+            out.write(src.read())
+        mapper_py = os.path.join(ctx.tmp, "mapper.py")
+        with open(mapper_py, "w") as f:
+            f.write(MAPPER)
+        mapper = htlib.Proc(ctx, ["/usr/bin/python3", mapper_py, nosym, gnutls], "tls-follow-mapper")
+        last = {}
+
+        def tls_status():
+            r = htlib.run_cmd(["nsenter", "-t", str(daemon.pid), "-m", htlib.HTTP_TRACER, "status", "--json"])
+            last["tls"] = json.loads(r.stdout)["status"]["tls"]
+            t = last["tls"]
+            return nosym in t["without_symbols"] and t["unseen_processes"]["gnutls"] >= 1
+        deadline = time.monotonic() + 90
+        while not tls_status() and time.monotonic() < deadline:
+            time.sleep(0.5)
+        t = last["tls"]
+        log(f"status.tls: {t}")
+        paths = [lib["path"] for lib in t["libraries"]]
+        expect(t["enabled"] is True and copy1 in paths and copy2 in paths and host_lib in paths
+               and t["libraries_attached"] == len(paths),
+               f"status.tls.libraries={paths}, expected {host_lib}, {copy1}, {copy2} among them")
+        expect(all(lib["probes"] == 8 for lib in t["libraries"] if lib["path"] in (copy1, copy2)),
+               f"probes per followed copy: {t['libraries']}")
+        expect(nosym in t["without_symbols"] and nosym not in paths,
+               f"status.tls.without_symbols={t['without_symbols']}, expected {nosym}")
+        expect(t["unseen_processes"]["gnutls"] >= 1 and t["processes_scanned"] > 0,
+               f"status.tls.unseen_processes={t['unseen_processes']} of {t['processes_scanned']}")
+        r = htlib.run_cmd(["nsenter", "-t", str(daemon.pid), "-m", htlib.HTTP_TRACER, "status"])
+        text = r.stdout.decode()
+        expect(copy1 in text and "without the SSL_* symbols" in text and "gnutls" in text,
+               f"status text lacks the TLS lines:\n{text}")
+        mapper.stop()
+    else:
+        log(f"no {zlib} or {gnutls}: status's unseen and without-symbols parts not checked")
 
     for port in (port1, port2):
         base = f"https://127.0.0.1:{port}"
