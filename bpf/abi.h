@@ -17,10 +17,19 @@
 #include <linux/types.h>
 #endif
 
-#define HT_ABI_VERSION 3   /* 2: TLS source (HT_TLS_*, tls_library, close source); 3: lost message starts */
+#define HT_ABI_VERSION 3   /* 2: TLS source (HT_TLS_*, tls_library, close source); 3: lost message starts, identity in CONN_OPEN */
 
 /* Length of a task's comm, as in the kernel's TASK_COMM_LEN. */
 #define HT_COMM_LEN 16
+
+/*
+ * The executable's path as CONN_OPEN carries it: the names of its dentry and
+ * of its parents, from the file up, each cut to HT_EXE_PART_LEN - 1 bytes.
+ * /usr/sbin/nginx takes 4 (the root's name is sent empty); deeper paths keep
+ * only their last components (exe_complete 0).
+ */
+#define HT_EXE_PARTS 6
+#define HT_EXE_PART_LEN 32
 
 /*
  * Largest payload one data record may carry: a record (header included)
@@ -156,8 +165,12 @@ struct ht_conn_open_event {
         __u8 flags;              /* HT_CONN_SEEN_START */
         __u8 source;             /* enum ht_source */
         __u8 tls_library;        /* HT_SOURCE_TLS: 1 + index of the library file (attach cookie); else 0 */
-        __u8 _pad[5];
+        __u8 exe_complete;       /* exe_parts reach the root of the executable's mount */
+        __u8 _pad[4];
         char comm[HT_COMM_LEN];  /* of the thread that made the syscall */
+        __u64 cgroup_id;         /* cgroup v2 id of that thread (the cgroup directory's inode number) */
+        __u64 exe_ino;           /* inode number of the executable */
+        char exe_parts[HT_EXE_PARTS][HT_EXE_PART_LEN]; /* see HT_EXE_PARTS; NUL-terminated */
 };
 
 struct ht_data_event {

@@ -12,6 +12,7 @@
  */
 #pragma once
 
+#include "identity.bpf.h"
 #include "infer.h"
 #include "maps.bpf.h"
 
@@ -110,28 +111,38 @@ static __always_inline void emit_close(struct ht_conn *c, const struct ht_op *op
  * as lost).
  */
 static __always_inline bool announce(struct ht_conn *c, const struct ht_op *op) {
-        struct ht_conn_open_event ev = {};
+        struct ht_conn_open_event *ev;
         __u32 tgid = op->pid_tgid >> 32;
         __u8 one = 1;
+        __u64 rbf;
 
         if (c->flags & HT_CONN_ANNOUNCED)
                 return true;
 
-        fill_header(&ev.hdr, HT_EVENT_CONN_OPEN, sizeof(ev), c->id, op);
-        ev.family = c->family;
-        ev.local_port = c->local_port;
-        ev.remote_port = c->remote_port;
-        ev.role = c->role;
-        ev.protocol = c->protocol;
-        __builtin_memcpy(ev.local_addr, c->local_addr, 16);
-        __builtin_memcpy(ev.remote_addr, c->remote_addr, 16);
-        ev.flags = c->flags & HT_CONN_SEEN_START;
-        ev.source = op->source;
-        ev.tls_library = op->library;
-        bpf_get_current_comm(ev.comm, sizeof(ev.comm));
-
-        if (!emit_record(&ev, sizeof(ev)))
+        /* Filled in place: with the executable's path it is too big for the BPF stack. */
+        rbf = rb_flags();
+        ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+        if (!ev) {
+                count(HT_CNT_RINGBUF_DROPS, 1);
                 return false;
+        }
+        __builtin_memset(ev, 0, sizeof(*ev));
+        fill_header(&ev->hdr, HT_EVENT_CONN_OPEN, sizeof(*ev), c->id, op);
+        ev->family = c->family;
+        ev->local_port = c->local_port;
+        ev->remote_port = c->remote_port;
+        ev->role = c->role;
+        ev->protocol = c->protocol;
+        __builtin_memcpy(ev->local_addr, c->local_addr, 16);
+        __builtin_memcpy(ev->remote_addr, c->remote_addr, 16);
+        ev->flags = c->flags & HT_CONN_SEEN_START;
+        ev->source = op->source;
+        ev->tls_library = op->library;
+        bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+        identity_fill(ev);
+        bpf_ringbuf_submit(ev, rbf);
+        count(HT_CNT_RECORDS, 1);
+
         c->flags |= HT_CONN_ANNOUNCED;
         bpf_map_update_elem(&http_procs, &tgid, &one, BPF_ANY);
         return true;

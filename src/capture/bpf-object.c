@@ -192,7 +192,7 @@ static int check_kernel(void) {
 /*
  * Inside a PID namespace other than the initial one (a container), the
  * programs report and filter PIDs as this namespace numbers them, so that
- * OBJECT_PID means something to the journald next to us; see the BPF side.
+ * PROCESS_PID means something to the journald next to us; see the BPF side.
  */
 static int set_pidns(BpfTracer *t) {
         struct stat st;

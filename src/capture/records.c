@@ -8,6 +8,7 @@
  */
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "capture/records.h"
@@ -45,6 +46,23 @@ static ConnSource data_source(uint8_t operation) {
         return operation == HT_TLS_READ || operation == HT_TLS_WRITE ? CONN_SOURCE_TLS : CONN_SOURCE_SYSCALL;
 }
 
+_Static_assert(HT_EXE_PARTS * HT_EXE_PART_LEN + 4 <= CONN_EXE_LEN, "ConnInfo.exe cannot hold the kernel's exe_parts");
+
+/* The kernel's exe_parts (from the file up) as a path: "/usr/sbin/nginx", or ".../x/y" when cut. */
+static void exe_path(const struct ht_conn_open_event *ev, char *buf, size_t size) {
+        size_t n = 0, k = 0;
+
+        buf[0] = 0;
+        while (k < HT_EXE_PARTS && memchr(ev->exe_parts[k], 0, HT_EXE_PART_LEN) && ev->exe_parts[k][0])
+                k++;
+        if (k == 0)
+                return;
+        if (!ev->exe_complete)
+                n += snprintf(buf + n, size - n, "...");
+        while (k-- > 0 && n < size)
+                n += snprintf(buf + n, size - n, "/%s", ev->exe_parts[k]);
+}
+
 static int dispatch_open(ConnTable *t, Stats *stats, const struct ht_conn_open_event *ev) {
         ConnInfo info = {
                 .id = ev->hdr.conn_id,
@@ -70,6 +88,8 @@ static int dispatch_open(ConnTable *t, Stats *stats, const struct ht_conn_open_e
         memcpy(info.remote_addr, ev->remote_addr, sizeof(info.remote_addr));
         memcpy(info.comm, ev->comm, CONN_COMM_LEN);
         info.comm[CONN_COMM_LEN] = 0;
+        exe_path(ev, info.exe, sizeof(info.exe));
+        info.cgroup_id = ev->cgroup_id;
 
         r = conn_table_open(t, &info, protocol_registry_find(ev->protocol));
         if (r == -EPROTONOSUPPORT) {

@@ -12,6 +12,8 @@
 
 /* Bytes of a task's comm, as the kernel's TASK_COMM_LEN (= HT_COMM_LEN); ConnInfo.comm adds a NUL. */
 #define CONN_COMM_LEN 16
+/* The executable's path as the kernel captured it (bpf/abi.h: HT_EXE_PARTS of HT_EXE_PART_LEN). */
+#define CONN_EXE_LEN 200
 
 /*
  * Connections tracked at once by default, in user space as in the kernel's
@@ -71,6 +73,10 @@ typedef struct ConnInfo {
         uint8_t local_addr[16];       /* network order; IPv4 in the first 4 bytes */
         uint8_t remote_addr[16];
         char comm[CONN_COMM_LEN + 1]; /* NUL-terminated */
+        char exe[CONN_EXE_LEN];       /* the process's executable when the connection was announced:
+                                       * "/usr/sbin/nginx", or ".../bin/x" when deeper than the kernel
+                                       * names; "" if unknown. NUL-terminated */
+        uint64_t cgroup_id;           /* cgroup v2 id of the thread that announced it; 0 if unknown */
         uint64_t opened_ns;           /* CLOCK_MONOTONIC of the connection's announcement */
         const char *tls_library;      /* CONN_SOURCE_TLS: the library file the plaintext came from
                                        * (static storage of the capture layer); NULL if unknown */

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 
 #include "basic/macro.h"
+#include "output/cgroup-unit.h"
 #include "output/excerpt.h"
 #include "output/fields.h"
 #include "output/http2-values.h"
@@ -439,8 +440,21 @@ static int render_const(FormatFieldContext *c, const FormatFieldSpec *f) {
         return entry_add_str(c->e, f->name, f->arg);
 }
 
-static int render_object_pid(FormatFieldContext *c, const FormatFieldSpec *f) {
-        return c->x->conn->tgid > 0 ? entry_add_u64(c->e, f->name, c->x->conn->tgid) : 0;
+/*
+ * The traced process as the kernel saw it when the connection was first seen (.arg: p pid,
+ * c comm, e exe, u unit: what `journalctl -u` matches from a uid-0 sender). Never
+ * OBJECT_PID: journald would add the process's OBJECT_CMDLINE (secrets in argv).
+ */
+static int render_identity(FormatFieldContext *c, const FormatFieldSpec *f) {
+        const ConnInfo *conn = c->x->conn;
+        const char *s = f->arg[0] == 'e' ? conn->exe : conn->comm;
+        char unit[256];
+
+        if (f->arg[0] == 'p')
+                return conn->tgid > 0 ? entry_add_u64(c->e, f->name, conn->tgid) : 0;
+        if (f->arg[0] == 'u')
+                s = cgroup_unit_lookup(NULL, conn->cgroup_id, unit, sizeof(unit)) < 0 ? "" : unit;
+        return s[0] ? entry_add_escaped(c->e, f->name, s, strlen(s), FORMAT_VALUE_MAX, c->stats) : 0;
 }
 
 static int render_role(FormatFieldContext *c, const FormatFieldSpec *f) {
@@ -655,7 +669,10 @@ const FormatFieldSpec format_field_specs[] = {
         FIXED("PRIORITY",                       render_priority),
         FIXED("MESSAGE_ID",                     render_message_id),
         FIXED("SYSLOG_IDENTIFIER",              render_const, .arg = FORMAT_SYSLOG_IDENTIFIER),
-        FIXED("OBJECT_PID",                     render_object_pid),
+        FIXED("PROCESS_PID",                    render_identity, .arg = "p"),
+        FIXED("OBJECT_COMM",                    render_identity, .arg = "c"),
+        FIXED("OBJECT_EXE",                     render_identity, .arg = "e"),
+        FIXED("OBJECT_SYSTEMD_UNIT",            render_identity, .arg = "u"),
         FIXED("HTTP_ROLE",                      render_role),
         FIXED("HTTP_METHOD",                    render_method),
         FIXED("HTTP_TARGET",                    render_target),

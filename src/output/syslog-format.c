@@ -326,14 +326,14 @@ static bool header_value_ok(const char *s, size_t max) {
         return true;
 }
 
-/* SD-NAME of a field: lower case, "HTTP_" dropped, OBJECT_PID as "pid". Return: its length; 0: not a parameter. */
+/* SD-NAME of a field: lower case, "HTTP_" dropped, PROCESS_PID as "pid". Return: its length; 0: not a parameter. */
 static size_t sd_param_name(const char *field, char buf[static SYSLOG_SD_NAME_MAX + 1]) {
         size_t n = 0;
 
         if (strcmp(field, "MESSAGE") == 0 || strcmp(field, "PRIORITY") == 0 ||
             strcmp(field, "SYSLOG_IDENTIFIER") == 0)
                 return 0;
-        if (strcmp(field, "OBJECT_PID") == 0)
+        if (strcmp(field, "PROCESS_PID") == 0)
                 field = "PID";
         else if (strncmp(field, "HTTP_", 5) == 0 && field[5])
                 field += 5;

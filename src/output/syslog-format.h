@@ -116,7 +116,7 @@ int syslog_target_parse(const char *s, SyslogTarget *ret, const char **ret_why);
  * RFC 5424: "<PRI>1 TIMESTAMP HOSTNAME http-tracer PROCID MSGID
  * [http@32473 method="GET" …] MESSAGE": MSGID from MESSAGE_ID (exchange,
  * no-response, uncorrelated, parse-error, or "-"), an SD-PARAM per field
- * (the field name in lower case without "HTTP_"; OBJECT_PID is "pid";
+ * (the field name in lower case without "HTTP_"; PROCESS_PID is "pid";
  * MESSAGE, PRIORITY and SYSLOG_IDENTIFIER are in the header instead), MSG
  * the MESSAGE text without a BOM. RFC 3164: "<PRI>Mmm dd hh:mm:ss [HOSTNAME ]
  * http-tracer[PROCID]: MESSAGE" in local time

@@ -174,8 +174,9 @@ static bool process_ok(Selector *s, const ConnInfo *conn, uint64_t now_ns) {
                 return true;
         if (!conn)
                 return filter_match_process(s->config, NULL, NULL);
+        /* the executable the kernel named when the connection was first seen; /proc only when it could not */
         if (s->exe_filter)
-                exe = exe_lookup(s, conn->tgid, now_ns);
+                exe = conn->exe[0] == '/' ? conn->exe : exe_lookup(s, conn->tgid, now_ns);
         return filter_match_process(s->config, conn->comm[0] ? conn->comm : NULL, exe);
 }
 

@@ -65,13 +65,12 @@ if wait_for 15 journal_has HTTP_STATUS=404 HTTP_PATH=/no-such-page; then
                  MESSAGE_ID=d0a21e5e3f34fda1ea3a6c8d562c83a1 SERVER_PORT=8080; do
                 grep -qx "$f" <<<"$entry" && pass "entry has $f" || bad "entry lacks $f"
         done
-        # PIDs are those of the daemon's PID namespace (the container's), so
-        # the server's entry names web.service's own process and journald
-        # can add OBJECT_SYSTEMD_UNIT from it.
+        # PIDs are those of the daemon's PID namespace (the container's), and
+        # the unit comes from the cgroup the kernel gave at connection time.
         server=$(journalctl -q --no-pager -u http-tracer.service HTTP_STATUS=404 HTTP_ROLE=server -o export | head -100)
         web_pid=$(systemctl show -P MainPID web.service)
-        grep -qx "OBJECT_PID=$web_pid" <<<"$server" && pass "server entry has OBJECT_PID=$web_pid (web.service, container PID)" \
-                || bad "server entry has $(grep '^OBJECT_PID=' <<<"$server" | head -1), web.service is PID $web_pid"
+        grep -qx "PROCESS_PID=$web_pid" <<<"$server" && pass "server entry has PROCESS_PID=$web_pid (web.service, container PID)" \
+                || bad "server entry has $(grep '^PROCESS_PID=' <<<"$server" | head -1), web.service is PID $web_pid"
         grep -qx OBJECT_SYSTEMD_UNIT=web.service <<<"$server" && pass "server entry has OBJECT_SYSTEMD_UNIT=web.service" \
                 || bad "server entry lacks OBJECT_SYSTEMD_UNIT=web.service"
 else

@@ -23,7 +23,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char *const names[] = {
-        "MESSAGE", "PRIORITY", "MESSAGE_ID", "SYSLOG_IDENTIFIER", "OBJECT_PID", "HTTP_METHOD", "HTTP_TARGET",
+        "MESSAGE", "PRIORITY", "MESSAGE_ID", "SYSLOG_IDENTIFIER", "PROCESS_PID", "HTTP_METHOD", "HTTP_TARGET",
         "HTTP_STATUS", "HTTP_HOST", "CLIENT_ADDR", "HTTP_REQUEST_HEADER_X_A_VERY_LONG_NAME_OVER_32", "HTTP_",
         "TRACE_ID", "bad name", "HTTP_FLAGS",
 };

@@ -935,7 +935,7 @@ def _read_exact(f, n):
 
 
 def curl(*args, timeout=30):
-    """Run curl (its pid is the client's OBJECT_PID); returns (pid, CompletedProcess-like)."""
+    """Run curl (its pid is the client's PROCESS_PID); returns (pid, CompletedProcess-like)."""
     p = subprocess.Popen(["curl", "-sS", "--noproxy", "*"] + list(args), stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE)
     out, err = p.communicate(timeout=timeout)
@@ -1148,8 +1148,8 @@ def check_nginx_pairs(log_lines, entries, port, rtt=None, upper_us=None, upper_w
                f"{what}: HTTP_STATUS={e.get('HTTP_STATUS')} but nginx logged {l['status']}")
         expect(e.get("HTTP_VERSION") == l["protocol"].split("/")[-1],
                f"{what}: HTTP_VERSION={e.get('HTTP_VERSION')}, nginx saw {l['protocol']}")
-        expect(e.get("OBJECT_PID") == l["pid"],
-               f"{what}: OBJECT_PID={e.get('OBJECT_PID')}, nginx worker pid {l['pid']}")
+        expect(e.get("PROCESS_PID") == l["pid"],
+               f"{what}: PROCESS_PID={e.get('PROCESS_PID')}, nginx worker pid {l['pid']}")
         if body_from_log:
             expect(e.get("HTTP_RESPONSE_BODY_BYTES") == l["body_bytes_sent"],
                    f"{what}: HTTP_RESPONSE_BODY_BYTES={e.get('HTTP_RESPONSE_BODY_BYTES')}, "

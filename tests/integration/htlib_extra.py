@@ -113,7 +113,7 @@ def check_no_response(entries, what, target, reason, role, pid, server_port, cli
     expect_fields(e, what,
                   MESSAGE_ID=MID_NO_RESPONSE, PRIORITY=priority, HTTP_NO_RESPONSE_REASON=reason,
                   HTTP_METHOD=method, HTTP_PATH=target.split("?")[0], HTTP_VERSION="1.1",
-                  HTTP_HOST="test", OBJECT_PID=str(pid), CLIENT_ADDR="127.0.0.1",
+                  HTTP_HOST="test", PROCESS_PID=str(pid), CLIENT_ADDR="127.0.0.1",
                   SERVER_ADDR="127.0.0.1", SERVER_PORT=str(server_port),
                   CLIENT_PORT=str(client_port), SYSLOG_IDENTIFIER="http-tracer",
                   MESSAGE=f"{method} {target} \u2192 no response ({reason}) ({comm}[{pid}] "

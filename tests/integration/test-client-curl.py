@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """Client side: curl's requests (one keep-alive invocation with three URLs,
-one POST) give HTTP_ROLE=client entries with curl's pid as OBJECT_PID, the
+one POST) give HTTP_ROLE=client entries with curl's pid as PROCESS_PID, the
 same client port, target and status as nginx logged, curl's User-Agent, and
 a duration no shorter than the server's own entry for the same request."""
 
@@ -34,7 +34,7 @@ def test(ctx):
     log(f"journal: {len(client)} client and {len(server)} server entries")
     for pid, want in expected.items():
         got = [(e.get("HTTP_METHOD"), e.get("HTTP_TARGET"), e.get("HTTP_STATUS"))
-               for e in client if e.get("OBJECT_PID") == str(pid)]
+               for e in client if e.get("PROCESS_PID") == str(pid)]
         expect(got == want, f"client entries of curl pid {pid}: {got}, expected {want}")
     expect(len(client) == 4, f"{len(client)} client-role entries, expected 4 (one per curl request)")
 

@@ -119,7 +119,7 @@ def one_run(ctx, name, args, prio_unc, prio_pe):
             X.expect_fields(e, what, MESSAGE_ID=X.MID_UNCORRELATED,
                             PRIORITY=str(min(prio_unc, int(htlib.expected_priority(st)))),
                             HTTP_STATUS=str(st), HTTP_VERSION="1.1", HTTP_RESPONSE_BODY_BYTES="2",
-                            OBJECT_PID=str(pid), CLIENT_PORT=str(unc_ports[st]),
+                            PROCESS_PID=str(pid), CLIENT_PORT=str(unc_ports[st]),
                             SERVER_PORT=str(g.port), CLIENT_ADDR="127.0.0.1", SERVER_ADDR="127.0.0.1",
                             MESSAGE=f"\u2192 {st} (request not seen) ({comm}[{pid}] "
                                     f"127.0.0.1:{unc_ports[st]} \u2192 127.0.0.1:{g.port})")
@@ -151,7 +151,7 @@ def one_run(ctx, name, args, prio_unc, prio_pe):
                 expect(got == excerpt, f"{what}: HTTP_PARSE_ERROR_EXCERPT={got!r}, expected {excerpt!r}")
             X.expect_fields(e, what, PRIORITY=str(prio_pe), HTTP_PARSE_ERROR_DIRECTION="request",
                             HTTP_PARSE_ERROR_OFFSET=str(off),
-                            OBJECT_PID=str(pid), SERVER_PORT=str(srv.port),
+                            PROCESS_PID=str(pid), SERVER_PORT=str(srv.port),
                             MESSAGE=f"parse error in request stream: {err} at byte {off} "
                                     f"({comm}[{pid}] 127.0.0.1:{pport} \u2192 127.0.0.1:{srv.port})")
             expect("hunter2" not in str(e), f"{what}: the secret reached the journal: {e}")

@@ -22,7 +22,7 @@
   request made meanwhile, nothing left pending), then included again (traced
   again from the next request).
 - PID namespace: the daemon under unshare --pid reports the server's PID in
-  that namespace as OBJECT_PID, and does not trace tasks outside it.
+  that namespace as PROCESS_PID, and does not trace tasks outside it.
 """
 
 import contextlib
@@ -462,7 +462,7 @@ class PidOnly:
 
 
 def test_pid_namespace(ctx):
-    log("== PID namespace: OBJECT_PID is the server's PID in the daemon's namespace")
+    log("== PID namespace: PROCESS_PID is the server's PID in the daemon's namespace")
     if subprocess.run(["unshare", "--help"], capture_output=True).returncode != 0:
         htlib.skip("unshare missing")
     with socket.socket() as s:
@@ -514,8 +514,8 @@ def test_pid_namespace(ctx):
     entries = htlib.journal_final(d, f"SERVER_PORT={port}")
     outer_entries = htlib.journal_final(d, f"SERVER_PORT={outer_port}")
     expect(got == {"server": 3, "client": 0}, f"inside server / outside curl: {got}, expected 3 server entries only")
-    pids = {e.get("OBJECT_PID") for e in entries if e.get("HTTP_ROLE") == "server"}
-    expect(pids == {"1"}, f"OBJECT_PID of the server in the namespace: {pids}, expected {{'1'}} (host pid {server_host})")
+    pids = {e.get("PROCESS_PID") for e in entries if e.get("HTTP_ROLE") == "server"}
+    expect(pids == {"1"}, f"PROCESS_PID of the server in the namespace: {pids}, expected {{'1'}} (host pid {server_host})")
     expect(not outer_entries, f"tasks outside the namespace were traced: {[e.get('MESSAGE') for e in outer_entries]}")
     expect(stats.get("other_pidns", 0) > 0, f"other_pidns={stats.get('other_pidns')}: outside tasks not counted")
 

@@ -52,7 +52,7 @@ def both_roles(entries, srv, cport, what):
     for role, pid in (("server", srv.proc.pid), ("client", ME)):
         e = X.one(entries, f"{what} ({role})", CLIENT_PORT=str(cport), HTTP_ROLE=role)
         X.expect_fields(e, f"{what} ({role})", MESSAGE_ID=X.MID_COMPLETE, HTTP_STATUS="200",
-                        OBJECT_PID=str(pid))
+                        PROCESS_PID=str(pid))
         out.append((f"{what} ({role})", e))
     return out
 

@@ -123,7 +123,7 @@ def test(ctx):
             e = es[0]
             what = f"long target ({role})"
             X.expect_fields(e, what, MESSAGE_ID=X.MID_COMPLETE, HTTP_METHOD="GET", HTTP_STATUS=want[0]["status"],
-                            OBJECT_PID=str(pid))
+                            PROCESS_PID=str(pid))
             t = e.get("HTTP_TARGET") or ""
             # the captured prefix, then cut to HTTP_TARGET's own 4 KiB limit with "…"
             expect(len(t) > 1000 and long_target.startswith(t.rstrip("\u2026")),

@@ -72,7 +72,7 @@ def test(ctx):
             ids = [e.get("HTTP_STREAM_ID") for e in ce]
             expect(len(ids) == len(set(ids)), f"{role}: connection {cid} repeats stream ids {sorted(ids)}")
         expect(len(by_conn) == 4, f"{role}: {len(by_conn)} connections, want 4 (nghttp x2, h2load -c 2)")
-    pids = {e.get("OBJECT_PID") for e in server}
+    pids = {e.get("PROCESS_PID") for e in server}
     expect(pids == set(str(p) for p in srv.worker_pids), f"server entries' pids {pids} != nginx workers {srv.worker_pids}")
     counts = daemon.stats or {}
     log(f"daemon statistics: parse_errors={counts.get('parse_errors')} "

@@ -49,7 +49,7 @@ LINE_5424 = re.compile(
                                            "server_addr", "server_port", "pid"))
     + r'\] (.*)')
 PARAM_FIELDS = ("HTTP_METHOD", "HTTP_TARGET", "HTTP_STATUS", "HTTP_DURATION_USEC",
-                "CLIENT_ADDR", "SERVER_ADDR", "SERVER_PORT", "OBJECT_PID")
+                "CLIENT_ADDR", "SERVER_ADDR", "SERVER_PORT", "PROCESS_PID")
 
 
 def unescape_5424(v):
@@ -178,7 +178,7 @@ def check_json(rs, journal, targets):
         expect(not missing, f"{t}: fields journalctl shows but rsyslog's JSON lacks: {missing}")
         differ = {k: (o[k], e[k]) for k in fields if k in o and o[k] != e[k]}
         expect(not differ, f"{t}: rsyslog value != journal value: {differ}")
-        for k in ("HTTP_METHOD", "HTTP_TARGET", "HTTP_STATUS", "OBJECT_PID", "MESSAGE_ID", "MESSAGE"):
+        for k in ("HTTP_METHOD", "HTTP_TARGET", "HTTP_STATUS", "PROCESS_PID", "MESSAGE_ID", "MESSAGE"):
             expect(k in o, f"{t}: rsyslog's JSON lacks {k}")
 
 

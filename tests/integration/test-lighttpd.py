@@ -50,7 +50,7 @@ def test(ctx):
         e = es.pop(0)
         what = f"{key[0]} {key[1]}"
         htlib.check_common_fields(e, srv.port, what)
-        expect(e.get("OBJECT_PID") == str(srv.proc.pid), f"{what}: OBJECT_PID={e.get('OBJECT_PID')}, "
+        expect(e.get("PROCESS_PID") == str(srv.proc.pid), f"{what}: PROCESS_PID={e.get('PROCESS_PID')}, "
                                                          f"lighttpd pid {srv.proc.pid}")
         body = "0" if l["body_bytes"] == "-" else l["body_bytes"]
         expect(e.get("HTTP_RESPONSE_BODY_BYTES") == body,

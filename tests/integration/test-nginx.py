@@ -147,7 +147,7 @@ def test(ctx):
     expect(all(e.get("PRIORITY") == "5" for e in j404), "404 entries must have PRIORITY=5")
 
     # This process was the raw-socket client: one client-role entry per request.
-    mine = [e for e in client if e.get("OBJECT_PID") == str(os.getpid())]
+    mine = [e for e in client if e.get("PROCESS_PID") == str(os.getpid())]
     expect(len(mine) == n_requests,
            f"client-role entries for the raw-socket client (pid {os.getpid()}): {len(mine)}, sent {n_requests}")
     expect(sorted((e.get("HTTP_TARGET"), e.get("HTTP_STATUS")) for e in mine) ==

@@ -11,7 +11,7 @@ MESSAGE "METHOD TARGET → no response (REASON) (comm[pid] client → server)".
 
 The server is tests/integration/raw-server.py (it misbehaves as the target
 asks); the clients are this script (its own pid is the client-role
-OBJECT_PID) and, for process-exit, a child python that exits with its
+PROCESS_PID) and, for process-exit, a child python that exits with its
 request pending. The daemon traces the whole host, so each case gives a
 server-role entry and a client-role entry, checked separately.
 """
@@ -140,7 +140,7 @@ def test(ctx):
     for role, pid in (("server", srv.proc.pid), ("client", ME)):
         e = X.one(entries, f"101 ({role})", HTTP_TARGET="/upgrade", HTTP_ROLE=role)
         X.expect_fields(e, f"101 ({role})", MESSAGE_ID=X.MID_COMPLETE, HTTP_STATUS="101",
-                        PRIORITY="6", HTTP_FLAGS="upgrade", OBJECT_PID=str(pid))
+                        PRIORITY="6", HTTP_FLAGS="upgrade", PROCESS_PID=str(pid))
         e = X.one(entries, f"desync/1 ({role})", HTTP_TARGET="/desync/1", HTTP_ROLE=role)
         X.expect_fields(e, f"desync/1 ({role})", MESSAGE_ID=X.MID_COMPLETE, HTTP_STATUS="200",
                         PRIORITY="6", HTTP_RESPONSE_BODY_BYTES="2")

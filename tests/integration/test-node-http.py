@@ -60,7 +60,7 @@ def test(ctx):
         htlib.check_common_fields(e, srv.port, what)
         for field, want in (("HTTP_METHOD", l["method"]), ("HTTP_TARGET", l["uri"]),
                             ("HTTP_PATH", l["uri"].split("?")[0]), ("HTTP_STATUS", str(l["status"])),
-                            ("HTTP_VERSION", l["version"]), ("OBJECT_PID", str(l["pid"])),
+                            ("HTTP_VERSION", l["version"]), ("PROCESS_PID", str(l["pid"])),
                             ("HTTP_RESPONSE_BODY_BYTES", str(l["body_bytes"])),
                             ("HTTP_REQUEST_BODY_BYTES", str(l["req_body_bytes"]))):
             got = e.get(field, "0" if field == "HTTP_REQUEST_BODY_BYTES" else None)

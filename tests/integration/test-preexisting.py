@@ -53,7 +53,7 @@ def test(ctx):
     others = [e for e in entries if "HTTP_ROLE" not in e or "HTTP_STATUS" not in e]
     expect(not others, f"incomplete/uncorrelated/parse-error entries for the port: "
                        f"{[e.get('MESSAGE') for e in others]}")
-    mine = sorted(e.get("HTTP_TARGET") for e in client if e.get("OBJECT_PID") == str(os.getpid()))
+    mine = sorted(e.get("HTTP_TARGET") for e in client if e.get("PROCESS_PID") == str(os.getpid()))
     expect(mine == ["/index.html?after=1", "/slow.bin?after=2"],
            f"client-role entries of this process (pid {os.getpid()}) on the pre-existing connection: {mine}")
 

@@ -55,7 +55,7 @@ def test(ctx):
     for e in server:
         what = f"{e.get('HTTP_METHOD')} {e.get('HTTP_TARGET')}"
         htlib.check_common_fields(e, srv.port, what)
-        expect(e.get("OBJECT_PID") == str(srv.proc.pid), f"{what}: OBJECT_PID={e.get('OBJECT_PID')}, "
+        expect(e.get("PROCESS_PID") == str(srv.proc.pid), f"{what}: PROCESS_PID={e.get('PROCESS_PID')}, "
                                                          f"server pid {srv.proc.pid}")
         key = e.get("HTTP_TARGET", "") + ("#head" if e.get("HTTP_METHOD") == "HEAD" else "")
         if key in body_seen:

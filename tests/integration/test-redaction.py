@@ -22,7 +22,7 @@ def test(ctx):
     secret = "s3cret" + secrets.token_hex(8)
     # The secret goes to curl in a config file (-K), not in its argv: journald
     # copies a live client's command line into OBJECT_CMDLINE (enrichment of
-    # OBJECT_PID), which would show it whatever the daemon masks. That argv
+    # PROCESS_PID), which would show it whatever the daemon masks. That argv
     # secrets leak that way is issue 15 item 8, not what this test is about.
     curlrc = os.path.join(ctx.tmp, "curlrc")
     with open(curlrc, "w") as f:

@@ -97,7 +97,7 @@ def test(ctx):
     complete = [e for e in burst if e.get("MESSAGE_ID") == X.MID_COMPLETE]
     for e in complete:
         what = f"burst entry {e.get('MESSAGE')!r}"
-        X.expect_fields(e, what, HTTP_STATUS="200", HTTP_ROLE="server", OBJECT_PID=str(srv.proc.pid))
+        X.expect_fields(e, what, HTTP_STATUS="200", HTTP_ROLE="server", PROCESS_PID=str(srv.proc.pid))
         if "gap" not in e.get("HTTP_FLAGS", ""):
             expect(False, f"{what}: a 64 KiB body past a 16 KiB payload without 'gap': {e.get('HTTP_FLAGS')}")
         # a body cut by a drop must say so; an exact size is only claimed when not truncated

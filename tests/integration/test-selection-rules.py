@@ -135,8 +135,8 @@ def run_exclude_comms(ctx, nginx, prefix):
     want = [("client", f"{prefix}/t", "200")] * 4
     expect(summary(got) == want, f"exclude.comms: entries {summary(got)}, expected only this process's "
                                  f"4 client entries (nginx and ht-excl-cli excluded)")
-    expect(all(e.get("OBJECT_PID") == str(os.getpid()) for e in got),
-           f"exclude.comms: OBJECT_PIDs {sorted({e.get('OBJECT_PID') for e in got})}, expected {os.getpid()}")
+    expect(all(e.get("PROCESS_PID") == str(os.getpid()) for e in got),
+           f"exclude.comms: PROCESS_PIDs {sorted({e.get('PROCESS_PID') for e in got})}, expected {os.getpid()}")
 
 
 def run_exclude_exes(ctx, nginx, prefix):
@@ -154,7 +154,7 @@ def run_exclude_exes(ctx, nginx, prefix):
     expect(summary(got) == want,
            f"exclude.exes: entries {summary(got)}, expected {want}: the capability-less python client "
            f"excluded; this process and nginx's worker (executables unknown) kept")
-    clients = {e.get("OBJECT_PID") for e in got if e.get("HTTP_ROLE") == "client"}
+    clients = {e.get("PROCESS_PID") for e in got if e.get("HTTP_ROLE") == "client"}
     expect(clients <= {str(os.getpid())}, f"exclude.exes: client entries of pids {clients}")
     err = daemon.proc.stderr_text()
     warned = [l for l in err.splitlines() if l.startswith("Cannot read the executable of PID ")]

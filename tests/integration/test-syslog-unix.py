@@ -179,7 +179,7 @@ def sd_params(text):
 
 
 def param_name(field):
-    return "pid" if field == "OBJECT_PID" else field.lower().removeprefix("http_")
+    return "pid" if field == "PROCESS_PID" else field.lower().removeprefix("http_")
 
 
 def run_message_max(ctx, nginx, prefix):

@@ -119,9 +119,9 @@ def check_transport(ctx, rs, srv, transport, n=15):
         # Every journal field but the header ones is a parameter with the same value.
         for field, value in e.items():
             if field.startswith("_") or field.startswith("__") or field in (
-                    "MESSAGE", "PRIORITY", "SYSLOG_IDENTIFIER") or field.startswith("OBJECT_") and field != "OBJECT_PID":
+                    "MESSAGE", "PRIORITY", "SYSLOG_IDENTIFIER") or field.startswith("OBJECT_") and field != "PROCESS_PID":
                 continue
-            name = "pid" if field == "OBJECT_PID" else field.lower().removeprefix("http_")
+            name = "pid" if field == "PROCESS_PID" else field.lower().removeprefix("http_")
             expect(p.get(name) == value, f"{what}: parameter {name}={p.get(name)!r}, JSON {field}={value!r}")
         expect("secret" not in str(m), f"{what}: a redacted secret reached syslog: {m}")
         expect(m.get("msg") == e.get("MESSAGE"), f"{what}: MSG {m.get('msg')!r} != MESSAGE {e.get('MESSAGE')!r}")

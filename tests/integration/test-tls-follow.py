@@ -193,9 +193,9 @@ def test(ctx):
         expect(got == [("/missing", "404"), ("/ok", "200")], f"server entries behind {lib}: {got}")
         for e in entries:
             expect(e.get("HTTP_SCHEME") == "https" and e.get("TLS_LIBRARY") == lib
-                   and e.get("OBJECT_PID") == str(server.pid),
+                   and e.get("PROCESS_PID") == str(server.pid),
                    f"{e.get('MESSAGE')}: HTTP_SCHEME={e.get('HTTP_SCHEME')} TLS_LIBRARY={e.get('TLS_LIBRARY')} "
-                   f"OBJECT_PID={e.get('OBJECT_PID')}")
+                   f"PROCESS_PID={e.get('PROCESS_PID')}")
     expect(daemon.stat("tls_untied") == 0, f"tls_untied={daemon.stat('tls_untied')}")
 
 

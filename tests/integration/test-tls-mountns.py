@@ -79,7 +79,7 @@ def test(ctx):
     log(f"journal: {len(srv)} server, {len(cli)} client entries")
     expect(sorted((e.get("HTTP_TARGET"), e.get("HTTP_STATUS")) for e in srv) == [("/missing", "404"), ("/ok", "200")],
            f"server entries of the namespaced server: {[(e.get('HTTP_TARGET'), e.get('HTTP_STATUS')) for e in srv]}")
-    expect(all(e.get("OBJECT_PID") == str(server.pid) for e in srv), "server entries not from the namespaced server")
+    expect(all(e.get("PROCESS_PID") == str(server.pid) for e in srv), "server entries not from the namespaced server")
     expect(sorted((e.get("HTTP_TARGET"), e.get("HTTP_STATUS")) for e in cli) == [("/missing", "404"), ("/ok", "200")],
            f"curl's client entries: {[(e.get('HTTP_TARGET'), e.get('HTTP_STATUS')) for e in cli]}")
     for e in entries:

@@ -185,8 +185,8 @@ def test(ctx):
                             upper_why="the whole client run after the daemon started")
 
     # Client side: curl's and this process's requests, each once.
-    mine = [e for e in client if e.get("OBJECT_PID") == str(os.getpid())]
-    others = [e for e in client if e.get("OBJECT_PID") != str(os.getpid())]
+    mine = [e for e in client if e.get("PROCESS_PID") == str(os.getpid())]
+    others = [e for e in client if e.get("PROCESS_PID") != str(os.getpid())]
     expect(sorted(e.get("HTTP_TARGET") for e in mine) ==
            sorted(["/index.html?after=1", "/index.html?p=1", "/nope-pipelined", "/index.html?p=3"]),
            f"python client entries: {sorted(e.get('HTTP_TARGET') for e in mine)}")

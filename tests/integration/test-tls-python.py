@@ -114,7 +114,7 @@ def test(ctx):
 
     entries = htlib.journal_final(daemon, f"SERVER_PORT={port}")
     srv = sorted(htlib.entries_for_server(entries, port, "server"), key=htlib.entry_order)
-    cli = [e for e in htlib.entries_for_server(entries, port, "client") if e.get("OBJECT_PID") == str(os.getpid())]
+    cli = [e for e in htlib.entries_for_server(entries, port, "client") if e.get("PROCESS_PID") == str(os.getpid())]
     log(f"server logged {len(lines)}; journal: {len(srv)} server, {len(cli)} client entries")
     expect(len(srv) == len(lines), f"server entries {len(srv)} != logged requests {len(lines)}")
     expect(len(cli) == len(lines), f"client entries of this process {len(cli)} != requests {len(lines)}")
@@ -133,7 +133,7 @@ def test(ctx):
                f"{what}: HTTP_RESPONSE_BODY_BYTES={e.get('HTTP_RESPONSE_BODY_BYTES')}, server sent {l['resp']}")
         expect(e.get("HTTP_REQUEST_BODY_BYTES", "0") == str(l["req"]),
                f"{what}: HTTP_REQUEST_BODY_BYTES={e.get('HTTP_REQUEST_BODY_BYTES')}, server read {l['req']}")
-        expect(e.get("OBJECT_PID") == str(server.pid), f"{what}: OBJECT_PID={e.get('OBJECT_PID')}, server {server.pid}")
+        expect(e.get("PROCESS_PID") == str(server.pid), f"{what}: PROCESS_PID={e.get('PROCESS_PID')}, server {server.pid}")
         htlib.expect_duration(what, e, high_us=elapsed_us, why_high="the whole client run")
     expect(sorted((e.get("HTTP_METHOD"), e.get("HTTP_TARGET"), e.get("HTTP_STATUS")) for e in cli) ==
            sorted((l["method"], l["path"], str(l["status"])) for l in lines),

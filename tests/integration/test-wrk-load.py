@@ -114,7 +114,7 @@ def test(ctx):
     no_resp = [e for e in entries if "HTTP_STATUS" not in e and "HTTP_METHOD" in e]
     rest = len(entries) - len(complete) - len(no_resp)
     client = [e for e in htlib.journal_query(daemon.pid, f"SERVER_PORT={nginx.port}", "HTTP_ROLE=client")
-              if e.get("OBJECT_PID") == str(wrk.pid)]
+              if e.get("PROCESS_PID") == str(wrk.pid)]
     log(f"rate limit lifted: {lifted}; nginx logged {n}; journal: {len(complete)} complete, "
         f"{len(no_resp)} no-response, {rest} other server entries, {len(client)} wrk client entries")
 

@@ -133,6 +133,7 @@ static int setup(void **state) {
         set_v4(f->conn.local_addr, "127.0.0.1");
         set_v4(f->conn.remote_addr, "127.0.0.1");
         strcpy(f->conn.comm, "nginx");
+        strcpy(f->conn.exe, "/usr/sbin/nginx");
 
         f->req = (HttpMessage) {
                 .kind = HTTP_MESSAGE_REQUEST, .method = strdup("GET"), .target = strdup("/index.html?x=1#frag"),
@@ -210,7 +211,12 @@ static void test_complete(void **state) {
         assert_string_equal(get(f, "MESSAGE_ID"), DOC_ID_COMPLETE);
         assert_string_equal(get(f, "PRIORITY"), "6");
         assert_string_equal(get(f, "SYSLOG_IDENTIFIER"), "http-tracer");
-        assert_string_equal(get(f, "OBJECT_PID"), "812");
+        assert_string_equal(get(f, "PROCESS_PID"), "812");
+        /* the identity the kernel captured; never OBJECT_PID (journald would add OBJECT_CMDLINE) */
+        assert_string_equal(get(f, "OBJECT_COMM"), "nginx");
+        assert_string_equal(get(f, "OBJECT_EXE"), "/usr/sbin/nginx");
+        assert_null(get(f, "OBJECT_PID"));
+        assert_null(get(f, "OBJECT_SYSTEMD_UNIT"));    /* cgroup id 0: unknown */
         assert_string_equal(get(f, "HTTP_ROLE"), "server");
         assert_string_equal(get(f, "HTTP_METHOD"), "GET");
         assert_string_equal(get(f, "HTTP_TARGET"), "/index.html?x=1#frag");
@@ -233,7 +239,7 @@ static void test_complete(void **state) {
         assert_null(get(f, "HTTP_FLAGS"));
         assert_null(get(f, "HTTP_NO_RESPONSE_REASON"));
         assert_null(get(f, "HTTP_PARSE_ERROR"));
-        assert_int_equal(f->e.n_fields, 20);
+        assert_int_equal(f->e.n_fields, 22);
         assert_int_equal(f->stats.fields_truncated, 0);
 }
 
@@ -462,7 +468,7 @@ static void test_client_role(void **state) {
         assert_string_equal(get(f, "CLIENT_PORT"), "40000");
         assert_string_equal(get(f, "SERVER_ADDR"), "93.184.216.34");
         assert_string_equal(get(f, "SERVER_PORT"), "80");
-        assert_string_equal(get(f, "OBJECT_PID"), "999");
+        assert_string_equal(get(f, "PROCESS_PID"), "999");
         assert_non_null(strstr(get(f, "MESSAGE"), "(curl[999] 10.0.0.5:40000 → 93.184.216.34:80)"));
 
         f->conn.role = CONN_ROLE_UNKNOWN;
@@ -743,7 +749,7 @@ static void test_options_default(void **state) {
         add_header(f, "Referer", "http://example.com/?token=x");
         add_header(f, "Content-Type", "text/plain");
         format_ok(f);
-        assert_int_equal(f->e.n_fields, 20);
+        assert_int_equal(f->e.n_fields, 22);
         assert_null(get(f, "HTTP_REFERER"));
         assert_null(get(f, "HTTP_REQUEST_CONTENT_TYPE"));
 }

@@ -116,7 +116,7 @@ static void test_exchange_line(void **state) {
         assert_non_null(strstr(l, ",\"HTTP_RESPONSE_BODY_BYTES\":0,"));
         assert_non_null(strstr(l, ",\"HTTP_DURATION_USEC\":1500,"));
         assert_non_null(strstr(l, ",\"SERVER_PORT\":80,"));
-        assert_non_null(strstr(l, ",\"OBJECT_PID\":812,"));
+        assert_non_null(strstr(l, ",\"PROCESS_PID\":812,"));
         assert_non_null(strstr(l, ",\"HTTP_VERSION\":\"1.1\","));
         assert_non_null(strstr(l, ",\"HTTP_USER_AGENT\":\"say \\\"hi\\\"\\\\x0a\","));
         assert_non_null(strstr(l, ",\"MESSAGE_ID\":\"" FORMAT_MESSAGE_ID_COMPLETE "\","));

@@ -201,7 +201,7 @@ static void test_big_values(void **state) {
 
 static void test_sd_names(void **state) {
         FormatField f[] = {
-                str("OBJECT_PID", "1"),
+                str("PROCESS_PID", "1"),
                 str("HTTP_REQUEST_HEADER_X_VERY_LONG_HEADER_NAME_BEYOND_32", "dropped"),
                 str("HTTP_REQUEST_HEADER_X_API_KEY", "k"),
                 str("TRACE_ID", "t"),
