@@ -27,6 +27,7 @@
 #include "daemon/control.h"
 #include "daemon/filter-upkeep.h"
 #include "daemon/manager.h"
+#include "daemon/statistics-log.h"
 #include "output/daemon-entries.h"
 #include "output/fields.h"
 #include "protocols/http1/protocol.h"
@@ -64,10 +65,28 @@ struct Manager {
         size_t conns_peak;                  /* most connections tracked since the last malloc_trim() */
         bool replaying;                     /* time is the recording's, not the clock's */
 
-        uint64_t kernel[_KERNEL_COUNTER_MAX];       /* last read of the kernel's counters */
+        uint64_t kernel[_KERNEL_COUNTER_MAX];       /* last read of the kernel's counters, since kernel_base */
+        uint64_t kernel_base[_KERNEL_COUNTER_MAX];  /* their raw values at the last stats-reset */
         uint64_t drops_reported;
         uint64_t sink_dropped_reported[OUTPUT_SINKS_MAX];
+        uint64_t sink_reconnects_logged[OUTPUT_SINKS_MAX];
+        /* at stop: what was tracked before the pending connections were finished, for the last statistics */
+        size_t final_conns, final_memory;
+        bool final_known;
 };
+
+/* The kernel's counters since the last stats-reset, into m->kernel. */
+static int read_kernel(Manager *m) {
+        uint64_t raw[_KERNEL_COUNTER_MAX];
+        int r;
+
+        r = bpf_tracer_read_counters(m->tracer, raw);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < _KERNEL_COUNTER_MAX; i++)
+                m->kernel[i] = raw[i] >= m->kernel_base[i] ? raw[i] - m->kernel_base[i] : 0;
+        return 0;
+}
 
 void manager_options_init(ManagerOptions *o) {
         *o = (ManagerOptions) {
@@ -330,7 +349,7 @@ static int on_control_status(void *userdata, ControlStatus *ret) {
         Manager *m = ASSERT_PTR(userdata);
 
         if (m->tracer)
-                (void) bpf_tracer_read_counters(m->tracer, m->kernel);
+                (void) read_kernel(m);
         *ret = (ControlStatus) {
                 .version = PROJECT_VERSION,
                 .uptime_usec = now_usec(CLOCK_MONOTONIC) - m->start_usec,
@@ -361,8 +380,15 @@ static int on_control_stats_reset(void *userdata, const ControlPeer *peer) {
         Manager *m = ASSERT_PTR(userdata);
         uint64_t active = m->stats.conns_active, queued = m->stats.entries_queued;
 
-        /* Gauges keep their value; cumulative counters start again. */
+        /* Gauges keep their value; cumulative counters start again: ours, the kernel's, each output's. */
         m->stats = (Stats) { .conns_active = active, .entries_queued = queued };
+        if (m->tracer)
+                (void) bpf_tracer_read_counters(m->tracer, m->kernel_base);
+        memset(m->kernel, 0, sizeof(m->kernel));
+        m->drops_reported = 0;
+        output_stats_reset(m->output);
+        memset(m->sink_dropped_reported, 0, sizeof(m->sink_dropped_reported));
+        memset(m->sink_reconnects_logged, 0, sizeof(m->sink_reconnects_logged));
         log_info("Statistics reset (by pid %d).", (int) peer->pid);
         return 0;
 }
@@ -430,15 +456,6 @@ static int on_drain_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-static void format_status(Manager *m, char *buf, size_t size) {
-        uint64_t exchanges = m->stats.exchanges_complete + m->stats.exchanges_no_response +
-                             m->stats.exchanges_uncorrelated;
-        uint64_t dropped = m->kernel[KERNEL_COUNTER_RINGBUF_DROPS] + m->stats.entries_dropped;
-
-        snprintf(buf, size, "Tracing: %" PRIu64 " exchanges, %" PRIu64 " dropped, %zu connections",
-                 exchanges, dropped, conn_table_size(m->conns));
-}
-
 /*
  * Would a drop warning on stderr be a second copy? Under systemd stderr is
  * the journal, where the structured warning lands too (with the journal
@@ -464,7 +481,7 @@ static void report_drops(Manager *m) {
         bool on_stderr = drop_warning_on_stderr(m);
         size_t n;
 
-        if (m->tracer && bpf_tracer_read_counters(m->tracer, m->kernel) >= 0 &&
+        if (m->tracer && read_kernel(m) >= 0 &&
             m->kernel[KERNEL_COUNTER_RINGBUF_DROPS] > m->drops_reported) {
                 FormatDrops d = {
                         .reason = FORMAT_DROP_RING_BUFFER,
@@ -481,6 +498,14 @@ static void report_drops(Manager *m) {
 
         /* Which output dropped: each sink counts its own losses. */
         n = output_sinks(m->output, &sinks);
+
+        /* A receiver that went away and came back (journald restarted): said once per reconnection. */
+        for (size_t i = 0; i < n; i++)
+                if (sinks[i].reconnects > m->sink_reconnects_logged[i]) {
+                        log_notice("Reconnected to the %s output (%s): %" PRIu64 " time(s) since start or stats-reset.",
+                                   sinks[i].name, sinks[i].target, sinks[i].reconnects);
+                        m->sink_reconnects_logged[i] = sinks[i].reconnects;
+                }
 
         for (size_t i = 0; i < n; i++)
                 if (sinks[i].dropped > m->sink_dropped_reported[i]) {
@@ -520,14 +545,14 @@ static void emit_statistics(Manager *m, bool force) {
                         .queued = sinks[i].queued,
                 };
         if (m->tracer)
-                (void) bpf_tracer_read_counters(m->tracer, m->kernel);
+                (void) read_kernel(m);
         st = (FormatStatistics) {
                 .stats = &m->stats,
                 .kernel = m->kernel,
                 .outputs = outs,
                 .n_outputs = n,
-                .connections_tracked = conn_table_size(m->conns),
-                .memory_bytes = conn_table_memory(m->conns),
+                .connections_tracked = m->final_known ? m->final_conns : conn_table_size(m->conns),
+                .memory_bytes = m->final_known ? m->final_memory : conn_table_memory(m->conns),
                 .interval_usec = m->opts.stats_interval_usec,
         };
         emit_own_entry(m, format_statistics(&m->own, &st), "statistics");
@@ -565,7 +590,7 @@ static int on_housekeeping(sd_event_source *s, uint64_t usec, void *userdata) {
         emit_statistics(m, false);
         trim_memory(m);
 
-        format_status(m, status, sizeof(status));
+        statistics_status(&m->stats, m->kernel, conn_table_size(m->conns), status, sizeof(status));
         (void) sd_notifyf(false, "STATUS=%s", status);
 
         r = sd_event_source_set_time_relative(s, HOUSEKEEPING_INTERVAL_USEC);
@@ -574,41 +599,6 @@ static int on_housekeeping(sd_event_source *s, uint64_t usec, void *userdata) {
         if (r < 0)
                 return log_error_errno(r, "Failed to re-arm the housekeeping timer: %m");
         return 0;
-}
-
-static void log_statistics(Manager *m) {
-        const Stats *s = &m->stats;
-        char own[512] = "";
-        const char *name;
-        uint64_t v;
-
-        if (m->tracer)
-                (void) bpf_tracer_read_counters(m->tracer, m->kernel);
-
-        /* The protocols' own counters (HTTP/1's desyncs...), named by the protocols. */
-        for (size_t i = 0, n = 0; (name = protocol_registry_counter(s, i, &v)) && n < sizeof(own); i++)
-                n += snprintf(own + n, sizeof(own) - n, " %s=%" PRIu64, name, v);
-
-        log_info("Statistics: records=%" PRIu64 " exchanges=%" PRIu64 " no_response=%" PRIu64
-                 " uncorrelated=%" PRIu64 " exchanges_lost=%" PRIu64 " messages_lost=%" PRIu64
-                 " parse_errors=%" PRIu64
-                 " ringbuf_drops=%" PRIu64 " bytes_lost=%" PRIu64 " entries_written=%" PRIu64
-                 " entries_dropped=%" PRIu64 " output_errors=%" PRIu64 " records_orphan=%" PRIu64
-                 " records_invalid=%" PRIu64 " conns_opened=%" PRIu64 " conns_refused=%" PRIu64
-                 " memory_refused=%" PRIu64
-                 " map_full=%" PRIu64 " filtered=%" PRIu64 " sampled_out=%" PRIu64 " rate_limited=%" PRIu64
-                 " filtered_conns=%" PRIu64 " filtered_syscalls=%" PRIu64 " other_pidns=%" PRIu64 " tls_untied=%" PRIu64
-                 " tls_tied_by_read=%" PRIu64 "%s",
-                 s->records, s->exchanges_complete, s->exchanges_no_response, s->exchanges_uncorrelated,
-                 s->exchanges_lost, s->messages_lost,
-                 s->parse_errors, m->kernel[KERNEL_COUNTER_RINGBUF_DROPS], s->bytes_lost,
-                 s->entries_written, s->entries_dropped, s->output_errors, s->records_orphan,
-                 s->records_invalid, s->conns_opened, s->conns_refused, s->memory_refused,
-                 m->kernel[KERNEL_COUNTER_CONN_MAP_FULL] + m->kernel[KERNEL_COUNTER_ARGS_MAP_FULL], s->exchanges_filtered,
-                 s->exchanges_sampled_out, s->exchanges_rate_limited,
-                 m->kernel[KERNEL_COUNTER_FILTERED_CONNS], m->kernel[KERNEL_COUNTER_FILTERED_SYSCALLS],
-                 m->kernel[KERNEL_COUNTER_OTHER_PIDNS], m->kernel[KERNEL_COUNTER_TLS_UNTIED],
-                 m->kernel[KERNEL_COUNTER_TLS_TIED_BY_READ], own);
 }
 
 static int setup_signals(Manager *m) {
@@ -736,7 +726,7 @@ int manager_run(Manager *m) {
          * (measured: RSS idle 18.1 -> see the commit).
          */
         (void) malloc_trim(0);
-        format_status(m, status, sizeof(status));
+        statistics_status(&m->stats, m->kernel, conn_table_size(m->conns), status, sizeof(status));
         (void) sd_notifyf(false, "READY=1\nSTATUS=%s", status);
 
         r = sd_event_loop(m->event);
@@ -746,6 +736,10 @@ int manager_run(Manager *m) {
         (void) sd_notify(false, "STOPPING=1\nSTATUS=Stopping: flushing entries");
         /* What the kernel wrote before we stop reading still counts. */
         drain(m);
+        /* the last statistics say what was tracked when we stopped, not the empty table after finishing it */
+        m->final_conns = conn_table_size(m->conns);
+        m->final_memory = conn_table_memory(m->conns);
+        m->final_known = true;
         conn_table_finish_all(m->conns, now_nsec(CLOCK_MONOTONIC), EXCHANGE_END_SHUTDOWN);
         emit_rate_limit_summary(m, true);
         (void) output_flush(m->output, SHUTDOWN_FLUSH_USEC);
@@ -754,7 +748,9 @@ int manager_run(Manager *m) {
         if (m->opts.stats_interval_usec > 0)
                 emit_statistics(m, true);
         (void) output_flush(m->output, SHUTDOWN_FLUSH_USEC);
-        log_statistics(m);
+        if (m->tracer)
+                (void) read_kernel(m);
+        statistics_log(&m->stats, m->kernel);
 
         /* Detach everything before returning: no program stays loaded after we exit. */
         m->ring_source = sd_event_source_disable_unref(m->ring_source);
@@ -795,6 +791,8 @@ int manager_replay(Manager *m, const char *path) {
         conn_table_finish_all(m->conns, conn_table_last_timestamp(m->conns), EXCHANGE_END_SHUTDOWN);
         emit_rate_limit_summary(m, true);
         (void) output_flush(m->output, SHUTDOWN_FLUSH_USEC);
-        log_statistics(m);
+        if (m->tracer)
+                (void) read_kernel(m);
+        statistics_log(&m->stats, m->kernel);
         return 0;
 }

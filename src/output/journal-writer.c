@@ -69,6 +69,8 @@ struct JournalWriter {
         struct sockaddr_un sa;
         socklen_t sa_len;
         bool connected;
+        bool was_connected;             /* a later successful connect() is a reconnect */
+        uint64_t reconnects;
 
         sd_event *event;
         sd_event_source *io_source;     /* EPOLLOUT: enabled only while the queue waits on it */
@@ -239,7 +241,9 @@ static int send_queue_entry(JournalWriter *w, const QueueEntry *q) {
 static int writer_connect(JournalWriter *w) {
         if (connect(w->fd, (const struct sockaddr *) &w->sa, w->sa_len) < 0)
                 return negative_errno();
-        w->connected = true;
+        if (w->was_connected)
+                w->reconnects++;
+        w->connected = w->was_connected = true;
         w->backoff_usec = 0;
         w->block_gave_up = false;
         return 0;
@@ -637,4 +641,8 @@ void journal_writer_set_limits(JournalWriter *w, size_t max_entries, size_t max_
                 w->max_bytes = max_bytes;
         if (block_timeout_usec > 0)
                 w->block_timeout_usec = block_timeout_usec;
+}
+
+uint64_t journal_writer_reconnects(const JournalWriter *w) {
+        return w ? w->reconnects : 0;
 }

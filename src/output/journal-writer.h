@@ -57,6 +57,9 @@ typedef struct JournalWriter JournalWriter;
  */
 int journal_writer_new(const char *path, sd_event *event, Stats *stats, JournalWriter **ret);
 
+/* Connections to journald re-established after it went away or restarted (for status and the daemon's log). */
+uint64_t journal_writer_reconnects(const JournalWriter *w);
+
 JournalWriter *journal_writer_free(JournalWriter *w);
 DEFINE_TRIVIAL_CLEANUP_FUNC(JournalWriter *, journal_writer_free);
 

@@ -24,6 +24,7 @@ typedef struct Sink {
         OutputKind kind;
         Stats stats;             /* this sink's counters */
         Stats folded;            /* the part of them already added to Output.stats */
+        OutputSinkStats base;    /* their values at the last output_stats_reset() */
         char target[300];
         JournalWriter *journal;
         JsonWriter *json;
@@ -336,17 +337,34 @@ size_t output_sinks(Output *o, const OutputSinkStats **ret) {
                 o->sink_stats[i] = (OutputSinkStats) {
                         .name = output_kind_to_string(s->kind),
                         .target = s->target,
-                        .written = s->stats.entries_written,
-                        .dropped = s->stats.entries_dropped,
-                        .errors = s->stats.output_errors,
+                        .written = s->stats.entries_written - s->base.written,
+                        .dropped = s->stats.entries_dropped - s->base.dropped,
+                        .errors = s->stats.output_errors - s->base.errors,
                         .queued = s->stats.entries_queued,
-                        .reconnects = syslog_writer_reconnects(s->syslog),
-                        .truncated = syslog_writer_truncated(s->syslog),
+                        .reconnects = syslog_writer_reconnects(s->syslog) +
+                                      journal_writer_reconnects(s->journal) - s->base.reconnects,
+                        .truncated = syslog_writer_truncated(s->syslog) - s->base.truncated,
                 };
         }
         if (ret)
                 *ret = o->sink_stats;
         return o->n_sinks;
+}
+
+void output_stats_reset(Output *o) {
+        if (!o)
+                return;
+        for (size_t i = 0; i < o->n_sinks; i++) {
+                Sink *s = &o->sinks[i];
+
+                s->base = (OutputSinkStats) {
+                        .written = s->stats.entries_written,
+                        .dropped = s->stats.entries_dropped,
+                        .errors = s->stats.output_errors,
+                        .reconnects = syslog_writer_reconnects(s->syslog) + journal_writer_reconnects(s->journal),
+                        .truncated = syslog_writer_truncated(s->syslog),
+                };
+        }
 }
 
 const char *output_describe(const Output *o, char *buf, size_t size) {

@@ -46,7 +46,7 @@ typedef struct OutputSinkStats {
         uint64_t dropped;            /* given up: queue full, receiver gone at exit */
         uint64_t errors;             /* failed sends/writes, lost connections */
         uint64_t queued;             /* waiting now */
-        uint64_t reconnects;         /* connections re-established (syslog) */
+        uint64_t reconnects;         /* connections re-established (syslog, journal) */
         uint64_t truncated;          /* messages cut to the size bound (syslog) */
 } OutputSinkStats;
 
@@ -112,6 +112,9 @@ int output_reopen(Output *o);
  * next call on o.
  */
 size_t output_sinks(Output *o, const OutputSinkStats **ret);
+
+/* stats-reset: each sink's cumulative counters (not queued) count from zero again in output_sinks(). */
+void output_stats_reset(Output *o);
 
 /* Names of the configured sinks ("journal+syslog", "none"), for messages. */
 const char *output_describe(const Output *o, char *buf, size_t size);

@@ -363,6 +363,7 @@ static void test_reconnect(void **state) {
 
         assert_int_equal(journal_writer_new(f->path, f->event, &f->stats, &w), 0);
         assert_int_equal(send_numbered(w, 0), 0);
+        assert_int_equal(journal_writer_reconnects(w), 0);      /* the first connection is not one */
 
         /* journald stops: its socket dies (ECONNREFUSED on our connected socket). */
         f->receiver = safe_close(f->receiver);
@@ -394,6 +395,8 @@ static void test_reconnect(void **state) {
         n = receive(f, buf, sizeof(buf));
         assert_int_equal(received_number(buf, n), 3);
         assert_int_equal(f->stats.output_errors, 1);
+        /* counted: status shows it, the daemon logs it */
+        assert_int_equal(journal_writer_reconnects(w), 1);
 }
 
 static void test_flush(void **state) {
