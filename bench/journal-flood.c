@@ -9,6 +9,7 @@
  * entries: that rate is the sink's limit the daemon is measured against.
  */
 
+#define _GNU_SOURCE 1   /* asprintf */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 #include <sys/uio.h>
 #include <systemd/sd-journal.h>
 #include <time.h>
+#include <unistd.h>
 
 static double now_s(void) {
         struct timespec ts;
@@ -44,6 +46,11 @@ int main(int argc, char *argv[]) {
                         fprintf(stderr, "ht-bench-journal-flood: '%s' is not FIELD=value\n", argv[i + 2]);
                         return 2;
                 }
+                /* OBJECT_PID=self: this process, alive, so that journald does the /proc reads it does for
+                 * a real entry's traced process (OBJECT_COMM, OBJECT_EXE, ...), not a failed lookup. */
+                if (strcmp(argv[i + 2], "OBJECT_PID=self") == 0 &&
+                    asprintf(&argv[i + 2], "OBJECT_PID=%d", (int) getpid()) < 0)
+                        return 1;
                 iov[i] = (struct iovec) { .iov_base = argv[i + 2], .iov_len = strlen(argv[i + 2]) };
         }
 
