@@ -17,7 +17,7 @@
 #include <linux/types.h>
 #endif
 
-#define HT_ABI_VERSION 3   /* 2: TLS source (HT_TLS_*, tls_library, close source); 3: lost message starts, identity in CONN_OPEN */
+#define HT_ABI_VERSION 4   /* 2: TLS source; 3: lost message starts, identity in CONN_OPEN; 4: connections keyed by socket (ht_conn_open_event.sock, HT_CLOSE_DESTROYED) */
 
 /* Length of a task's comm, as in the kernel's TASK_COMM_LEN. */
 #define HT_COMM_LEN 16
@@ -51,8 +51,11 @@
 /*
  * A connection seen mid-stream (opened before the daemon started, or its
  * first bytes lost) is re-examined on each data syscall until its bytes look
- * like an HTTP message start, for at most this many syscalls; after that it
- * is marked as not HTTP and costs nothing more.
+ * like an HTTP message start, for at most this many syscalls of
+ * HT_INFER_BYTES or more; after that it is marked as not HTTP and costs
+ * nothing more. Shorter syscalls are examined without counting (their
+ * bytes are kept while they could begin a message: lib/protocol.bpf.h), so
+ * a reader of one byte per read() is recognised at its next message.
  */
 #define HT_MIDSTREAM_PROBES 64u
 
@@ -99,6 +102,7 @@ enum ht_syscall {
         HT_SYS_SENDTO,
         HT_SYS_SENDMSG,
         HT_SYS_SENDFILE,
+        HT_SYS_SPLICE,     /* splice() to or from the socket: a gap of known length, like sendfile */
 };
 
 /*
@@ -123,7 +127,7 @@ enum ht_tls_op {
 /* ht_data_event.flags */
 enum {
         HT_DATA_SEGMENT_START = 1 << 0, /* first record of a syscall's bytes */
-        HT_DATA_SENDFILE      = 1 << 1, /* bytes moved by sendfile(): never captured, a gap */
+        HT_DATA_SENDFILE      = 1 << 1, /* bytes moved by sendfile() or splice(): never captured, a gap */
         HT_DATA_FAULT         = 1 << 2, /* reading the user buffer failed: the bytes are a gap */
 };
 
@@ -133,12 +137,27 @@ enum {
         HT_CONN_ANNOUNCED  = 1 << 1, /* kernel only: CONN_OPEN reached the ring buffer */
         HT_CONN_SOCK_OK    = 1 << 2, /* kernel only: verified TCP over IPv4/IPv6 */
         HT_CONN_FILTERED   = 1 << 3, /* kernel only: excluded by the filter of generation filter_gen */
+        /*
+         * Seen mid-stream, but classified on a message start in this
+         * direction: its first data record after CONN_OPEN begins a message
+         * (the other direction may be mid-message).
+         */
+        HT_CONN_SYNC_INGRESS = 1 << 4,
+        HT_CONN_SYNC_EGRESS  = 1 << 5,
 };
 
 enum ht_close_reason {
         HT_CLOSE_SYSCALL  = 1, /* close() */
         HT_CLOSE_REUSED   = 2, /* the fd now refers to another file (dup2, close_range...) */
         HT_CLOSE_FILTERED = 3, /* still open, but a new filter excludes it: nothing more will come */
+        /*
+         * The socket was destroyed without a close() we saw drop its last
+         * reference (process exit, exec, dup2 over the fd, a close racing
+         * another thread). Sent from the TCP stack, not from a syscall: the
+         * header's tgid/tid are 0 and fd is -1. User space may already have
+         * finished the connection (process exit): not an orphan then.
+         */
+        HT_CLOSE_DESTROYED = 4,
 };
 
 struct ht_event_header {
@@ -162,7 +181,7 @@ struct ht_conn_open_event {
         __u8 protocol;           /* enum ht_protocol */
         __u8 local_addr[16];     /* network order; IPv4 in the first 4 bytes */
         __u8 remote_addr[16];
-        __u8 flags;              /* HT_CONN_SEEN_START */
+        __u8 flags;              /* HT_CONN_SEEN_START, HT_CONN_SYNC_INGRESS, HT_CONN_SYNC_EGRESS */
         __u8 source;             /* enum ht_source */
         __u8 tls_library;        /* HT_SOURCE_TLS: 1 + index of the library file (attach cookie); else 0 */
         __u8 exe_complete;       /* exe_parts reach the root of the executable's mount */
@@ -170,6 +189,14 @@ struct ht_conn_open_event {
         char comm[HT_COMM_LEN];  /* of the thread that made the syscall */
         __u64 cgroup_id;         /* cgroup v2 id of that thread (the cgroup directory's inode number) */
         __u64 exe_ino;           /* inode number of the executable */
+        /*
+         * The socket's identity, the same for every fd and process that
+         * reaches it (dup2'ed to 0 and 1, inherited by a child): the key of
+         * the connection map, masked with sock_salt (a load-time setting
+         * user space chose) so that no kernel address reaches a record or a
+         * recording. One connection, one id, whatever fd carries its bytes.
+         */
+        __u64 sock;
         char exe_parts[HT_EXE_PARTS][HT_EXE_PART_LEN]; /* see HT_EXE_PARTS; NUL-terminated */
 };
 
@@ -203,15 +230,21 @@ struct ht_conn_close_event {
         __u32 _pad2;
 };
 
-/* Key and value of the connection map, read and written by both sides. */
+/*
+ * Key and value of the connection map, read and written by both sides. A
+ * connection is the socket itself (its struct sock, which lives until the
+ * TCP stack destroys it: tracepoint tcp/tcp_destroy_sock removes the entry),
+ * not an fd: every fd of every process that reaches the socket finds the
+ * same entry through the fd cache (struct ht_fd_key, lib/conn.bpf.h).
+ * User space computes the key as ht_conn_open_event.sock ^ sock_salt.
+ */
 struct ht_conn_key {
-        __u32 tgid;
-        __s32 fd;
+        __u64 sock;              /* struct sock * */
 };
 
 struct ht_conn {
         __u64 id;
-        __u64 file;              /* struct file * at classification: detects fd reuse we did not see */
+        __u64 sock;              /* = the key, masked with sock_salt: ht_conn_open_event.sock */
         __u64 lost[2];           /* per direction: bytes lost since the last delivered record */
         __u32 lost_starts[2];    /* per direction: message starts in those lost records */
         __u16 family;
@@ -235,6 +268,21 @@ struct ht_conn {
          */
         __u8 stash[HT_INFER_BYTES * 2];
         __u64 stash_ns;          /* when the first stashed byte arrived: the message's start */
+        /*
+         * Mid-stream and not classified yet, per direction: how the last
+         * operation's bytes ended (enum ht_tail). A short operation may
+         * begin a message only after a line end: with one byte per read(),
+         * every byte begins a read, and "HTTP/1.1" in a request line must
+         * not pass for a response.
+         */
+        __u8 tail[2];
+        __u8 _pad2[6];
+};
+
+enum ht_tail {
+        HT_TAIL_UNKNOWN = 0,     /* nothing seen yet: any operation may begin a message */
+        HT_TAIL_EOL     = 1,     /* ended with '\n' */
+        HT_TAIL_OTHER   = 2,
 };
 
 /* Indexes of the per-CPU counter array; user space sums over CPUs. */
@@ -374,6 +422,16 @@ struct ht_port_bitmap {
  * silent.
  */
 #define HT_RINGBUF_DEFAULT       (2u << 20)
+/*
+ * (process, fd) -> verdict cache in front of the connection map
+ * (lib/conn.bpf.h): one entry per fd a process did a read/write family
+ * syscall on (pipes, files, sockets), so a bystander's pipe costs one
+ * lookup. LRU: an evicted entry costs one fd-table walk to decide again.
+ * 16384 covers the fds in use by every process doing I/O on a busy host
+ * (and the 10,000 idle connections of bench/run's memory section). ~100 B
+ * per entry.
+ */
+#define HT_MAP_FD_CACHE          16384u
 /* Filter maps: two slots of CONFIG_LIST_MAX (4096) entries per list, include and exclude; not preallocated. */
 #define HT_MAP_FILTER_PIDS       (2u * 2u * 4096u)
 #define HT_MAP_FILTER_CGROUPS    (2u * 4u * 4096u)  /* units and cgroups, include and exclude */

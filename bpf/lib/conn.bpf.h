@@ -1,10 +1,26 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Connection tracking, shared by every source: the entry of a (tgid, fd) in
- * its source's connection map (conns_of()), created on accept/connect or on
- * first sight of a data operation, classified as TCP over IPv4/IPv6 (with
- * its addresses) or not, and decided once per filter generation. A source
- * calls conn_get() before it touches a connection's bytes, and
+ * Connection tracking, shared by every source. A connection is a TCP
+ * socket (its struct sock), whatever fds and processes reach it: systemd
+ * Accept=yes and inetd services (the socket dup2'ed to fds 0 and 1), a
+ * forked child serving what its parent accepted, a shell's
+ * `exec 3<>/dev/tcp/...` read by `cat <&3`: one entry in its source's
+ * connection map (conns_of()), one id, one byte stream per direction.
+ *
+ * In front of it, the fd cache: (tgid, fd) -> what the fd is (not a socket,
+ * another kind of socket, or which TCP socket), decided once by a walk of
+ * the fd table and remembered. A pipe or file costs one lookup per syscall
+ * from then on. The verdict stays true until the fd number is freed, which
+ * happens only by close(), dup2()/dup3() over it, close_range(), exec
+ * (close-on-exec fds) or the process's exit: the first three delete the
+ * entry (sources/syscalls.bpf.h), and an entry remembers the process
+ * (its leader's start time: a recycled tgid is another process) and its
+ * exec count (task->self_exec_id), so the last two invalidate it without
+ * a walk. Not seen: fds closed by io_uring (IORING_OP_CLOSE) or by another
+ * process sharing the fd table (clone(CLONE_FILES) without CLONE_THREAD);
+ * accept() and connect() still set their fd's verdict afresh.
+ *
+ * A source calls conn_get() before it touches a connection's bytes, and
  * conn_data_begin() before it emits them.
  */
 #pragma once
@@ -19,37 +35,67 @@
 #define S_IFMT        00170000
 #define S_IFSOCK      0140000
 
-enum sock_kind {
-        SOCK_NOT_SOCKET = 0,
-        SOCK_OTHER,        /* a socket, but not TCP over IPv4/IPv6 */
-        SOCK_TCP,
+enum fd_kind {
+        FD_NOT_SOCKET = 0,
+        FD_OTHER_SOCKET,   /* a socket, but not TCP over IPv4/IPv6 */
+        FD_TCP,
 };
 
-/* Decide what file is and, for TCP, fill the addresses of c. */
-static __always_inline int classify_file(struct file *file, struct ht_conn *c) {
+struct fd_key {
+        __u32 tgid;
+        __s32 fd;
+};
+
+struct fd_verdict {
+        __u64 sock;              /* FD_TCP: the struct sock * */
+        __u64 start_time;        /* the process's leader's start_time when decided */
+        __u32 exec_id;           /* the task's self_exec_id when decided */
+        __u8 kind;               /* enum fd_kind */
+        __u8 _pad[3];
+};
+
+/* The fd cache (HT_MAP_FD_CACHE, abi.h): kernel only. */
+struct {
+        __uint(type, BPF_MAP_TYPE_LRU_HASH);
+        __uint(max_entries, HT_MAP_FD_CACHE);
+        __type(key, struct fd_key);
+        __type(value, struct fd_verdict);
+} fd_cache SEC(".maps");
+
+/* What file is; *ret_sock its struct sock for FD_TCP. */
+static __always_inline int file_kind(struct file *file, __u64 *ret_sock) {
         struct socket *sock;
         struct sock *sk;
         umode_t mode;
         __u16 family, proto;
         short type;
 
+        *ret_sock = 0;
         if (!file)
-                return SOCK_NOT_SOCKET;
+                return FD_NOT_SOCKET;
         mode = BPF_CORE_READ(file, f_inode, i_mode);
         if ((mode & S_IFMT) != S_IFSOCK)
-                return SOCK_NOT_SOCKET;
+                return FD_NOT_SOCKET;
 
         sock = BPF_CORE_READ(file, private_data);
         if (!sock)
-                return SOCK_OTHER;
+                return FD_OTHER_SOCKET;
         type = BPF_CORE_READ(sock, type);
         sk = BPF_CORE_READ(sock, sk);
         if (type != SOCK_STREAM || !sk)
-                return SOCK_OTHER;
+                return FD_OTHER_SOCKET;
         family = BPF_CORE_READ(sk, __sk_common.skc_family);
         proto = BPF_CORE_READ(sk, sk_protocol);
         if ((family != AF_INET && family != AF_INET6) || proto != IPPROTO_TCP)
-                return SOCK_OTHER;
+                return FD_OTHER_SOCKET;
+        *ret_sock = (__u64) sk;
+        return FD_TCP;
+}
+
+/* The addresses of the TCP socket sk, into c. */
+static __always_inline void conn_fill_addrs(struct ht_conn *c, __u64 sock) {
+        struct sock *sk = (struct sock *) sock;
+        __u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
 
         c->family = family;
         c->local_port = BPF_CORE_READ(sk, __sk_common.skc_num);
@@ -64,11 +110,61 @@ static __always_inline int classify_file(struct file *file, struct ht_conn *c) {
                 BPF_CORE_READ_INTO(&c->local_addr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
                 BPF_CORE_READ_INTO(&c->remote_addr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
         }
-        return SOCK_TCP;
+}
+
+/* Who the current process is, for the fd cache: its leader's start and its exec count. Direct loads. */
+static __always_inline void fd_cache_stamp(struct fd_verdict *v) {
+        struct task_struct *task = bpf_get_current_task_btf();
+
+        v->start_time = task->group_leader->start_time;
+        v->exec_id = (__u32) task->self_exec_id;
+}
+
+/* Remember what (tgid, fd) is; then check the fd still names file (a close() by another thread in between). */
+static __always_inline void fd_cache_set(__u32 tgid, int fd, struct file *file, int kind, __u64 sock) {
+        struct fd_key k = { .tgid = tgid, .fd = fd };
+        struct fd_verdict v = { .sock = sock, .kind = kind };
+
+        fd_cache_stamp(&v);
+        bpf_map_update_elem(&fd_cache, &k, &v, BPF_ANY);
+        if (fd_to_file(fd) != file)
+                bpf_map_delete_elem(&fd_cache, &k);
+}
+
+/* The fd number was freed (close, dup2 over it, close_range): forget what it was. */
+static __always_inline void fd_cache_forget(__u32 tgid, int fd) {
+        struct fd_key k = { .tgid = tgid, .fd = fd };
+
+        bpf_map_delete_elem(&fd_cache, &k);
 }
 
 /*
- * The connection map of op's source, keyed by (tgid, fd). Each source needs
+ * The TCP socket behind op's fd, 0 if it is none: one lookup when the
+ * verdict is known, a walk of the fd table on first sight.
+ */
+static __always_inline __u64 fd_sock(const struct ht_op *op) {
+        struct fd_key k = { .tgid = op->pid_tgid >> 32, .fd = op->fd };
+        struct fd_verdict *v, now;
+        struct file *file;
+        __u64 sock;
+        int kind;
+
+        if (op->fd < 0)
+                return 0;
+        v = bpf_map_lookup_elem(&fd_cache, &k);
+        if (v) {
+                fd_cache_stamp(&now);
+                if (v->start_time == now.start_time && v->exec_id == now.exec_id)
+                        return v->kind == FD_TCP ? v->sock : 0;
+        }
+        file = fd_to_file(op->fd);
+        kind = file_kind(file, &sock);
+        fd_cache_set(k.tgid, op->fd, file, kind, sock);
+        return sock;
+}
+
+/*
+ * The connection map of op's source, keyed by socket. Each source needs
  * its own view of a socket: the syscall source sees a TLS socket's
  * ciphertext and marks it not traced, a TLS source would see its plaintext.
  * Every helper here reaches the map through this, so a second source brings
@@ -78,10 +174,6 @@ static __always_inline void *conns_of(const struct ht_op *op) {
         if (op->source == HT_SOURCE_TLS)
                 return &tls_conns;
         return &conns;
-}
-
-static __always_inline struct ht_conn_key conn_key(const struct ht_op *op) {
-        return (struct ht_conn_key) { .tgid = op->pid_tgid >> 32, .fd = op->fd };
 }
 
 static __always_inline __u64 next_conn_id(void) {
@@ -105,7 +197,9 @@ static __always_inline void conn_exclude(struct ht_conn *c, const struct ht_op *
 /*
  * Is c traced under the active filter? Decided once per connection and
  * generation: with no filter, or no change since the decision, this is a
- * compare and a flag test.
+ * compare and a flag test. The process and cgroup the filter looks at are
+ * those of the operation that decides (for a shared socket: whichever
+ * process used it first under this generation).
  */
 static __always_inline bool conn_filter(struct ht_conn *c, const struct ht_op *op) {
         __u32 gen = filter_gen;
@@ -125,52 +219,40 @@ static __always_inline bool conn_filter(struct ht_conn *c, const struct ht_op *o
          * afresh from the next message start, as a new connection for user
          * space (it finished the old one).
          */
-        c->flags &= ~(HT_CONN_FILTERED | HT_CONN_SEEN_START);
+        c->flags &= ~(HT_CONN_FILTERED | HT_CONN_SEEN_START | HT_CONN_SYNC_INGRESS | HT_CONN_SYNC_EGRESS);
         if (ht_protocol_traced(c->protocol))
                 c->protocol = HT_PROTO_UNKNOWN;
         c->probes = 0;
+        c->tail[0] = c->tail[1] = HT_TAIL_UNKNOWN;
         c->lost[0] = c->lost[1] = 0;
         c->id = next_conn_id();
         return true;
 }
 
 /*
- * Track a new TCP socket at (tgid, fd) of op, replacing whatever was there.
+ * Track the TCP socket sock in op's source's map, replacing whatever entry
+ * it had (a destruction we did not see: its address is a new socket's).
  * seen_start: created by accept/connect, so we see its bytes from the first.
  */
-static __always_inline struct ht_conn *conn_create(const struct ht_op *op, struct file *file,
-                                                   __u8 role, bool seen_start) {
-        struct ht_conn_key key = conn_key(op);
+static __always_inline struct ht_conn *conn_new(const struct ht_op *op, __u64 sock, __u8 role, bool seen_start) {
+        struct ht_conn_key key = { .sock = sock };
         struct ht_conn c = {}, *old;
-        int kind;
 
         old = bpf_map_lookup_elem(conns_of(op), &key);
         if (old && (old->flags & HT_CONN_ANNOUNCED))
                 emit_close(old, op, HT_CLOSE_REUSED);
 
-        kind = classify_file(file, &c);
-        if (kind == SOCK_NOT_SOCKET) {
-                if (old)
-                        bpf_map_delete_elem(conns_of(op), &key);
-                return NULL;
-        }
-
+        conn_fill_addrs(&c, sock);
         c.id = next_conn_id();
-        c.file = (__u64) file;
+        c.sock = sock ^ sock_salt;
         c.role = role;
-        if (kind == SOCK_TCP) {
-                c.flags = HT_CONN_SOCK_OK | (seen_start ? HT_CONN_SEEN_START : 0);
-                c.protocol = HT_PROTO_UNKNOWN;
-                c.filter_gen = filter_gen;
-                if (!filter_pass(&c, op->pid_tgid >> 32, c.filter_gen)) {
-                        c.flags |= HT_CONN_FILTERED;
-                        count(HT_CNT_FILTERED_CONNS, 1);
-                }
-        } else {
-                /* Negative cache: unix sockets, UDP... cost one lookup from now on. */
-                c.protocol = HT_PROTO_OTHER;
+        c.flags = HT_CONN_SOCK_OK | (seen_start ? HT_CONN_SEEN_START : 0);
+        c.protocol = HT_PROTO_UNKNOWN;
+        c.filter_gen = filter_gen;
+        if (!filter_pass(&c, op->pid_tgid >> 32, c.filter_gen)) {
+                c.flags |= HT_CONN_FILTERED;
+                count(HT_CNT_FILTERED_CONNS, 1);
         }
-
         if (bpf_map_update_elem(conns_of(op), &key, &c, BPF_ANY) < 0) {
                 count(HT_CNT_CONN_MAP_FULL, 1);
                 return NULL;
@@ -178,19 +260,32 @@ static __always_inline struct ht_conn *conn_create(const struct ht_op *op, struc
         return bpf_map_lookup_elem(conns_of(op), &key);
 }
 
-/* The tracked state of op's (tgid, fd), classifying the fd on first sight. */
+/*
+ * accept()/connect() made op's fd a socket we see from its first byte: set
+ * the fd's verdict and, for TCP, start a connection of op's source.
+ */
+static __always_inline void conn_create(const struct ht_op *op, __u8 role) {
+        struct file *file = fd_to_file(op->fd);
+        __u64 sock;
+        int kind = file_kind(file, &sock);
+
+        fd_cache_set(op->pid_tgid >> 32, op->fd, file, kind, sock);
+        if (sock)
+                conn_new(op, sock, role, true);
+}
+
+/* The tracked state of op's socket, starting it (mid-stream) on first sight; NULL if op's fd is no TCP socket. */
 static __always_inline struct ht_conn *conn_get(const struct ht_op *op) {
-        struct ht_conn_key key = conn_key(op);
+        __u64 sock = fd_sock(op);
+        struct ht_conn_key key = { .sock = sock };
         struct ht_conn *c;
-        struct file *file;
 
+        if (!sock)
+                return NULL;
         c = bpf_map_lookup_elem(conns_of(op), &key);
-        file = fd_to_file(op->fd);
-        if (c && c->file == (__u64) file)
+        if (c)
                 return c;
-
-        /* Unknown, or the fd now names another file (dup2, close_range...): look again. */
-        return conn_create(op, file, HT_ROLE_UNKNOWN, false);
+        return conn_new(op, sock, HT_ROLE_UNKNOWN, false);
 }
 
 /*
@@ -205,13 +300,15 @@ static __always_inline bool conn_data_begin(struct ht_conn *c, const struct ht_o
                                             __u64 first_len, __u64 op_bytes) {
         __u32 prefix = 0;
 
-        if (!protocol_infer(c, first, first_len, op->direction, &prefix))
+        if (!protocol_infer(c, first, first_len, first_len == op_bytes, op->direction, &prefix))
                 return false;
         if (!announce(c, op)) {
                 /* the kept bytes, then the operation's: counted with the message start they may hold */
                 if (prefix > 0)
                         lose(c, op->direction, (__u64) c->stash, true, prefix, true);
                 lose(c, op->direction, first, false, op_bytes, prefix == 0);
+                /* The message start that decided is lost: user space must find one itself. */
+                c->flags &= ~(HT_CONN_SYNC_INGRESS | HT_CONN_SYNC_EGRESS);
                 return false;
         }
         if (prefix > 0)
@@ -221,16 +318,33 @@ static __always_inline bool conn_data_begin(struct ht_conn *c, const struct ht_o
         return true;
 }
 
-/* The tracked state of op's (tgid, fd) if there is one; never classifies. */
+/* The tracked state of op's socket if there is one; never classifies, never walks the fd table. */
 static __always_inline struct ht_conn *conn_lookup(const struct ht_op *op) {
-        struct ht_conn_key key = conn_key(op);
+        struct fd_key k = { .tgid = op->pid_tgid >> 32, .fd = op->fd };
+        struct fd_verdict *v = bpf_map_lookup_elem(&fd_cache, &k);
+        struct ht_conn_key key;
+
+        if (!v || v->kind != FD_TCP)
+                return NULL;
+        key.sock = v->sock;
+        return bpf_map_lookup_elem(conns_of(op), &key);
+}
+
+/* The tracked state of socket sock in op's source's map, if any. */
+static __always_inline struct ht_conn *conn_of_sock(const struct ht_op *op, __u64 sock) {
+        struct ht_conn_key key = { .sock = sock };
 
         return bpf_map_lookup_elem(conns_of(op), &key);
 }
 
-/* Stop tracking op's (tgid, fd): its fd was closed. */
-static __always_inline void conn_delete(const struct ht_op *op) {
-        struct ht_conn_key key = conn_key(op);
+/* End source's view of socket sock (closed for good, or destroyed): user space finishes it. */
+static __always_inline void conn_end(__u64 sock, const struct ht_op *op, __u32 reason) {
+        struct ht_conn_key key = { .sock = sock };
+        struct ht_conn *c = bpf_map_lookup_elem(conns_of(op), &key);
 
+        if (!c)
+                return;
+        if (c->flags & HT_CONN_ANNOUNCED)
+                emit_close(c, op, reason);
         bpf_map_delete_elem(conns_of(op), &key);
 }

@@ -135,9 +135,10 @@ static __always_inline bool announce(struct ht_conn *c, const struct ht_op *op) 
         ev->protocol = c->protocol;
         __builtin_memcpy(ev->local_addr, c->local_addr, 16);
         __builtin_memcpy(ev->remote_addr, c->remote_addr, 16);
-        ev->flags = c->flags & HT_CONN_SEEN_START;
+        ev->flags = c->flags & (HT_CONN_SEEN_START | HT_CONN_SYNC_INGRESS | HT_CONN_SYNC_EGRESS);
         ev->source = op->source;
         ev->tls_library = op->library;
+        ev->sock = c->sock;
         bpf_get_current_comm(ev->comm, sizeof(ev->comm));
         identity_fill(ev);
         bpf_ringbuf_submit(ev, rbf);

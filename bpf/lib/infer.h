@@ -128,3 +128,50 @@ static __always_inline int ht_infer_protocol(const unsigned char *b, unsigned n)
 
         return HT_INFER_UNKNOWN;
 }
+
+/* b[0..n) is a proper prefix of the token p (plen bytes). */
+static __always_inline int ht_partial(const unsigned char *b, unsigned n, const char *p, unsigned plen) {
+        if (n >= plen)
+                return 0;
+        for (unsigned i = 0; i < plen; i++)
+                if (i < n && b[i] != (unsigned char) p[i])
+                        return 0;
+        return 1;
+}
+
+/*
+ * Could b[0..n), too short for ht_infer_protocol() to decide, be the
+ * beginning of a message start it recognises (a method and its space,
+ * "HTTP/1.", the HTTP/2 preface)? A stream joined mid-way whose reads are
+ * short (one byte per read() at worst) keeps such bytes until they decide.
+ * Every token of ht_infer_protocol() must be here (the unit test checks).
+ */
+static __always_inline int ht_infer_partial(const unsigned char *b, unsigned n) {
+        if (n == 0)
+                return 0;
+        switch (b[0]) {
+        case 'G':
+                return ht_partial(b, n, "GET ", 4);
+        case 'H':
+                return ht_partial(b, n, "HEAD ", 5) || ht_partial(b, n, "HTTP/1.", 7);
+        case 'P':
+                return ht_partial(b, n, "POST ", 5) || ht_partial(b, n, "PUT ", 4) ||
+                       ht_partial(b, n, "PATCH ", 6) || ht_partial(b, n, "PROPFIND ", 9) ||
+                       ht_partial(b, n, "PROPPATCH ", 10) || ht_partial(b, n, "PRI * HTTP/2", 12);
+        case 'D':
+                return ht_partial(b, n, "DELETE ", 7);
+        case 'O':
+                return ht_partial(b, n, "OPTIONS ", 8);
+        case 'C':
+                return ht_partial(b, n, "CONNECT ", 8) || ht_partial(b, n, "COPY ", 5);
+        case 'T':
+                return ht_partial(b, n, "TRACE ", 6);
+        case 'M':
+                return ht_partial(b, n, "MKCOL ", 6) || ht_partial(b, n, "MOVE ", 5);
+        case 'L':
+                return ht_partial(b, n, "LOCK ", 5);
+        case 'U':
+                return ht_partial(b, n, "UNLOCK ", 7);
+        }
+        return 0;
+}

@@ -14,6 +14,7 @@
  *   map             entries                               memory
  *   events          HT_RINGBUF_DEFAULT 2 MiB               2.0 MiB  resized by user space (ringbuf_size)
  *   conns           HT_MAP_CONNS_DEFAULT 16384 x 192 B     3.0 MiB  resized by user space (conns_max)
+ *   fd_cache        HT_MAP_FD_CACHE 16384 x ~100 B        1.6 MiB  (lib/conn.bpf.h)
  *   tls_conns       HT_MAP_TLS_CONNS_DEFAULT 4096 x 192 B  0.75 MiB resized with conns, 1/4 of it
  *   tls_fds         HT_MAP_TLS_FDS 4096 x 96 B             0.4 MiB  (lib/tls-tie.bpf.h)
  *   http_procs      HT_MAP_HTTP_PROCS 4096 x 80 B          0.3 MiB
@@ -24,7 +25,7 @@
  *   counters        _HT_CNT_MAX per CPU; conn_id_seq 1; .bss, .rodata    < 20 KiB
  *   args_map        task storage: one slot per thread (sources/syscalls.bpf.h), as threads trace
  *   tls_calls       task storage: one slot per thread that calls SSL_* (lib/tls-tie.bpf.h)
- *   total                                                  ~7.3 MiB, ~4.7 MiB left in the budget
+ *   total                                                  ~8.9 MiB, ~3.1 MiB left in the budget
  * (Data records used to be assembled in a per-CPU scratch value; they are
  * now written straight into the ring buffer: lib/emit.bpf.h.)
  */
@@ -50,6 +51,8 @@ const volatile __u32 self_tgid = 0;            /* the daemon: never traced (in i
 const volatile __u64 pidns_dev = 0;
 const volatile __u64 pidns_ino = 0;
 const volatile __u32 payload_max = HT_PAYLOAD_DEFAULT;
+/* Random, chosen by user space: ht_conn.sock = struct sock * ^ sock_salt, so records carry no kernel address. */
+const volatile __u64 sock_salt = 0;
 const volatile __u64 wakeup_bytes = 1u << 20;  /* wake user space when this much is pending; 0 = every record */
 
 /*

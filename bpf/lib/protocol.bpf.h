@@ -54,16 +54,45 @@ static __always_inline __u8 protocol_of(int r, bool from_start) {
 }
 
 /*
+ * How an operation's bytes ended, for the next one in its direction
+ * (ht_conn.tail). last: its last byte if known (have_last), else read from
+ * user memory; an operation known only by its first iovec leaves the tail
+ * unknown.
+ */
+static __always_inline void midstream_tail(struct ht_conn *c, __u64 first, __u64 avail, bool whole, __u8 dir,
+                                           unsigned char last, bool have_last) {
+        __u8 t = HT_TAIL_UNKNOWN;
+
+        if (whole && avail > 0) {
+                if (have_last || bpf_probe_read_user(&last, 1, (const void *) (first + avail - 1)) == 0)
+                        t = last == '\n' ? HT_TAIL_EOL : HT_TAIL_OTHER;
+        }
+        c->tail[dir & 1] = t;
+}
+
+/*
  * Classify a connection from the first bytes of an operation (first, avail
  * of them readable there, in user memory); true if it is traced now.
  * *ret_prefix is set to the number of stashed bytes from earlier operations
  * that must be sent ahead of this operation's bytes.
+ *
+ * Bytes too few to decide are kept in the connection's stash and decided
+ * on with the next operation's: from the connection's first byte always;
+ * mid-stream (a connection seen first after its start) while they could
+ * still begin a message start (ht_infer_partial()) and follow a line end
+ * (ht_conn.tail), so that a reader of one byte per read() is recognised at
+ * its next message after a line end. whole: [first, first + avail) are all
+ * the operation's bytes (not only its first iovec's): its last byte says
+ * how the next operation's bytes may begin. Mid-stream, an
+ * operation of HT_INFER_BYTES or more that begins no message counts one
+ * probe of HT_MIDSTREAM_PROBES; shorter ones cost one small read each and
+ * count nothing.
  */
-static __always_inline bool protocol_infer(struct ht_conn *c, __u64 first, __u64 avail, __u8 dir,
-                                           __u32 *ret_prefix) {
+static __always_inline bool protocol_infer(struct ht_conn *c, __u64 first, __u64 avail, bool whole,
+                                           __u8 dir, __u32 *ret_prefix) {
         unsigned char b[HT_INFER_BYTES] = {};
         __u32 n = avail < HT_INFER_BYTES ? avail : HT_INFER_BYTES;
-        __u32 prev = c->stash_len;
+        __u32 prev = c->stash_len, mine;
         bool from_start = c->flags & HT_CONN_SEEN_START;
         __u8 protocol;
         int r;
@@ -76,13 +105,20 @@ static __always_inline bool protocol_infer(struct ht_conn *c, __u64 first, __u64
         if (n == 0)
                 return false;
 
-        if (from_start && (prev > 0 || n < HT_INFER_BYTES)) {
-                /* Too short to decide: keep the bytes and decide on more of them. */
-                __u32 take;
-
-                if (prev > 0 && c->stash_dir != dir)
+        if (prev > 0 && c->stash_dir != dir) {
+                if (from_start)
                         goto not_traced;   /* both sides spoke before a method: not HTTP/1 */
-                take = HT_INFER_BYTES - prev;
+                prev = 0;                  /* mid-stream: what the other side sent began no message */
+        }
+        if (!from_start && prev == 0 && n < HT_INFER_BYTES && c->tail[dir & 1] == HT_TAIL_OTHER) {
+                /* Mid-stream, short, and not after a line end: no message start (see ht_conn.tail). */
+                midstream_tail(c, first, avail, whole, dir, 0, 0);
+                return false;
+        }
+        if (prev > 0 || n < HT_INFER_BYTES) {
+                /* Too short to decide: keep the bytes and decide on more of them. */
+                __u32 take = HT_INFER_BYTES - prev;
+
                 if (take > n)
                         take = n;
                 prev &= HT_INFER_BYTES - 1;
@@ -99,7 +135,9 @@ static __always_inline bool protocol_infer(struct ht_conn *c, __u64 first, __u64
                 c->stash_dir = dir;
                 __builtin_memcpy(b, c->stash, HT_INFER_BYTES);
                 n = prev + take;
+                mine = take;
         } else {
+                mine = n;
                 barrier_var(n);
                 if (n > HT_INFER_BYTES)
                         return false;
@@ -109,6 +147,25 @@ static __always_inline bool protocol_infer(struct ht_conn *c, __u64 first, __u64
                 }
         }
         r = ht_infer_protocol(b, n);
+        if (!from_start && prev > 0 && r == HT_INFER_UNKNOWN && !(n < HT_INFER_BYTES && ht_infer_partial(b, n)) &&
+            c->tail[dir & 1] != HT_TAIL_OTHER) {
+                /* The bytes kept began no message after all; this operation's own may. */
+                prev = 0;
+                n = avail < HT_INFER_BYTES ? avail : HT_INFER_BYTES;
+                barrier_var(n);
+                if (n > HT_INFER_BYTES)
+                        return false;
+                if (bpf_probe_read_user(c->stash, n, (const void *) first) < 0) {
+                        c->stash_len = 0;
+                        count(HT_CNT_READ_FAULTS, 1);
+                        return false;
+                }
+                c->stash_ns = bpf_ktime_get_ns();
+                c->stash_len = n;
+                __builtin_memcpy(b, c->stash, HT_INFER_BYTES);
+                mine = n;
+                r = ht_infer_protocol(b, n);
+        }
         protocol = protocol_of(r, from_start);
 
         if (protocol != HT_PROTO_UNKNOWN) {
@@ -128,6 +185,9 @@ static __always_inline bool protocol_infer(struct ht_conn *c, __u64 first, __u64
                         c->role = request == ingress ? HT_ROLE_SERVER : HT_ROLE_CLIENT;
                 }
                 *ret_prefix = prev;
+                if (!from_start)
+                        /* Decided on a message start: this direction's next record begins it. */
+                        c->flags |= dir == HT_DIR_INGRESS ? HT_CONN_SYNC_INGRESS : HT_CONN_SYNC_EGRESS;
                 count(HT_CNT_CONNS_HTTP, 1);
                 /* The role filter could not be applied before the first message told the role. */
                 if (!role_known && c->filter_gen != 0 && !role_pass(&filter_config[c->filter_gen & 1], c->role)) {
@@ -142,8 +202,15 @@ static __always_inline bool protocol_infer(struct ht_conn *c, __u64 first, __u64
          * HT_INFER_BYTES of it. Mid-stream, keep looking a while for a
          * message start.
          */
-        if (r == HT_INFER_OTHER || (from_start && n >= HT_INFER_BYTES) ||
-            (!from_start && ++c->probes >= HT_MIDSTREAM_PROBES))
+        if (r == HT_INFER_OTHER || (from_start && n >= HT_INFER_BYTES))
+                goto not_traced;
+        if (from_start)
+                return false;
+        midstream_tail(c, first, avail, whole, dir, b[(n - 1) & (HT_INFER_BYTES - 1)], mine == avail);
+        if (n < HT_INFER_BYTES && ht_infer_partial(b, n))
+                return false;      /* kept in the stash: may begin a message with the next bytes */
+        c->stash_len = 0;
+        if (n >= HT_INFER_BYTES && ++c->probes >= HT_MIDSTREAM_PROBES)
                 goto not_traced;
         return false;
 

@@ -57,3 +57,22 @@ static __always_inline struct file *fd_to_file(int fd) {
                 return NULL;
         return f;
 }
+
+/* struct file before Linux 6.13 counted its references in f_count; since, f_ref holds references - 1. */
+struct file___f_count {
+        atomic_long_t f_count;
+} __attribute__((preserve_access_index));
+
+/*
+ * Is the fd table's reference the only one on file (a close() of it ends
+ * the file)? A concurrent syscall of another thread on the same fd holds a
+ * reference for its duration: then false, and the end comes later without
+ * a close() (the caller has another way to see it).
+ */
+static __always_inline bool file_last_ref(struct file *file) {
+        if (!file)
+                return false;
+        if (bpf_core_field_exists(file->f_ref))
+                return BPF_CORE_READ(file, f_ref.refcnt.counter) == 0;
+        return BPF_CORE_READ((struct file___f_count *) file, f_count.counter) == 1;
+}

@@ -26,9 +26,19 @@
 /* UAPI macros, so not in vmlinux.h. */
 #define EINPROGRESS   115
 #define MSG_PEEK      2
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+
+/*
+ * fds close_range() forgets one by one in the fd cache, from its first; it
+ * is bounded by the process's fd table size too (usually 64 to 1024). Past
+ * it, a verdict may outlive its fd (then an exec, which close_range
+ * usually precedes, still invalidates it).
+ */
+#define CLOSE_RANGE_SCAN 65536u
 
 /* Arguments of a syscall in flight, from its enter to its exit, per thread. */
 struct syscall_args {
+        __u64 sock;         /* the connection's socket (key of its map entry) */
         __u64 buf;          /* buffer, or the iovec array for vectored calls */
         __u64 iovcnt;       /* 0 for plain buffers */
         __s32 fd;
@@ -38,7 +48,7 @@ struct syscall_args {
         __u8 _pad;
 };
 #define ARGS_CONNECT 100
-_Static_assert(ARGS_CONNECT > HT_SYS_SENDFILE && ARGS_CONNECT <= 255,
+_Static_assert(ARGS_CONNECT > HT_SYS_SPLICE && ARGS_CONNECT <= 255,
                "ARGS_CONNECT must fit syscall_args.syscall and be no enum ht_syscall value");
 
 /*
@@ -67,7 +77,7 @@ static __always_inline bool take_args(struct syscall_args *ret) {
         return true;
 }
 
-static __always_inline void save_args(int fd, __u64 buf, __u64 iovcnt, __u8 sys, __u8 dir) {
+static __always_inline void save_args(__u64 sock, int fd, __u64 buf, __u64 iovcnt, __u8 sys, __u8 dir) {
         struct syscall_args *a;
 
         a = bpf_task_storage_get(&args_map, bpf_get_current_task_btf(), NULL, BPF_LOCAL_STORAGE_GET_F_CREATE);
@@ -77,7 +87,8 @@ static __always_inline void save_args(int fd, __u64 buf, __u64 iovcnt, __u8 sys,
                 return;
         }
         *a = (struct syscall_args) {
-                .buf = buf, .iovcnt = iovcnt, .fd = fd, .syscall = sys, .direction = dir, .active = 1,
+                .sock = sock, .buf = buf, .iovcnt = iovcnt, .fd = fd, .syscall = sys, .direction = dir,
+                .active = 1,
         };
 }
 
@@ -109,7 +120,7 @@ static __always_inline void data_enter(int fd, __u64 buf, __u64 iovcnt, __u8 sys
                 count(HT_CNT_FILTERED_SYSCALLS, 1);
                 return;
         }
-        save_args(fd, buf, iovcnt, sys, dir);
+        save_args(c->sock ^ sock_salt, fd, buf, iovcnt, sys, dir);
 }
 
 struct iovec_user {
@@ -125,6 +136,7 @@ struct iovec_user {
  */
 struct iov_walk {
         struct ht_op op;
+        __u64 sock;
         __u64 iov;
         __u64 iovcnt;
         __u64 left;
@@ -145,7 +157,7 @@ static long iov_step(__u32 i, void *ctx) {
         seg = iv.len < w->left ? iv.len : w->left;
         if (seg == 0)
                 return 0;
-        c = conn_lookup(&w->op);
+        c = conn_of_sock(&w->op, w->sock);
         if (!c)
                 return 1;
         emit_data(c, &w->op, iv.base, seg, w->syscall_bytes, w->flags);
@@ -169,17 +181,23 @@ static __always_inline void data_exit(long ret) {
                 return;
 
         op = syscall_op(pid_tgid, a.fd, a.syscall, a.direction);
-        c = conn_lookup(&op);
+        c = conn_of_sock(&op, a.sock);
         /* Excluded by another thread between this syscall's enter and exit: nothing more goes out. */
         if (!c || (c->flags & HT_CONN_FILTERED))
                 return;
 
-        if (a.syscall == HT_SYS_SENDFILE) {
-                /* sendfile never starts a connection's classification: its bytes are invisible. */
-                if (!ht_protocol_traced(c->protocol))
+        if (a.syscall == HT_SYS_SENDFILE || a.syscall == HT_SYS_SPLICE) {
+                /* Bytes moved inside the kernel are invisible: a gap of known length keeps the stream in sync. */
+                if (!ht_protocol_traced(c->protocol)) {
+                        /* Not classified yet: the bytes after these are no longer the stream's first. */
+                        if (c->protocol == HT_PROTO_UNKNOWN) {
+                                c->flags &= ~HT_CONN_SEEN_START;
+                                c->stash_len = 0;
+                        }
                         return;
+                }
                 if (!announce(c, &op)) {
-                        __sync_fetch_and_add(&c->lost[HT_DIR_EGRESS], ret);
+                        __sync_fetch_and_add(&c->lost[op.direction & 1], ret);
                         return;
                 }
                 emit_data(c, &op, 0, ret, ret, HT_DATA_SEGMENT_START | HT_DATA_SENDFILE);
@@ -210,7 +228,7 @@ static __always_inline void data_exit(long ret) {
 
         /* Vectored: a record per iovec, in order, until ret bytes are accounted for. */
         struct iov_walk w = {
-                .op = op, .iov = a.buf, .iovcnt = a.iovcnt, .left = ret, .syscall_bytes = ret,
+                .op = op, .sock = a.sock, .iov = a.buf, .iovcnt = a.iovcnt, .left = ret, .syscall_bytes = ret,
                 .flags = HT_DATA_SEGMENT_START,
         };
         bpf_loop(HT_IOV_CAP, iov_step, &w, 0);
@@ -287,24 +305,62 @@ int ht_enter_sendmsg(struct trace_event_raw_sys_enter *ctx) {
         return 0;
 }
 
+/*
+ * Enter of a syscall whose bytes never pass through user memory (sendfile,
+ * splice) on op's fd: remember it if the fd is a traced connection's. Such a
+ * syscall never starts a classification (its bytes are invisible), but one
+ * on a connection still unclassified is remembered too: what follows it is
+ * no longer the stream's start. True if op's fd is a tracked connection.
+ */
+static __always_inline bool gap_enter(const struct ht_op *op) {
+        struct ht_conn *c = conn_lookup(op);
+
+        if (!c || !ht_protocol_wanted(c->protocol))
+                return c != NULL;
+        if (!conn_filter(c, op)) {
+                count(HT_CNT_FILTERED_SYSCALLS, 1);
+                return true;
+        }
+        save_args(c->sock ^ sock_salt, op->fd, 0, 0, op->kind, op->direction);
+        return true;
+}
+
 SEC("tracepoint/syscalls/sys_enter_sendfile64")
 int ht_enter_sendfile(struct trace_event_raw_sys_enter *ctx) {
         struct ht_op op;
-        struct ht_conn *c;
         __u64 pid_tgid;
 
         if (!traced_task(&pid_tgid))
                 return 0;
         op = syscall_op(pid_tgid, ctx->args[0], HT_SYS_SENDFILE, HT_DIR_EGRESS);
-        /* sendfile never starts a connection's classification: its bytes are invisible. */
-        c = conn_lookup(&op);
-        if (!c || !ht_protocol_traced(c->protocol))
+        gap_enter(&op);
+        return 0;
+}
+
+/*
+ * splice() moves bytes between a pipe and a socket (HAProxy's bodies) inside
+ * the kernel, like sendfile: the socket end is traced as a gap of the
+ * returned length. One end is always a pipe, so at most one is our socket.
+ * tee() and vmsplice() take only pipes: they never touch a socket.
+ */
+SEC("tracepoint/syscalls/sys_enter_splice")
+int ht_enter_splice(struct trace_event_raw_sys_enter *ctx) {
+        struct ht_op op;
+        __u64 pid_tgid;
+
+        if (!traced_task(&pid_tgid))
                 return 0;
-        if (!conn_filter(c, &op)) {
-                count(HT_CNT_FILTERED_SYSCALLS, 1);
+        op = syscall_op(pid_tgid, ctx->args[2], HT_SYS_SPLICE, HT_DIR_EGRESS);
+        if (gap_enter(&op))
                 return 0;
-        }
-        save_args(ctx->args[0], 0, 0, HT_SYS_SENDFILE, HT_DIR_EGRESS);
+        op = syscall_op(pid_tgid, ctx->args[0], HT_SYS_SPLICE, HT_DIR_INGRESS);
+        gap_enter(&op);
+        return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_splice")
+int ht_exit_splice(struct trace_event_raw_sys_exit *ctx) {
+        data_exit(ctx->ret);
         return 0;
 }
 
@@ -369,7 +425,7 @@ static __always_inline void accept_exit(long ret) {
         if (ret < 0 || !traced_task(&pid_tgid))
                 return;
         op = syscall_op(pid_tgid, ret, 0, HT_DIR_INGRESS);
-        conn_create(&op, fd_to_file(ret), HT_ROLE_SERVER, true);
+        conn_create(&op, HT_ROLE_SERVER);
 }
 
 SEC("tracepoint/syscalls/sys_exit_accept")
@@ -390,7 +446,7 @@ int ht_enter_connect(struct trace_event_raw_sys_enter *ctx) {
 
         if (!traced_task(&pid_tgid))
                 return 0;
-        save_args(ctx->args[0], 0, 0, ARGS_CONNECT, HT_DIR_EGRESS);
+        save_args(0, ctx->args[0], 0, 0, ARGS_CONNECT, HT_DIR_EGRESS);
         return 0;
 }
 
@@ -404,35 +460,113 @@ int ht_exit_connect(struct trace_event_raw_sys_exit *ctx) {
                 return 0;
         if (ctx->ret == 0 || ctx->ret == -EINPROGRESS) {
                 op = syscall_op(pid_tgid, a.fd, 0, HT_DIR_EGRESS);
-                conn_create(&op, fd_to_file(a.fd), HT_ROLE_CLIENT, true);
+                conn_create(&op, HT_ROLE_CLIENT);
         }
         return 0;
 }
 
-/* close() of op's fd: end op's source's view of it. */
-static __always_inline void close_view(const struct ht_op *op) {
-        struct ht_conn *c = conn_lookup(op);
-
-        if (!c)
-                return;
-        if (c->flags & HT_CONN_ANNOUNCED)
-                emit_close(c, op, HT_CLOSE_SYSCALL);
-        conn_delete(op);
-}
-
+/*
+ * close(fd): the fd number is free, its verdict goes. When the fd held the
+ * last reference to a tracked socket, the connection ends here, in both
+ * sources' views (the TLS source sees no close of its own); otherwise
+ * another fd or process still holds the socket and the connection goes on
+ * (its end comes with the last close, or with tcp_destroy_sock).
+ */
 SEC("tracepoint/syscalls/sys_enter_close")
 int ht_enter_close(struct trace_event_raw_sys_enter *ctx) {
+        struct fd_key k;
+        struct fd_verdict *v;
         struct ht_op op;
-        __u64 pid_tgid;
+        __u64 pid_tgid, sock;
 
         if (!task_ids(&pid_tgid))
                 return 0;
-        op = syscall_op(pid_tgid, ctx->args[0], 0, 0);
-        close_view(&op);
-        /* The TLS source sees no close of its own: its view of the socket ends here too. */
+        k = (struct fd_key) { .tgid = pid_tgid >> 32, .fd = ctx->args[0] };
+        v = bpf_map_lookup_elem(&fd_cache, &k);
+        if (!v)
+                return 0;
+        sock = v->kind == FD_TCP ? v->sock : 0;
+        bpf_map_delete_elem(&fd_cache, &k);
+        if (!sock || !file_last_ref(fd_to_file(k.fd)))
+                return 0;
+        op = syscall_op(pid_tgid, k.fd, 0, 0);
+        conn_end(sock, &op, HT_CLOSE_SYSCALL);
         if (tls_source_on()) {
                 op.source = HT_SOURCE_TLS;
-                close_view(&op);
+                conn_end(sock, &op, HT_CLOSE_SYSCALL);
+        }
+        return 0;
+}
+
+/* dup2()/dup3() free newfd first (if open): its verdict goes. A socket whose last fd that was ends at destruction. */
+SEC("tracepoint/syscalls/sys_enter_dup2")
+int ht_enter_dup2(struct trace_event_raw_sys_enter *ctx) {
+        __u64 pid_tgid;
+
+        if (task_ids(&pid_tgid))
+                fd_cache_forget(pid_tgid >> 32, ctx->args[1]);
+        return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_dup3")
+int ht_enter_dup3(struct trace_event_raw_sys_enter *ctx) {
+        __u64 pid_tgid;
+
+        if (task_ids(&pid_tgid))
+                fd_cache_forget(pid_tgid >> 32, ctx->args[1]);
+        return 0;
+}
+
+struct range_walk {
+        __u32 tgid;
+        __u32 first;
+        __u32 last;
+};
+
+static long range_step(__u32 i, void *ctx) {
+        struct range_walk *w = ctx;
+
+        if (w->first + i > w->last)
+                return 1;
+        fd_cache_forget(w->tgid, w->first + i);
+        return 0;
+}
+
+/* close_range(first, last, flags) frees the fds in [first, last] (unless it only marks them close-on-exec). */
+SEC("tracepoint/syscalls/sys_enter_close_range")
+int ht_enter_close_range(struct trace_event_raw_sys_enter *ctx) {
+        struct task_struct *task = bpf_get_current_task_btf();
+        struct range_walk w;
+        __u64 pid_tgid;
+        __u32 max_fds;
+
+        if ((ctx->args[2] & CLOSE_RANGE_CLOEXEC) || !task_ids(&pid_tgid) || !task->files)
+                return 0;
+        max_fds = task->files->fdt->max_fds;
+        w = (struct range_walk) { .tgid = pid_tgid >> 32, .first = ctx->args[0], .last = ctx->args[1] };
+        if (max_fds == 0 || w.first >= max_fds)
+                return 0;
+        if (w.last >= max_fds)
+                w.last = max_fds - 1;
+        bpf_loop(CLOSE_RANGE_SCAN, range_step, &w, 0);
+        return 0;
+}
+
+/*
+ * The TCP stack destroys a socket: the end of its connection whatever
+ * happened to its fds (a process exit, an exec or dup2 closing the last fd
+ * without a close(), or a close racing another thread). Runs in any
+ * context, often softirq: the record names no task.
+ */
+SEC("tracepoint/tcp/tcp_destroy_sock")
+int ht_tcp_destroy_sock(struct trace_event_raw_tcp_event_sk *ctx) {
+        struct ht_op op = { .fd = -1, .source = HT_SOURCE_SYSCALL };
+        __u64 sock = (__u64) ctx->skaddr;
+
+        conn_end(sock, &op, HT_CLOSE_DESTROYED);
+        if (tls_source_on()) {
+                op.source = HT_SOURCE_TLS;
+                conn_end(sock, &op, HT_CLOSE_DESTROYED);
         }
         return 0;
 }

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -305,6 +306,13 @@ int bpf_tracer_new(const BpfTracerOptions *o, BpfRecordFn fn, void *userdata, Bp
                 bpf_tracer_free(t);
                 return r;
         }
+        /* Records name sockets by their kernel address masked with this; without it they would show the address. */
+        if (getrandom((void *) &t->skel->rodata->sock_salt, sizeof(t->skel->rodata->sock_salt), 0) !=
+            sizeof(t->skel->rodata->sock_salt)) {
+                r = negative_errno();
+                bpf_tracer_free(t);
+                return log_error_errno(r, "Failed to choose the socket salt: %m");
+        }
         t->skel->rodata->payload_max = o->payload_max;
         t->skel->rodata->wakeup_bytes = o->wakeup_bytes;
         r = bpf_map__set_max_entries(t->skel->maps.events, o->ringbuf_size);
@@ -429,7 +437,7 @@ uint64_t bpf_tracer_map_memory(const BpfTracer *t) {
 }
 
 void bpf_tracer_forget(BpfTracer *t, const ConnInfo *info, bool reannounce) {
-        struct ht_conn_key key = { .tgid = info->tgid, .fd = info->fd };
+        struct ht_conn_key key = { .sock = t ? info->sock ^ t->skel->rodata->sock_salt : 0 };
         struct ht_conn c;
         int fd;
 
@@ -449,9 +457,10 @@ void bpf_tracer_forget(BpfTracer *t, const ConnInfo *info, bool reannounce) {
                 return;
         }
         /* Classify again from the next message start, and send a fresh CONN_OPEN. */
-        c.flags &= ~(HT_CONN_ANNOUNCED | HT_CONN_SEEN_START);
+        c.flags &= ~(HT_CONN_ANNOUNCED | HT_CONN_SEEN_START | HT_CONN_SYNC_INGRESS | HT_CONN_SYNC_EGRESS);
         c.protocol = HT_PROTO_UNKNOWN;
         c.probes = 0;
+        c.tail[0] = c.tail[1] = HT_TAIL_UNKNOWN;
         c.lost[0] = c.lost[1] = 0;
         (void) bpf_map_update_elem(fd, &key, &c, BPF_EXIST);
 }

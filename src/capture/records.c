@@ -30,8 +30,10 @@ _Static_assert(SAME(CONN_SOURCE_SYSCALL, HT_SOURCE_SYSCALL) && SAME(CONN_SOURCE_
 _Static_assert(SAME(CONN_DIR_INGRESS, HT_DIR_INGRESS) && SAME(CONN_DIR_EGRESS, HT_DIR_EGRESS),
                "ConnDirection and enum ht_direction differ");
 _Static_assert(SAME(CONN_CLOSE_SYSCALL, HT_CLOSE_SYSCALL) && SAME(CONN_CLOSE_REUSED, HT_CLOSE_REUSED) &&
-               SAME(CONN_CLOSE_FILTERED, HT_CLOSE_FILTERED), "ConnCloseReason and enum ht_close_reason differ");
-_Static_assert(SAME(CONN_SEEN_START, HT_CONN_SEEN_START), "CONN_SEEN_START and HT_CONN_SEEN_START differ");
+               SAME(CONN_CLOSE_FILTERED, HT_CLOSE_FILTERED) && SAME(CONN_CLOSE_DESTROYED, HT_CLOSE_DESTROYED),
+               "ConnCloseReason and enum ht_close_reason differ");
+_Static_assert(SAME(CONN_SEEN_START, HT_CONN_SEEN_START) && SAME(CONN_SYNC_INGRESS, HT_CONN_SYNC_INGRESS) &&
+               SAME(CONN_SYNC_EGRESS, HT_CONN_SYNC_EGRESS), "ConnInfo.flags and ht_conn_open_event.flags differ");
 _Static_assert(CONN_COMM_LEN == HT_COMM_LEN, "CONN_COMM_LEN and HT_COMM_LEN differ");
 _Static_assert(CONN_TRACKED_DEFAULT >= HT_MAP_CONNS_DEFAULT, "user space would refuse connections the kernel tracks");
 
@@ -66,6 +68,7 @@ static void exe_path(const struct ht_conn_open_event *ev, char *buf, size_t size
 static int dispatch_open(ConnTable *t, Stats *stats, const struct ht_conn_open_event *ev) {
         ConnInfo info = {
                 .id = ev->hdr.conn_id,
+                .sock = ev->sock,
                 .tgid = ev->hdr.tgid,
                 .fd = ev->hdr.fd,
                 .role = ev->role,
@@ -141,7 +144,9 @@ static int dispatch_close(ConnTable *t, Stats *stats, const struct ht_conn_close
         r = conn_table_loss(t, ev->source, ev->hdr.conn_id, &loss, ev->hdr.timestamp_ns);
         if (r < 0 && r != -ENOENT)
                 return r;
-        if (conn_table_close(t, ev->source, ev->hdr.conn_id, ev->hdr.timestamp_ns) == -ENOENT)
+        /* A destruction may come after user space finished the connection (process exit): no orphan. */
+        if (conn_table_close(t, ev->source, ev->hdr.conn_id, ev->hdr.timestamp_ns) == -ENOENT &&
+            ev->reason != HT_CLOSE_DESTROYED)
                 stats->records_orphan++;
         return 0;
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The syscall source: the socket syscall tracepoints (bpf/ sources/syscalls),
- * and sched_process_exit, which ends the connections they track. Each
+ * and sched_process_exit and tcp_destroy_sock, which end the connections they
+ * track. Each
  * program attaches by its section name (libbpf's auto-attach); see source.h.
  */
 
@@ -14,8 +15,8 @@
 #include "basic/macro.h"
 #include "capture/source.h"
 
-/* Links held: the object has 24 programs of this source; a new one past this is refused at start. */
-#define SYSCALLS_LINKS_MAX 32u
+/* Links held: the object has 30 programs of this source; a new one past this is refused at start. */
+#define SYSCALLS_LINKS_MAX 48u
 
 typedef struct SyscallsState {
         struct bpf_link *links[SYSCALLS_LINKS_MAX];
@@ -26,7 +27,8 @@ static bool syscalls_owns(const struct bpf_program *prog) {
         const char *sec = bpf_program__section_name(prog);
 
         return sec && (strncmp(sec, "tracepoint/syscalls/", strlen("tracepoint/syscalls/")) == 0 ||
-                       strcmp(sec, "tracepoint/sched/sched_process_exit") == 0);
+                       strcmp(sec, "tracepoint/sched/sched_process_exit") == 0 ||
+                       strcmp(sec, "tracepoint/tcp/tcp_destroy_sock") == 0);
 }
 
 static void syscalls_detach(void *state) {

@@ -52,21 +52,26 @@ typedef enum ConnCloseReason {
         CONN_CLOSE_SYSCALL  = 1, /* close() */
         CONN_CLOSE_REUSED   = 2, /* the fd now refers to another file */
         CONN_CLOSE_FILTERED = 3, /* still open, but a new filter excludes it */
+        CONN_CLOSE_DESTROYED = 4, /* the socket was destroyed (its last fd went without a close() seen) */
 } ConnCloseReason;
 
 /* ConnInfo.flags */
 enum {
         CONN_SEEN_START = 1 << 0, /* the connection was seen from its first byte (accept()/connect()) */
+        /* Seen mid-stream, but this direction's first bytes begin a message (they classified it). */
+        CONN_SYNC_INGRESS = 1 << 4,
+        CONN_SYNC_EGRESS  = 1 << 5,
 };
 
 typedef struct ConnInfo {
         uint64_t id;                  /* unique for the daemon's life */
-        uint32_t tgid;
+        uint64_t sock;                /* the socket's opaque identity: one per socket, whatever fds reach it */
+        uint32_t tgid;                /* the process and fd that announced it (others may share the socket) */
         int32_t fd;
         uint8_t role;                 /* ConnRole */
         uint8_t protocol;             /* ConnProtocol */
         uint8_t source;               /* ConnSource */
-        uint8_t flags;                /* CONN_SEEN_START */
+        uint8_t flags;                /* CONN_SEEN_START, CONN_SYNC_* */
         uint16_t family;              /* AF_INET or AF_INET6 */
         uint16_t local_port;
         uint16_t remote_port;

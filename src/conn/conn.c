@@ -3,9 +3,9 @@
  * Connection table: decoded calls in, protocol handlers fed. See conn.h.
  *
  * Connections are found, per source, by their id (every call names it) and
- * by (tgid, fd), so that an open for an fd we still hold under another id
- * (its close was not seen: fd reused, kernel map eviction) finishes the old
- * one first. An activity list ordered by last record gives the idle expiry
+ * by their socket (ConnInfo.sock), so that an open for a socket we still
+ * hold under another id (its end was not seen: kernel map eviction, a
+ * re-announcement) finishes the old one first. An activity list ordered by last record gives the idle expiry
  * in O(expired) rather than a scan.
  */
 
@@ -44,16 +44,13 @@ struct ConnTable {
         MemBudget budget;
         void *protocol_limits[_CONN_PROTOCOL_MAX];  /* per protocol: its own caps, NULL until set */
         HashMap *by_id[_CONN_SOURCE_MAX];   /* per source: two views of one socket never collide */
-        HashMap *by_key[_CONN_SOURCE_MAX];
+        HashMap *by_sock[_CONN_SOURCE_MAX];  /* ConnInfo.sock (0: unknown, not indexed) */
         Conn *oldest, *newest;
         ConnForgetFn forget;
         void *forget_userdata;
         uint64_t last_ts;
 };
 
-static uint64_t conn_key(uint32_t tgid, int32_t fd) {
-        return (uint64_t) tgid << 32 | (uint32_t) fd;
-}
 
 int conn_table_new(const Limits *limits, Stats *stats, const ExchangeSink *sink, ConnTable **ret) {
         ConnTable *t;
@@ -70,8 +67,8 @@ int conn_table_new(const Limits *limits, Stats *stats, const ExchangeSink *sink,
         t->budget.max = t->limits.global_memory_max;
         for (size_t i = 0; i < _CONN_SOURCE_MAX; i++) {
                 t->by_id[i] = hashmap_new();
-                t->by_key[i] = hashmap_new();
-                if (!t->by_id[i] || !t->by_key[i]) {
+                t->by_sock[i] = hashmap_new();
+                if (!t->by_id[i] || !t->by_sock[i]) {
                         conn_table_free(t);
                         return -ENOMEM;
                 }
@@ -136,8 +133,8 @@ static void conn_drop(ConnTable *t, Conn *c, uint64_t ts, ExchangeEndReason reas
                 c->proto = c->ops->free(c->proto);
         }
         (void) hashmap_remove(t->by_id[c->info.source], c->info.id);
-        if (hashmap_get(t->by_key[c->info.source], conn_key(c->info.tgid, c->info.fd)) == c)
-                (void) hashmap_remove(t->by_key[c->info.source], conn_key(c->info.tgid, c->info.fd));
+        if (c->info.sock != 0 && hashmap_get(t->by_sock[c->info.source], c->info.sock) == c)
+                (void) hashmap_remove(t->by_sock[c->info.source], c->info.sock);
         activity_unlink(t, c);
         t->stats->conns_closed++;
         if (t->stats->conns_active > 0)
@@ -159,7 +156,7 @@ ConnTable *conn_table_free(ConnTable *t) {
         }
         for (size_t i = 0; i < _CONN_SOURCE_MAX; i++) {
                 hashmap_free(t->by_id[i]);
-                hashmap_free(t->by_key[i]);
+                hashmap_free(t->by_sock[i]);
         }
         for (size_t i = 0; i < _CONN_PROTOCOL_MAX; i++)
                 free(t->protocol_limits[i]);
@@ -189,9 +186,9 @@ int conn_table_open(ConnTable *t, const ConnInfo *info, const ProtocolOps *ops) 
         if (old)
                 /* Re-announced after we expired it, or a duplicate: start afresh. */
                 conn_drop(t, old, info->opened_ns, EXCHANGE_END_CLOSED);
-        old = hashmap_get(t->by_key[info->source], conn_key(info->tgid, info->fd));
+        old = info->sock != 0 ? hashmap_get(t->by_sock[info->source], info->sock) : NULL;
         if (old)
-                /* Same fd, new connection: the old one's close was not seen. */
+                /* Same socket, new connection: the old one's end was not seen. */
                 conn_drop(t, old, info->opened_ns, EXCHANGE_END_CLOSED);
 
         if (!ops)
@@ -224,8 +221,8 @@ int conn_table_open(ConnTable *t, const ConnInfo *info, const ProtocolOps *ops) 
         }
 
         r = hashmap_put(t->by_id[c->info.source], c->info.id, c);
-        if (r >= 0) {
-                r = hashmap_put(t->by_key[c->info.source], conn_key(c->info.tgid, c->info.fd), c);
+        if (r >= 0 && c->info.sock != 0) {
+                r = hashmap_put(t->by_sock[c->info.source], c->info.sock, c);
                 if (r < 0)
                         (void) hashmap_remove(t->by_id[c->info.source], c->info.id);
         }
@@ -396,7 +393,7 @@ size_t conn_table_memory(const ConnTable *t) {
                 return 0;
         m = sizeof(*t);
         for (size_t i = 0; i < _CONN_SOURCE_MAX; i++)
-                m += hashmap_memory(t->by_id[i]) + hashmap_memory(t->by_key[i]);
+                m += hashmap_memory(t->by_id[i]) + hashmap_memory(t->by_sock[i]);
         for (const Conn *c = t->oldest; c; c = c->newer)
                 m += sizeof(*c) + (c->proto ? c->ops->memory(c->proto) : 0);
         return m;

@@ -55,7 +55,7 @@ int conn_table_set_protocol_limits(ConnTable *t, const ProtocolOps *ops, const v
 /*
  * A connection was announced, with ops its protocol's handler (NULL: no
  * handler for info->protocol). An open connection with the same (source, id),
- * or the same (source, tgid, fd), is finished first: its close was not seen.
+ * or the same (source, sock), is finished first: its end was not seen.
  * Returns 0 (also when refused for the connection cap, counted in
  * conns_refused), -EPROTONOSUPPORT when ops is NULL (after finishing those),
  * other negative errno on an internal failure.

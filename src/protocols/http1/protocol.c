@@ -367,12 +367,14 @@ static int http1_new(const ProtocolContext *ctx, void **ret) {
                 break;
         }
 
-        /* joined mid-stream: wait for a segment start that looks like a message */
-        synced = ctx->conn->flags & CONN_SEEN_START;
-
         for (int d = 0; d < 2; d++) {
                 Http1Kind kind = c->request_dir < 0 ? HTTP1_KIND_ANY :
                         d == c->request_dir ? HTTP1_KIND_REQUEST : HTTP1_KIND_RESPONSE;
+
+                /* Joined mid-stream: wait for a segment start that looks like a message, unless the
+                 * source says this direction's first bytes begin one (those that classified it). */
+                synced = (ctx->conn->flags & CONN_SEEN_START) ||
+                         (ctx->conn->flags & (d == CONN_DIR_INGRESS ? CONN_SYNC_INGRESS : CONN_SYNC_EGRESS));
 
                 r = http1_parser_new(kind, c->h1, &c->mem, c->stats, &http1_callbacks, c, synced,
                                      &c->parser[d]);

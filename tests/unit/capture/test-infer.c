@@ -68,6 +68,29 @@ static void test_not_http(void **state) {
         assert_int_equal(infer("\0\0\0\0\0\0", 6), HT_INFER_UNKNOWN);
 }
 
+/* Every proper prefix of every token is partial and undecided; the whole token decides. */
+static void test_partial(void **state) {
+        static const char *const tokens[] = {
+                "GET ", "HEAD ", "POST ", "PUT ", "DELETE ", "OPTIONS ", "CONNECT ", "PATCH ", "TRACE ",
+                "PROPFIND ", "PROPPATCH ", "MKCOL ", "COPY ", "MOVE ", "LOCK ", "UNLOCK ", "HTTP/1.", "PRI * HTTP/2",
+        };
+        for (size_t i = 0; i < sizeof(tokens) / sizeof(tokens[0]); i++) {
+                unsigned len = (unsigned) strlen(tokens[i]);
+
+                for (unsigned k = 1; k < len; k++) {
+                        assert_true(ht_infer_partial((const unsigned char *) tokens[i], k));
+                        assert_int_equal(infer(tokens[i], k), HT_INFER_UNKNOWN);
+                }
+                assert_false(ht_infer_partial((const unsigned char *) tokens[i], len));
+                assert_int_not_equal(infer(tokens[i], len), HT_INFER_UNKNOWN);
+        }
+        assert_false(ht_infer_partial((const unsigned char *) "X", 1));
+        assert_false(ht_infer_partial((const unsigned char *) "GX", 2));
+        assert_false(ht_infer_partial((const unsigned char *) "HTTP/2", 6));
+        assert_false(ht_infer_partial((const unsigned char *) "get", 3));
+        assert_false(ht_infer_partial((const unsigned char *) "", 0));
+}
+
 static void test_short(void **state) {
         /* Fewer bytes than the pattern: never a match, never a read past n. */
         assert_int_equal(infer("GET", 3), HT_INFER_UNKNOWN);
@@ -84,6 +107,7 @@ int main(void) {
                 cmocka_unit_test(test_h2_server_settings),
                 cmocka_unit_test(test_not_http),
                 cmocka_unit_test(test_short),
+                cmocka_unit_test(test_partial),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -110,6 +110,7 @@ static void open_conn(Fixture *f, uint64_t id, uint32_t tgid, int fd, uint8_t ro
         struct ht_conn_open_event ev = {};
 
         header(&ev.hdr, HT_EVENT_CONN_OPEN, sizeof(ev), id, tgid, fd, ts);
+        ev.sock = (uint64_t) tgid << 32 | (uint32_t) fd;   /* here, one socket per (tgid, fd) */
         ev.family = 2;
         ev.local_port = 80;
         ev.remote_port = 40000;
@@ -286,6 +287,37 @@ static void test_fd_reuse_and_orphans(void **state) {
         data(f, 99, 400, 9, HT_DIR_INGRESS, REQ("/x"), 0, 0, 4000);
         close_conn(f, 98, 400, 9, 4000);
         assert_int_equal(f->stats.records_orphan, 2);
+}
+
+/*
+ * One socket reached by two processes (a forked child serving what its
+ * parent accepted, or fds 0 and 1 of an Accept=yes service): one id, so
+ * their records meet in one connection. The destruction that follows a
+ * process exit finds the connection gone: no orphan.
+ */
+static void test_shared_socket(void **state) {
+        Fixture *f = *state;
+        struct ht_conn_close_event ev = {};
+        struct ht_event_header h;
+
+        open_conn(f, 20, 700, 0, HT_ROLE_SERVER, 1000);
+        data(f, 20, 700, 0, HT_DIR_INGRESS, REQ("/shared"), 0, 0, 2000);
+        /* The response is written by another process, through another fd. */
+        data(f, 20, 701, 1, HT_DIR_EGRESS, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 0, 0, 3000);
+        assert_int_equal(f->n, 1);
+        assert_int_equal(f->got[0].kind, EXCHANGE_COMPLETE);
+
+        header(&h, HT_EVENT_PROC_EXIT, sizeof(h), 0, 700, -1, 4000);
+        assert_int_equal(records_dispatch(f->t, &f->stats, &h, sizeof(h)), 0);
+        assert_int_equal(conn_table_size(f->t), 0);
+        header(&ev.hdr, HT_EVENT_CONN_CLOSE, sizeof(ev), 20, 0, -1, 5000);
+        ev.reason = HT_CLOSE_DESTROYED;
+        assert_int_equal(records_dispatch(f->t, &f->stats, &ev, sizeof(ev)), 0);
+        assert_int_equal(f->stats.records_orphan, 0);
+        /* A close() record for a connection we do not know is still an orphan. */
+        ev.reason = HT_CLOSE_SYSCALL;
+        assert_int_equal(records_dispatch(f->t, &f->stats, &ev, sizeof(ev)), 0);
+        assert_int_equal(f->stats.records_orphan, 1);
 }
 
 static void test_proc_exit(void **state) {
@@ -542,7 +574,8 @@ static void test_registry_describe(void **state) {
 /* A protocol without a handler: the open is refused, and still ends what held its fd. */
 static void test_open_without_handler(void **state) {
         Fixture *f = *state;
-        ConnInfo h2 = { .id = 2, .tgid = 100, .fd = 5, .protocol = CONN_PROTOCOL_OTHER, .opened_ns = 3000 };
+        ConnInfo h2 = { .id = 2, .sock = (uint64_t) 100 << 32 | 5, .tgid = 100, .fd = 5,
+                        .protocol = CONN_PROTOCOL_OTHER, .opened_ns = 3000 };
 
         assert_null(protocol_registry_find(CONN_PROTOCOL_UNKNOWN));
         assert_null(protocol_registry_find(CONN_PROTOCOL_OTHER));
@@ -562,6 +595,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_lost_starts_pair_exactly, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_fd_reuse_and_orphans, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_proc_exit, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_shared_socket, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_idle_expiry, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_conns_cap, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_bad_records, setup, teardown),
