@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "basic/strv.h"
 #include "config/conf-files.h"
@@ -504,6 +505,23 @@ int config_load(const ConfigLoadOptions *opts, Config **ret, Diagnostics *d) {
                 goto finish;
 
         main_file = opts->config_file ? strdup(opts->config_file) : path_join_root(opts->root, CONFIG_MAIN_FILE);
+        /* no file of the operator's: the first shipped one (the operator's /etc copy hides it) */
+        for (const char *const *dir = dirs; !opts->config_file && main_file && *dir; dir++) {
+                _cleanup_(freep) char *p = NULL, *f = NULL;
+
+                p = path_join_root(opts->root, *dir);
+                if (!p || asprintf(&f, "%s/%s", p, CONFIG_MAIN_NAME) < 0)
+                        f = NULL;
+                if (!f) {
+                        main_file = mfree(main_file);
+                        break;
+                }
+                if (access(f, F_OK) == 0) {
+                        free(main_file);
+                        main_file = TAKE_PTR(f);
+                        break;
+                }
+        }
         if (!main_file) {
                 r = -ENOMEM;
                 goto finish;

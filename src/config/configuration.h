@@ -300,7 +300,14 @@ int config_setting_env_name(const ConfigSetting *s, char **ret);
 
 /* Directories searched for drop-ins, highest precedence first (systemd's order). */
 #define CONFIG_DROPIN_DIRS "/etc/http-tracer", "/run/http-tracer", "/usr/local/lib/http-tracer", "/usr/lib/http-tracer"
-#define CONFIG_MAIN_FILE "/etc/http-tracer/http-tracer.yaml"
+/*
+ * The main file: the first http-tracer.yaml found in CONFIG_DROPIN_DIRS, as
+ * systemd does for its own files: the operator's copy in /etc hides the
+ * shipped one under the prefix (meson installs it in PREFIX/lib/http-tracer,
+ * never in /etc). CONFIG_MAIN_FILE is where the operator's goes.
+ */
+#define CONFIG_MAIN_NAME "http-tracer.yaml"
+#define CONFIG_MAIN_FILE "/etc/http-tracer/" CONFIG_MAIN_NAME
 #define CONFIG_DROPIN_DIR_NAME "http-tracer.yaml.d"
 #define CONFIG_ENV_PREFIX "HTTP_TRACER_"
 /* Largest configuration file read: far above any real one; bounds memory and time on garbage. */

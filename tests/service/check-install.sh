@@ -3,9 +3,12 @@
 #
 # `meson install --destdir` puts everything under DESTDIR, nothing outside,
 # and the installed files are the shipped ones: the daemon, units, catalog,
-# man page, the default configuration where the daemon reads it, and the
-# example drop-ins under the documentation directory. The installed daemon
-# accepts the installed configuration and each example.
+# man page, the default configuration under the prefix (PREFIX/lib/http-tracer,
+# where the daemon reads it when /etc has none), and the example drop-ins
+# under the documentation directory. The installed daemon accepts the
+# installed configuration and each example. Installing never writes in
+# /etc (nor sysconfdir): an operator's modified http-tracer.yaml there is
+# the same after two installs.
 #
 # Usage: check-install.sh BUILD_DIR SOURCE_ROOT PREFIX SYSCONFDIR DATADIR SBINDIR
 set -euo pipefail
@@ -21,10 +24,24 @@ trap 'rm -rf "$dest"' EXIT
 stamp=$dest/.stamp
 touch "$stamp"
 
-meson install -C "$build" --no-rebuild --destdir "$dest" --quiet >/dev/null \
-        || fail "meson install --destdir failed"
+# An operator's configuration, modified, where the daemon reads it (and in sysconfdir).
+mine="# the operator's own
+log:
+  level: debug"
+for d in "$dest/etc/http-tracer" "$dest$(under_prefix "$sysconfdir")/http-tracer"; do
+        mkdir -p "$d" && printf '%s\n' "$mine" > "$d/http-tracer.yaml"
+done
 
-conf=$dest$(under_prefix "$sysconfdir")/http-tracer/http-tracer.yaml
+for i in 1 2; do
+        meson install -C "$build" --no-rebuild --destdir "$dest" --quiet >/dev/null \
+                || fail "meson install --destdir failed (install $i)"
+done
+for d in "$dest/etc/http-tracer" "$dest$(under_prefix "$sysconfdir")/http-tracer"; do
+        [ "$(cat "$d/http-tracer.yaml")" = "$mine" ] || fail "an install overwrote the operator's ${d#$dest}/http-tracer.yaml"
+        [ "$(ls -A "$d")" = http-tracer.yaml ] || fail "an install wrote into ${d#$dest}: $(ls -A "$d")"
+done
+
+conf=$dest$prefix/lib/http-tracer/http-tracer.yaml
 doc=$dest$(under_prefix "$datadir")/doc/http-tracer
 exe=$dest$(under_prefix "$sbindir")/http-tracer
 
@@ -52,4 +69,4 @@ find "$dest" -name 'http-tracer.8*' | grep -q . || fail "man page not installed"
 leaked=$(find "$prefix" /etc/http-tracer -newer "$stamp" -path '*http-tracer*' 2>/dev/null | head -5 || true)
 [ -z "$leaked" ] || fail "files written outside DESTDIR: $leaked"
 
-echo "OK: installed under DESTDIR: daemon, units, catalog, man page, guides, ${conf#$dest}, $n examples in ${doc#$dest}/examples"
+echo "OK: two installs left the operator's /etc file alone; installed under DESTDIR: daemon, units, catalog, man page, guides, ${conf#$dest}, $n examples in ${doc#$dest}/examples"

@@ -380,6 +380,25 @@ static void test_config_option_replaces_main_file(void **state) {
         diagnostics_done(&d);
 }
 
+/* The shipped main file lives under the prefix; the operator's copy in /etc hides it (systemd's model). */
+static void test_main_file_shipped_and_operator(void **state) {
+        Diagnostics d = {};
+        Config *c;
+
+        write_file("usr/lib/http-tracer/http-tracer.yaml", "log:\n  level: err\n");
+        write_file("usr/local/lib/http-tracer/http-tracer.yaml", "log:\n  level: warning\n");
+        c = load(&d, NULL, NULL, 0);
+        assert_int_equal(c->log.level, LOG_WARNING);      /* /usr/local/lib before /usr/lib */
+        config_free(c);
+
+        write_file("etc/http-tracer/http-tracer.yaml", "log:\n  level: debug\n");
+        c = load(&d, NULL, NULL, 0);
+        assert_int_equal(c->log.level, LOG_DEBUG);        /* the operator's file, and only it */
+        assert_int_equal(c->files.n, 1);
+        config_free(c);
+        diagnostics_done(&d);
+}
+
 static void test_dropins_order_hiding_masking(void **state) {
         Diagnostics d = {};
         Config *c;
@@ -814,6 +833,7 @@ int main(void) {
                 cmocka_unit_test(test_examples_valid),
                 cmocka_unit_test_setup_teardown(test_precedence_all_layers, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_config_option_replaces_main_file, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_main_file_shipped_and_operator, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_dropins_order_hiding_masking, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_dropin_sets_only_its_keys_and_lists, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_environment, setup, teardown),
