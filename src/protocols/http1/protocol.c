@@ -38,6 +38,7 @@
 #include "conn/protocol.h"
 #include "protocols/http1/parser.h"
 #include "protocols/http1/protocol.h"
+#include "protocols/http2/protocol.h"
 
 typedef struct Http1Conn {
         const ConnInfo *conn;
@@ -57,6 +58,18 @@ typedef struct Http1Conn {
         Http1Message *early;            /* final response whose request's body is still arriving */
         uint64_t now;                   /* timestamp of the call being handled */
         bool in_loss;                   /* a kernel loss with counted message starts is being applied */
+
+        /*
+         * h2c by Upgrade: after the 101, both directions are HTTP/2, parsed
+         * by h2 (protocols/http2/), which gets stream 1's request from us.
+         * wire_end[d] is where the messages parsed in direction d end (their
+         * wire bytes, gaps included, from the connection's start), so the
+         * first HTTP/2 byte of each direction is known exactly.
+         */
+        ProtocolContext ctx;            /* ours, for HTTP/2's handler (protocol_limits: NULL) */
+        void *h2;
+        uint64_t wire_end[2];
+        uint64_t h2_from[2];            /* stream offset of each direction's first HTTP/2 byte */
 } Http1Conn;
 
 /* A queue entry standing for requests whose starts the kernel lost (1 + run of them). */
@@ -232,6 +245,28 @@ static int on_request(Http1Conn *c, Http1Message *m) {
         return queue_push(c, m);
 }
 
+/* Upgrade: h2c asked and granted (RFC 7540 §3.2): the connection goes on in HTTP/2. */
+static bool is_h2c_upgrade(const Http1Message *req, const Http1Message *resp) {
+        const HttpHeaderField *a = req ? http_message_header(&req->m, "Upgrade") : NULL;
+        const HttpHeaderField *b = http_message_header(&resp->m, "Upgrade");
+
+        return resp->m.status == 101 && a && b && b->value_len == 3 && strncasecmp(b->value, "h2c", 3) == 0;
+}
+
+/* Hands stream 1 (req) to a new HTTP/2 handler; the 101 itself is no entry. */
+static int switch_to_h2(Http1Conn *c, int d, Http1Message *req) {
+        int r;
+
+        if (c->h2)
+                return 0;
+        r = protocol_http2_new_upgraded(&c->ctx, &req->m, &c->h2);
+        if (r < 0)
+                return r;
+        c->h2_from[d] = c->wire_end[d];
+        c->h2_from[!d] = c->wire_end[!d];
+        return 0;
+}
+
 static int on_response(Http1Conn *c, int d, Http1Message *m) {
         bool upgrade = m->m.flags & HTTP_MESSAGE_UPGRADE;
         Http1Message *req;
@@ -249,6 +284,11 @@ static int on_response(Http1Conn *c, int d, Http1Message *m) {
                 /* its request was lost in the kernel: logged as uncorrelated, flagged */
                 m->m.flags |= HTTP_MESSAGE_LOST;
                 r = emit(c, EXCHANGE_UNCORRELATED, NULL, m, EXCHANGE_END_NONE);
+                queue_consume(c);
+                http1_message_free(m);
+        } else if (req && upgrade && is_h2c_upgrade(req, m) && !(req->m.flags & HTTP_MESSAGE_PIPELINE_OVERFLOW) &&
+                   switch_to_h2(c, d, req) >= 0) {
+                /* the exchange is stream 1's: it goes out when HTTP/2's response to it ends */
                 queue_consume(c);
                 http1_message_free(m);
         } else if (req) {
@@ -276,6 +316,8 @@ static int on_response(Http1Conn *c, int d, Http1Message *m) {
 
 static int on_message(Http1Parser *p, Http1Message *m, void *userdata) {
         Http1Conn *c = ASSERT_PTR(userdata);
+
+        c->wire_end[direction_of(c, p)] += m->m.wire_bytes;
 
         if (m->m.kind == HTTP_MESSAGE_REQUEST)
                 return on_request(c, m);
@@ -329,6 +371,7 @@ static void *http1_free(void *p) {
                 http1_message_free(m);
         }
         http1_message_free(c->early);
+        protocol_http2_ops.free(c->h2);
         http1_parser_free(c->parser[0]);
         http1_parser_free(c->parser[1]);
         return mfree(c);
@@ -350,6 +393,8 @@ static int http1_new(const ProtocolContext *ctx, void **ret) {
         c->stats = ctx->stats ?: &dummy_stats;
         c->limits = ctx->limits;
         c->h1 = ctx->protocol_limits ?: &http1_limits_default;
+        c->ctx = *ctx;
+        c->ctx.protocol_limits = NULL;
         c->mem = (Http1Memory) {
                 .max = ctx->limits->conn_memory_max,
                 .budget = ctx->budget,
@@ -391,11 +436,26 @@ static int http1_new(const ProtocolContext *ctx, void **ret) {
 static int http1_data(void *p, uint8_t direction, const uint8_t *buf, size_t n, uint64_t ts_ns,
                       uint32_t tid, bool segment_start) {
         Http1Conn *c = ASSERT_PTR(p);
+        uint64_t off0;
+        int r, k;
 
         if (direction > CONN_DIR_EGRESS)
                 return -EINVAL;
         c->now = ts_ns;
-        return http1_parser_feed(c->parser[direction], buf, n, ts_ns, tid, segment_start);
+        if (c->h2)
+                return protocol_http2_ops.data(c->h2, direction, buf, n, ts_ns, tid, segment_start);
+
+        off0 = http1_parser_offset(c->parser[direction]);
+        r = http1_parser_feed(c->parser[direction], buf, n, ts_ns, tid, segment_start);
+        if (c->h2 && c->h2_from[direction] >= off0 && c->h2_from[direction] < off0 + n) {
+                /* the switch happened in this feed: what follows the 101 (or the request) is HTTP/2 */
+                size_t skip = (size_t) (c->h2_from[direction] - off0);
+
+                k = protocol_http2_ops.data(c->h2, direction, buf + skip, n - skip, ts_ns, tid, false);
+                if (k < 0 && r >= 0)
+                        r = k;
+        }
+        return r;
 }
 
 static int http1_gap(void *p, uint8_t direction, uint64_t n, uint64_t ts_ns) {
@@ -404,6 +464,8 @@ static int http1_gap(void *p, uint8_t direction, uint64_t n, uint64_t ts_ns) {
         if (direction > CONN_DIR_EGRESS)
                 return -EINVAL;
         c->now = ts_ns;
+        if (c->h2)
+                return protocol_http2_ops.gap(c->h2, direction, n, ts_ns);
         return http1_parser_gap(c->parser[direction], n, ts_ns);
 }
 
@@ -518,19 +580,24 @@ static int http1_finish(void *p, uint64_t ts_ns, ExchangeEndReason reason) {
         k = queue_flush(c, reason);
         if (k < 0 && r >= 0)
                 r = k;
+        if (c->h2) {
+                k = protocol_http2_ops.finish(c->h2, ts_ns, reason);
+                if (k < 0 && r >= 0)
+                        r = k;
+        }
         return r;
 }
 
 static size_t http1_memory(const void *p) {
         const Http1Conn *c = p;
 
-        return c ? c->mem.used : 0;
+        return c ? c->mem.used + (c->h2 ? protocol_http2_ops.memory(c->h2) : 0) : 0;
 }
 
 static bool http1_pending(const void *p) {
         const Http1Conn *c = p;
 
-        return c && (c->queue_head || c->early ||
+        return c && (c->queue_head || c->early || (c->h2 && protocol_http2_ops.pending(c->h2)) ||
                      http1_parser_busy(c->parser[0]) || http1_parser_busy(c->parser[1]));
 }
 

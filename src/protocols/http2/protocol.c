@@ -199,9 +199,8 @@ static void *http2_free(void *p) {
         return mfree(c);
 }
 
-static int http2_new(const ProtocolContext *ctx, void **ret) {
+static int new_handler(const ProtocolContext *ctx, bool synced, Http2Conn **ret) {
         Http2Conn *c;
-        bool synced;
         int r;
 
         if (!ctx || !ctx->conn || !ret)
@@ -216,9 +215,6 @@ static int http2_new(const ProtocolContext *ctx, void **ret) {
         c->h2 = ctx->protocol_limits ?: &http2_limits_default;
         c->client_dir = ctx->conn->role == CONN_ROLE_CLIENT ? CONN_DIR_EGRESS : CONN_DIR_INGRESS;
         http2_streams_init(&c->streams, c->conn, c->sink, c->stats, MAX(c->h2->streams_max, (size_t) 1));
-
-        /* joined mid-stream: the parsers wait for a segment start that looks like a frame or the preface */
-        synced = ctx->conn->flags & CONN_SEEN_START;
 
         for (int d = 0; d < 2; d++) {
                 Http2Limits fl = { .header_block_max = c->h2->header_block_max };
@@ -237,6 +233,38 @@ static int http2_new(const ProtocolContext *ctx, void **ret) {
                 }
         }
 
+        *ret = c;
+        return 0;
+}
+
+static int http2_new(const ProtocolContext *ctx, void **ret) {
+        /* joined mid-stream: the parsers wait for a segment start that looks like a frame or the preface */
+        Http2Conn *c;
+        int r;
+
+        r = new_handler(ctx, ctx && ctx->conn && (ctx->conn->flags & CONN_SEEN_START), &c);
+        if (r >= 0)
+                *ret = c;
+        return r;
+}
+
+int protocol_http2_new_upgraded(const ProtocolContext *ctx, const HttpMessage *upgrade_request, void **ret) {
+        Http2Conn *c;
+        Http2Stream *s;
+        int r;
+
+        if (!upgrade_request || !ret)
+                return -EINVAL;
+        r = new_handler(ctx, true, &c);
+        if (r < 0)
+                return r;
+        c->last_opened[1] = 1;
+        s = http2_streams_get(&c->streams, 1, true);
+        r = s ? http2_stream_seed_request(&c->streams, s, upgrade_request) : -ENOMEM;
+        if (r < 0) {
+                http2_free(c);
+                return r;
+        }
         *ret = c;
         return 0;
 }

@@ -320,6 +320,31 @@ int http2_stream_data(Http2Streams *t, Http2Stream *s, Http2Side side, uint64_t 
         return 0;
 }
 
+int http2_stream_seed_request(Http2Streams *t, Http2Stream *s, const HttpMessage *req) {
+        Http2Message *m = &s->msg[HTTP2_SIDE_REQUEST];
+        const HttpHeaderField *host = http_message_header(req, "Host");
+
+        m->method = req->method ? strdup(req->method) : NULL;
+        m->target = req->target ? strdup(req->target) : NULL;
+        m->authority = host ? strndup(host->value, host->value_len) : NULL;
+        if ((req->method && !m->method) || (req->target && !m->target) || (host && !m->authority))
+                return -ENOMEM;
+        m->m.method = m->method;
+        m->m.target = m->target;
+        m->m.version = 20;
+        m->m.head_bytes = req->head_bytes;
+        m->m.body_bytes = req->body_bytes;
+        m->m.wire_bytes = req->wire_bytes;
+        m->m.gap_bytes = req->gap_bytes;
+        m->m.first_ns = req->first_ns;
+        m->m.last_ns = req->last_ns;
+        m->m.tid = req->tid;
+        m->m.flags = (req->flags & (HTTP_MESSAGE_GAP | HTTP_MESSAGE_TRUNCATED)) | HTTP_MESSAGE_UPGRADE;
+        m->started = m->ended = m->has_head = true;
+        t->stats->messages_requests++;
+        return rebuild_fields(m);
+}
+
 void http2_stream_set_pushed(Http2Stream *s) {
         s->pushed = true;
 }

@@ -78,6 +78,13 @@ int http2_stream_headers(Http2Streams *t, Http2Stream *s, Http2Side side, Http2H
 int http2_stream_data(Http2Streams *t, Http2Stream *s, Http2Side side, uint64_t data_bytes,
                       const Http2FrameInfo *fi);
 
+/*
+ * h2c by Upgrade (RFC 9113 §3.2 of RFC 7540): stream 1's request is the
+ * HTTP/1.1 request that asked for the upgrade, already ended; its method,
+ * target, Host and sizes are copied (flagged HTTP_MESSAGE_UPGRADE).
+ */
+int http2_stream_seed_request(Http2Streams *t, Http2Stream *s, const HttpMessage *req);
+
 /* PUSH_PROMISE made s a pushed stream. */
 void http2_stream_set_pushed(Http2Stream *s);
 

@@ -20,6 +20,7 @@
 #include "output/entry.h"
 #include "output/fields.h"
 #include "protocols/http2/counters.h"
+#include "protocols/http1/protocol.h"
 #include "protocols/http2/protocol.h"
 #include "http2-peers.h"
 
@@ -351,6 +352,76 @@ static void test_joined_midstream(void **state) {
         peers_done(&p);
 }
 
+/*
+ * h2c by Upgrade, through HTTP/1's handler (the connection was classified
+ * HTTP/1 by its first request): the upgrading request becomes stream 1,
+ * answered in HTTP/2 after the 101; the 101 is no entry; stream 3 follows.
+ * The server's 101 and its first HTTP/2 bytes come in one read.
+ */
+static void test_upgrade(void **state) {
+        static const char req[] = "GET /up HTTP/1.1\r\nHost: example.test\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+                                  "Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n";
+        static const char resp101[] = "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n";
+        nghttp2_settings_entry iv[] = { { NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, 100 } };
+        nghttp2_nv nva[] = { { (uint8_t *) ":status", (uint8_t *) "200", 7, 3, 0 } };
+        uint8_t payload[64], buf[4096];
+        size_t c1, s1, n;
+        ssize_t plen;
+        Fixture f;
+        Peers p;
+
+        peers_init(&p, 0);
+        plen = nghttp2_pack_settings_payload(payload, sizeof(payload), iv, 1);
+        assert_true(plen > 0);
+        assert_int_equal(nghttp2_session_upgrade2(p.client, payload, (size_t) plen, 0, NULL), 0);
+        assert_int_equal(nghttp2_session_upgrade2(p.server, payload, (size_t) plen, 0, NULL), 0);
+        p.responses[0] = (PeersResponse) { .status = "200", .body_len = 77 };
+        {
+                nghttp2_data_provider prd = { .read_callback = peers_response_body };
+
+                assert_int_equal(nghttp2_submit_response(p.server, 1, nva, 1, &prd), 0);
+        }
+        peers_run(&p);
+        c1 = p.c2s_len;
+        s1 = p.s2c_len;
+        peers_request(&p, "GET", "/after", NULL, NULL, 0, (PeersResponse) { .status = "404" });
+        peers_run(&p);
+
+        fixture_init(&f, CONN_ROLE_SERVER, true);
+        protocol_http2_ops.free(f.h);
+        f.conn.protocol = CONN_PROTOCOL_HTTP1;
+        assert_int_equal(protocol_http1_ops.new(&f.ctx, &f.h), 0);
+        assert_int_equal(protocol_http1_ops.data(f.h, CONN_DIR_INGRESS, (const uint8_t *) req, strlen(req), 10, 1, true), 0);
+        /* the 101 and the server's first HTTP/2 bytes in one read */
+        n = strlen(resp101);
+        assert_true(n + s1 <= sizeof(buf));
+        memcpy(buf, resp101, n);
+        memcpy(buf + n, p.s2c, s1);
+        assert_int_equal(protocol_http1_ops.data(f.h, CONN_DIR_EGRESS, buf, n + s1, 20, 1, true), 0);
+        assert_int_equal(protocol_http1_ops.data(f.h, CONN_DIR_INGRESS, p.c2s, p.c2s_len, 30, 1, true), 0);
+        assert_int_equal(protocol_http1_ops.data(f.h, CONN_DIR_EGRESS, p.s2c + s1, p.s2c_len - s1, 40, 1, true), 0);
+        assert_true(c1 > 0);
+        assert_int_equal(f.stats.parse_errors, 0);
+        assert_int_equal(f.n, 2);
+        assert_int_equal(f.x[0].kind, EXCHANGE_COMPLETE);
+        assert_int_equal(f.x[0].stream_id, 1);
+        assert_string_equal(f.x[0].method, "GET");
+        assert_string_equal(f.x[0].target, "/up");
+        assert_string_equal(f.x[0].host, "example.test");
+        assert_int_equal(f.x[0].status, 200);
+        assert_int_equal(f.x[0].resp_body, 77);
+        assert_true(f.x[0].req_flags & HTTP_MESSAGE_UPGRADE);
+        assert_int_equal(f.x[0].duration, 20 - 10);
+        assert_string_equal(f.x[0].f_version, "2");
+        assert_int_equal(f.x[1].kind, EXCHANGE_COMPLETE);
+        assert_int_equal(f.x[1].stream_id, 3);
+        assert_string_equal(f.x[1].target, "/after");
+        assert_int_equal(f.x[1].status, 404);
+        assert_false(protocol_http1_ops.pending(f.h));
+        protocol_http1_ops.free(f.h);
+        peers_done(&p);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_conversation_server),
@@ -358,6 +429,7 @@ int main(void) {
                 cmocka_unit_test(test_reset),
                 cmocka_unit_test(test_streams_cap),
                 cmocka_unit_test(test_joined_midstream),
+                cmocka_unit_test(test_upgrade),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
