@@ -304,6 +304,7 @@ enum ht_counter {
         HT_CNT_TLS_UNTIED,          /* TLS plaintext chunks not tied to a socket (no fd known for the SSL*): not traced */
         HT_CNT_TLS_TIED_BY_READ,    /* SSL*s of memory-BIO libraries (node) tied to the socket their thread last read */
         HT_CNT_LOST_STARTS,         /* message starts (request or status lines) in records that did not fit */
+        HT_CNT_TLS_CONNS_EVICTED,   /* TLS views evicted from tls_conns (LRU) while their SSL* still spoke */
         _HT_CNT_MAX,
 };
 
@@ -398,7 +399,11 @@ struct ht_port_bitmap {
  * (tls_fds): one each per live TLS session, a share of all TCP sockets
  * (HTTPS sessions are fewer than sockets: proxies' upstreams, databases and
  * HTTP/1 keep-alive pools are plaintext). tls_conns is resized with the
- * connection map, keeping this ratio. LRU.
+ * connection map, keeping this ratio, and tls_fds with tls_conns. LRU: a
+ * view evicted while its session still speaks is counted
+ * (HT_CNT_TLS_CONNS_EVICTED) and traced again from its next message start;
+ * an evicted tie is learned again at the session's next socket syscall (a
+ * chunk before that is counted in HT_CNT_TLS_UNTIED).
  */
 #define HT_MAP_TLS_CONNS_DEFAULT (HT_MAP_CONNS_DEFAULT / 4u)
 #define HT_MAP_TLS_FDS           HT_MAP_TLS_CONNS_DEFAULT

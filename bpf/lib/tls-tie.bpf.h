@@ -73,12 +73,16 @@ struct tls_fd_key {
 /*
  * The socket of an SSL*, and the file the fd named then: a tie whose fd now
  * names another file (the socket was closed, the SSL* freed and its address
- * reused) is stale and not used.
+ * reused) is stale and not used. viewed: the socket's TLS view (tls_conns)
+ * was made for it; if a live, viewed tie finds no view, the LRU evicted it
+ * (close deletes the view but also makes the tie stale; user space deletes
+ * views only of exited processes), counted in HT_CNT_TLS_CONNS_EVICTED.
  */
 struct tls_fd {
         __u64 file;
         __s32 fd;
-        __u32 _pad;
+        __u8 viewed;
+        __u8 _pad[3];
 };
 
 /* SSL* -> socket, learned by a syscall inside an earlier call on that SSL*. */

@@ -53,24 +53,27 @@ static __always_inline void tls_entry(__u64 ssl, __u64 buf, __u64 ret_bytes, __u
 }
 
 /*
- * The socket of the finished call: learned during it (and cached), or
- * cached earlier (if its fd still names the same file), or, for a
- * memory-BIO library, the one the thread last read (cached too); -1 if none.
+ * The tie of the finished call (its socket): learned during it (and cached,
+ * unless the same tie is cached already), or cached earlier (if its fd still
+ * names the same file), or, for a memory-BIO library, the socket the thread
+ * last read (cached too); NULL if none. Points into tls_fds.
  */
-static __always_inline int tls_call_fd(const struct tls_call *call, __u32 tgid, __u64 cookie) {
+static __always_inline struct tls_fd *tls_call_tie(const struct tls_call *call, __u32 tgid, __u64 cookie) {
         struct tls_fd_key key = { .tgid = tgid, .ssl = call->ssl };
         struct tls_fd tie = {}, *cached;
 
+        cached = bpf_map_lookup_elem(&tls_fds, &key);
         if (call->fd >= 0) {
                 tie.fd = call->fd;
                 tie.file = (__u64) fd_to_file(call->fd);
+                if (cached && cached->fd == tie.fd && cached->file == tie.file)
+                        return cached;   /* the same socket: keep the tie (and its viewed flag) */
                 bpf_map_update_elem(&tls_fds, &key, &tie, BPF_ANY);
-                return call->fd;
+                return bpf_map_lookup_elem(&tls_fds, &key);
         }
-        cached = bpf_map_lookup_elem(&tls_fds, &key);
         if (cached) {
                 if (cached->file == (__u64) fd_to_file(cached->fd))
-                        return cached->fd;
+                        return cached;
                 /* Stale: the socket is gone; this SSL* must learn its socket again. */
                 bpf_map_delete_elem(&tls_fds, &key);
         }
@@ -79,18 +82,36 @@ static __always_inline int tls_call_fd(const struct tls_call *call, __u32 tgid, 
                 tie.file = (__u64) fd_to_file(call->last_read_fd);
                 bpf_map_update_elem(&tls_fds, &key, &tie, BPF_ANY);
                 count(HT_CNT_TLS_TIED_BY_READ, 1);
-                return call->last_read_fd;
+                return bpf_map_lookup_elem(&tls_fds, &key);
         }
-        return -1;
+        return NULL;
+}
+
+/*
+ * The TLS view of op's socket, made if there is none. A tie that had a view
+ * and finds none lost it to the LRU (see struct tls_fd): counted, and the
+ * view starts again mid-stream, from the next message start.
+ */
+static __always_inline struct ht_conn *tls_view(struct tls_fd *tie, const struct ht_op *op) {
+        struct ht_conn *c = conn_lookup(op);
+
+        if (!c) {
+                if (tie->viewed)
+                        count(HT_CNT_TLS_CONNS_EVICTED, 1);
+                c = conn_get(op);
+        }
+        if (c)
+                tie->viewed = 1;
+        return c;
 }
 
 /* Return of an SSL_* call that moved bytes plaintext bytes (0 or less: nothing moved). */
 static __always_inline void tls_return(struct pt_regs *ctx, long bytes) {
         struct tls_call *slot, call;
+        struct tls_fd *tie;
         struct ht_op op;
         struct ht_conn *c;
         __u64 pid_tgid, cookie = bpf_get_attach_cookie(ctx);
-        int fd;
 
         slot = bpf_task_storage_get(&tls_calls, bpf_get_current_task_btf(), NULL, 0);
         if (!slot || !slot->active)
@@ -109,20 +130,20 @@ static __always_inline void tls_return(struct pt_regs *ctx, long bytes) {
                 else
                         bytes = n;
         }
-        fd = tls_call_fd(&call, pid_tgid >> 32, cookie);
+        tie = tls_call_tie(&call, pid_tgid >> 32, cookie);
         if (bytes <= 0)
                 return;
-        if (fd < 0) {
+        if (!tie) {
                 count(HT_CNT_TLS_UNTIED, 1);
                 return;
         }
 
         op = (struct ht_op) {
-                .pid_tgid = pid_tgid, .fd = fd, .direction = call.direction,
+                .pid_tgid = pid_tgid, .fd = tie->fd, .direction = call.direction,
                 .kind = call.direction == HT_DIR_INGRESS ? HT_TLS_READ : HT_TLS_WRITE,
                 .source = HT_SOURCE_TLS, .library = (__u8) cookie,
         };
-        c = conn_get(&op);
+        c = tls_view(tie, &op);
         if (!c || !(c->flags & HT_CONN_SOCK_OK) || !ht_protocol_wanted(c->protocol))
                 return;
         if (!conn_filter(c, &op)) {

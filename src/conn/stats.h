@@ -96,7 +96,8 @@ typedef struct Stats {
         X(OTHER_PIDNS,        other_pidns,        "socket syscalls of tasks outside the daemon's PID namespace: not traced") \
         X(TLS_UNTIED,         tls_untied,         "TLS plaintext chunks not tied to a socket (no fd known for the SSL*): not traced") \
         X(TLS_TIED_BY_READ,   tls_tied_by_read,   "SSL*s of memory-BIO libraries (node) tied to the socket their thread last read") \
-        X(LOST_STARTS,        lost_starts,        "message starts (request or status lines) in records that did not fit")
+        X(LOST_STARTS,        lost_starts,        "message starts (request or status lines) in records that did not fit") \
+        X(TLS_CONNS_EVICTED,  tls_conns_evicted,  "TLS views of sockets evicted from the full tls_conns map while in use: traced again mid-stream")
 
 typedef enum KernelCounter {
 #define X(id, name, doc) KERNEL_COUNTER_##id,

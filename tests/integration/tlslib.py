@@ -26,3 +26,36 @@ def libssl_of(pid):
             if path and os.path.basename(path).startswith("libssl.so"):
                 return "/" + path
     return None
+
+
+def tls_connect(port, timeout=30):
+    """A TLS client socket to 127.0.0.1:port that accepts the test's self-signed certificate."""
+    import socket
+    import ssl
+    c = ssl.create_default_context()
+    c.check_hostname = False
+    c.verify_mode = ssl.CERT_NONE
+    raw = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    return c.wrap_socket(raw, server_hostname="localhost")
+
+
+def get(s, port, target):
+    """GET target on the keep-alive TLS socket s: (status, body). Content-Length framing only."""
+    s.sendall(f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = s.recv(65536)
+        htlib.ensure(chunk, "server closed before a response head")
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    length = 0
+    for l in lines[1:]:
+        k, _, v = l.partition(":")
+        if k.strip().lower() == "content-length":
+            length = int(v.strip())
+    while len(body) < length:
+        chunk = s.recv(65536)
+        htlib.ensure(chunk, "server closed inside a response body")
+        body += chunk
+    return int(lines[0].split()[1]), body
