@@ -399,14 +399,17 @@ struct ht_port_bitmap {
  * (tls_fds): one each per live TLS session, a share of all TCP sockets
  * (HTTPS sessions are fewer than sockets: proxies' upstreams, databases and
  * HTTP/1 keep-alive pools are plaintext). tls_conns is resized with the
- * connection map, keeping this ratio, and tls_fds with tls_conns. LRU: a
- * view evicted while its session still speaks is counted
- * (HT_CNT_TLS_CONNS_EVICTED) and traced again from its next message start;
- * an evicted tie is learned again at the session's next socket syscall (a
- * chunk before that is counted in HT_CNT_TLS_UNTIED).
+ * connection map, keeping this ratio. LRU: a view evicted while its
+ * session still speaks is counted (HT_CNT_TLS_CONNS_EVICTED) and traced
+ * again from its next message start; an evicted tie is learned again at the
+ * session's next socket syscall (a chunk before that: HT_CNT_TLS_UNTIED).
+ * tls_fds has twice the entries of tls_conns (resized with it): a tie must
+ * outlive its view for the view's eviction to be seen (the tie remembers
+ * it had one), and a tie costs half a view (~96 B).
  */
 #define HT_MAP_TLS_CONNS_DEFAULT (HT_MAP_CONNS_DEFAULT / 4u)
-#define HT_MAP_TLS_FDS           HT_MAP_TLS_CONNS_DEFAULT
+#define HT_MAP_TLS_FDS_PER_CONN  2u
+#define HT_MAP_TLS_FDS           (HT_MAP_TLS_FDS_PER_CONN * HT_MAP_TLS_CONNS_DEFAULT)
 /*
  * Processes holding announced HTTP connections, so that only their exits
  * are reported: servers run tens to a few hundred workers (prefork apache:

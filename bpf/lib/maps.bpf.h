@@ -16,7 +16,7 @@
  *   conns           HT_MAP_CONNS_DEFAULT 16384 x 192 B     3.0 MiB  resized by user space (conns_max)
  *   fd_cache        HT_MAP_FD_CACHE 16384 x ~100 B        1.6 MiB  (lib/conn.bpf.h)
  *   tls_conns       HT_MAP_TLS_CONNS_DEFAULT 4096 x 192 B  0.75 MiB resized with conns, 1/4 of it
- *   tls_fds         HT_MAP_TLS_FDS 4096 x 96 B             0.4 MiB  resized with tls_conns (lib/tls-tie.bpf.h)
+ *   tls_fds         HT_MAP_TLS_FDS 8192 x 96 B             0.75 MiB 2 x tls_conns, resized with it (lib/tls-tie.bpf.h)
  *   http_procs      HT_MAP_HTTP_PROCS 4096 x 80 B          0.3 MiB
  *   filter_pids     HT_MAP_FILTER_PIDS, not preallocated    0.25 MiB (buckets)
  *   filter_cgroups  HT_MAP_FILTER_CGROUPS, not prealloc.    0.5 MiB  (buckets)

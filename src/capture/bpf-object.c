@@ -321,9 +321,10 @@ int bpf_tracer_new(const BpfTracerOptions *o, BpfRecordFn fn, void *userdata, Bp
         if (r >= 0)
                 r = bpf_map__set_max_entries(t->skel->maps.tls_conns,
                                              MAX(o->conns_max / (HT_MAP_CONNS_DEFAULT / HT_MAP_TLS_CONNS_DEFAULT), 64u));
-        /* One tie per TLS view (abi.h): the same size. */
+        /* Ties outlive views (abi.h): HT_MAP_TLS_FDS_PER_CONN per view. */
         if (r >= 0)
-                r = bpf_map__set_max_entries(t->skel->maps.tls_fds, bpf_map__max_entries(t->skel->maps.tls_conns));
+                r = bpf_map__set_max_entries(t->skel->maps.tls_fds,
+                                             HT_MAP_TLS_FDS_PER_CONN * bpf_map__max_entries(t->skel->maps.tls_conns));
         if (r < 0) {
                 bpf_tracer_free(t);
                 return log_error_errno(r, "Failed to size BPF maps: %m");

@@ -187,9 +187,11 @@ int conn_table_open(ConnTable *t, const ConnInfo *info, const ProtocolOps *ops) 
                 /* Re-announced after we expired it, or a duplicate: start afresh. */
                 conn_drop(t, old, info->opened_ns, EXCHANGE_END_CLOSED);
         old = info->sock != 0 ? hashmap_get(t->by_sock[info->source], info->sock) : NULL;
-        if (old)
-                /* Same socket, new connection: the old one's end was not seen. */
+        if (old) {
+                /* Same socket, new connection: the old one's end was not seen (its kernel entry evicted). */
+                t->stats->conns_reopened++;
                 conn_drop(t, old, info->opened_ns, EXCHANGE_END_CLOSED);
+        }
 
         if (!ops)
                 return -EPROTONOSUPPORT;

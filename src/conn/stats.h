@@ -32,6 +32,7 @@
         X(conns_active) \
         X(conns_refused)          /* over the connection cap: not tracked */ \
         X(conns_expired)          /* idle, state freed */ \
+        X(conns_reopened)         /* announced again with no end seen: the kernel map evicted it (LRU) */ \
         \
         /* protocols (their own counters are in Stats.protocols) */ \
         X(messages_requests) \
