@@ -305,6 +305,7 @@ enum ht_counter {
         HT_CNT_TLS_TIED_BY_READ,    /* SSL*s of memory-BIO libraries (node) tied to the socket their thread last read */
         HT_CNT_LOST_STARTS,         /* message starts (request or status lines) in records that did not fit */
         HT_CNT_TLS_CONNS_EVICTED,   /* TLS views evicted from tls_conns (LRU) while their SSL* still spoke */
+        HT_CNT_CLOSES_LOST,         /* CONN_CLOSE records that did not fit: the loss they carried stays unattached */
         _HT_CNT_MAX,
 };
 

@@ -102,7 +102,8 @@ static __always_inline void emit_close(struct ht_conn *c, const struct ht_op *op
         ev.lost[1] = c->lost[1];
         ev.lost_starts[0] = starts16(c->lost_starts[0]);
         ev.lost_starts[1] = starts16(c->lost_starts[1]);
-        emit_record(&ev, sizeof(ev));
+        if (!emit_record(&ev, sizeof(ev)))
+                count(HT_CNT_CLOSES_LOST, 1);
 }
 
 /*
