@@ -19,6 +19,8 @@ enum ht_infer {
         HT_INFER_HTTP2    = 3, /* "PRI * HTTP/2.0" connection preface */
         HT_INFER_OTHER    = 4, /* certainly not HTTP: TLS record, ssh banner */
         HT_INFER_HTTP2_SETTINGS = 5, /* an HTTP/2 server's first SETTINGS frame: only from a connection's first byte */
+        HT_INFER_HTTP2_REQUEST  = 6, /* an HTTP/2 request's HEADERS frame: only mid-stream */
+        HT_INFER_HTTP2_RESPONSE = 7, /* an HTTP/2 response's HEADERS frame: only mid-stream */
 };
 
 /*
@@ -59,6 +61,40 @@ static __always_inline int ht_prefix(const unsigned char *b, unsigned n, const c
  * PATCH and the WebDAV ones servers actually see); a method must be followed
  * by a space, so "GETTER" or "POSTGRES" never match.
  */
+/*
+ * Joined mid-stream, an HTTP/2 connection shows neither its preface nor its
+ * first SETTINGS: it is recognised at a HEADERS frame that begins an
+ * operation, by a strict header (type 1, END_HEADERS set, no flags but
+ * END_STREAM, PADDED and PRIORITY, a length of 1..16384, an odd stream id:
+ * requests and their responses) whose header block starts with a static
+ * table pseudo-header (RFC 7541 Appendix A) that HPACK encoders put first:
+ * :method, :path or :scheme (0x82..0x87) for a request, :status
+ * (0x88..0x8e) for a response. Returns HT_INFER_HTTP2_REQUEST/_RESPONSE or 0.
+ */
+static __always_inline int ht_infer_h2_headers(const unsigned char *b, unsigned n) {
+        unsigned len, off = 9;
+        unsigned char first;
+
+        if (n < 10)
+                return 0;
+        len = (unsigned) b[0] << 16 | (unsigned) b[1] << 8 | b[2];
+        if (b[3] != 0x01 || len == 0 || len > 16384 || !(b[4] & 0x04) || (b[4] & ~0x2d) || (b[5] & 0x80) ||
+            !(b[8] & 1))
+                return 0;
+        if (b[4] & 0x08)
+                off += 1;
+        if (b[4] & 0x20)
+                off += 5;
+        if (off >= n || off >= 16)
+                return 0;
+        first = b[off & 15];
+        if (first >= 0x82 && first <= 0x87)
+                return HT_INFER_HTTP2_REQUEST;
+        if (first >= 0x88 && first <= 0x8e)
+                return HT_INFER_HTTP2_RESPONSE;
+        return 0;
+}
+
 static __always_inline int ht_infer_protocol(const unsigned char *b, unsigned n) {
         if (n < 4)
                 return HT_INFER_UNKNOWN;
@@ -118,7 +154,7 @@ static __always_inline int ht_infer_protocol(const unsigned char *b, unsigned n)
         case 0:
                 if (ht_infer_h2_settings(b, n))
                         return HT_INFER_HTTP2_SETTINGS;
-                break;
+                return ht_infer_h2_headers(b, n) ?: HT_INFER_UNKNOWN;
         case 0x14: case 0x15: case 0x16: case 0x17: case 0x18:
                 /* TLS record: content type, then version 3.x with x <= 4 (SSL 3.0 ... TLS 1.3). */
                 if (b[1] == 0x03 && b[2] <= 0x04)

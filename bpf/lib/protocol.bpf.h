@@ -37,7 +37,8 @@ static __always_inline bool ht_protocol_wanted(__u8 protocol) {
 /*
  * The protocol an inference result names, HT_PROTO_UNKNOWN if it names none.
  * An HTTP/2 server's SETTINGS names HTTP/2 only at the connection's first
- * byte (from_start): mid-stream any frame header may look like it.
+ * byte (from_start): mid-stream any frame header may look like it; a
+ * request's or response's HEADERS only mid-stream.
  */
 static __always_inline __u8 protocol_of(int r, bool from_start) {
         switch (r) {
@@ -48,6 +49,10 @@ static __always_inline __u8 protocol_of(int r, bool from_start) {
                 return HT_PROTO_HTTP2;
         case HT_INFER_HTTP2_SETTINGS:
                 return from_start ? HT_PROTO_HTTP2 : HT_PROTO_UNKNOWN;
+        case HT_INFER_HTTP2_REQUEST:
+        case HT_INFER_HTTP2_RESPONSE:
+                /* mid-stream only: from the start, the preface or a SETTINGS comes first */
+                return from_start ? HT_PROTO_UNKNOWN : HT_PROTO_HTTP2;
         default:
                 return HT_PROTO_UNKNOWN;
         }
@@ -179,7 +184,7 @@ static __always_inline bool protocol_infer(struct ht_conn *c, __u64 first, __u64
                 }
                 if (!role_known) {
                         /* The HTTP/2 preface, like a request, is the client's; a first SETTINGS, the server's. */
-                        bool request = r == HT_INFER_REQUEST || r == HT_INFER_HTTP2;
+                        bool request = r == HT_INFER_REQUEST || r == HT_INFER_HTTP2 || r == HT_INFER_HTTP2_REQUEST;
                         bool ingress = dir == HT_DIR_INGRESS;
 
                         c->role = request == ingress ? HT_ROLE_SERVER : HT_ROLE_CLIENT;

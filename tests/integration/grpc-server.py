@@ -8,7 +8,9 @@ and the status code it ended with.
 
 `grpc-server.py client PORT CALL...` is the client: each CALL is
 unary:PAYLOAD or stream:N, made in order on one channel; prints one JSON
-line per call with the status code the client got."""
+line per call with the status code the client got. `client-wait` makes
+one call first, prints "ready" and waits for a line on stdin before the
+others (a connection older than a tracer started in between)."""
 
 import json
 import sys
@@ -18,8 +20,13 @@ import grpc
 
 
 
-def client(port, calls):
+def client(port, calls, wait=False):
     with grpc.insecure_channel(f"127.0.0.1:{port}") as ch:
+        if wait:
+            # one call opens the connection; the rest go on it after a line on stdin
+            ch.unary_unary("/pkg.Echo/Unary")(b"warm-up", timeout=30)
+            print("ready", flush=True)
+            sys.stdin.readline()
         un = ch.unary_unary("/pkg.Echo/Unary")
         st = ch.unary_stream("/pkg.Echo/Stream")
         for call in calls:
@@ -36,8 +43,8 @@ def client(port, calls):
             print(json.dumps({"call": call, "code": code}), flush=True)
 
 
-if sys.argv[1] == "client":
-    client(sys.argv[2], sys.argv[3:])
+if sys.argv[1] in ("client", "client-wait"):
+    client(sys.argv[2], sys.argv[3:], wait=sys.argv[1] == "client-wait")
     sys.exit(0)
 
 port, log_path = sys.argv[1], sys.argv[2]

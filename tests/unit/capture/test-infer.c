@@ -53,6 +53,28 @@ static void test_h2_server_settings(void **state) {
         assert_int_equal(infer("\0\x01\x02\x04\0\0\0\0\0\0\x03\0\0\0\x64", 15), HT_INFER_UNKNOWN);
 }
 
+/* HEADERS frames that begin a request or a response, for connections joined mid-stream. */
+static void test_h2_headers(void **state) {
+        /* nghttp2: HEADERS END_STREAM|END_HEADERS stream 1, :method GET (0x82) :path / (0x84)... */
+        assert_int_equal(infer("\0\0\x1d\x01\x05\0\0\0\x01\x82\x84\x86\x41\x8a\x08\x9d", 16), HT_INFER_HTTP2_REQUEST);
+        /* gRPC: END_HEADERS only, stream 7, :method POST (0x83) */
+        assert_int_equal(infer("\0\0\x40\x01\x04\0\0\0\x07\x83\x86\x44\x8d\x62\x31\x2a", 16), HT_INFER_HTTP2_REQUEST);
+        /* a response: :status 200 (0x88) on stream 3 */
+        assert_int_equal(infer("\0\0\x12\x01\x04\0\0\0\x03\x88\x5f\x8b\x1d\x75\xd0\x62", 16), HT_INFER_HTTP2_RESPONSE);
+        /* PRIORITY flag: 5 bytes before the block; :status 404 (0x8d) */
+        assert_int_equal(infer("\0\0\x12\x01\x24\0\0\0\x05\0\0\0\0\x0f\x8d\x5f", 16), HT_INFER_HTTP2_RESPONSE);
+        /* not: no END_HEADERS, an even stream, trailers (a literal first), DATA, an unknown flag, too short */
+        assert_int_equal(infer("\0\0\x12\x01\x00\0\0\0\x03\x88\x5f\x8b\x1d\x75\xd0\x62", 16), HT_INFER_UNKNOWN);
+        assert_int_equal(infer("\0\0\x12\x01\x04\0\0\0\x02\x88\x5f\x8b\x1d\x75\xd0\x62", 16), HT_INFER_UNKNOWN);
+        assert_int_equal(infer("\0\0\x12\x01\x05\0\0\0\x03\x40\x8b\x9a\xca\xc8\xb2\x12", 16), HT_INFER_UNKNOWN);
+        assert_int_equal(infer("\0\0\x12\x00\x04\0\0\0\x03\x88\x5f\x8b\x1d\x75\xd0\x62", 16), HT_INFER_UNKNOWN);
+        assert_int_equal(infer("\0\0\x12\x01\x44\0\0\0\x03\x88\x5f\x8b\x1d\x75\xd0\x62", 16), HT_INFER_UNKNOWN);
+        assert_int_equal(infer("\0\0\x12\x01\x04\0\0\0\x03", 9), HT_INFER_UNKNOWN);
+        /* PRIORITY and PADDED: the block starts at byte 15, the last of the 16 looked at */
+        assert_int_equal(infer("\0\0\x12\x01\x2c\0\0\0\x05\x01\0\0\0\0\x0f\x88", 16), HT_INFER_HTTP2_RESPONSE);
+        assert_int_equal(infer("\0\0\x12\x01\x2c\0\0\0\x05\x01\0\0\0\0\x0f", 15), HT_INFER_UNKNOWN);
+}
+
 static void test_not_http(void **state) {
         /* TLS ClientHello and application data, ssh banner */
         assert_int_equal(infer("\x16\x03\x01\x02\x00\x01\x00\x01", 8), HT_INFER_OTHER);
@@ -105,6 +127,7 @@ int main(void) {
                 cmocka_unit_test(test_requests),
                 cmocka_unit_test(test_responses),
                 cmocka_unit_test(test_h2_server_settings),
+                cmocka_unit_test(test_h2_headers),
                 cmocka_unit_test(test_not_http),
                 cmocka_unit_test(test_short),
                 cmocka_unit_test(test_partial),
