@@ -306,6 +306,7 @@ enum ht_counter {
         HT_CNT_LOST_STARTS,         /* message starts (request or status lines) in records that did not fit */
         HT_CNT_TLS_CONNS_EVICTED,   /* TLS views evicted from tls_conns (LRU) while their SSL* still spoke */
         HT_CNT_CLOSES_LOST,         /* CONN_CLOSE records that did not fit: the loss they carried stays unattached */
+        HT_CNT_IO_URING_SOCKETS,    /* TCP sockets seen driven through io_uring: their bytes are not traced */
         _HT_CNT_MAX,
 };
 
@@ -441,6 +442,8 @@ struct ht_port_bitmap {
  * per entry.
  */
 #define HT_MAP_FD_CACHE          16384u
+/* TCP sockets seen through io_uring, so each is counted once (HT_CNT_IO_URING_SOCKETS). LRU, ~100 B each. */
+#define HT_MAP_IO_URING_SOCKS    1024u
 /* Filter maps: two slots of CONFIG_LIST_MAX (4096) entries per list, include and exclude; not preallocated. */
 #define HT_MAP_FILTER_PIDS       (2u * 2u * 4096u)
 #define HT_MAP_FILTER_CGROUPS    (2u * 4u * 4096u)  /* units and cgroups, include and exclude */

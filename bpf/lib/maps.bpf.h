@@ -15,6 +15,7 @@
  *   events          HT_RINGBUF_DEFAULT 2 MiB               2.0 MiB  resized by user space (ringbuf_size)
  *   conns           HT_MAP_CONNS_DEFAULT 16384 x 192 B     3.0 MiB  resized by user space (conns_max)
  *   fd_cache        HT_MAP_FD_CACHE 16384 x ~100 B        1.6 MiB  (lib/conn.bpf.h)
+ *   uring_socks     HT_MAP_IO_URING_SOCKS 1024 x ~100 B   0.1 MiB  (sources/syscalls.bpf.h)
  *   tls_conns       HT_MAP_TLS_CONNS_DEFAULT 4096 x 192 B  0.75 MiB resized with conns, 1/4 of it
  *   tls_fds         HT_MAP_TLS_FDS 8192 x 96 B             0.75 MiB 2 x tls_conns, resized with it (lib/tls-tie.bpf.h)
  *   http_procs      HT_MAP_HTTP_PROCS 4096 x 80 B          0.3 MiB

@@ -591,3 +591,42 @@ int ht_process_exit(void *ctx) {
         emit_proc_exit(&op);
         return 0;
 }
+
+/*
+ * io_uring: a server that submits its socket reads and writes through
+ * io_uring (IORING_OP_RECV/SEND/READ/WRITE...) makes none of the syscalls
+ * above for them, so its bytes are not traced. It is detected and counted
+ * instead (HT_CNT_IO_URING_SOCKETS, once per socket while it stays in
+ * uring_socks): the kernel looks up the file of each submitted request by
+ * fd (io_uring:io_uring_file_get; files registered with
+ * IORING_REGISTER_FILES are looked up without it and are not seen).
+ */
+struct {
+        __uint(type, BPF_MAP_TYPE_LRU_HASH);
+        __uint(max_entries, HT_MAP_IO_URING_SOCKS);
+        __type(key, __u64);      /* struct sock * */
+        __type(value, __u8);
+} uring_socks SEC(".maps");
+
+struct io_uring_file_get_args {
+        __u64 _common;
+        __u64 ctx;
+        __u64 req;
+        __u64 user_data;
+        __s32 fd;
+};
+
+SEC("tracepoint/io_uring/io_uring_file_get")
+int ht_io_uring_file_get(struct io_uring_file_get_args *ctx) {
+        struct ht_op op;
+        __u64 pid_tgid, sock;
+        __u8 one = 1;
+
+        if (!traced_task(&pid_tgid))
+                return 0;
+        op = syscall_op(pid_tgid, ctx->fd, 0, 0);
+        sock = fd_sock(&op);
+        if (sock && bpf_map_update_elem(&uring_socks, &sock, &one, BPF_NOEXIST) == 0)
+                count(HT_CNT_IO_URING_SOCKETS, 1);
+        return 0;
+}

@@ -24,7 +24,7 @@ void statistics_log(const Stats *s, const uint64_t kernel[static _KERNEL_COUNTER
                  " memory_refused=%" PRIu64
                  " map_full=%" PRIu64 " filtered=%" PRIu64 " sampled_out=%" PRIu64 " rate_limited=%" PRIu64
                  " filtered_conns=%" PRIu64 " filtered_syscalls=%" PRIu64 " other_pidns=%" PRIu64 " tls_untied=%" PRIu64
-                 " tls_tied_by_read=%" PRIu64 " tls_conns_evicted=%" PRIu64 "%s",
+                 " tls_tied_by_read=%" PRIu64 " tls_conns_evicted=%" PRIu64 " io_uring_sockets=%" PRIu64 "%s",
                  s->records, statistics_exchanges(s), s->exchanges_complete, s->exchanges_no_response,
                  s->exchanges_uncorrelated,
                  s->exchanges_lost, s->messages_lost, kernel[KERNEL_COUNTER_CLOSES_LOST],
@@ -35,7 +35,8 @@ void statistics_log(const Stats *s, const uint64_t kernel[static _KERNEL_COUNTER
                  s->exchanges_sampled_out, s->exchanges_rate_limited,
                  kernel[KERNEL_COUNTER_FILTERED_CONNS], kernel[KERNEL_COUNTER_FILTERED_SYSCALLS],
                  kernel[KERNEL_COUNTER_OTHER_PIDNS], kernel[KERNEL_COUNTER_TLS_UNTIED],
-                 kernel[KERNEL_COUNTER_TLS_TIED_BY_READ], kernel[KERNEL_COUNTER_TLS_CONNS_EVICTED], own);
+                 kernel[KERNEL_COUNTER_TLS_TIED_BY_READ], kernel[KERNEL_COUNTER_TLS_CONNS_EVICTED],
+                 kernel[KERNEL_COUNTER_IO_URING_SOCKETS], own);
 }
 
 void statistics_status(const Stats *s, const uint64_t kernel[static _KERNEL_COUNTER_MAX], size_t conns,
