@@ -26,6 +26,17 @@
 #include "lib/protocol.bpf.h"
 #include "lib/tls-tie.bpf.h"
 
+/*
+ * The direction of an SSL_do_handshake() call: it moves no plaintext, but
+ * the socket it reads and writes ties its SSL* before the first SSL_read.
+ * A server that reads the client's first request together with the end of
+ * the handshake (apache mod_ssl: its input filter reads up to 8 KiB)
+ * answers its first SSL_read from that buffer, with no syscall to learn
+ * the socket from, and writes through its own output BIO, again without
+ * one: tied only here.
+ */
+#define TLS_CALL_HANDSHAKE 0xff
+
 static __always_inline void tls_entry(__u64 ssl, __u64 buf, __u64 ret_bytes, __u8 dir) {
         struct tls_call *call;
         __u64 pid_tgid;
@@ -131,7 +142,7 @@ static __always_inline void tls_return(struct pt_regs *ctx, long bytes) {
                         bytes = n;
         }
         tie = tls_call_tie(&call, pid_tgid >> 32, cookie);
-        if (bytes <= 0)
+        if (bytes <= 0 || call.direction == TLS_CALL_HANDSHAKE)
                 return;
         if (!tie) {
                 count(HT_CNT_TLS_UNTIED, 1);
@@ -182,7 +193,13 @@ int BPF_KPROBE(ht_ssl_write_ex, void *ssl, const void *buf, size_t num, size_t *
         return 0;
 }
 
-/* One return program for the four: the entry saved what differs. */
+SEC("uprobe")
+int BPF_KPROBE(ht_ssl_do_handshake, void *ssl) {
+        tls_entry((__u64) ssl, 0, 0, TLS_CALL_HANDSHAKE);
+        return 0;
+}
+
+/* One return program for all: the entry saved what differs. */
 SEC("uretprobe")
 int BPF_KRETPROBE(ht_ssl_return, int ret) {
         tls_return(ctx, ret);

@@ -53,8 +53,8 @@
 _Static_assert(HT_TLS_LIBRARIES_MAX < 256, "the cookie's low byte holds the library index");
 _Static_assert((int) _TLS_UNSEEN_MAX == (int) CAPTURE_TLS_UNSEEN_MAX, "source.h and tls-unseen.h disagree");
 
-/* Per file: four entry probes and the four return probes of one return program. */
-#define TLS_PROBES_PER_FILE 8u
+/* Per file: five entry probes (SSL_do_handshake ties early) and their returns, one return program. */
+#define TLS_PROBES_PER_FILE 10u
 
 typedef struct TlsLibrary {
         char *path;              /* as the process that maps it names it (TLS_LIBRARY) */
@@ -109,10 +109,12 @@ static const struct {
         { "ht_ssl_write",    "SSL_write",    false },
         { "ht_ssl_read_ex",  "SSL_read_ex",  false },
         { "ht_ssl_write_ex", "SSL_write_ex", false },
+        { "ht_ssl_do_handshake", "SSL_do_handshake", false },
         { "ht_ssl_return",   "SSL_read",     true },
         { "ht_ssl_return",   "SSL_write",    true },
         { "ht_ssl_return",   "SSL_read_ex",  true },
         { "ht_ssl_return",   "SSL_write_ex", true },
+        { "ht_ssl_return",   "SSL_do_handshake", true },
 };
 
 /* Where a host without running TLS processes keeps its libssl (Debian/Ubuntu, Fedora...). */

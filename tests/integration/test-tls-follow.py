@@ -167,7 +167,7 @@ def test(ctx):
         expect(t["enabled"] is True and copy1 in paths and copy2 in paths and host_lib in paths
                and t["libraries_attached"] == len(paths),
                f"status.tls.libraries={paths}, expected {host_lib}, {copy1}, {copy2} among them")
-        expect(all(lib["probes"] == 8 for lib in t["libraries"] if lib["path"] in (copy1, copy2)),
+        expect(all(lib["probes"] == 10 for lib in t["libraries"] if lib["path"] in (copy1, copy2)),
                f"probes per followed copy: {t['libraries']}")
         expect(nosym in t["without_symbols"] and nosym not in paths,
                f"status.tls.without_symbols={t['without_symbols']}, expected {nosym}")
