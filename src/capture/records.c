@@ -36,6 +36,10 @@ _Static_assert(SAME(CONN_SEEN_START, HT_CONN_SEEN_START) && SAME(CONN_SYNC_INGRE
                SAME(CONN_SYNC_EGRESS, HT_CONN_SYNC_EGRESS), "ConnInfo.flags and ht_conn_open_event.flags differ");
 _Static_assert(CONN_COMM_LEN == HT_COMM_LEN, "CONN_COMM_LEN and HT_COMM_LEN differ");
 _Static_assert(CONN_TRACKED_DEFAULT >= HT_MAP_CONNS_DEFAULT, "user space would refuse connections the kernel tracks");
+/* The layout tests/integration/htlib.py's read_recording() parses; change both together. */
+_Static_assert(offsetof(struct ht_data_event, direction) == 76 && offsetof(struct ht_data_event, data) == 80,
+               "struct ht_data_event moved: update htlib.read_recording()");
+_Static_assert(offsetof(struct ht_conn_open_event, local_addr) == 48, "struct ht_conn_open_event moved: update htlib.read_recording()");
 
 /* The kernel counters: same names, same order, same number. */
 #define X(id, name, doc) _Static_assert(SAME(KERNEL_COUNTER_##id, HT_CNT_##id), "KERNEL_COUNTER_" #id " and HT_CNT_" #id " differ");

@@ -598,10 +598,13 @@ def read_recording(path):
         if typ == HT_EVENT_CONN_OPEN and n >= 80:
             r["family"], r["local_port"], r["remote_port"], r["role"] = struct.unpack_from("<HHHB", rec, 40)
             r["local_addr"], r["remote_addr"] = rec[48:64], rec[64:80]
-        elif typ == HT_EVENT_DATA and n >= 72:
-            (r["syscall_bytes"], _, r["length"], r["captured"], r["direction"], r["syscall"],
-             r["flags"]) = struct.unpack_from("<QQIIBBB", rec, 40)
-            r["data"] = rec[72:72 + r["captured"]]
+        elif typ == HT_EVENT_DATA and n >= 80:
+            # struct ht_data_event: syscall_bytes, lost_before, lost_other,
+            # length, captured, lost_starts[2], direction, syscall, flags, pad;
+            # data at 80 (asserted in src/capture/records.c).
+            (r["syscall_bytes"], r["lost_before"], r["lost_other"], r["length"], r["captured"],
+             _, _, r["direction"], r["syscall"], r["flags"]) = struct.unpack_from("<QQQIIHHBBB", rec, 40)
+            r["data"] = rec[80:80 + r["captured"]]
         out.append(r)
     return out
 
