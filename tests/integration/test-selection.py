@@ -4,10 +4,9 @@
 through the real BPF programs, with entries read back from journald:
 
 - filters: filter.include.comms / methods and filter.exclude.paths keep
-  exactly the matching exchanges; filter.include.exes keeps a python client
-  whose executable the capability-less daemon can read, and nothing of
-  nginx's worker (another user) or of this test process (capabilities),
-  whose executables it cannot read;
+  exactly the matching exchanges; filter.include.exes (the executable the
+  kernel named at connection time) keeps a python client that has exited
+  and this test process, and nothing of nginx's worker;
 - sampling: sampling.rate=20% logs a share within a wide binomial tolerance,
   and every 5xx (sampling.keep_errors) -- sampled out + logged is exact;
 - rate limit: logged + rate-limited is exactly every exchange, and the
@@ -70,37 +69,26 @@ for _ in range(int(sys.argv[3])):
         if line in (b"\\r\\n", b""):
             break
     f.read(n)
-# Stay alive until the test has seen our entries: the daemon reads
-# /proc/PID/exe when an exchange completes. The test then opens the fifo.
-open(sys.argv[4]).read()
 """
 
 
 def run_exes(ctx, nginx, prefix):
-    """The daemon runs without capabilities, so it can read the executable of a
-    root process only if that process has no capabilities either: the client
-    runs under setpriv with an empty bounding set. nginx's worker runs as
-    nobody: unknown executable, so the include list filters it out."""
-    htlib.require_tools("setpriv")
+    """The kernel names the executable when it first sees a connection, so
+    the include list matches whatever /proc would hide by then: a client that
+    has exited before its exchanges are parsed, and this test process (root
+    with capabilities). nginx's worker is another executable: filtered."""
     daemon = htlib.Daemon(ctx, ["-s", "filter.include.exes=/usr/bin/python3*",
                                 "-s", f"filter.include.paths={prefix}/"], name="exes").start()
-    release = os.path.join(ctx.tmp, "exes-client.fifo")
-    os.mkfifo(release)
-    client = htlib.Proc(ctx, ["setpriv", "--bounding-set=-all", "--inh-caps=-all", "/usr/bin/python3", "-c",
-                              CLIENT, str(nginx.port), f"{prefix}/e", "4", release], "exes-client")
-    requests(nginx.port, [f"{prefix}/e"] * 3)   # this process: root with capabilities, so unknown
-    # The client stays alive until its 4 entries are in the journal (the
-    # deadline only bounds a failure, which the checks below then report).
-    htlib.journal_wait(daemon.pid, f"SERVER_PORT={nginx.port}", "HTTP_ROLE=client", expected=4, timeout=60)
-    with open(release, "w"):
-        pass
+    client = htlib.Proc(ctx, ["/usr/bin/python3", "-c", CLIENT, str(nginx.port), f"{prefix}/e", "4"],
+                        "exes-client")
     ensure(client.popen.wait(60) == 0, f"the python client failed: {client.stderr_text()[-2000:]}")
+    requests(nginx.port, [f"{prefix}/e"] * 3)
     daemon.stop()
     got = entries(daemon, nginx.port)
     roles = sorted(e.get("HTTP_ROLE") for e in got)
-    expect(roles == ["client"] * 4,
-           f"exes: roles {roles}, expected 4 client entries (the capability-less python client) and none "
-           f"from nginx's worker or this test process")
+    expect(roles == ["client"] * 7,
+           f"exes: roles {roles}, expected 7 client entries (the exited python client's 4 and this "
+           f"process's 3) and none from nginx's worker")
 
 
 def run_sampling(ctx, nginx, prefix):
