@@ -94,6 +94,50 @@ else
         bad "journalctl -x shows no catalog text"
 fi
 
+# ---- a socket unit with Accept=yes (issue 15 item 1, docs/sockets.md) ----
+# systemd accepts, then the per-connection service gets the socket as fds 0
+# and 1: one connection, each keep-alive exchange one complete entry (not a
+# "request not seen" half for fd 1 and a "no response" half for fd 0).
+cat >/run/ht-accept-server.py <<'PY'
+import os, sys
+rf = os.fdopen(0, "rb", buffering=65536)
+while True:
+    head = b""
+    while not head.endswith(b"\r\n\r\n"):
+        line = rf.readline()
+        if not line:
+            sys.exit(0)
+        head += line
+    os.write(1, b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello")
+PY
+cat >/run/systemd/system/ht-accept.socket <<'UNIT'
+[Socket]
+ListenStream=127.0.0.1:8090
+Accept=yes
+UNIT
+cat >/run/systemd/system/ht-accept@.service <<'UNIT'
+[Service]
+ExecStart=/usr/bin/python3 /run/ht-accept-server.py
+StandardInput=socket
+StandardOutput=socket
+StandardError=journal
+UNIT
+systemctl daemon-reload
+if systemctl start ht-accept.socket; then
+        curl -s -o /dev/null -o /dev/null http://127.0.0.1:8090/accept-1 http://127.0.0.1:8090/accept-2 \
+                || bad "curl to the Accept=yes service failed"
+        acc() { journalctl -q --no-pager -u http-tracer.service SERVER_PORT=8090 HTTP_ROLE=server "$@" -o cat; }
+        if wait_for 20 journal_has SERVER_PORT=8090 HTTP_ROLE=server HTTP_TARGET=/accept-2 HTTP_STATUS=200 &&
+           [ "$(acc HTTP_STATUS=200 | wc -l)" -eq 2 ] && [ "$(acc | wc -l)" -eq 2 ] &&
+           journal_has SERVER_PORT=8090 HTTP_ROLE=server HTTP_TARGET=/accept-1 HTTP_STATUS=200; then
+                pass "Accept=yes service (socket on fds 0 and 1): one complete entry per exchange"
+        else
+                bad "Accept=yes service: server entries on port 8090: $(acc | tr '\n' '|')"
+        fi
+else
+        bad "cannot start ht-accept.socket"
+fi
+
 # ---- journald ForwardToSyslog=yes (docs/forwarding.md recipe 1) ----
 # Nothing is configured: Debian builds journald with ForwardToSyslog=yes,
 # and journald sends each entry to /run/systemd/journal/syslog whenever
