@@ -77,7 +77,11 @@ def test(ctx):
     counts = daemon.stats or {}
     log(f"daemon statistics: parse_errors={counts.get('parse_errors')} "
         f"headers_incomplete={counts.get('headers_incomplete')}")
-    expect(counts.get("parse_errors", 0) == 0, f"parse_errors={counts.get('parse_errors')}")
+    # The daemon traces the whole host: its parse_errors counter also counts
+    # whatever else runs here (another test, a benchmark). This port's own
+    # parse errors are entries.
+    bad = [e.get("HTTP_PARSE_ERROR") for e in entries if "HTTP_PARSE_ERROR" in e]
+    expect(not bad, f"parse errors on port {h2port}: {bad}")
 
 
 if __name__ == "__main__":
