@@ -34,26 +34,7 @@ while go != "now" and not os.path.exists(go):
     time.sleep(0.05)
 import http.server, ssl
 
-class H(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def do_GET(self):
-        status = 200 if self.path.startswith("/ok") else 404
-        body = b"hello\n"
-        self.send_response(status)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *a):
-        pass
-
-ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-ctx.load_cert_chain(cert, key)
-srv = http.server.HTTPServer(("127.0.0.1", port), H)
-srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
-srv.serve_forever()
-'''
+''' + tlslib.PY_SERVER_BODY
 
 CAP_SYS_PTRACE, CAP_SYS_ADMIN = 19, 21
 

@@ -59,3 +59,30 @@ def get(s, port, target):
         htlib.ensure(chunk, "server closed inside a response body")
         body += chunk
     return int(lines[0].split()[1]), body
+
+
+# The rest of a python3 HTTPS server script (http.server over ssl) for the
+# tests that need one in a process of its own: the script's head imports
+# http.server and ssl (when it wants: test-tls-follow waits first) and sets
+# port, cert and key. GET /ok... answers 200, anything else 404, keep-alive.
+PY_SERVER_BODY = r'''
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self):
+        status = 200 if self.path.startswith("/ok") else 404
+        body = b"hello\n"
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *a):
+        pass
+
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(cert, key)
+srv = http.server.HTTPServer(("127.0.0.1", port), H)
+srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+srv.serve_forever()
+'''
