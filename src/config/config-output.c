@@ -243,8 +243,10 @@ static void put_values_help(FILE *f, const ConfigSetting *s) {
                         [CHECK_QUERY_NAME] = "parameter names",
                         [CHECK_ABSOLUTE_PATH] = "absolute paths",
                         [CHECK_MASK] = "strings",
+                        [CHECK_DURATION] = "durations (5ms, 2500ms, 1s)",
+                        [CHECK_ROUTE_TEMPLATE] = "route templates (/api/users/*, /static/**)",
                 };
-                fprintf(f, "a list of %s", what[s->check]);
+                fprintf(f, "a list of %s", s->check < ELEMENTSOF(what) && what[s->check] ? what[s->check] : "strings");
                 break;
         }
         case CONFIG_PIDS:

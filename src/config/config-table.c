@@ -208,6 +208,38 @@ const ConfigSetting config_settings[] = {
         { "stats.interval", CONFIG_DURATION, offsetof(Config, stats.interval_ns), "5min",
           0, 86400 * NSEC_PER_SEC, 0,
           .description = "How often capture statistics (drops, gaps, counts) are logged; 0 turns them off." },
+
+        /*
+         * The service table (requests, errors, latency per unit, role and route) counts every
+         * exchange the filters let through, whatever these say; they choose what is written
+         * where, and the table's bounds. docs/metrics.md.
+         */
+        { "metrics.enabled", CONFIG_BOOL, offsetof(Config, metrics.enabled), "no",
+          .description = "Write the RED metrics for node_exporter's textfile collector (http-tracer.prom in metrics.textfile_directory)." },
+        /* Debian's prometheus-node-exporter reads this directory (its --collector.textfile.directory). */
+        { "metrics.textfile_directory", CONFIG_STRING, offsetof(Config, metrics.textfile_directory),
+          "/var/lib/prometheus/node-exporter", .check = CHECK_ABSOLUTE_PATH,
+          .description = "Directory the metrics textfile is written to (atomically: a temporary file, then rename)." },
+        /* node_exporter's and Prometheus's usual scrape interval. */
+        { "metrics.interval", CONFIG_DURATION, offsetof(Config, metrics.interval_ns), "15s",
+          1 * NSEC_PER_SEC, 3600 * NSEC_PER_SEC, 0,
+          .description = "How often the metrics textfile is written." },
+        { "metrics.routes", CONFIG_STRINGS, offsetof(Config, metrics.routes), "",
+          .check = CHECK_ROUTE_TEMPLATE,
+          .description = "Route templates such as /api/users/* (one segment) or /static/** (the rest), tried in order before the heuristic; at most 256." },
+        /* Prometheus's default buckets (client libraries' DefBuckets). Bounds cannot change under running counters. */
+        { "metrics.buckets", CONFIG_STRINGS, offsetof(Config, metrics.buckets),
+          "5ms,10ms,25ms,50ms,100ms,250ms,500ms,1s,2500ms,5s,10s",
+          .flags = CONFIG_RESTART, .check = CHECK_DURATION,
+          .description = "Upper bounds (le) of the request duration histogram, ascending; at most 32." },
+        /* Each row is a set of series; 64 services with both roles covers a host, and bounds hostile comm names. */
+        { "metrics.services_max", CONFIG_UINT, offsetof(Config, metrics.services_max), "64",
+          1, 4096, CONFIG_RESTART,
+          .description = "Rows of (unit, role) counted; exchanges of further services are counted under unit \"other\"." },
+        /* Per row: what stands between hostile paths and a label explosion. */
+        { "metrics.routes_max", CONFIG_UINT, offsetof(Config, metrics.routes_max), "32",
+          1, 1024, CONFIG_RESTART,
+          .description = "Distinct routes per service from the heuristic (templates come on top); further ones are counted as route \"other\"." },
 };
 
 const size_t config_settings_n = ELEMENTSOF(config_settings);

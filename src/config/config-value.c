@@ -238,6 +238,13 @@ static const char *check_string(ConfigCheck check, const char *v) {
                         if ((unsigned char) *p < 0x20 || *p == 0x7f)
                                 return "control character in mask";
                 return NULL;
+        case CHECK_DURATION: {
+                uint64_t ns;
+
+                if (parse_duration_ns(v, &ns) < 0 || ns == 0)
+                        return "must be a duration above 0 (5ms, 2500ms, 1s)";
+                return NULL;
+        }
         case CHECK_NONE:
                 return NULL;
         default:

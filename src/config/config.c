@@ -481,6 +481,32 @@ int config_verify(const Config *c, Diagnostics *d) {
                 if (r < 0)
                         return r;
         }
+        if (c->metrics.enabled && !c->metrics.textfile_directory[0]) {
+                Where w = SRC_WHERE("metrics.textfile_directory");
+                ret = config_error_at(d, &w, "metrics.enabled needs metrics.textfile_directory");
+        }
+        if (c->metrics.routes.n > CONFIG_METRICS_ROUTES_MAX) {
+                Where w = SRC_WHERE("metrics.routes");
+                ret = config_error_at(d, &w, "metrics.routes: %zu templates, at most %u", c->metrics.routes.n,
+                                      CONFIG_METRICS_ROUTES_MAX);
+        }
+        if (c->metrics.buckets.n == 0 || c->metrics.buckets.n > CONFIG_METRICS_BUCKETS_MAX) {
+                Where w = SRC_WHERE("metrics.buckets");
+                ret = config_error_at(d, &w, "metrics.buckets: %zu bounds, expected 1 to %u", c->metrics.buckets.n,
+                                      CONFIG_METRICS_BUCKETS_MAX);
+        }
+        for (size_t i = 1; i < c->metrics.buckets.n; i++) {
+                uint64_t a = 0, b = 0;
+
+                (void) parse_duration_ns(c->metrics.buckets.items[i - 1], &a);
+                (void) parse_duration_ns(c->metrics.buckets.items[i], &b);
+                if (b <= a) {
+                        Where w = SRC_WHERE("metrics.buckets");
+                        ret = config_error_at(d, &w, "metrics.buckets: %s is not above %s (bounds are ascending)",
+                                              c->metrics.buckets.items[i], c->metrics.buckets.items[i - 1]);
+                        break;
+                }
+        }
 #undef SRC_WHERE
         return ret == -ENOMEM ? ret : ret < 0 ? -EINVAL : 0;
 }

@@ -110,6 +110,11 @@ typedef struct ConfigSource {
 /* Entries per list setting at most: bounds the kernel filter maps (filter.h) and our memory. */
 #define CONFIG_LIST_MAX 4096u
 
+/* metrics.routes entries at most (= ROUTE_TEMPLATES_MAX, select/route-fold.h, which asserts it). */
+#define CONFIG_METRICS_ROUTES_MAX 256u
+/* metrics.buckets entries at most: each is a series per route. */
+#define CONFIG_METRICS_BUCKETS_MAX 32u
+
 /* Index into Config.fields.priority: one entry per kind of traffic entry. */
 typedef enum PriorityClass {
         PRIORITY_1XX,
@@ -193,6 +198,15 @@ typedef struct Config {
         struct {
                 uint64_t interval_ns;         /* 0: no periodic statistics */
         } stats;
+        struct {
+                bool enabled;                 /* write the node_exporter textfile */
+                char *textfile_directory;
+                uint64_t interval_ns;         /* how often the textfile is written */
+                StringList routes;            /* route templates (select/route-fold.h), first match wins */
+                StringList buckets;           /* histogram bounds: durations, ascending */
+                uint64_t services_max;        /* (unit, role) rows */
+                uint64_t routes_max;          /* heuristic routes per row */
+        } metrics;
 
         /* Where each setting's value came from, indexed like config_settings[]. */
         ConfigSource *sources;
@@ -242,12 +256,14 @@ typedef enum ConfigCheck {
         CHECK_HEADER_NAME,
         CHECK_ABSOLUTE_PATH,
         CHECK_MASK,
+        CHECK_DURATION,
         _CHECK_CONSUMER_FIRST,
         CHECK_QUERY_NAME = _CHECK_CONSUMER_FIRST,  /* select/redact.c */
         CHECK_SYSLOG_TARGET,                       /* output/output.c, and the three below */
         CHECK_SYSLOG_FORMAT,
         CHECK_SYSLOG_FACILITY,
         CHECK_SYSLOG_SEVERITY,
+        CHECK_ROUTE_TEMPLATE,                      /* select/route-fold.c */
         _CONFIG_CHECK_MAX,
 } ConfigCheck;
 

@@ -13,11 +13,15 @@
 #include "basic/strv.h"
 #include "config/diagnostics.h"
 #include "daemon/settings.h"
+#include "select/route-fold.h"
 
 int settings_register_checks(void) {
         int r;
 
         r = redactor_register_config_checks();
+        if (r < 0)
+                return r;
+        r = route_fold_register_config_checks();
         if (r < 0)
                 return r;
         return output_register_config_checks();

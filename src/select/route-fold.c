@@ -63,6 +63,14 @@ const char *route_template_check(const char *t) {
         return NULL;
 }
 
+int route_fold_register_config_checks(void) {
+        static const ConfigConsumerCheck checks[] = {
+                { CHECK_ROUTE_TEMPLATE, route_template_check },
+                {}
+        };
+        return config_register_checks(checks);
+}
+
 static int template_parse(const char *t, Template *ret) {
         const char *p;
 

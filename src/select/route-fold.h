@@ -34,6 +34,7 @@
 #include <stddef.h>
 
 #include "basic/macro.h"
+#include "config/configuration.h"
 
 /* A route label at most (bytes, NUL excluded): templates and folded routes alike. */
 #define ROUTE_LEN_MAX 128u
@@ -45,6 +46,7 @@
 #define ROUTE_SEGMENT_MAX 64u
 /* metrics.routes entries at most: each is a series per service, and a template is tried per exchange. */
 #define ROUTE_TEMPLATES_MAX 256u
+_Static_assert(ROUTE_TEMPLATES_MAX == CONFIG_METRICS_ROUTES_MAX, "metrics.routes is checked at load");
 
 typedef struct RouteFold RouteFold;
 
@@ -55,6 +57,8 @@ typedef struct RouteFold RouteFold;
  * configuration's diagnostics (CHECK_ROUTE_TEMPLATE).
  */
 const char *route_template_check(const char *t);
+/* Registers route_template_check() for metrics.routes with the configuration layer. */
+int route_fold_register_config_checks(void);
 
 /*
  * route_fold_new() - the templates to try, in order (copied)
