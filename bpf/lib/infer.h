@@ -95,6 +95,41 @@ static __always_inline int ht_infer_h2_headers(const unsigned char *b, unsigned 
         return 0;
 }
 
+/*
+ * Mid-stream, the operation that carries a HEADERS frame often starts with
+ * small connection-control frames the sender flushed with it: gRPC puts a
+ * WINDOW_UPDATE or a PING (or its ACK) ahead of a call's HEADERS, nghttp2 a
+ * SETTINGS ACK. If b[0..n) begins with one of the fixed-length frames a
+ * sender writes on its own (WINDOW_UPDATE, PING, SETTINGS ACK, RST_STREAM,
+ * PRIORITY) with a strict header (its exact length, no flags but PING's and
+ * SETTINGS' ACK, the stream id its type requires, reserved bit clear),
+ * returns its size on the wire (header + payload), so that the caller can
+ * look for a HEADERS frame behind it with ht_infer_h2_headers(); else 0.
+ * Like ht_infer_h2_headers(), only meaningful mid-stream.
+ */
+static __always_inline unsigned ht_infer_h2_control_len(const unsigned char *b, unsigned n) {
+        unsigned len, stream0;
+
+        if (n < 9 || b[0] != 0 || b[1] != 0 || (b[5] & 0x80))
+                return 0;
+        len = b[2];
+        stream0 = !b[5] && !b[6] && !b[7] && !b[8];
+        switch (b[3]) {
+        case 0x08: /* WINDOW_UPDATE: any stream */
+                return len == 4 && b[4] == 0 ? 13 : 0;
+        case 0x06: /* PING, PING ACK */
+                return len == 8 && (b[4] & ~0x01) == 0 && stream0 ? 17 : 0;
+        case 0x04: /* SETTINGS ACK (a SETTINGS with entries is no frame a sender adds on its own) */
+                return len == 0 && b[4] == 0x01 && stream0 ? 9 : 0;
+        case 0x03: /* RST_STREAM */
+                return len == 4 && b[4] == 0 && !stream0 ? 13 : 0;
+        case 0x02: /* PRIORITY */
+                return len == 5 && b[4] == 0 && !stream0 ? 14 : 0;
+        default:
+                return 0;
+        }
+}
+
 static __always_inline int ht_infer_protocol(const unsigned char *b, unsigned n) {
         if (n < 4)
                 return HT_INFER_UNKNOWN;

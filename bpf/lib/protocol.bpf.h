@@ -76,6 +76,61 @@ static __always_inline void midstream_tail(struct ht_conn *c, __u64 first, __u64
 }
 
 /*
+ * Control frames looked past for a HEADERS frame mid-stream: gRPC flushes at
+ * most a WINDOW_UPDATE and a PING (or PING ACK) ahead of a call's HEADERS; a
+ * third leaves room for a SETTINGS ACK. Each costs one read of
+ * HT_INFER_BYTES, and only for operations that begin with such a frame.
+ */
+#define HT_H2_CONTROL_SKIP_MAX 3
+
+/* The bytes ht_infer_h2_behind_control() looks at: a type of known size for a global function's argument. */
+struct ht_infer_window {
+        unsigned char b[HT_INFER_BYTES];
+};
+
+/*
+ * Mid-stream: the first HT_INFER_BYTES of the operation's bytes at first
+ * (avail readable there) are in w and name no protocol. If they begin with
+ * HTTP/2 control frames (ht_infer_h2_control_len()), look behind them, within
+ * the readable bytes, for a HEADERS frame that begins a request or response.
+ * Returns HT_INFER_HTTP2_REQUEST/_RESPONSE or HT_INFER_UNKNOWN; w is
+ * clobbered. A global function, verified once rather than in each of the
+ * programs that classify connections (inlined, its loop of reads took them
+ * past the verifier's limit).
+ */
+__attribute__((noinline)) int ht_infer_h2_behind_control(struct ht_infer_window *w, __u64 first, __u64 avail) {
+        __u64 off = 0;
+
+        if (!w)
+                return HT_INFER_UNKNOWN;
+        for (int i = 0; i < HT_H2_CONTROL_SKIP_MAX; i++) {
+                unsigned k = ht_infer_h2_control_len(w->b, HT_INFER_BYTES);
+                __u64 n;
+                int r;
+
+                if (k == 0)
+                        return HT_INFER_UNKNOWN;
+                off += k;
+                /* a HEADERS frame header and the first byte of its block */
+                if (off + 10 > avail)
+                        return HT_INFER_UNKNOWN;
+                n = avail - off < HT_INFER_BYTES ? avail - off : HT_INFER_BYTES;
+                barrier_var(n);
+                if (n > HT_INFER_BYTES)
+                        return HT_INFER_UNKNOWN;
+                __builtin_memset(w->b, 0, HT_INFER_BYTES);
+                if (bpf_probe_read_user(w->b, n, (const void *) (first + off)) < 0) {
+                        count(HT_CNT_READ_FAULTS, 1);
+                        return HT_INFER_UNKNOWN;
+                }
+                r = ht_infer_h2_headers(w->b, n);
+                if (r != 0)
+                        return r;
+        }
+        return HT_INFER_UNKNOWN;
+}
+
+/*
  * Classify a connection from the first bytes of an operation (first, avail
  * of them readable there, in user memory); true if it is traced now.
  * *ret_prefix is set to the number of stashed bytes from earlier operations
@@ -171,6 +226,9 @@ static __always_inline bool protocol_infer(struct ht_conn *c, __u64 first, __u64
                 mine = n;
                 r = ht_infer_protocol(b, n);
         }
+        if (!from_start && prev == 0 && r == HT_INFER_UNKNOWN && n == HT_INFER_BYTES)
+                /* b holds this operation's first bytes: HEADERS behind control frames sent with them */
+                r = ht_infer_h2_behind_control((struct ht_infer_window *) b, first, avail);
         protocol = protocol_of(r, from_start);
 
         if (protocol != HT_PROTO_UNKNOWN) {

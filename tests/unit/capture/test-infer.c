@@ -75,6 +75,42 @@ static void test_h2_headers(void **state) {
         assert_int_equal(infer("\0\0\x12\x01\x2c\0\0\0\x05\x01\0\0\0\0\x0f", 15), HT_INFER_UNKNOWN);
 }
 
+/* Control frames sent ahead of a HEADERS in one write (gRPC, nghttp2), looked past mid-stream. */
+static void test_h2_control_len(void **state) {
+        const unsigned char *b;
+#define CTL(s) ht_infer_h2_control_len((const unsigned char *) (s), sizeof(s) - 1)
+        /* gRPC's client: WINDOW_UPDATE on stream 0, then on a stream; PING and its ACK */
+        assert_int_equal(CTL("\0\0\x04\x08\0\0\0\0\0\0\0\0\x05"), 13);
+        assert_int_equal(CTL("\0\0\x04\x08\0\0\0\0\x03\0\0\0\x05"), 13);
+        assert_int_equal(CTL("\0\0\x08\x06\0\0\0\0\0\0\0\0\0\0\0\0\0"), 17);
+        assert_int_equal(CTL("\0\0\x08\x06\x01\0\0\0\0\0\0\0\0\0\0\0\0"), 17);
+        /* SETTINGS ACK, RST_STREAM, PRIORITY */
+        assert_int_equal(CTL("\0\0\0\x04\x01\0\0\0\0"), 9);
+        assert_int_equal(CTL("\0\0\x04\x03\0\0\0\0\x03\0\0\0\x08"), 13);
+        assert_int_equal(CTL("\0\0\x05\x02\0\0\0\0\x03\0\0\0\x01\x0f"), 14);
+        /* not: a SETTINGS with entries, a PING on a stream, a long WINDOW_UPDATE, a flagged one,
+         * the reserved bit, an RST_STREAM on stream 0, HEADERS, DATA, too short, text */
+        assert_int_equal(CTL("\0\0\x06\x04\0\0\0\0\0\0\x03\0\0\0\x64"), 0);
+        assert_int_equal(CTL("\0\0\x08\x06\0\0\0\0\x01\0\0\0\0\0\0\0\0"), 0);
+        assert_int_equal(CTL("\0\0\x05\x08\0\0\0\0\0\0\0\0\x05\0"), 0);
+        assert_int_equal(CTL("\0\0\x04\x08\x01\0\0\0\0\0\0\0\x05"), 0);
+        assert_int_equal(CTL("\0\0\x04\x08\0\x80\0\0\0\0\0\0\x05"), 0);
+        assert_int_equal(CTL("\0\0\x04\x03\0\0\0\0\0\0\0\0\x08"), 0);
+        assert_int_equal(CTL("\0\0\x1d\x01\x05\0\0\0\x01\x82\x84\x86\x41\x8a\x08\x9d"), 0);
+        assert_int_equal(CTL("\0\0\x04\x00\0\0\0\0\x01" "abcd"), 0);
+        assert_int_equal(CTL("\0\0\x04\x08\0\0\0\0"), 0);
+        assert_int_equal(CTL("GET / HTTP/1.1\r\n"), 0);
+#undef CTL
+        /* what the kernel does with them: gRPC's WINDOW_UPDATE + PING, then a call's HEADERS */
+        b = (const unsigned char *) "\0\0\x04\x08\0\0\0\0\0\0\0\0\x05"
+                                    "\0\0\x08\x06\0\0\0\0\0\0\0\0\0\0\0\0\x2a"
+                                    "\0\0\x09\x01\x04\0\0\0\x05\x83\x86\xc5\xc4\xc3";
+        assert_int_equal(ht_infer_protocol(b, 16), HT_INFER_UNKNOWN);
+        assert_int_equal(ht_infer_h2_control_len(b, 16), 13);
+        assert_int_equal(ht_infer_h2_control_len(b + 13, 16), 17);
+        assert_int_equal(ht_infer_h2_headers(b + 30, 15), HT_INFER_HTTP2_REQUEST);
+}
+
 static void test_not_http(void **state) {
         /* TLS ClientHello and application data, ssh banner */
         assert_int_equal(infer("\x16\x03\x01\x02\x00\x01\x00\x01", 8), HT_INFER_OTHER);
@@ -128,6 +164,7 @@ int main(void) {
                 cmocka_unit_test(test_responses),
                 cmocka_unit_test(test_h2_server_settings),
                 cmocka_unit_test(test_h2_headers),
+                cmocka_unit_test(test_h2_control_len),
                 cmocka_unit_test(test_not_http),
                 cmocka_unit_test(test_short),
                 cmocka_unit_test(test_partial),
