@@ -24,6 +24,7 @@
 #include "daemon/settings.h"
 #include "output/output.h"
 #include "protocols/registry.h"
+#include "views/report.h"
 
 extern char **environ;
 
@@ -115,7 +116,9 @@ static void help(void) {
                "     --generate-config      Print a complete commented default configuration\n\n"
                "  status [--json]           Show the running daemon's state and counters\n"
                "  reload                    Have the running daemon re-read its configuration\n"
-               "  stats-reset               Zero the running daemon's counters\n\n"
+               "  stats-reset               Zero the running daemon's counters\n"
+               "  report [--json] [--html=FILE] [--since=TIME] [MATCHES...]\n"
+               "                            Per service and route: counts, errors, latency, from the journal\n\n"
                "Query entries with, e.g.: journalctl SYSLOG_IDENTIFIER=http-tracer HTTP_STATUS=404\n",
                "http-tracer", protocol_registry_describe(protocols, sizeof(protocols)),
                (unsigned) setting_default("capture.payload_size"), CONFIG_PAYLOAD_SIZE_MAX,
@@ -271,6 +274,8 @@ static int run(int argc, char *argv[]) {
         ManagerOptions o;
         int r;
 
+        if (argc >= 2 && streq(argv[1], "report"))
+                return report_main(argc - 1, argv + 1);
         if (argc >= 2 && (streq(argv[1], "status") || streq(argv[1], "reload") || streq(argv[1], "stats-reset"))) {
                 bool json = argc == 3 && streq(argv[2], "--json") && streq(argv[1], "status");
 

@@ -42,8 +42,10 @@ import sys
 # -> connection -> protocol -> selection -> output) except for capture: the
 # sources call the connection layer with decoded calls (as journald's inputs
 # each call one dispatcher), so capture/ sits above conn/ and protocols/,
-# which know no source.
-FLOW = ['basic', 'config', 'conn', 'protocols', 'capture', 'select', 'output', 'daemon']
+# which know no source. views/ (`report`, `top`) reads what the outputs wrote
+# (the journal) or what the daemon answers; the daemon's main() runs them, so
+# they sit below daemon/ and are handed the control-socket call.
+FLOW = ['basic', 'config', 'conn', 'protocols', 'capture', 'select', 'output', 'views', 'daemon']
 
 # Folders of src/ that hold no C (installed data).
 NOT_CODE = {'catalog'}
