@@ -51,9 +51,11 @@
         X(exchanges_rate_limited) /* refused by the rate limit: reported in summary entries */ \
         \
         /* outputs */ \
-        X(entries_written)        /* entries accepted by the sink (journald socket, stdout...) */ \
-        X(entries_queued)         /* currently waiting in the output queue */ \
-        X(entries_dropped)        /* given up: queue full, sink gone */ \
+        X(entries_written)        /* exchange entries accepted by the sink (journald socket, stdout...) */ \
+        X(entries_queued)         /* entries of either kind waiting in the output queues now */ \
+        X(entries_dropped)        /* exchange entries given up: queue full, sink gone */ \
+        X(daemon_entries_written) /* the daemon's own entries (statistics, drop warnings, summaries) accepted */ \
+        X(daemon_entries_dropped) /* the daemon's own entries given up */ \
         X(output_errors)          /* send/write failures */ \
         X(fields_truncated)       /* values cut to their length limit */ \
         X(fields_dropped)         /* header fields not logged: over FORMAT_HEADER_FIELDS_MAX per entry */ \

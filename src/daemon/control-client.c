@@ -355,6 +355,8 @@ int control_status_print(FILE *f, const char *response, bool json) {
                                 strna(json_value_string(json_object_get(o, "name"))),
                                 strna(json_value_string(json_object_get(o, "target"))), get_u64(o, "written"),
                                 get_u64(o, "queued"), get_u64(o, "dropped"), get_u64(o, "errors"));
+                        if (get_u64(o, "daemon_dropped") > 0)
+                                fprintf(f, ", %" PRIu64 " of its own entries dropped", get_u64(o, "daemon_dropped"));
                         if (get_u64(o, "reconnects") > 0)
                                 fprintf(f, ", %" PRIu64 " reconnects", get_u64(o, "reconnects"));
                         if (get_u64(o, "truncated") > 0)

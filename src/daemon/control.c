@@ -239,6 +239,8 @@ static void build_status(JsonBuild *b, ControlServer *s, const ControlStatus *st
                 json_build_string(b, "target", o->target);
                 json_build_u64(b, "written", o->written);
                 json_build_u64(b, "dropped", o->dropped);
+                json_build_u64(b, "daemon_written", o->daemon_written);
+                json_build_u64(b, "daemon_dropped", o->daemon_dropped);
                 json_build_u64(b, "errors", o->errors);
                 json_build_u64(b, "queued", o->queued);
                 json_build_u64(b, "reconnects", o->reconnects);

@@ -25,6 +25,7 @@
 #include "capture/records.h"
 #include "conn/conn.h"
 #include "daemon/control.h"
+#include "daemon/drop-report.h"
 #include "daemon/filter-upkeep.h"
 #include "daemon/manager.h"
 #include "daemon/statistics-log.h"
@@ -67,9 +68,7 @@ struct Manager {
 
         uint64_t kernel[_KERNEL_COUNTER_MAX];       /* last read of the kernel's counters, since kernel_base */
         uint64_t kernel_base[_KERNEL_COUNTER_MAX];  /* their raw values at the last stats-reset */
-        uint64_t drops_reported;
-        uint64_t sink_dropped_reported[OUTPUT_SINKS_MAX];
-        uint64_t sink_reconnects_logged[OUTPUT_SINKS_MAX];
+        DropReport drops;                   /* what the drop warnings said so far */
         /* at stop: what was tracked before the pending connections were finished, for the last statistics */
         size_t final_conns, final_memory;
         bool final_known;
@@ -149,7 +148,8 @@ static bool select_exchange(Manager *m, const Exchange *x) {
 }
 
 /* Send the daemon's own entry in m->own to every output; failures are the outputs' counted drops. */
-static void emit_own_entry(Manager *m, int format_result, const char *what) {
+static void emit_own_entry(void *userdata, int format_result, const char *what) {
+        Manager *m = ASSERT_PTR(userdata);
         int r = format_result;
 
         if (r >= 0)
@@ -385,10 +385,8 @@ static int on_control_stats_reset(void *userdata, const ControlPeer *peer) {
         if (m->tracer)
                 (void) bpf_tracer_read_counters(m->tracer, m->kernel_base);
         memset(m->kernel, 0, sizeof(m->kernel));
-        m->drops_reported = 0;
         output_stats_reset(m->output);
-        memset(m->sink_dropped_reported, 0, sizeof(m->sink_dropped_reported));
-        memset(m->sink_reconnects_logged, 0, sizeof(m->sink_reconnects_logged));
+        drop_report_reset(&m->drops);
         log_info("Statistics reset (by pid %d).", (int) peer->pid);
         return 0;
 }
@@ -456,74 +454,11 @@ static int on_drain_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-/*
- * Would a drop warning on stderr be a second copy? Under systemd stderr is
- * the journal, where the structured warning lands too (with the journal
- * output): `journalctl -u http-tracer` would show each one twice. In a
- * terminal, or without the journal output, the stderr line is kept.
- */
-static bool drop_warning_on_stderr(Manager *m) {
-        const OutputSinkStats *sinks;
-        size_t n;
-
-        if (!log_stderr_is_journal())
-                return true;
-        n = output_sinks(m->output, &sinks);
-        for (size_t i = 0; i < n; i++)
-                if (strcmp(sinks[i].name, "journal") == 0)
-                        return false;
-        return true;
-}
-
 /* Warn about what was dropped since the last report: in the kernel, and per output. */
 static void report_drops(Manager *m) {
-        const OutputSinkStats *sinks;
-        bool on_stderr = drop_warning_on_stderr(m);
-        size_t n;
-
-        if (m->tracer && read_kernel(m) >= 0 &&
-            m->kernel[KERNEL_COUNTER_RINGBUF_DROPS] > m->drops_reported) {
-                FormatDrops d = {
-                        .reason = FORMAT_DROP_RING_BUFFER,
-                        .dropped = m->kernel[KERNEL_COUNTER_RINGBUF_DROPS] - m->drops_reported,
-                        .total = m->kernel[KERNEL_COUNTER_RINGBUF_DROPS],
-                };
-
-                if (on_stderr)
-                        log_warning("%" PRIu64 " records dropped in the kernel since the last report: the ring buffer was full. "
-                                    "Their bytes are reported as gaps; affected exchanges are flagged.", d.dropped);
-                emit_own_entry(m, format_drops(&m->own, &d), "drop warning");
-                m->drops_reported = m->kernel[KERNEL_COUNTER_RINGBUF_DROPS];
-        }
-
-        /* Which output dropped: each sink counts its own losses. */
-        n = output_sinks(m->output, &sinks);
-
-        /* A receiver that went away and came back (journald restarted): said once per reconnection. */
-        for (size_t i = 0; i < n; i++)
-                if (sinks[i].reconnects > m->sink_reconnects_logged[i]) {
-                        log_notice("Reconnected to the %s output (%s): %" PRIu64 " time(s) since start or stats-reset.",
-                                   sinks[i].name, sinks[i].target, sinks[i].reconnects);
-                        m->sink_reconnects_logged[i] = sinks[i].reconnects;
-                }
-
-        for (size_t i = 0; i < n; i++)
-                if (sinks[i].dropped > m->sink_dropped_reported[i]) {
-                        FormatDrops d = {
-                                .reason = FORMAT_DROP_OUTPUT_QUEUE,
-                                .dropped = sinks[i].dropped - m->sink_dropped_reported[i],
-                                .total = sinks[i].dropped,
-                                .output = sinks[i].name,
-                        };
-
-                        if (on_stderr)
-                                log_warning("%" PRIu64 " entries dropped since the last report: the %s output (%s) "
-                                            "did not keep up (queue full or receiver gone).",
-                                            d.dropped, sinks[i].name, sinks[i].target);
-                        /* Reported up to here before sending: if this warning is dropped too, the next one says so. */
-                        m->sink_dropped_reported[i] = d.total;
-                        emit_own_entry(m, format_drops(&m->own, &d), "drop warning");
-                }
+        if (m->tracer)
+                (void) read_kernel(m);
+        drop_report_run(&m->drops, m->output, m->tracer ? m->kernel : NULL, &m->own, emit_own_entry, m);
 }
 
 /* The periodic statistics entry (stats.interval; with force, now: at stop). */

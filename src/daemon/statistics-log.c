@@ -19,7 +19,8 @@ void statistics_log(const Stats *s, const uint64_t kernel[static _KERNEL_COUNTER
                  " uncorrelated=%" PRIu64 " exchanges_lost=%" PRIu64 " messages_lost=%" PRIu64 " closes_lost=%" PRIu64
                  " parse_errors=%" PRIu64
                  " ringbuf_drops=%" PRIu64 " bytes_lost=%" PRIu64 " entries_written=%" PRIu64
-                 " entries_dropped=%" PRIu64 " output_errors=%" PRIu64 " records_orphan=%" PRIu64
+                 " entries_dropped=%" PRIu64 " daemon_entries_written=%" PRIu64 " daemon_entries_dropped=%" PRIu64
+                 " output_errors=%" PRIu64 " records_orphan=%" PRIu64
                  " records_invalid=%" PRIu64 " conns_opened=%" PRIu64 " conns_refused=%" PRIu64
                  " memory_refused=%" PRIu64
                  " map_full=%" PRIu64 " filtered=%" PRIu64 " sampled_out=%" PRIu64 " rate_limited=%" PRIu64
@@ -29,7 +30,8 @@ void statistics_log(const Stats *s, const uint64_t kernel[static _KERNEL_COUNTER
                  s->exchanges_uncorrelated,
                  s->exchanges_lost, s->messages_lost, kernel[KERNEL_COUNTER_CLOSES_LOST],
                  s->parse_errors, kernel[KERNEL_COUNTER_RINGBUF_DROPS], s->bytes_lost,
-                 s->entries_written, s->entries_dropped, s->output_errors, s->records_orphan,
+                 s->entries_written, s->entries_dropped, s->daemon_entries_written, s->daemon_entries_dropped,
+                 s->output_errors, s->records_orphan,
                  s->records_invalid, s->conns_opened, s->conns_refused, s->memory_refused,
                  kernel[KERNEL_COUNTER_CONN_MAP_FULL] + kernel[KERNEL_COUNTER_ARGS_MAP_FULL], s->exchanges_filtered,
                  s->exchanges_sampled_out, s->exchanges_rate_limited,

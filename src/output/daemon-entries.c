@@ -70,7 +70,7 @@ int format_statistics(FormatEntry *e, const FormatStatistics *s) {
         entry_builder_printf(&b, "Statistics: %" PRIu64 " exchanges, %" PRIu64 " logged (%" PRIu64 " filtered, %" PRIu64
                        " sampled out, %" PRIu64 " rate-limited), %" PRIu64 " without response, %" PRIu64
                        " uncorrelated, %" PRIu64 " parse errors; %" PRIu64 " dropped (%" PRIu64 " in the kernel, %"
-                       PRIu64 " entries); %" PRIu64 " connections, ",
+                       PRIu64 " exchange entries); %" PRIu64 " connections, ",
                        exchanges, logged, st->exchanges_filtered, st->exchanges_sampled_out,
                        st->exchanges_rate_limited, st->exchanges_no_response, st->exchanges_uncorrelated,
                        st->parse_errors, dropped, ringbuf, st->entries_dropped, s->connections_tracked);
@@ -99,6 +99,7 @@ int format_statistics(FormatEntry *e, const FormatStatistics *s) {
                 { "HTTP_TRACER_RINGBUF_DROPS",    ringbuf },
                 { "HTTP_TRACER_ENTRIES_DROPPED",  st->entries_dropped },
                 { "HTTP_TRACER_ENTRIES_QUEUED",   st->entries_queued },
+                { "HTTP_TRACER_DAEMON_ENTRIES_DROPPED", st->daemon_entries_dropped },
                 { "HTTP_TRACER_BYTES_LOST",       st->bytes_lost },
                 { "HTTP_TRACER_FIELDS_TRUNCATED", st->fields_truncated },
                 { "HTTP_TRACER_FIELDS_DROPPED",   st->fields_dropped },
@@ -144,7 +145,8 @@ int format_drops(FormatEntry *e, const FormatDrops *d) {
                                "was full. Their bytes are reported as gaps; affected exchanges are flagged.",
                                d->dropped);
         else {
-                entry_builder_printf(&b, "%" PRIu64 " entries dropped since the last report: the ", d->dropped);
+                entry_builder_printf(&b, "%" PRIu64 " exchange entries and %" PRIu64 " of the daemon's own entries "
+                                     "dropped since the last report: the ", d->dropped, d->daemon_dropped);
                 if (d->output)
                         entry_builder_escape(&b, d->output, strlen(d->output), FORMAT_VALUE_MAX);
                 entry_builder_puts(&b, d->output ? " output" : "output");
@@ -155,6 +157,8 @@ int format_drops(FormatEntry *e, const FormatDrops *d) {
         TRY(entry_add_u64(e, "HTTP_TRACER_DROPPED", d->dropped));
         TRY(entry_add_u64(e, "HTTP_TRACER_DROPPED_TOTAL", d->total));
         TRY(entry_add_str(e, "HTTP_TRACER_DROP_REASON", format_drop_reason_to_string(d->reason)));
+        if (d->reason == FORMAT_DROP_OUTPUT_QUEUE)
+                TRY(entry_add_u64(e, "HTTP_TRACER_DAEMON_ENTRIES_DROPPED", d->daemon_dropped));
         if (d->output)
                 TRY(entry_add_escaped(e, "HTTP_TRACER_OUTPUT", d->output, strlen(d->output), FORMAT_VALUE_MAX, NULL));
         return 0;

@@ -57,6 +57,7 @@ typedef struct FormatDrops {
         FormatDropReason reason;
         uint64_t dropped;                /* since the previous warning */
         uint64_t total;                  /* since start (or stats-reset) */
+        uint64_t daemon_dropped;         /* FORMAT_DROP_OUTPUT_QUEUE: the daemon's own entries, since the previous warning */
         const char *output;              /* FORMAT_DROP_OUTPUT_QUEUE: which output; may be NULL */
 } FormatDrops;
 

@@ -88,6 +88,7 @@ struct JournalWriter {
 
         Stats *stats;
         Stats own_stats;                /* when the caller passed none */
+        EntryKinds kinds;               /* which queued entries are the daemon's own */
 };
 
 static const char newline = '\n';
@@ -308,20 +309,22 @@ static void stats_set_queued(JournalWriter *w) {
         w->stats->entries_queued = w->n_queued;
 }
 
-static int queue_push(JournalWriter *w, const struct iovec *iov, size_t n_iov, size_t size) {
+static int queue_push(JournalWriter *w, const struct iovec *iov, size_t n_iov, size_t size, EntryKind kind) {
         QueueEntry *q;
         uint8_t *p;
 
-        if (w->n_queued >= w->max_entries || w->queued_bytes + size > w->max_bytes) {
-                w->stats->entries_dropped++;
+        if (w->n_queued >= w->max_entries || w->queued_bytes + size > w->max_bytes ||
+            !entry_kinds_room(&w->kinds, kind)) {
+                entry_kinds_count(w->stats, kind, false, 1);
                 return -ENOBUFS;
         }
 
         q = malloc(offsetof(QueueEntry, data) + size);
         if (!q) {
-                w->stats->entries_dropped++;
+                entry_kinds_count(w->stats, kind, false, 1);
                 return -ENOBUFS;
         }
+        (void) entry_kinds_push(&w->kinds, kind);
         q->next = NULL;
         q->size = size;
         p = q->data;
@@ -341,9 +344,11 @@ static int queue_push(JournalWriter *w, const struct iovec *iov, size_t n_iov, s
         return 0;
 }
 
-static void queue_pop(JournalWriter *w) {
+/* The oldest entry leaves the queue, counted as delivered or dropped. */
+static void queue_pop(JournalWriter *w, bool delivered) {
         QueueEntry *q = w->head;
 
+        entry_kinds_pop_count(&w->kinds, w->stats, delivered, 1);
         w->head = q->next;
         if (!w->head)
                 w->tail = NULL;
@@ -358,8 +363,7 @@ static size_t queue_drop_all(JournalWriter *w) {
         size_t n = w->n_queued;
 
         while (w->head)
-                queue_pop(w);
-        w->stats->entries_dropped += n;
+                queue_pop(w, false);
         return n;
 }
 
@@ -410,8 +414,7 @@ static int writer_drain(JournalWriter *w, size_t max) {
         for (size_t i = 0; w->head && i < max; i++) {
                 r = send_queue_entry(w, w->head);
                 if (r >= 0) {
-                        w->stats->entries_written++;
-                        queue_pop(w);
+                        queue_pop(w, true);
                         continue;
                 }
                 if (r == -EAGAIN)
@@ -423,8 +426,7 @@ static int writer_drain(JournalWriter *w, size_t max) {
                 /* This entry will never go: drop it, keep the rest moving. */
                 log_debug_errno(r, "Failed to send queued journal entry, dropping: %m");
                 w->stats->output_errors++;
-                w->stats->entries_dropped++;
-                queue_pop(w);
+                queue_pop(w, false);
                 r = 0;
         }
 
@@ -532,7 +534,7 @@ static int send_blocking(JournalWriter *w, const struct iovec *iov, size_t n_iov
         }
 }
 
-int journal_writer_send(JournalWriter *w, const FormatField *fields, size_t n_fields) {
+int journal_writer_send(JournalWriter *w, const FormatField *fields, size_t n_fields, EntryKind kind) {
         struct iovec iov[FORMAT_FIELDS_MAX * IOV_PER_FIELD];
         uint64_t lens[FORMAT_FIELDS_MAX];
         size_t n_iov, size;
@@ -549,13 +551,11 @@ int journal_writer_send(JournalWriter *w, const FormatField *fields, size_t n_fi
 
         if (!w->event) {
                 r = send_blocking(w, iov, n_iov, size);
-                if (r >= 0) {
-                        w->stats->entries_written++;
+                entry_kinds_count(w->stats, kind, r >= 0, 1);
+                if (r >= 0)
                         return 0;
-                }
                 log_debug_errno(r, "Failed to send journal entry, dropping: %m");
                 w->stats->output_errors++;
-                w->stats->entries_dropped++;
                 return r == -ETIMEDOUT ? -ENOBUFS : r;
         }
 
@@ -566,26 +566,26 @@ int journal_writer_send(JournalWriter *w, const FormatField *fields, size_t n_fi
 
         /* Order: nothing overtakes what is already queued. */
         if (w->head || !w->connected)
-                return queue_push(w, iov, n_iov, size);
+                return queue_push(w, iov, n_iov, size, kind);
 
         r = send_iov(w, iov, n_iov, size);
         if (r >= 0) {
-                w->stats->entries_written++;
+                entry_kinds_count(w->stats, kind, true, 1);
                 return 0;
         }
         if (r == -EAGAIN) {
-                r = queue_push(w, iov, n_iov, size);
+                r = queue_push(w, iov, n_iov, size, kind);
                 writer_update_io(w);
                 return r;
         }
         if (errno_is_disconnect(r)) {
                 writer_disconnected(w, r);
-                return queue_push(w, iov, n_iov, size);
+                return queue_push(w, iov, n_iov, size, kind);
         }
 
         log_debug_errno(r, "Failed to send journal entry, dropping: %m");
         w->stats->output_errors++;
-        w->stats->entries_dropped++;
+        entry_kinds_count(w->stats, kind, false, 1);
         return r;
 }
 

@@ -15,6 +15,7 @@
 
 #include "basic/macro.h"
 #include "conn/stats.h"
+#include "output/entry-kinds.h"
 #include "output/entry.h"
 
 #define JOURNAL_SOCKET_PATH "/run/systemd/journal/socket"
@@ -68,6 +69,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(JournalWriter *, journal_writer_free);
  * @w: the writer
  * @fields: the entry's fields; names must be valid journal field names
  * @n_fields: how many
+ * @kind: an exchange or the daemon's own entry: counted apart (entry-kinds.h)
  *
  * Never blocks when the writer has an event loop. Values may hold any
  * byte: one with a newline is sent in the binary-safe form. An entry too
@@ -79,7 +81,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(JournalWriter *, journal_writer_free);
  * an invalid field name; other negative errno when the send failed in a way
  * that retrying will not fix (counted as an output error and a drop).
  */
-int journal_writer_send(JournalWriter *w, const FormatField *fields, size_t n_fields);
+int journal_writer_send(JournalWriter *w, const FormatField *fields, size_t n_fields, EntryKind kind);
 
 /**
  * journal_writer_flush() - deliver the queue before exiting

@@ -45,6 +45,7 @@ struct JsonWriter {
 
         Stats *stats;
         Stats own_stats;
+        EntryKinds kinds;       /* which buffered lines are the daemon's own */
 };
 
 /* ---- encoding ------------------------------------------------------------ */
@@ -165,13 +166,13 @@ static void account_written(JsonWriter *w, size_t from, size_t to) {
 
         while (p < end && (p = memchr(p, '\n', end - p))) {
                 w->n_lines--;
-                w->stats->entries_written++;
+                entry_kinds_pop_count(&w->kinds, w->stats, true, 1);
                 p++;
         }
 }
 
 static void drop_buffer(JsonWriter *w) {
-        w->stats->entries_dropped += w->n_lines;
+        entry_kinds_pop_count(&w->kinds, w->stats, false, w->n_lines);
         w->n_lines = 0;
         w->q.head = w->q.tail = 0;
         stats_set_queued(w);
@@ -254,7 +255,7 @@ static int on_writable(sd_event_source *s, int fd, uint32_t revents, void *userd
         return 0;
 }
 
-int json_writer_write(JsonWriter *w, const FormatField *fields, size_t n_fields) {
+int json_writer_write(JsonWriter *w, const FormatField *fields, size_t n_fields, EntryKind kind) {
         size_t max;
         ssize_t n;
         bool was_empty;
@@ -265,15 +266,16 @@ int json_writer_write(JsonWriter *w, const FormatField *fields, size_t n_fields)
 
         /* Whole lines only: reserve the worst case, then encode in place. */
         max = json_line_size_max(fields, n_fields);
-        if (byte_queue_reserve(&w->q, max) < 0) {
-                w->stats->entries_dropped++;
+        if (!entry_kinds_room(&w->kinds, kind) || byte_queue_reserve(&w->q, max) < 0) {
+                entry_kinds_count(w->stats, kind, false, 1);
                 return -ENOBUFS;
         }
         n = json_format_line(w->q.buf + w->q.tail, w->q.allocated - w->q.tail, fields, n_fields);
         if (n < 0) {
-                w->stats->entries_dropped++;
+                entry_kinds_count(w->stats, kind, false, 1);
                 return (int) n;
         }
+        (void) entry_kinds_push(&w->kinds, kind);
         was_empty = w->q.head == w->q.tail;
         w->q.tail += n;
         w->n_lines++;

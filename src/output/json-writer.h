@@ -15,6 +15,7 @@
 
 #include "basic/macro.h"
 #include "conn/stats.h"
+#include "output/entry-kinds.h"
 #include "output/entry.h"
 
 /*
@@ -80,12 +81,13 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(JsonWriter *, json_writer_free);
  * @w: the writer
  * @fields: the entry's fields
  * @n_fields: how many
+ * @kind: an exchange or the daemon's own entry: counted apart (entry-kinds.h)
  *
  * Return: 0 when written or buffered; -ENOBUFS when dropped (buffer full;
  * counted); other negative errno when writing failed (counted as an output
  * error, and the buffered lines as dropped).
  */
-int json_writer_write(JsonWriter *w, const FormatField *fields, size_t n_fields);
+int json_writer_write(JsonWriter *w, const FormatField *fields, size_t n_fields, EntryKind kind);
 
 /**
  * json_writer_flush() - write out the buffer before exiting

@@ -217,11 +217,37 @@ static void fold_stats(Output *o) {
 
                 o->stats->entries_written += s->stats.entries_written - s->folded.entries_written;
                 o->stats->entries_dropped += s->stats.entries_dropped - s->folded.entries_dropped;
+                o->stats->daemon_entries_written += s->stats.daemon_entries_written - s->folded.daemon_entries_written;
+                o->stats->daemon_entries_dropped += s->stats.daemon_entries_dropped - s->folded.daemon_entries_dropped;
                 o->stats->output_errors += s->stats.output_errors - s->folded.output_errors;
                 s->folded = s->stats;
                 queued += s->stats.entries_queued;
         }
         o->stats->entries_queued = queued;
+}
+
+/* One entry to every sink; each counts it by its kind (entry-kinds.h). */
+static int sinks_send(Output *o, const FormatEntry *e, EntryKind kind) {
+        int r, ret = 0;
+
+        if (o->n_sinks == 0) {
+                entry_kinds_count(o->stats, kind, true, 1);
+                return 0;
+        }
+        for (size_t i = 0; i < o->n_sinks; i++) {
+                Sink *s = &o->sinks[i];
+
+                if (s->journal)
+                        r = journal_writer_send(s->journal, e->fields, e->n_fields, kind);
+                else if (s->json)
+                        r = json_writer_write(s->json, e->fields, e->n_fields, kind);
+                else
+                        r = syslog_writer_send(s->syslog, e->fields, e->n_fields, kind);
+                if (r < 0)
+                        ret = r;
+        }
+        fold_stats(o);
+        return ret;
 }
 
 void output_set_format(Output *o, const FormatOptions *format) {
@@ -248,32 +274,13 @@ int output_exchange(Output *o, const Exchange *x) {
                 o->stats->entries_dropped++;
                 return r;
         }
-        return output_entry(o, &o->entry);
+        return sinks_send(o, &o->entry, ENTRY_EXCHANGE);
 }
 
 int output_entry(Output *o, const FormatEntry *e) {
-        int r, ret = 0;
-
         if (!o || !e)
                 return -EINVAL;
-        if (o->n_sinks == 0) {
-                o->stats->entries_written++;
-                return 0;
-        }
-        for (size_t i = 0; i < o->n_sinks; i++) {
-                Sink *s = &o->sinks[i];
-
-                if (s->journal)
-                        r = journal_writer_send(s->journal, e->fields, e->n_fields);
-                else if (s->json)
-                        r = json_writer_write(s->json, e->fields, e->n_fields);
-                else
-                        r = syslog_writer_send(s->syslog, e->fields, e->n_fields);
-                if (r < 0)
-                        ret = r;
-        }
-        fold_stats(o);
-        return ret;
+        return sinks_send(o, e, ENTRY_DAEMON);
 }
 
 int output_flush(Output *o, uint64_t timeout_usec) {
@@ -339,6 +346,8 @@ size_t output_sinks(Output *o, const OutputSinkStats **ret) {
                         .target = s->target,
                         .written = s->stats.entries_written - s->base.written,
                         .dropped = s->stats.entries_dropped - s->base.dropped,
+                        .daemon_written = s->stats.daemon_entries_written - s->base.daemon_written,
+                        .daemon_dropped = s->stats.daemon_entries_dropped - s->base.daemon_dropped,
                         .errors = s->stats.output_errors - s->base.errors,
                         .queued = s->stats.entries_queued,
                         .reconnects = syslog_writer_reconnects(s->syslog) +
@@ -360,6 +369,8 @@ void output_stats_reset(Output *o) {
                 s->base = (OutputSinkStats) {
                         .written = s->stats.entries_written,
                         .dropped = s->stats.entries_dropped,
+                        .daemon_written = s->stats.daemon_entries_written,
+                        .daemon_dropped = s->stats.daemon_entries_dropped,
                         .errors = s->stats.output_errors,
                         .reconnects = syslog_writer_reconnects(s->syslog) + journal_writer_reconnects(s->journal),
                         .truncated = syslog_writer_truncated(s->syslog),

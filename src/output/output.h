@@ -42,10 +42,12 @@ typedef struct OutputOptions {
 typedef struct OutputSinkStats {
         const char *name;            /* "journal", "json", "syslog" */
         const char *target;          /* socket path, file, "stdout", "udp://host:port" ... */
-        uint64_t written;            /* accepted by the receiver (TCP: acknowledged) */
-        uint64_t dropped;            /* given up: queue full, receiver gone at exit */
+        uint64_t written;            /* exchange entries accepted by the receiver (TCP: acknowledged) */
+        uint64_t dropped;            /* exchange entries given up: queue full, receiver gone at exit */
+        uint64_t daemon_written;     /* the daemon's own entries (statistics, warnings, summaries) accepted */
+        uint64_t daemon_dropped;     /* the daemon's own entries given up */
         uint64_t errors;             /* failed sends/writes, lost connections */
-        uint64_t queued;             /* waiting now */
+        uint64_t queued;             /* entries of either kind waiting now */
         uint64_t reconnects;         /* connections re-established (syslog, journal) */
         uint64_t truncated;          /* messages cut to the size bound (syslog) */
 } OutputSinkStats;

@@ -59,6 +59,8 @@ struct SyslogWriter {
         uint64_t truncated;
         Stats *stats;
         Stats own_stats;
+        EntryKinds kinds;               /* which queued frames are the daemon's own */
+        EntryKind last_kind;            /* of the frame sent last (UDP: an ICMP error may speak of it) */
 
         char msg[SYSLOG_FRAME_PREFIX_MAX + SYSLOG_MESSAGE_MAX];
 };
@@ -86,17 +88,15 @@ static void release_frame(SyslogWriter *w, size_t len, bool delivered) {
         w->q.head += len;
         w->sent = w->sent > len ? w->sent - len : 0;
         w->n_frames--;
-        if (delivered)
-                w->stats->entries_written++;
-        else
-                w->stats->entries_dropped++;
+        w->last_kind = entry_kinds_pop(&w->kinds);
+        entry_kinds_count(w->stats, w->last_kind, delivered, 1);
         if (w->q.head == w->q.tail)
                 w->q.head = w->q.tail = w->sent = 0;
         update_queued(w);
 }
 
 static void drop_all(SyslogWriter *w) {
-        w->stats->entries_dropped += w->n_frames;
+        entry_kinds_pop_count(&w->kinds, w->stats, false, w->n_frames);
         w->n_frames = 0;
         w->q.head = w->q.tail = w->sent = 0;
         update_queued(w);
@@ -271,8 +271,10 @@ static int send_datagrams(SyslogWriter *w, unsigned budget) {
                 if (k == -EAGAIN)
                         return -EAGAIN;
                 if (k == -ECONNREFUSED && w->opts.target.transport == SYSLOG_TRANSPORT_UDP && !retried) {
-                        /* ICMP port unreachable for an earlier datagram: that one is lost. */
-                        w->stats->entries_dropped++;
+                        /* ICMP port unreachable for an earlier datagram: that one is lost
+                         * (counted written when it went: it moves to dropped). */
+                        entry_kinds_count(w->stats, w->last_kind, true, -1);
+                        entry_kinds_count(w->stats, w->last_kind, false, 1);
                         w->stats->output_errors++;
                         retried = true;
                         budget++;
@@ -389,7 +391,7 @@ static int drain_until(SyslogWriter *w, uint64_t deadline) {
         return 0;
 }
 
-int syslog_writer_send(SyslogWriter *w, const FormatField *fields, size_t n_fields) {
+int syslog_writer_send(SyslogWriter *w, const FormatField *fields, size_t n_fields, EntryKind kind) {
         size_t prefix;
         ssize_t k;
         bool truncated = false, was_idle;
@@ -401,7 +403,7 @@ int syslog_writer_send(SyslogWriter *w, const FormatField *fields, size_t n_fiel
         k = syslog_format_message(w->msg + SYSLOG_FRAME_PREFIX_MAX, sizeof(w->msg) - SYSLOG_FRAME_PREFIX_MAX,
                                   &w->fmt, now_usec(CLOCK_REALTIME), fields, n_fields, &truncated);
         if (k < 0) {
-                w->stats->entries_dropped++;
+                entry_kinds_count(w->stats, kind, false, 1);
                 w->stats->output_errors++;
                 return (int) k;
         }
@@ -412,10 +414,11 @@ int syslog_writer_send(SyslogWriter *w, const FormatField *fields, size_t n_fiel
          * (otherwise the queue would only drain at the pace of the ack timer). */
         if (w->q.tail + prefix + (size_t) k > w->q.allocated && w->connected)
                 release_acked(w);
-        if (byte_queue_reserve(&w->q, prefix + (size_t) k) < 0) {
-                w->stats->entries_dropped++;
+        if (!entry_kinds_room(&w->kinds, kind) || byte_queue_reserve(&w->q, prefix + (size_t) k) < 0) {
+                entry_kinds_count(w->stats, kind, false, 1);
                 return -ENOBUFS;
         }
+        (void) entry_kinds_push(&w->kinds, kind);
         was_idle = w->q.head + w->sent == w->q.tail;
         memcpy(w->q.buf + w->q.tail, w->msg, prefix);
         memcpy(w->q.buf + w->q.tail + prefix, w->msg + SYSLOG_FRAME_PREFIX_MAX, (size_t) k);

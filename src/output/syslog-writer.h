@@ -23,6 +23,7 @@
 
 #include "basic/macro.h"
 #include "conn/stats.h"
+#include "output/entry-kinds.h"
 #include "output/entry.h"
 #include "output/syslog-format.h"
 
@@ -67,10 +68,11 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(SyslogWriter *, syslog_writer_free);
 
 /**
  * syslog_writer_send() - format one entry and send or queue it
+ * @kind: an exchange or the daemon's own entry: counted apart (entry-kinds.h)
  *
  * Return: 0 when sent or queued; -ENOBUFS when dropped (queue full; counted).
  */
-int syslog_writer_send(SyslogWriter *w, const FormatField *fields, size_t n_fields);
+int syslog_writer_send(SyslogWriter *w, const FormatField *fields, size_t n_fields, EntryKind kind);
 
 /* Deliver the queue (TCP: until acknowledged) for at most timeout_usec; the rest is dropped. */
 int syslog_writer_flush(SyslogWriter *w, uint64_t timeout_usec);

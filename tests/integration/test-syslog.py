@@ -168,8 +168,10 @@ def check_tcp_restart(ctx, rs, srv):
 
     # Exact accounting over every entry the daemon made, not only our
     # exchanges: its own entries (drop warnings while rsyslog was down, the
-    # final statistics) go through the same queue, are dropped when it is
-    # full and then counted in entries_dropped too. The JSON output (same
+    # final statistics) go through the same queue and are dropped when it is
+    # full, counted apart: exchange entries in entries_dropped, the daemon's
+    # own in daemon_entries_dropped (one meaning per counter: served =
+    # logged + entries_dropped speaks of exchanges only). The JSON output (same
     # daemon, never full) holds every one of them; its last line is the
     # final statistics entry, the daemon's last frame on the TCP stream.
     # rsyslog writes a stream in order: once that entry is in its file, so
@@ -193,12 +195,16 @@ def check_tcp_restart(ctx, rs, srv):
     unique = set(received)
     sent = [("server", t) for t in sent]
     dropped = daemon.stat("entries_dropped")
-    log(f"sent {len(sent)}, rsyslog got {len(received)} ({len(unique)} distinct), daemon counted {dropped} dropped")
+    own_dropped = daemon.stat("daemon_entries_dropped")
+    expect("daemon_entries_dropped" in (daemon.stats or {}), "the Statistics line has no daemon_entries_dropped")
+    log(f"sent {len(sent)}, rsyslog got {len(received)} ({len(unique)} distinct), daemon counted {dropped} "
+        f"exchange entries and {own_dropped} of its own dropped")
     expect(len(received) == len(unique), f"{len(received) - len(unique)} messages arrived twice")
     expect(unique <= set(sent), f"rsyslog got targets never sent: {sorted(unique - set(sent))[:5]}")
     expect(dropped > 0, "the queue bound was never hit: the test did not exercise drops")
     all_rs = [json.dumps(m, sort_keys=True) for m in rs.messages("tcp") if mine(m)]
-    own_json = len(all_json) - len([e for e in all_json if e.get("HTTP_ROLE")])
+    exchanges_json = len([e for e in all_json if e.get("HTTP_ROLE")])
+    own_json = len(all_json) - exchanges_json
     own_rs = len([m for m in rs.messages("tcp") if mine(m) and m.get("msgid") == "-"])
     log(f"all entries: {len(all_json)} made ({own_json} the daemon's own), rsyslog got {len(all_rs)} "
         f"({own_rs} own)")
@@ -206,10 +212,17 @@ def check_tcp_restart(ctx, rs, srv):
     if quiet(daemon, len(sent)):
         # On a busy host other traffic may fill the queue first: only then is this certain.
         expect(queued_arrived, "no queued message arrived after rsyslog came back")
-        expect(len(set(all_rs)) + dropped == len(all_json),
+        expect(len(set(all_rs)) + dropped + own_dropped == len(all_json),
                f"received {len(set(all_rs))} (of them {len(unique)} of our {len(sent)} exchanges, {own_rs} "
-               f"own entries) + dropped {dropped} != {len(all_json)} entries made ({own_json} own): "
+               f"own entries) + dropped {dropped} + {own_dropped} != {len(all_json)} entries made ({own_json} own): "
                "a loss went uncounted")
+        # Each kind apart: the exchange entries rsyslog got + entries_dropped = the exchange
+        # entries made, and the same for the daemon's own entries.
+        expect(len(set(all_rs)) - own_rs + dropped == exchanges_json,
+               f"exchange entries: received {len(set(all_rs)) - own_rs} + entries_dropped {dropped} != "
+               f"{exchanges_json} made (entries_dropped counts the daemon's own entries too?)")
+        expect(own_rs + own_dropped == own_json,
+               f"the daemon's own entries: received {own_rs} + daemon_entries_dropped {own_dropped} != {own_json} made")
         for t in sent[:20] + sent[-20:]:
             expect(t in unique, f"{t} (sent while rsyslog was up) never arrived")
     else:
@@ -223,7 +236,7 @@ def check_tcp_restart(ctx, rs, srv):
            == dropped, f"drop warning entries in the JSON output: {warnings}, the daemon counted {dropped} dropped")
     err = daemon.proc.stderr_text()
     expect("is reachable again" in err, "the daemon did not log its reconnect")
-    expect("entries dropped since the last report: the syslog output" in err or dropped == 0,
+    expect("of the daemon's own entries dropped since the last report: the syslog output" in err or dropped == 0,
            "the drop warning did not name the syslog output; stderr:\n" + err[-3000:])
 
 

@@ -1270,7 +1270,7 @@ static void test_statistics(void **state) {
                 .records = 5000, .exchanges_complete = 900, .exchanges_no_response = 60,
                 .exchanges_uncorrelated = 40, .exchanges_filtered = 100, .exchanges_sampled_out = 200,
                 .exchanges_rate_limited = 50, .parse_errors = 3, .entries_dropped = 7, .entries_queued = 2,
-                .bytes_lost = 1234, .fields_truncated = 4, .fields_dropped = 1,
+                .daemon_entries_dropped = 5, .bytes_lost = 1234, .fields_truncated = 4, .fields_dropped = 1,
         };
         uint64_t kernel[_KERNEL_COUNTER_MAX] = { [KERNEL_COUNTER_RINGBUF_DROPS] = 11 };
         FormatOutputStats outs[] = {
@@ -1290,7 +1290,10 @@ static void test_statistics(void **state) {
         assert_string_equal(format_entry_get(e, "MESSAGE"),
                             "Statistics: 1000 exchanges, 650 logged (100 filtered, 200 sampled out, 50 rate-limited), "
                             "60 without response, 40 uncorrelated, 3 parse errors; 18 dropped (11 in the kernel, "
-                            "7 entries); 12 connections, 3.5 MiB buffered; every 300.0 s.");
+                            "7 exchange entries); 12 connections, 3.5 MiB buffered; every 300.0 s.");
+        /* the daemon's own entries apart: not in 'dropped', which speaks of exchanges and records */
+        assert_string_equal(format_entry_get(e, "HTTP_TRACER_ENTRIES_DROPPED"), "7");
+        assert_string_equal(format_entry_get(e, "HTTP_TRACER_DAEMON_ENTRIES_DROPPED"), "5");
         assert_string_equal(format_entry_get(e, "MESSAGE_ID"), DOC_ID_STATISTICS);
         assert_string_equal(format_entry_get(e, "PRIORITY"), "6");
         assert_string_equal(format_entry_get(e, "SYSLOG_IDENTIFIER"), "http-tracer");
@@ -1364,11 +1367,14 @@ static void test_drops(void **state) {
         assert_catalog_fields_present(e, DOC_ID_DROPS);
 
         assert_int_equal(format_drops(e, &(FormatDrops) { .reason = FORMAT_DROP_OUTPUT_QUEUE, .dropped = 3,
-                                                          .total = 3, .output = "journal" }), 0);
+                                                          .total = 3, .daemon_dropped = 2,
+                                                          .output = "journal" }), 0);
         assert_entry_clean(e);
         assert_string_equal(format_entry_get(e, "MESSAGE"),
-                            "3 entries dropped since the last report: the journal output did not keep up "
-                            "(queue full or receiver gone).");
+                            "3 exchange entries and 2 of the daemon's own entries dropped since the last report: "
+                            "the journal output did not keep up (queue full or receiver gone).");
+        assert_string_equal(format_entry_get(e, "HTTP_TRACER_DROPPED"), "3");
+        assert_string_equal(format_entry_get(e, "HTTP_TRACER_DAEMON_ENTRIES_DROPPED"), "2");
         assert_string_equal(format_entry_get(e, "HTTP_TRACER_DROP_REASON"), "output-queue-full");
         assert_string_equal(format_entry_get(e, "HTTP_TRACER_OUTPUT"), "journal");
         assert_catalog_fields_present(e, DOC_ID_DROPS);

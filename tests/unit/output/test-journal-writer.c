@@ -89,7 +89,7 @@ static int send_numbered(JournalWriter *w, unsigned i) {
         snprintf(msg, sizeof(msg), "entry %u", i);
         fl[0] = field("MESSAGE", msg);
         fl[1] = field("SYSLOG_IDENTIFIER", "http-tracer");
-        return journal_writer_send(w, fl, 2);
+        return journal_writer_send(w, fl, 2, ENTRY_EXCHANGE);
 }
 
 /* The number in "MESSAGE=entry N\n..." */
@@ -158,7 +158,7 @@ static void test_exact_bytes(void **state) {
 
         /* NULL path: the environment override (set by setup) is used. */
         assert_int_equal(journal_writer_new(NULL, f->event, &f->stats, &w), 0);
-        assert_int_equal(journal_writer_send(w, fl, ELEMENTSOF(fl)), 0);
+        assert_int_equal(journal_writer_send(w, fl, ELEMENTSOF(fl), ENTRY_EXCHANGE), 0);
 
         n = receive(f, buf, sizeof(buf));
         assert_int_equal(n, sizeof(expected) - 1);
@@ -184,7 +184,7 @@ static void test_formatted_entry(void **state) {
 
         assert_int_equal(format_exchange(&e, &x, NULL, &f->stats), 0);
         assert_int_equal(journal_writer_new(f->path, f->event, &f->stats, &w), 0);
-        assert_int_equal(journal_writer_send(w, e.fields, e.n_fields), 0);
+        assert_int_equal(journal_writer_send(w, e.fields, e.n_fields, ENTRY_EXCHANGE), 0);
         n = receive(f, buf, sizeof(buf) - 1);
         assert_true(n > 0);
         buf[n] = 0;
@@ -224,11 +224,11 @@ static void test_invalid_names(void **state) {
         assert_int_equal(journal_writer_new(f->path, f->event, &f->stats, &w), 0);
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
                 FormatField fl = field(bad[i], "x");
-                assert_int_equal(journal_writer_send(w, &fl, 1), -EINVAL);
+                assert_int_equal(journal_writer_send(w, &fl, 1, ENTRY_EXCHANGE), -EINVAL);
         }
         /* 64 characters: the longest allowed */
         FormatField ok = field("ABBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB", "x");
-        assert_int_equal(journal_writer_send(w, &ok, 1), 0);
+        assert_int_equal(journal_writer_send(w, &ok, 1, ENTRY_EXCHANGE), 0);
         assert_int_equal(f->stats.entries_written, 1);
 }
 
@@ -331,7 +331,7 @@ static void test_memfd(void **state) {
         };
 
         assert_int_equal(journal_writer_new(f->path, f->event, &f->stats, &w), 0);
-        assert_int_equal(journal_writer_send(w, fl, ELEMENTSOF(fl)), 0);
+        assert_int_equal(journal_writer_send(w, fl, ELEMENTSOF(fl), ENTRY_EXCHANGE), 0);
         assert_int_equal(f->stats.entries_written, 1);
 
         n = recvmsg(f->receiver, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);

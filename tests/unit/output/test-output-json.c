@@ -136,7 +136,7 @@ static int send_numbered(JsonWriter *w, unsigned i, size_t pad) {
         snprintf(msg, sizeof(msg), "%u", i);
         f[0] = num("N", msg);
         f[1] = (FormatField) { .name = "PAD", .value = padding, .len = pad, .type = FORMAT_STRING };
-        return json_writer_write(w, f, 2);
+        return json_writer_write(w, f, 2, ENTRY_EXCHANGE);
 }
 
 /* Reads everything available; checks that it is whole lines numbered from *next on. */
@@ -353,7 +353,7 @@ static void test_file_full_and_crash(void **state) {
         lim = old;
         lim.rlim_cur = 1000;   /* not a multiple of the line length: some line gets cut */
         assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
-        for (unsigned i = 0; i < 100 && (r = json_writer_write(w, f, ELEMENTSOF(f))) == 0; i++)
+        for (unsigned i = 0; i < 100 && (r = json_writer_write(w, f, ELEMENTSOF(f), ENTRY_EXCHANGE)) == 0; i++)
                 ok++;
         assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
         assert_int_equal(r, -EFBIG);
@@ -364,7 +364,7 @@ static void test_file_full_and_crash(void **state) {
         assert_true(st.st_size < 1000);
 
         /* "Disk" has room again: writing carries on with whole lines. */
-        assert_int_equal(json_writer_write(w, f, ELEMENTSOF(f)), 0);
+        assert_int_equal(json_writer_write(w, f, ELEMENTSOF(f), ENTRY_EXCHANGE), 0);
         assert_int_equal(whole_lines(path), ok + 1);
         w = json_writer_free(w);
 
@@ -375,7 +375,7 @@ static void test_file_full_and_crash(void **state) {
         safe_close(fd);
         assert_int_equal(json_writer_new_path(path, NULL, &stats, &w), 0);
         assert_int_equal(whole_lines(path), ok + 1);
-        assert_int_equal(json_writer_write(w, f, ELEMENTSOF(f)), 0);
+        assert_int_equal(json_writer_write(w, f, ELEMENTSOF(f), ENTRY_EXCHANGE), 0);
         assert_int_equal(whole_lines(path), ok + 2);
         w = json_writer_free(w);
 

@@ -42,7 +42,7 @@ static int send_seq(SyslogWriter *w, unsigned i) {
         snprintf(target, sizeof(target), "/seq/%u", i);
         fields[3].value = target;
         fields[3].len = strlen(target);
-        return syslog_writer_send(w, fields, ELEMENTSOF(fields));
+        return syslog_writer_send(w, fields, ELEMENTSOF(fields), ENTRY_EXCHANGE);
 }
 
 static unsigned seq_of(const char *msg, size_t n) {
