@@ -146,3 +146,11 @@ size_t hashmap_size(const HashMap *h) {
 size_t hashmap_memory(const HashMap *h) {
         return h ? sizeof(*h) + h->n_buckets * sizeof(Bucket) : 0;
 }
+
+size_t hashmap_memory_empty(void) {
+        return sizeof(HashMap) + HASHMAP_MIN_BUCKETS * sizeof(Bucket);
+}
+
+size_t hashmap_memory_per_item_max(void) {
+        return 8 * sizeof(Bucket);
+}

@@ -23,3 +23,11 @@ void *hashmap_remove(HashMap *h, uint64_t key);
 size_t hashmap_size(const HashMap *h);
 /* Bytes allocated for the table itself. */
 size_t hashmap_memory(const HashMap *h);
+/* hashmap_memory() of an empty map. */
+size_t hashmap_memory_empty(void);
+/*
+ * At most this many bytes of the table per item beyond an empty map's: it
+ * grows at 70 % load and shrinks below 1/8, so it never holds more than 8
+ * buckets per item (the connection table counts this against its cap).
+ */
+size_t hashmap_memory_per_item_max(void);

@@ -102,7 +102,7 @@ const ConfigSetting config_settings[] = {
           .description = "Bytes one connection may hold in buffers and queued requests." },
         { "limits.global_memory_max", CONFIG_SIZE, offsetof(Config, limits.global_memory_max), "64MiB",
           1 * MIB, 64 * GIB, 0,
-          .description = "Bytes all connections together may hold." },
+          .description = "Bytes all connections together may hold: their state and buffers (a connection that does not fit is not tracked, counted in conns_refused)." },
         { "limits.conns_max", CONFIG_UINT, offsetof(Config, limits.conns_max), "65536",
           16, 16777216, 0,
           .description = "Connections tracked in user space." },

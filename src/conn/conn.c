@@ -33,6 +33,7 @@ struct Conn {
         ConnInfo info;
         const ProtocolOps *ops;
         void *proto;
+        size_t reserved;          /* its fixed cost, counted in ConnTable.budget (conn_fixed_cost()) */
         uint64_t last_ns;
         Conn *older, *newer;      /* activity list */
 };
@@ -65,6 +66,8 @@ int conn_table_new(const Limits *limits, Stats *stats, const ExchangeSink *sink,
         t->stats = stats;
         t->sink = *sink;
         t->budget.max = t->limits.global_memory_max;
+        /* The table and its empty maps count too: status shows budget.used, never more than the cap. */
+        t->budget.used = sizeof(*t) + 2 * _CONN_SOURCE_MAX * hashmap_memory_empty();
         for (size_t i = 0; i < _CONN_SOURCE_MAX; i++) {
                 t->by_id[i] = hashmap_new();
                 t->by_sock[i] = hashmap_new();
@@ -126,6 +129,18 @@ static void activity_touch(ConnTable *t, Conn *c, uint64_t ts) {
                 t->oldest = c;
 }
 
+/*
+ * What one connection costs whatever its traffic: its Conn, its share of
+ * the two maps that find it (at their worst load) and the protocol's state.
+ * Counted against limits.global_memory_max when it opens, so that
+ * per-connection structures are inside the cap like the buffers: 10k idle
+ * connections cannot hold more than the cap says (a connection that does
+ * not fit is refused and counted, conns_refused, as over conns_max).
+ */
+static size_t conn_fixed_cost(const ProtocolOps *ops) {
+        return sizeof(Conn) + 2 * hashmap_memory_per_item_max() + ops->state_size;
+}
+
 /* Finish the protocol state (emitting what is pending) and free the connection. */
 static void conn_drop(ConnTable *t, Conn *c, uint64_t ts, ExchangeEndReason reason) {
         if (c->proto) {
@@ -139,6 +154,7 @@ static void conn_drop(ConnTable *t, Conn *c, uint64_t ts, ExchangeEndReason reas
         t->stats->conns_closed++;
         if (t->stats->conns_active > 0)
                 t->stats->conns_active--;
+        mem_budget_release(&t->budget, c->reserved);
         free(c);
 }
 
@@ -152,6 +168,7 @@ ConnTable *conn_table_free(ConnTable *t) {
                 activity_unlink(t, c);
                 if (c->proto)
                         c->proto = c->ops->free(c->proto);
+                mem_budget_release(&t->budget, c->reserved);
                 free(c);
         }
         for (size_t i = 0; i < _CONN_SOURCE_MAX; i++) {
@@ -175,6 +192,7 @@ bool conn_table_has(const ConnTable *t, ConnSource source, uint64_t id) {
 int conn_table_open(ConnTable *t, const ConnInfo *info, const ProtocolOps *ops) {
         ProtocolContext ctx;
         Conn *c, *old;
+        size_t cost;
         int r;
 
         if (!t || !info || info->source >= _CONN_SOURCE_MAX)
@@ -199,10 +217,19 @@ int conn_table_open(ConnTable *t, const ConnInfo *info, const ProtocolOps *ops) 
                 t->stats->conns_refused++;
                 return 0;
         }
+        cost = conn_fixed_cost(ops);
+        if (!mem_budget_reserve(&t->budget, cost)) {
+                t->stats->conns_refused++;
+                t->stats->memory_refused += cost;
+                return 0;
+        }
 
         c = calloc(1, sizeof(*c));
-        if (!c)
+        if (!c) {
+                mem_budget_release(&t->budget, cost);
                 return -ENOMEM;
+        }
+        c->reserved = cost;
         c->info = *info;
         c->info.comm[CONN_COMM_LEN] = 0;
         c->ops = ops;
@@ -218,6 +245,7 @@ int conn_table_open(ConnTable *t, const ConnInfo *info, const ProtocolOps *ops) 
         };
         r = c->ops->new(&ctx, &c->proto);
         if (r < 0) {
+                mem_budget_release(&t->budget, cost);
                 free(c);
                 return r;
         }
@@ -230,6 +258,7 @@ int conn_table_open(ConnTable *t, const ConnInfo *info, const ProtocolOps *ops) 
         }
         if (r < 0) {
                 c->ops->free(c->proto);
+                mem_budget_release(&t->budget, cost);
                 free(c);
                 return r;
         }
@@ -388,17 +417,16 @@ size_t conn_table_size(const ConnTable *t) {
         return n;
 }
 
+/*
+ * What is counted against limits.global_memory_max: the table, each
+ * connection's fixed cost, HTTP/1's buffers and messages. Never more than
+ * the cap, except message structs (Http1Message, charged without asking:
+ * a message must exist to be paired) begun while the cap is reached.
+ * HTTP/2's streams and header tables are bounded per connection by its own
+ * caps and are not in it. O(1).
+ */
 size_t conn_table_memory(const ConnTable *t) {
-        size_t m;
-
-        if (!t)
-                return 0;
-        m = sizeof(*t);
-        for (size_t i = 0; i < _CONN_SOURCE_MAX; i++)
-                m += hashmap_memory(t->by_id[i]) + hashmap_memory(t->by_sock[i]);
-        for (const Conn *c = t->oldest; c; c = c->newer)
-                m += sizeof(*c) + (c->proto ? c->ops->memory(c->proto) : 0);
-        return m;
+        return t ? t->budget.used : 0;
 }
 
 uint64_t conn_table_last_timestamp(const ConnTable *t) {

@@ -77,6 +77,12 @@ typedef struct ProtocolOps {
         const char *name;
         const char *title;            /* for people: "HTTP/1.x" (help text, start-up log) */
         size_t limits_size;           /* bytes of the protocol's own caps struct */
+        /*
+         * Bytes new() allocates for one connection whatever its traffic (the
+         * handler's struct, its parsers): the connection layer counts them
+         * against limits.global_memory_max when the connection opens.
+         */
+        size_t state_size;
         const void *limits_default;   /* its defaults, used until conn_table_set_protocol_limits() */
 
         /*

@@ -251,6 +251,8 @@ void http1_fail(Http1Parser *p, const char *error, uint64_t offset, const void *
 
 /* ---- public ---- */
 
+_Static_assert(sizeof(Http1Parser) <= HTTP1_PARSER_SIZE, "HTTP1_PARSER_SIZE is what a parser is counted as");
+
 int http1_parser_new(Http1Kind kind, const Http1Limits *limits, Http1Memory *mem, Stats *stats,
                      const Http1ParserCallbacks *cb, void *userdata, bool synced,
                      Http1Parser **ret) {

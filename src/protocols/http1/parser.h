@@ -152,6 +152,13 @@ typedef struct Http1ParserCallbacks {
 int http1_parser_new(Http1Kind kind, const Http1Limits *limits, Http1Memory *mem, Stats *stats,
                      const Http1ParserCallbacks *cb, void *userdata, bool synced,
                      Http1Parser **ret);
+/*
+ * A parser's struct is at most this big (parser.c asserts it): the
+ * connection layer counts it against limits.global_memory_max
+ * (ProtocolOps.state_size) without seeing the struct.
+ */
+#define HTTP1_PARSER_SIZE 768u
+
 Http1Parser *http1_parser_free(Http1Parser *p);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Http1Parser *, http1_parser_free);
 

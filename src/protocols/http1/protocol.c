@@ -621,6 +621,7 @@ const ProtocolOps protocol_http1_ops = {
         .name = "http1",
         .title = "HTTP/1.x",
         .limits_size = sizeof(Http1Limits),
+        .state_size = sizeof(Http1Conn) + 2 * HTTP1_PARSER_SIZE,
         .limits_default = &http1_limits_default,
         .counter_names = http1_counter_names,
         .n_counters = _HTTP1_COUNTER_MAX,

@@ -334,6 +334,7 @@ const ProtocolOps protocol_http2_ops = {
         .name = "http2",
         .title = "HTTP/2",
         .limits_size = sizeof(Http2ConnLimits),
+        .state_size = sizeof(Http2Conn),      /* its parsers and tables: http2_memory(), bounded by its caps */
         .limits_default = &http2_limits_default,
         .counter_names = http2_counter_names,
         .n_counters = _HTTP2_COUNTER_MAX,

@@ -20,6 +20,7 @@
 #include "capture/records.h"
 #include "conn/conn.h"
 #include "protocols/http1/counters.h"
+#include "protocols/http1/parser.h"
 #include "protocols/http1/protocol.h"
 #include "protocols/http2/counters.h"
 #include "protocols/http2/protocol.h"
@@ -376,6 +377,37 @@ static void test_conns_cap(void **state) {
         assert_int_equal(conn_table_size(f->t), 0);
 }
 
+/* Per-connection structures count against limits.global_memory_max: the table never holds more. */
+static void test_memory_cap_counts_connections(void **state) {
+        Fixture *f = *state;
+        Limits l = limits_default;
+        size_t base, one, n;
+
+        l.conns_max = 100000;
+        l.global_memory_max = 64 * 1024;
+        conn_table_set_limits(f->t, &l);
+        base = conn_table_memory(f->t);
+        assert_true(base > 0 && base < l.global_memory_max);
+        open_conn(f, 1, 700, 3, HT_ROLE_SERVER, 1000);
+        one = conn_table_memory(f->t) - base;
+        /* at least its Conn and two HTTP/1 parsers */
+        assert_true(one >= 2 * HTTP1_PARSER_SIZE);
+        for (int i = 1; i < 1000; i++)
+                open_conn(f, 1 + i, 700, 3 + i, HT_ROLE_SERVER, 1000);
+        n = conn_table_size(f->t);
+        assert_true(n > 10 && n < 1000);
+        assert_int_equal(f->stats.conns_refused, 1000 - n);
+        assert_true(f->stats.memory_refused >= (1000 - n) * one);
+        assert_true(conn_table_memory(f->t) <= l.global_memory_max);
+        assert_int_equal(conn_table_memory(f->t), base + n * one);
+        /* closing gives it back: a new connection fits again */
+        close_conn(f, 1, 700, 3, 2000);
+        open_conn(f, 5000, 700, 5000, HT_ROLE_SERVER, 3000);
+        assert_int_equal(conn_table_size(f->t), n);
+        conn_table_finish_all(f->t, 4000, EXCHANGE_END_SHUTDOWN);
+        assert_int_equal(conn_table_memory(f->t), base);
+}
+
 static void test_bad_records(void **state) {
         Fixture *f = *state;
         struct ht_data_event ev = {};
@@ -606,6 +638,7 @@ int main(void) {
                 cmocka_unit_test(test_registry_describe),
                 cmocka_unit_test_setup_teardown(test_open_records_not_traced, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_protocol_limits, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_memory_cap_counts_connections, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
