@@ -64,65 +64,116 @@ static __always_inline void tls_entry(__u64 ssl, __u64 buf, __u64 ret_bytes, __u
 }
 
 /*
- * The tie of the finished call (its socket): learned during it (and cached,
- * unless the same tie is cached already), or cached earlier (if its fd still
- * names the same file), or, for a memory-BIO library, the socket the thread
- * last read (cached too); NULL if none. Points into tls_fds.
+ * The return program is split into global (noinline) functions, each
+ * verified once on its own: the tie, the TLS view, the plaintext. Inlined
+ * into one program, every path of the tie (learned, cached, stale, by
+ * read) was walked again through every path of the view (fd table walk,
+ * new connection, filter) and of the plaintext (filter, classification,
+ * announcement, loss): 783,037 instructions processed, a 6 s load on the
+ * 2-core machine, most of the daemon's start. A global function returns
+ * only a scalar, so each one looks up again what the next needs (a hash
+ * lookup each, on paths that then do far more).
  */
-static __always_inline struct tls_fd *tls_call_tie(const struct tls_call *call, __u32 tgid, __u64 cookie) {
-        struct tls_fd_key key = { .tgid = tgid, .ssl = call->ssl };
+
+/*
+ * Tie the finished call to its socket: the fd learned during it (cached,
+ * unless the same tie is cached already), or cached earlier (if its fd
+ * still names the same file), or, for a memory-BIO library, the socket the
+ * thread last read (cached too). Returns the fd, -1 if none; the tie is in
+ * tls_fds under (tgid, call->ssl).
+ */
+__attribute__((noinline)) int ht_tls_tie(const struct tls_call *call, __u32 tgid, __u64 cookie) {
+        struct tls_fd_key key = { .tgid = tgid };
         struct tls_fd tie = {}, *cached;
 
+        if (!call)
+                return -1;
+        key.ssl = call->ssl;
         cached = bpf_map_lookup_elem(&tls_fds, &key);
         if (call->fd >= 0) {
                 tie.fd = call->fd;
                 tie.file = (__u64) fd_to_file(call->fd);
                 if (cached && cached->fd == tie.fd && cached->file == tie.file)
-                        return cached;   /* the same socket: keep the tie (and its viewed flag) */
-                bpf_map_update_elem(&tls_fds, &key, &tie, BPF_ANY);
-                return bpf_map_lookup_elem(&tls_fds, &key);
+                        return tie.fd;   /* the same socket: keep the tie (and its viewed flag) */
+                if (bpf_map_update_elem(&tls_fds, &key, &tie, BPF_ANY) < 0)
+                        return -1;
+                return tie.fd;
         }
         if (cached) {
-                if (cached->file == (__u64) fd_to_file(cached->fd))
-                        return cached;
+                int fd = cached->fd;
+
+                if (cached->file == (__u64) fd_to_file(fd))
+                        return fd;
                 /* Stale: the socket is gone; this SSL* must learn its socket again. */
                 bpf_map_delete_elem(&tls_fds, &key);
         }
         if ((cookie & TLS_COOKIE_MEMORY_BIO) && call->last_read_fd >= 0) {
                 tie.fd = call->last_read_fd;
-                tie.file = (__u64) fd_to_file(call->last_read_fd);
-                bpf_map_update_elem(&tls_fds, &key, &tie, BPF_ANY);
+                tie.file = (__u64) fd_to_file(tie.fd);
+                if (bpf_map_update_elem(&tls_fds, &key, &tie, BPF_ANY) < 0)
+                        return -1;
                 count(HT_CNT_TLS_TIED_BY_READ, 1);
-                return bpf_map_lookup_elem(&tls_fds, &key);
+                return tie.fd;
         }
-        return NULL;
+        return -1;
 }
 
 /*
- * The TLS view of op's socket, made if there is none. A tie that had a view
- * and finds none lost it to the LRU (see struct tls_fd): counted, and the
- * view starts again mid-stream, from the next message start.
+ * Plaintext of op on c, its TLS view: the filter, then what the syscall
+ * source does with a syscall's bytes (classify, announce, emit).
  */
-static __always_inline struct ht_conn *tls_view(struct tls_fd *tie, const struct ht_op *op) {
-        struct ht_conn *c = conn_lookup(op);
+__attribute__((noinline)) int ht_tls_plaintext(struct ht_conn *c, const struct ht_op *op, __u64 buf, __u64 bytes) {
+        if (!c || !op)
+                return 0;
+        if (!(c->flags & HT_CONN_SOCK_OK) || !ht_protocol_wanted(c->protocol))
+                return 0;
+        if (!conn_filter(c, op)) {
+                count(HT_CNT_FILTERED_SYSCALLS, 1);
+                return 0;
+        }
+        if (!conn_data_begin(c, op, buf, bytes, bytes))
+                return 0;
+        emit_data(c, op, buf, bytes, bytes, HT_DATA_SEGMENT_START);
+        return 0;
+}
 
+/*
+ * Make sure op's socket (tied to ssl) has its TLS view: 1 if it has. A tie that had a view and finds none lost it to the LRU
+ * (see struct tls_fd): counted, and the view starts again mid-stream, from
+ * the next message start.
+ */
+__attribute__((noinline)) int ht_tls_view(const struct ht_op *op, __u64 ssl) {
+        struct tls_fd_key key = { .ssl = ssl };
+        struct ht_conn *c;
+        struct tls_fd *tie;
+
+        if (!op)
+                return 0;
+        key.tgid = op->pid_tgid >> 32;
+        tie = bpf_map_lookup_elem(&tls_fds, &key);
+        if (!tie) {
+                /* Evicted from tls_fds since ht_tls_tie(): as untied as if never learned. */
+                count(HT_CNT_TLS_UNTIED, 1);
+                return 0;
+        }
+        c = conn_lookup(op);
         if (!c) {
                 if (tie->viewed)
                         count(HT_CNT_TLS_CONNS_EVICTED, 1);
                 c = conn_get(op);
         }
-        if (c)
-                tie->viewed = 1;
-        return c;
+        if (!c)
+                return 0;
+        tie->viewed = 1;
+        return 1;
 }
 
 /* Return of an SSL_* call that moved bytes plaintext bytes (0 or less: nothing moved). */
 static __always_inline void tls_return(struct pt_regs *ctx, long bytes) {
         struct tls_call *slot, call;
-        struct tls_fd *tie;
         struct ht_op op;
-        struct ht_conn *c;
         __u64 pid_tgid, cookie = bpf_get_attach_cookie(ctx);
+        int fd;
 
         slot = bpf_task_storage_get(&tls_calls, bpf_get_current_task_btf(), NULL, 0);
         if (!slot || !slot->active)
@@ -141,29 +192,27 @@ static __always_inline void tls_return(struct pt_regs *ctx, long bytes) {
                 else
                         bytes = n;
         }
-        tie = tls_call_tie(&call, pid_tgid >> 32, cookie);
+        fd = ht_tls_tie(&call, pid_tgid >> 32, cookie);
         if (bytes <= 0 || call.direction == TLS_CALL_HANDSHAKE)
                 return;
-        if (!tie) {
+        if (fd < 0) {
                 count(HT_CNT_TLS_UNTIED, 1);
                 return;
         }
 
         op = (struct ht_op) {
-                .pid_tgid = pid_tgid, .fd = tie->fd, .direction = call.direction,
+                .pid_tgid = pid_tgid, .fd = fd, .direction = call.direction,
                 .kind = call.direction == HT_DIR_INGRESS ? HT_TLS_READ : HT_TLS_WRITE,
                 .source = HT_SOURCE_TLS, .library = (__u8) cookie,
         };
-        c = tls_view(tie, &op);
-        if (!c || !(c->flags & HT_CONN_SOCK_OK) || !ht_protocol_wanted(c->protocol))
-                return;
-        if (!conn_filter(c, &op)) {
-                count(HT_CNT_FILTERED_SYSCALLS, 1);
-                return;
-        }
-        if (!conn_data_begin(c, &op, call.buf, bytes, bytes))
-                return;
-        emit_data(c, &op, call.buf, bytes, bytes, HT_DATA_SEGMENT_START);
+        /*
+         * Not one call into the other: each global function's stack adds up
+         * along a chain of calls (512 bytes at most), and the view's (a new
+         * struct ht_conn) and the plaintext's (inference buffers) do not fit
+         * together above ht_emit_data's.
+         */
+        if (ht_tls_view(&op, call.ssl))
+                ht_tls_plaintext(conn_lookup(&op), &op, call.buf, bytes);
 }
 
 /* ---- entry points: attached by user space to each library file, never auto-attached.
