@@ -180,17 +180,17 @@ def free_port():
         return s.getsockname()[1]
 
 
-def wait_port(port, proc=None, timeout=60, what="server"):
+def wait_port(port, proc=None, timeout=60, what="server", host="127.0.0.1"):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
             raise Failure(f"{what} exited with status {proc.returncode} before listening on {port}")
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            with socket.create_connection((host, port), timeout=0.5):
                 return
         except OSError:
             time.sleep(0.05)
-    raise Failure(f"{what} does not listen on 127.0.0.1:{port} after {timeout}s")
+    raise Failure(f"{what} does not listen on {host}:{port} after {timeout}s")
 
 
 # ---------------------------------------------------------------- processes
@@ -966,10 +966,10 @@ def expected_priority(status):
     return "4" if s >= 500 else "5" if s >= 400 else "6"
 
 
-def check_common_fields(e, port, what):
-    """Fields every complete server-side exchange on 127.0.0.1:port must carry."""
-    expect(e.get("CLIENT_ADDR") == "127.0.0.1", f"{what}: CLIENT_ADDR={e.get('CLIENT_ADDR')}")
-    expect(e.get("SERVER_ADDR") == "127.0.0.1", f"{what}: SERVER_ADDR={e.get('SERVER_ADDR')}")
+def check_common_fields(e, port, what, addrs=("127.0.0.1", "127.0.0.1")):
+    """Fields every complete server-side exchange on port must carry; addrs: (client, server)."""
+    expect(e.get("CLIENT_ADDR") == addrs[0], f"{what}: CLIENT_ADDR={e.get('CLIENT_ADDR')}")
+    expect(e.get("SERVER_ADDR") == addrs[1], f"{what}: SERVER_ADDR={e.get('SERVER_ADDR')}")
     expect(e.get("SERVER_PORT") == str(port), f"{what}: SERVER_PORT={e.get('SERVER_PORT')}")
     expect(str(e.get("CLIENT_PORT", "")).isdigit(), f"{what}: CLIENT_PORT={e.get('CLIENT_PORT')}")
     expect(re.fullmatch(r"[0-9a-f]{32}", str(e.get("MESSAGE_ID", ""))) is not None,
@@ -1115,7 +1115,7 @@ def nginx_request_key(l):
 
 
 def check_nginx_pairs(log_lines, entries, port, rtt=None, upper_us=None, upper_why="",
-                      body_from_log=True, min_slow=0):
+                      body_from_log=True, min_slow=0, addrs=("127.0.0.1", "127.0.0.1")):
     """Generic comparison of server-role entries with nginx's access log.
 
     Pairs them by client port and order; every log line needs one entry with
@@ -1126,7 +1126,8 @@ def check_nginx_pairs(log_lines, entries, port, rtt=None, upper_us=None, upper_w
     each request (wrk), pass upper_us, a sanity bound, and upper_why, its
     reason, instead. min_slow: how many requests must be long enough
     (SLOW_REQUEST_US by nginx's clock) for the bounds to catch a wrong
-    duration. Returns the pairs for test-specific checks.
+    duration. addrs: the (client, server) addresses every entry carries.
+    Returns the pairs for test-specific checks.
     """
     ensure((rtt is None) != (upper_us is None),
            "check_nginx_pairs: give the client's round trips (rtt) or a sanity bound (upper_us), one of them")
@@ -1143,7 +1144,7 @@ def check_nginx_pairs(log_lines, entries, port, rtt=None, upper_us=None, upper_w
     slow = 0
     for l, e in pairs:
         what = f"{l['method']} {l['uri']} (client port {l['remote_port']}, #{l['connection_requests']})"
-        check_common_fields(e, port, what)
+        check_common_fields(e, port, what, addrs)
         expect(e.get("HTTP_METHOD") == l["method"], f"{what}: HTTP_METHOD={e.get('HTTP_METHOD')}")
         expect(e.get("HTTP_TARGET") == l["uri"], f"{what}: HTTP_TARGET={e.get('HTTP_TARGET')}")
         expect(e.get("HTTP_PATH") == l["uri"].split("?")[0], f"{what}: HTTP_PATH={e.get('HTTP_PATH')}")

@@ -10,10 +10,13 @@ method, target, status, worker pid and body size, carrying HTTP_SCHEME=https
 and TLS_LIBRARY = the libssl file nginx maps; no entry on that port lacks
 HTTP_SCHEME (the syscall view of the socket sees ciphertext: never a second
 entry); curl and python get one client entry per request;
-`journalctl HTTP_SCHEME=https HTTP_STATUS=404` gives exactly nginx's 404s;
+`journalctl HTTP_SCHEME=https HTTP_STATUS=404` (the daemon's entries, no
+other match) gives exactly nginx's 404s, once as server and once as client;
 no chunk went untied; after SIGTERM no BPF program is left and no uprobe
 stays registered. With tls.enabled=no the daemon holds fewer programs and
-the same HTTPS request gives no entry."""
+the same HTTPS request gives no entry. nginx listens on 127.0.0.11 and the
+clients connect from 127.0.0.12: a kernel address filter (it matches the
+peer) keeps other traffic on this host out of the exact counts."""
 
 import os
 import socket
@@ -25,12 +28,15 @@ import htlib
 import tlslib
 from htlib import expect, ensure, log
 
+ADDR, CLIENT_ADDR = "127.0.0.11", "127.0.0.12"
+FILTER = ["--set", f"filter.include.addresses={ADDR}/32,{CLIENT_ADDR}/32"]
+
 
 def tls_connect(port):
     c = ssl.create_default_context()
     c.check_hostname = False
     c.verify_mode = ssl.CERT_NONE
-    raw = socket.create_connection(("127.0.0.1", port), timeout=30)
+    raw = socket.create_connection((ADDR, port), timeout=30, source_address=(CLIENT_ADDR, 0))
     s = c.wrap_socket(raw, server_hostname="localhost")
     return s
 
@@ -79,7 +85,7 @@ class TlsSock:
 
 
 def request(method, target, port, extra=""):
-    return f"{method} {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{extra}\r\n".encode()
+    return f"{method} {target} HTTP/1.1\r\nHost: {ADDR}:{port}\r\n{extra}\r\n".encode()
 
 
 def attach_fds(pid):
@@ -108,7 +114,7 @@ def test(ctx):
     tls_port = htlib.free_port()
     nginx = htlib.Nginx(ctx, extra_http=f"""
     server {{
-        listen 127.0.0.1:{tls_port} ssl;
+        listen {ADDR}:{tls_port} ssl;
         ssl_certificate {cert};
         ssl_certificate_key {key};
         root {os.path.join(ctx.tmp, "www")};
@@ -119,7 +125,7 @@ def test(ctx):
         }}
     }}
 """)
-    htlib.wait_port(tls_port, nginx.proc.popen, what="nginx (TLS)")
+    htlib.wait_port(tls_port, nginx.proc.popen, what="nginx (TLS)", host=ADDR)
     worker = nginx.worker_pids[0]
     library = tlslib.libssl_of(worker)
     ensure(library, f"fixture: nginx worker {worker} maps no libssl")
@@ -130,7 +136,7 @@ def test(ctx):
     early.sendall(request("GET", "/index.html?before=1", tls_port))
     ensure(read_response(early)[0] == 200, "fixture: request before the daemon failed")
 
-    daemon = htlib.Daemon(ctx).start()
+    daemon = htlib.Daemon(ctx, FILTER).start()
     on_attach = attach_fds(daemon.pid)
     t0 = time.monotonic()
 
@@ -140,14 +146,15 @@ def test(ctx):
     early.close()
 
     # curl: one keep-alive connection for three GETs (200, 404, 1 MiB), then HEAD, then a POST.
-    base = f"https://127.0.0.1:{tls_port}"
-    htlib.run_cmd(["curl", "-sk", "-o", "/dev/null", "-o", "/dev/null", "-o", "/dev/null",
+    base = f"https://{ADDR}:{tls_port}"
+    curl = ["curl", "-sk", "--interface", CLIENT_ADDR]
+    htlib.run_cmd([*curl, "-o", "/dev/null", "-o", "/dev/null", "-o", "/dev/null",
                    f"{base}/index.html", f"{base}/missing.html", f"{base}/big.bin"])
-    htlib.run_cmd(["curl", "-sk", "-I", "-o", "/dev/null", f"{base}/index.html"])
+    htlib.run_cmd([*curl, "-I", "-o", "/dev/null", f"{base}/index.html"])
     body_file = os.path.join(ctx.tmp, "post.bin")
     with open(body_file, "wb") as f:
         f.write(bytes(i % 251 for i in range(10000)))
-    htlib.run_cmd(["curl", "-sk", "-o", "/dev/null", "-H", "Content-Type: application/octet-stream",
+    htlib.run_cmd([*curl, "-o", "/dev/null", "-H", "Content-Type: application/octet-stream",
                    "--data-binary", f"@{body_file}", f"{base}/post"])
     n_curl = 5
 
@@ -182,7 +189,7 @@ def test(ctx):
         expect("tls" in str(e.get("HTTP_FLAGS", "")).split(","), f"{e.get('MESSAGE')}: HTTP_FLAGS={e.get('HTTP_FLAGS')}")
 
     htlib.check_nginx_pairs(traced_lines, server, tls_port, upper_us=elapsed_us,
-                            upper_why="the whole client run after the daemon started")
+                            upper_why="the whole client run after the daemon started", addrs=(CLIENT_ADDR, ADDR))
 
     # Client side: curl's and this process's requests, each once.
     mine = [e for e in client if e.get("PROCESS_PID") == str(os.getpid())]
@@ -204,14 +211,16 @@ def test(ctx):
         expect(post[0].get("HTTP_REQUEST_BODY_BYTES") == "10000",
                f"POST: HTTP_REQUEST_BODY_BYTES={post[0].get('HTTP_REQUEST_BODY_BYTES')}")
 
-    # The operator's query: the HTTPS 404s are exactly nginx's.
+    # The done-when query, literally (this daemon's entries, nothing else matched): the HTTPS 404s
+    # are exactly nginx's, once from nginx's side and once from its client's.
     nginx_404 = sorted(l["uri"] for l in traced_lines if l["status"] == "404")
     ensure(len(nginx_404) == 2, f"fixture: expected 2 404s in nginx's log, got {nginx_404}")
-    j404 = htlib.journal_query(daemon.pid, "HTTP_SCHEME=https", "HTTP_STATUS=404", "HTTP_ROLE=server",
-                               f"SERVER_PORT={tls_port}")
-    expect(sorted(e.get("HTTP_TARGET") for e in j404) == nginx_404,
-           f"journalctl HTTP_SCHEME=https HTTP_STATUS=404 gives {sorted(e.get('HTTP_TARGET') for e in j404)}, "
-           f"nginx logged {nginx_404}")
+    j404 = htlib.journal_query(daemon.pid, "HTTP_SCHEME=https", "HTTP_STATUS=404")
+    for role in ("server", "client"):
+        got = sorted(e.get("HTTP_TARGET") for e in j404 if e.get("HTTP_ROLE") == role)
+        expect(got == nginx_404, f"journalctl HTTP_SCHEME=https HTTP_STATUS=404 ({role}) gives {got}, "
+                                 f"nginx logged {nginx_404}")
+    expect(len(j404) == 2 * len(nginx_404), f"{len(j404)} 404 entries for {len(nginx_404)} logged 404s")
 
     expect(daemon.stat("tls_untied") == 0, f"tls_untied={daemon.stat('tls_untied')}: nginx, curl and python "
                                            "all do their socket I/O inside SSL_read/SSL_write")
@@ -221,8 +230,8 @@ def test(ctx):
     expect(not left, f"uprobe events left after the daemon exited: {left}")
 
     # tls.enabled=no: the same HTTPS request gives no entry (and the syscall view still none).
-    off = htlib.Daemon(ctx, ["--set", "tls.enabled=no"], name="http-tracer-notls").start()
-    htlib.run_cmd(["curl", "-sk", "-o", "/dev/null", f"{base}/index.html?off=1"])
+    off = htlib.Daemon(ctx, [*FILTER, "--set", "tls.enabled=no"], name="http-tracer-notls").start()
+    htlib.run_cmd([*curl, "-o", "/dev/null", f"{base}/index.html?off=1"])
     htlib.wait_log_lines(nginx, n_requests + 1)
     off_attach = attach_fds(off.pid)
     off.stop()

@@ -8,8 +8,12 @@ the client: GET 200, GET 404, HEAD, POST with a 20000-byte body, and a
 64 KiB response. Each request the server logs has exactly one server entry
 (method, path, status, body sizes, the server's pid) and one client entry
 from this process, all with HTTP_SCHEME=https and TLS_LIBRARY = the libssl
-the server maps; no chunk untied."""
+the server maps; no chunk untied. The server listens on 127.0.0.13 and the
+client connects from 127.0.0.14: a kernel address filter (it matches the
+peer) keeps other traffic on this host out of the exact counts."""
 
+import functools
+import http.client
 import json
 import os
 import ssl
@@ -21,9 +25,11 @@ import htlib
 import tlslib
 from htlib import expect, ensure, log
 
+ADDR, CLIENT_ADDR = "127.0.0.13", "127.0.0.14"
+
 SERVER = r'''
 import http.server, json, ssl, sys
-port, cert, key, logpath = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+addr, port, cert, key, logpath = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
 big = bytes(i % 256 for i in range(65536))
 
 class H(http.server.BaseHTTPRequestHandler):
@@ -67,35 +73,44 @@ class H(http.server.BaseHTTPRequestHandler):
 
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
 ctx.load_cert_chain(cert, key)
-srv = http.server.HTTPServer(("127.0.0.1", port), H)
+srv = http.server.HTTPServer((addr, port), H)
 srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
 srv.serve_forever()
 '''
 
 
+class FromClientAddr(urllib.request.HTTPSHandler):
+    """urllib over HTTPS from CLIENT_ADDR (urlopen() has no source address)."""
+
+    def https_open(self, req):
+        conn = functools.partial(http.client.HTTPSConnection, source_address=(CLIENT_ADDR, 0))
+        return self.do_open(conn, req, context=self._context)
+
+
 def test(ctx):
     htlib.require_tools("openssl")
     cert, key = tlslib.make_cert(ctx)
-    daemon = htlib.Daemon(ctx).start()
+    daemon = htlib.Daemon(ctx, ["--set", f"filter.include.addresses={ADDR}/32,{CLIENT_ADDR}/32"]).start()
 
     port = htlib.free_port()
     logpath = os.path.join(ctx.tmp, "access.jsonl")
-    server = htlib.Proc(ctx, ["/usr/bin/python3", "-c", SERVER, str(port), cert, key, logpath], "tls-python-server")
-    htlib.wait_port(port, server.popen, what="python TLS server")
+    server = htlib.Proc(ctx, ["/usr/bin/python3", "-c", SERVER, ADDR, str(port), cert, key, logpath], "tls-python-server")
+    htlib.wait_port(port, server.popen, what="python TLS server", host=ADDR)
     library = tlslib.libssl_of(server.pid)
     ensure(library, "fixture: the python server maps no libssl")
 
     sslctx = ssl.create_default_context()
     sslctx.check_hostname = False
     sslctx.verify_mode = ssl.CERT_NONE
-    base = f"https://127.0.0.1:{port}"
+    base = f"https://{ADDR}:{port}"
+    opener = urllib.request.build_opener(FromClientAddr(context=sslctx))
     t0 = time.monotonic()
     plan = [("GET", "/ok?a=1", None), ("GET", "/missing", None), ("HEAD", "/ok", None),
             ("POST", "/post", bytes(i % 199 for i in range(20000))), ("GET", "/big", None)]
     for method, path, body in plan:
         r = urllib.request.Request(base + path, data=body, method=method)
         try:
-            with urllib.request.urlopen(r, context=sslctx, timeout=30) as resp:
+            with opener.open(r, timeout=30) as resp:
                 resp.read()
         except urllib.error.HTTPError as e:
             e.read()
@@ -125,7 +140,7 @@ def test(ctx):
         what = f"server entry {e.get('MESSAGE')}"
         if not expect(l is not None, f"{what}: no logged request from client port {e.get('CLIENT_PORT')}"):
             continue
-        htlib.check_common_fields(e, port, what)
+        htlib.check_common_fields(e, port, what, (CLIENT_ADDR, ADDR))
         expect(e.get("HTTP_METHOD") == l["method"], f"{what}: HTTP_METHOD, server logged {l['method']}")
         expect(e.get("HTTP_TARGET") == l["path"], f"{what}: HTTP_TARGET, server logged {l['path']}")
         expect(e.get("HTTP_STATUS") == str(l["status"]), f"{what}: HTTP_STATUS, server logged {l['status']}")
