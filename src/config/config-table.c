@@ -109,6 +109,26 @@ const ConfigSetting config_settings[] = {
         { "limits.idle_timeout", CONFIG_DURATION, offsetof(Config, limits.idle_timeout_ns), "5min",
           1 * NSEC_PER_SEC, 86400 * NSEC_PER_SEC, 0,
           .description = "A connection silent this long has its pending requests logged as without response." },
+        /*
+         * HTTP/2's caps (docs/http2.md): the defaults and their reasons are
+         * protocols/http2/protocol.c's http2_limits_default, and
+         * tests/unit/daemon/test-settings.c checks these strings against it.
+         */
+        { "limits.http2_streams_max", CONFIG_UINT, offsetof(Config, limits.http2_streams_max), "256",
+          1, 65536, 0,
+          .description = "HTTP/2 streams tracked at once per connection; a stream past it is counted (streams_overflows), not logged." },
+        { "limits.http2_header_block_max", CONFIG_SIZE, offsetof(Config, limits.http2_header_block_max), "64KiB",
+          1 * KIB, 16 * MIB, 0,
+          .description = "Bytes of one HTTP/2 header block buffered across CONTINUATION frames; a larger block is counted (header_block_overflows) and not decoded (flag headers-incomplete)." },
+        { "limits.http2_continuations_max", CONFIG_UINT, offsetof(Config, limits.http2_continuations_max), "32",
+          1, 4096, 0,
+          .description = "CONTINUATION frames in one HTTP/2 header block; more is a flood, counted (continuation_floods) and a protocol error." },
+        { "limits.http2_header_list_max", CONFIG_SIZE, offsetof(Config, limits.http2_header_list_max), "16KiB",
+          1 * KIB, 16 * MIB, 0,
+          .description = "Bytes of decoded HTTP/2 header names and values kept per block; the rest is decoded, counted (header_fields_dropped), not kept (flag head-truncated)." },
+        { "limits.http2_hpack_memory_max", CONFIG_SIZE, offsetof(Config, limits.http2_hpack_memory_max), "768KiB",
+          16 * KIB, 64 * MIB, 0,
+          .description = "Memory of one direction's HPACK decoder (its dynamic table and field buffers); a block needing more is counted (hpack_memory_refused) and not decoded." },
 
         FILTER_SETTINGS(include, "trace (empty: all)"),
         FILTER_SETTINGS(exclude, "never trace"),

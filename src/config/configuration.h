@@ -153,6 +153,12 @@ typedef struct Config {
                 uint64_t global_memory_max;
                 uint64_t conns_max;
                 uint64_t idle_timeout_ns;
+                /* HTTP/2's own (protocols/http2/limits.h) */
+                uint64_t http2_streams_max;
+                uint64_t http2_header_block_max;
+                uint64_t http2_continuations_max;
+                uint64_t http2_header_list_max;
+                uint64_t http2_hpack_memory_max;
         } limits;
         struct {
                 FilterSet include;

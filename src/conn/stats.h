@@ -67,7 +67,7 @@
  * its row of Stats.protocols; the connection layer knows no name;
  * protocols/registry.h reports them beside STATS_COUNTERS.
  */
-#define PROTOCOL_COUNTERS_MAX 8
+#define PROTOCOL_COUNTERS_MAX 16
 
 typedef struct Stats {
 #define X(name) uint64_t name;

@@ -31,7 +31,6 @@
 #include "daemon/statistics-log.h"
 #include "output/daemon-entries.h"
 #include "output/fields.h"
-#include "protocols/http1/protocol.h"
 #include "protocols/registry.h"
 #include "select/redact.h"
 #include "select/selector.h"
@@ -92,7 +91,7 @@ void manager_options_init(ManagerOptions *o) {
                 .output = output_options_single(OUTPUT_JOURNAL),
                 .bpf = bpf_tracer_options_default,
                 .limits = limits_default,
-                .http1_limits = http1_limits_default,
+                .protocol_limits = { .http1 = http1_limits_default, .http2 = http2_limits_default },
                 /* Records wait at most 10 ms in the ring buffer when no wakeup comes. */
                 .drain_interval_usec = 10 * 1000,
         };
@@ -229,7 +228,7 @@ int manager_new(const ManagerOptions *o, Manager **ret) {
         sink = (ExchangeSink) { .emit = on_exchange, .userdata = m };
         r = conn_table_new(&m->opts.limits, &m->stats, &sink, &m->conns);
         if (r >= 0)
-                r = conn_table_set_protocol_limits(m->conns, &protocol_http1_ops, &m->opts.http1_limits);
+                r = protocol_registry_set_limits(m->conns, &m->opts.protocol_limits);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the connection table: %m");
         conn_table_set_forget(m->conns, on_forget, m);
@@ -264,11 +263,11 @@ const Stats *manager_stats(const Manager *m) {
         return &m->stats;
 }
 
-void manager_apply_limits(Manager *m, const Limits *limits, const Http1Limits *http1_limits) {
+void manager_apply_limits(Manager *m, const Limits *limits, const ProtocolLimits *protocol_limits) {
         m->opts.limits = *limits;
-        m->opts.http1_limits = *http1_limits;
+        m->opts.protocol_limits = *protocol_limits;
         conn_table_set_limits(m->conns, limits);
-        (void) conn_table_set_protocol_limits(m->conns, &protocol_http1_ops, http1_limits); /* no allocation: cannot fail */
+        (void) protocol_registry_set_limits(m->conns, protocol_limits); /* no allocation: cannot fail */
 }
 
 void manager_apply_redactor(Manager *m, const Redactor *r) {

@@ -12,7 +12,7 @@
 #include "capture/bpf-object.h"
 #include "conn/protocol.h"
 #include "conn/stats.h"
-#include "protocols/http1/limits.h"
+#include "protocols/registry.h"
 #include "output/output.h"
 #include "capture/kernel-filter.h"
 
@@ -31,7 +31,7 @@ typedef struct ManagerOptions {
         const char *record_path;          /* NULL: no recording */
         BpfTracerOptions bpf;
         Limits limits;                    /* the connection layer's caps */
-        Http1Limits http1_limits;         /* HTTP/1's own caps */
+        ProtocolLimits protocol_limits;   /* each protocol's own caps */
         uint64_t drain_interval_usec;     /* upper bound on the delay before records are read */
         const struct Redactor *redactor;  /* masks secrets in every exchange before any output; NULL: none */
         const struct FormatOptions *format;/* optional fields and priorities for the output; NULL: defaults */
@@ -55,7 +55,7 @@ int manager_replay(Manager *m, const char *path);
 const Stats *manager_stats(const Manager *m);
 
 /* Live changes, applied between two records: nothing in flight is lost. */
-void manager_apply_limits(Manager *m, const Limits *limits, const Http1Limits *http1_limits);
+void manager_apply_limits(Manager *m, const Limits *limits, const ProtocolLimits *protocol_limits);
 void manager_apply_redactor(Manager *m, const struct Redactor *r);
 /* Takes ownership of s (built from the configuration in force; NULL: log everything). */
 struct Selector;

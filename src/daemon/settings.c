@@ -44,11 +44,19 @@ int settings_load_config(const ConfigLoadOptions *load, Config **ret) {
         return 0;
 }
 
-static void limits_from_config(const Config *c, Limits *ret, Http1Limits *ret_http1) {
-        *ret_http1 = (Http1Limits) {
+static void limits_from_config(const Config *c, Limits *ret, ProtocolLimits *ret_protocols) {
+        ret_protocols->http1 = (Http1Limits) {
                 .head_max = (size_t) c->limits.head_max,
                 .fields_max = (size_t) c->limits.fields_max,
                 .pipeline_max = (size_t) c->limits.pipeline_max,
+        };
+        ret_protocols->http2 = (Http2ConnLimits) {
+                .streams_max = (size_t) c->limits.http2_streams_max,
+                .header_block_max = (size_t) c->limits.http2_header_block_max,
+                .continuations_max = (size_t) c->limits.http2_continuations_max,
+                .fields_max = (size_t) c->limits.fields_max,
+                .list_bytes_max = (size_t) c->limits.http2_header_list_max,
+                .hpack_memory_max = (size_t) c->limits.http2_hpack_memory_max,
         };
         *ret = (Limits) {
                 .conn_memory_max = (size_t) c->limits.conn_memory_max,
@@ -100,7 +108,7 @@ int settings_new(const ConfigLoadOptions *load, Config *config, Settings **ret) 
         if (r < 0)
                 return log_error_errno(r, "Failed to compile the kernel filter: %m");
 
-        limits_from_config(k, &s->limits, &s->http1_limits);
+        limits_from_config(k, &s->limits, &s->protocol_limits);
         s->bpf = bpf_tracer_options_default;
         s->bpf.payload_max = (uint32_t) k->capture.payload_size;
         s->bpf.ringbuf_size = (uint32_t) k->capture.ring_buffer_size;
@@ -127,7 +135,7 @@ void settings_manager_options(const Settings *s, ManagerOptions *ret) {
         o.output = s->output;
         o.bpf = s->bpf;
         o.limits = s->limits;
-        o.http1_limits = s->http1_limits;
+        o.protocol_limits = s->protocol_limits;
         o.drain_interval_usec = s->drain_interval_usec;
         o.redactor = s->redactor;
         o.format = s->format;
@@ -201,7 +209,7 @@ int settings_reload(Manager *m, void *userdata, char ***ret_errors) {
         strv_free(restart);
 
         log_set_max_level(s->config->log.level);
-        manager_apply_limits(m, &s->limits, &s->http1_limits);
+        manager_apply_limits(m, &s->limits, &s->protocol_limits);
         manager_apply_stats_interval(m, s->stats_interval_usec);
         manager_apply_redactor(m, s->redactor);
         manager_apply_selector(m, TAKE_PTR(s->selector));

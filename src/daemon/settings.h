@@ -28,7 +28,7 @@
 #include "daemon/manager.h"
 #include "output/fields.h"
 #include "output/output.h"
-#include "protocols/http1/limits.h"
+#include "protocols/registry.h"
 #include "select/redact.h"
 #include "select/selector.h"
 
@@ -43,7 +43,7 @@ typedef struct Settings {
         Selector *selector;                 /* until settings_start()/settings_reload() hand it to the manager */
         KernelFilter *kernel_filter;        /* likewise */
         Limits limits;                      /* the connection layer's caps */
-        Http1Limits http1_limits;           /* HTTP/1's own */
+        ProtocolLimits protocol_limits;     /* each protocol's own */
         OutputOptions output;               /* its json_path points into config */
         BpfTracerOptions bpf;               /* load-time sizes; the filter is set by settings_start() */
         uint64_t drain_interval_usec;

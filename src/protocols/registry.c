@@ -21,6 +21,15 @@ const ProtocolOps *protocol_registry_find(ConnProtocol protocol) {
         return (size_t) protocol < ELEMENTSOF(protocols) ? protocols[protocol] : NULL;
 }
 
+int protocol_registry_set_limits(ConnTable *t, const ProtocolLimits *l) {
+        int r;
+
+        r = conn_table_set_protocol_limits(t, &protocol_http1_ops, &l->http1);
+        if (r < 0)
+                return r;
+        return conn_table_set_protocol_limits(t, &protocol_http2_ops, &l->http2);
+}
+
 size_t protocol_registry_size(void) {
         return ELEMENTSOF(protocols);
 }

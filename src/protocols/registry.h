@@ -9,11 +9,26 @@
 #include <stddef.h>
 
 #include "conn/conn-info.h"
+#include "conn/conn.h"
 #include "conn/protocol.h"
 #include "conn/stats.h"
+#include "protocols/http1/limits.h"
+#include "protocols/http2/limits.h"
+
+/* Each protocol's own caps, as configured (the defaults: each protocol's *_limits_default). */
+typedef struct ProtocolLimits {
+        Http1Limits http1;
+        Http2ConnLimits http2;
+} ProtocolLimits;
 
 /* The handler for protocol, or NULL when none is traced (unknown, other, not implemented yet). */
 const ProtocolOps *protocol_registry_find(ConnProtocol protocol);
+
+/*
+ * Puts each protocol's caps in force on t, for connections open and to come.
+ * Only the first call for a table allocates (-ENOMEM); later ones cannot fail.
+ */
+int protocol_registry_set_limits(ConnTable *t, const ProtocolLimits *l);
 
 /* One more than the largest ConnProtocol with a row (rows may be NULL), for walking the table. */
 size_t protocol_registry_size(void);

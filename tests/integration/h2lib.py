@@ -10,7 +10,7 @@ import struct
 import htlib
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
-DATA, HEADERS, PRIORITY, RST_STREAM, SETTINGS, PUSH_PROMISE, PING, GOAWAY, WINDOW_UPDATE = range(9)
+DATA, HEADERS, PRIORITY, RST_STREAM, SETTINGS, PUSH_PROMISE, PING, GOAWAY, WINDOW_UPDATE, CONTINUATION = range(10)
 END_STREAM, ACK, END_HEADERS = 0x1, 0x1, 0x4
 
 
@@ -33,13 +33,12 @@ def priority(stream, weight=15):
 def _literal(name_index, value):
     """HPACK literal without indexing, indexed name (RFC 7541 §6.2.2): never enters a table."""
     value = value.encode()
-    assert name_index < 15 and len(value) < 127
-    return bytes([name_index, len(value)]) + value
+    return hpack_int(0, 4, name_index) + hpack_int(0, 7, len(value)) + value
 
 
-def get_block(path, authority):
-    """:method GET, :scheme http (static), :path and :authority as literals."""
-    return b"\x82\x86" + _literal(4, path) + _literal(1, authority)
+def get_block(path, authority, fields=()):
+    """:method GET, :scheme http (static), :path and :authority as literals, then (name, value) fields."""
+    return b"\x82\x86" + _literal(4, path) + _literal(1, authority) + b"".join(literal(n, v) for n, v in fields)
 
 
 def headers(stream, block, end_stream=True):
@@ -64,17 +63,27 @@ class Client:
                     self.buf = self.buf[9 + n:]
                     return f[3], f[4], int.from_bytes(f[5:9], "big") & 0x7fffffff, f[9:]
             chunk = self.sock.recv(65536)
-            htlib.ensure(chunk, "h2 client: the server closed the connection")
+            if not chunk:
+                raise ConnectionError("h2 client: the server closed the connection")
             self.buf += chunk
 
-    def response(self, stream):
-        """Reads frames until stream's END_STREAM (acknowledging SETTINGS): (status byte, frames seen)."""
+    def response(self, stream, tolerate_end=False):
+        """Reads frames until stream's END_STREAM (acknowledging SETTINGS): the first byte of its
+        response header block. With tolerate_end, an RST_STREAM, a GOAWAY or the connection's
+        close also end it (None)."""
         status = None
         while True:
-            ftype, flags, sid, payload = self._frame()
+            try:
+                ftype, flags, sid, payload = self._frame()
+            except OSError:
+                if tolerate_end:
+                    return None
+                raise
             if ftype == SETTINGS and not flags & ACK:
                 self.sock.sendall(frame(SETTINGS, ACK, 0))
             if ftype == GOAWAY or (ftype == RST_STREAM and sid == stream):
+                if tolerate_end:
+                    return None
                 raise htlib.Failure(f"h2 client: stream {stream} ended by frame type {ftype}")
             if sid == stream and ftype == HEADERS and status is None:
                 status = payload[0]
@@ -89,3 +98,40 @@ class Client:
 
     def close(self):
         self.sock.close()
+
+
+def hpack_int(first, prefix_bits, value):
+    """An HPACK integer (RFC 7541 §5.1): first holds the pattern bits above the prefix."""
+    limit = (1 << prefix_bits) - 1
+    if value < limit:
+        return bytes([first | value])
+    out = [first | limit]
+    value -= limit
+    while value >= 128:
+        out.append(value % 128 + 128)
+        value //= 128
+    return bytes(out + [value])
+
+
+def literal(name, value):
+    """A field as a literal without indexing, new name (RFC 7541 §6.2.2)."""
+    name, value = name.encode(), value.encode()
+    return b"\x00" + hpack_int(0, 7, len(name)) + name + hpack_int(0, 7, len(value)) + value
+
+
+def header_frames(stream, block, continuations=None, max_frame=16384):
+    """HEADERS (END_STREAM) + CONTINUATION frames carrying block: split at max_frame, or into
+    1 + continuations frames when given (END_HEADERS on the last)."""
+    if continuations is None:
+        parts = [block[i:i + max_frame] for i in range(0, len(block), max_frame)] or [b""]
+    else:
+        step = -(-len(block) // (continuations + 1))
+        parts = [block[i * step:(i + 1) * step] for i in range(continuations + 1)]
+    out = b""
+    for i, part in enumerate(parts):
+        last = END_HEADERS if i == len(parts) - 1 else 0
+        if i == 0:
+            out += frame(HEADERS, END_STREAM | last, stream, part)
+        else:
+            out += frame(CONTINUATION, last, stream, part)
+    return out

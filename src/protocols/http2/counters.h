@@ -20,7 +20,11 @@
         X(HEADERS_INCOMPLETE,  headers_incomplete)   /* header blocks not decoded whole (lost bytes, unknown table refs, caps) */ \
         X(STREAMS_RESET,       streams_reset)        /* streams ended by RST_STREAM */ \
         X(GOAWAYS,             goaways)              /* GOAWAY frames seen */ \
-        X(STREAMS_PUSHED,      streams_pushed)       /* server-pushed streams (PUSH_PROMISE) */
+        X(STREAMS_PUSHED,      streams_pushed)       /* server-pushed streams (PUSH_PROMISE) */ \
+        X(HEADER_BLOCK_OVERFLOWS, header_block_overflows) /* blocks over limits.http2_header_block_max: not decoded */ \
+        X(CONTINUATION_FLOODS, continuation_floods)  /* blocks over limits.http2_continuations_max: protocol error */ \
+        X(HEADER_FIELDS_DROPPED, header_fields_dropped) /* fields decoded, not kept: limits.fields_max, http2_header_list_max */ \
+        X(HPACK_MEMORY_REFUSED, hpack_memory_refused) /* blocks not decoded: limits.http2_hpack_memory_max */
 
 typedef enum Http2Counter {
 #define X(id, name) HTTP2_COUNTER_##id,

@@ -20,6 +20,7 @@
  */
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 
 #include "basic/macro.h"
@@ -40,11 +41,54 @@ typedef struct Http2Conn {
         Http2Hpack *hpack[2];
         Http2FrameStats frame_stats[2];
         Http2HpackStats hpack_stats[2];
+        uint64_t reported[_HTTP2_COUNTER_MAX];  /* of the caps' counts below, what is already in c->stats */
         Http2Streams streams;
         uint32_t last_opened[2];        /* highest stream id opened by a request (by odd/even id: client/pushed) */
 } Http2Conn;
 
 static Stats dummy_stats;
+
+/*
+ * The caps the frame parsers and inflaters count in their own stats, summed
+ * over both directions and added to the daemon's counters as they grow
+ * (report_caps(), after each call that may have hit one).
+ */
+static uint64_t cap_count(const Http2Conn *c, Http2Counter k) {
+        uint64_t n = 0;
+
+        for (int d = 0; d < 2; d++)
+                switch (k) {
+                case HTTP2_COUNTER_HEADER_BLOCK_OVERFLOWS:
+                        n += c->frame_stats[d].header_block_overflows;
+                        break;
+                case HTTP2_COUNTER_CONTINUATION_FLOODS:
+                        n += c->frame_stats[d].continuation_floods;
+                        break;
+                case HTTP2_COUNTER_HEADER_FIELDS_DROPPED:
+                        n += c->hpack_stats[d].fields_dropped;
+                        break;
+                case HTTP2_COUNTER_HPACK_MEMORY_REFUSED:
+                        n += c->hpack_stats[d].memory_refused;
+                        break;
+                default:
+                        break;
+                }
+        return n;
+}
+
+static void report_caps(Http2Conn *c) {
+        static const Http2Counter caps[] = {
+                HTTP2_COUNTER_HEADER_BLOCK_OVERFLOWS, HTTP2_COUNTER_CONTINUATION_FLOODS,
+                HTTP2_COUNTER_HEADER_FIELDS_DROPPED, HTTP2_COUNTER_HPACK_MEMORY_REFUSED,
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(caps); i++) {
+                uint64_t n = cap_count(c, caps[i]);
+
+                http2_counters(c->stats)[caps[i]] += n - c->reported[caps[i]];
+                c->reported[caps[i]] = n;
+        }
+}
 
 static int direction_of(const Http2Conn *c, const Http2FrameParser *p) {
         return p == c->parser[CONN_DIR_EGRESS] ? CONN_DIR_EGRESS : CONN_DIR_INGRESS;
@@ -217,8 +261,12 @@ static int new_handler(const ProtocolContext *ctx, bool synced, Http2Conn **ret)
         http2_streams_init(&c->streams, c->conn, c->sink, c->stats, MAX(c->h2->streams_max, (size_t) 1));
 
         for (int d = 0; d < 2; d++) {
-                Http2Limits fl = { .header_block_max = c->h2->header_block_max };
+                Http2Limits fl = {
+                        .header_block_max = c->h2->header_block_max,
+                        .continuation_max = (unsigned) MIN(c->h2->continuations_max, (size_t) UINT_MAX),
+                };
                 Http2HpackLimits hl = {
+                        .memory_max = c->h2->hpack_memory_max,
                         .fields_max = c->h2->fields_max,
                         .list_bytes_max = c->h2->list_bytes_max,
                 };
@@ -272,18 +320,24 @@ int protocol_http2_new_upgraded(const ProtocolContext *ctx, const HttpMessage *u
 static int http2_data(void *p, uint8_t direction, const uint8_t *buf, size_t n, uint64_t ts_ns,
                       uint32_t tid, bool segment_start) {
         Http2Conn *c = ASSERT_PTR(p);
+        int r;
 
         if (direction > CONN_DIR_EGRESS)
                 return -EINVAL;
-        return http2_frame_parser_feed(c->parser[direction], buf, n, ts_ns, tid, segment_start);
+        r = http2_frame_parser_feed(c->parser[direction], buf, n, ts_ns, tid, segment_start);
+        report_caps(c);
+        return r;
 }
 
 static int http2_gap(void *p, uint8_t direction, uint64_t n, uint64_t ts_ns) {
         Http2Conn *c = ASSERT_PTR(p);
+        int r;
 
         if (direction > CONN_DIR_EGRESS)
                 return -EINVAL;
-        return http2_frame_parser_gap(c->parser[direction], n, ts_ns);
+        r = http2_frame_parser_gap(c->parser[direction], n, ts_ns);
+        report_caps(c);
+        return r;
 }
 
 static int http2_finish(void *p, uint64_t ts_ns, ExchangeEndReason reason) {
@@ -319,8 +373,10 @@ const Http2ConnLimits http2_limits_default = {
          */
         .streams_max = 256,
         .header_block_max = HTTP2_HEADER_BLOCK_MAX_DEFAULT,
+        .continuations_max = HTTP2_CONTINUATION_MAX_DEFAULT,
         .fields_max = HTTP2_HPACK_FIELDS_MAX_DEFAULT,
         .list_bytes_max = HTTP2_HPACK_LIST_BYTES_MAX_DEFAULT,
+        .hpack_memory_max = HTTP2_HPACK_MEMORY_MAX_DEFAULT,
 };
 
 static const char *const http2_counter_names[_HTTP2_COUNTER_MAX] = {

@@ -19,6 +19,7 @@
 
 #include "basic/strv.h"
 #include "daemon/settings.h"
+#include "protocols/http2/protocol.h"
 
 static char dir[] = "/tmp/test-settings-XXXXXX";
 static char path[sizeof(dir) + 32];
@@ -72,9 +73,9 @@ static void test_everything_derived(void **state) {
         assert_non_null(s->kernel_filter);
 
         assert_int_equal(s->limits.idle_timeout_ns, 2500 * NSEC_PER_MSEC);
-        assert_int_equal(s->http1_limits.head_max, 32768);
-        assert_int_equal(s->http1_limits.fields_max, 128);
-        assert_int_equal(s->http1_limits.pipeline_max, 64);
+        assert_int_equal(s->protocol_limits.http1.head_max, 32768);
+        assert_int_equal(s->protocol_limits.http1.fields_max, 128);
+        assert_int_equal(s->protocol_limits.http1.pipeline_max, 64);
         assert_int_equal(s->limits.conn_memory_max, 256 * 1024);
         assert_int_equal(s->limits.global_memory_max, 64 * 1024 * 1024);
         assert_int_equal(s->limits.conns_max, 65536);
@@ -95,6 +96,31 @@ static void test_everything_derived(void **state) {
         settings_free(s);
 }
 
+/* HTTP/2's caps: the table's defaults are protocol.c's http2_limits_default, and each key reaches its field. */
+static void test_http2_limits(void **state) {
+        Settings *s = settings_from("");
+        const Http2ConnLimits *d = &http2_limits_default;
+
+        assert_int_equal(s->protocol_limits.http2.streams_max, d->streams_max);
+        assert_int_equal(s->protocol_limits.http2.header_block_max, d->header_block_max);
+        assert_int_equal(s->protocol_limits.http2.continuations_max, d->continuations_max);
+        assert_int_equal(s->protocol_limits.http2.fields_max, d->fields_max);
+        assert_int_equal(s->protocol_limits.http2.list_bytes_max, d->list_bytes_max);
+        assert_int_equal(s->protocol_limits.http2.hpack_memory_max, d->hpack_memory_max);
+        settings_free(s);
+
+        s = settings_from("limits:\n  http2_streams_max: 7\n  http2_header_block_max: 2KiB\n"
+                          "  http2_continuations_max: 3\n  fields_max: 9\n  http2_header_list_max: 1KiB\n"
+                          "  http2_hpack_memory_max: 100KiB\n");
+        assert_int_equal(s->protocol_limits.http2.streams_max, 7);
+        assert_int_equal(s->protocol_limits.http2.header_block_max, 2048);
+        assert_int_equal(s->protocol_limits.http2.continuations_max, 3);
+        assert_int_equal(s->protocol_limits.http2.fields_max, 9);
+        assert_int_equal(s->protocol_limits.http2.list_bytes_max, 1024);
+        assert_int_equal(s->protocol_limits.http2.hpack_memory_max, 100 * 1024);
+        settings_free(s);
+}
+
 static void test_manager_options(void **state) {
         Settings *s = settings_from("");
         ManagerOptions o;
@@ -104,7 +130,7 @@ static void test_manager_options(void **state) {
         assert_ptr_equal(o.format, s->format);
         assert_ptr_equal(o.config_sources, s->sources);
         assert_ptr_equal(o.reload, settings_reload);
-        assert_int_equal(o.http1_limits.head_max, s->http1_limits.head_max);
+        assert_int_equal(o.protocol_limits.http1.head_max, s->protocol_limits.http1.head_max);
         assert_int_equal(o.bpf.conns_max, 16384);
         assert_int_equal(o.drain_interval_usec, 5000);
         assert_int_equal(o.stats_interval_usec, 300 * 1000 * 1000ull);
@@ -130,7 +156,7 @@ static void test_reload(void **state) {
         assert_int_equal(settings_reload(m, &s, &errors), 0);
         assert_null(errors);
         assert_ptr_not_equal(s, first);
-        assert_int_equal(s->http1_limits.head_max, 16384);
+        assert_int_equal(s->protocol_limits.http1.head_max, 16384);
         assert_null(s->selector);
         assert_null(s->kernel_filter);
 
@@ -139,7 +165,7 @@ static void test_reload(void **state) {
         write_config("limits:\n  head_max: lots\n  fields_max: 1\n");
         assert_int_equal(settings_reload(m, &s, &errors), -EINVAL);
         assert_ptr_equal(s, first);
-        assert_int_equal(s->http1_limits.head_max, 16384);
+        assert_int_equal(s->protocol_limits.http1.head_max, 16384);
         assert_non_null(errors);
         assert_non_null(errors[0]);
         assert_non_null(strstr(errors[0], ":2:13: limits.head_max: 'lots' is not a size"));
@@ -155,6 +181,7 @@ static void test_reload(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_everything_derived),
+                cmocka_unit_test(test_http2_limits),
                 cmocka_unit_test(test_manager_options),
                 cmocka_unit_test(test_reload),
         };
