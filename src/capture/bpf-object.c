@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -67,6 +68,8 @@ struct BpfTracer {
         void *source_state[ELEMENTSOF(sources)];
         int ncpus;
         uint32_t filter_seq;          /* generations handed out so far; the active one is in the BPF .bss */
+        /* The ring buffer's consumer and producer positions, mapped read-only: how much waits (status, top). */
+        void *rb_consumer, *rb_producer;
 };
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap) {
@@ -356,13 +359,31 @@ int bpf_tracer_new(const BpfTracerOptions *o, BpfRecordFn fn, void *userdata, Bp
                 return log_error_errno(r, "Failed to set up the ring buffer: %m");
         }
 
+        /* The kernel's layout (BPF_MAP_TYPE_RINGBUF): consumer page, then producer page. Optional. */
+        t->rb_consumer = mmap(NULL, (size_t) getpagesize(), PROT_READ, MAP_SHARED, bpf_map__fd(t->skel->maps.events), 0);
+        t->rb_producer = mmap(NULL, (size_t) getpagesize(), PROT_READ, MAP_SHARED, bpf_map__fd(t->skel->maps.events),
+                              getpagesize());
         *ret = t;
         return 0;
+}
+
+uint64_t bpf_tracer_ringbuf_used(const BpfTracer *t) {
+        unsigned long cons, prod;
+
+        if (!t || !t->rb_consumer || !t->rb_producer || t->rb_consumer == MAP_FAILED || t->rb_producer == MAP_FAILED)
+                return 0;
+        cons = __atomic_load_n((const unsigned long *) t->rb_consumer, __ATOMIC_ACQUIRE);
+        prod = __atomic_load_n((const unsigned long *) t->rb_producer, __ATOMIC_ACQUIRE);
+        return prod >= cons ? prod - cons : 0;
 }
 
 BpfTracer *bpf_tracer_free(BpfTracer *t) {
         if (!t)
                 return NULL;
+        if (t->rb_consumer && t->rb_consumer != MAP_FAILED)
+                (void) munmap(t->rb_consumer, (size_t) getpagesize());
+        if (t->rb_producer && t->rb_producer != MAP_FAILED)
+                (void) munmap(t->rb_producer, (size_t) getpagesize());
         ring_buffer__free(t->rb);
         for (size_t i = ELEMENTSOF(sources); i > 0; i--)
                 sources[i - 1]->detach(TAKE_PTR(t->source_state[i - 1]));

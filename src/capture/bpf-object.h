@@ -51,6 +51,8 @@ unsigned bpf_tracer_programs_attached(const BpfTracer *t);
 int bpf_tracer_rescan(BpfTracer *t);
 /* Bytes used by the BPF maps (from their definitions). */
 uint64_t bpf_tracer_map_memory(const BpfTracer *t);
+/* Bytes in the ring buffer written by the kernel and not yet read (0 if unknown). */
+uint64_t bpf_tracer_ringbuf_used(const BpfTracer *t);
 /*
  * Make f (NULL: none) the kernel filter, atomically: every connection is
  * decided again under it on its next syscall; one already reported to user

@@ -99,7 +99,7 @@ int control_client_call(const char *path, const char *request_line, uint64_t tim
                 if (allocated - got < 4096) {
                         char *q;
 
-                        if (allocated > CONTROL_RESPONSE_MAX)
+                        if (allocated > CONTROL_SERVICES_RESPONSE_MAX)
                                 return -EBADMSG;
                         allocated = allocated ? allocated * 2 : 8192;
                         q = realloc(buf, allocated + 1);

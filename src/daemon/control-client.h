@@ -29,7 +29,8 @@
  * Return: 0; -ENOENT or -ECONNREFUSED when no daemon listens at @path
  * (not running); -EACCES when the socket refuses us (not root);
  * -ETIMEDOUT; -EBADMSG when the daemon closed without a complete line or
- * the answer is over CONTROL_RESPONSE_MAX; other negative errno.
+ * the answer is over CONTROL_SERVICES_RESPONSE_MAX (the largest answer);
+ * other negative errno.
  */
 int control_client_call(const char *path, const char *request_line, uint64_t timeout_usec,
                         char **ret_response);

@@ -266,21 +266,27 @@ static void build_status(JsonBuild *b, ControlServer *s, const ControlStatus *st
         json_build_object_end(b);
 }
 
-static int do_status(ControlClient *c) {
+/* status, and services: the service table beside the same health counters (cb.services) */
+static int do_status(ControlClient *c, const char *command) {
         ControlServer *s = c->server;
+        bool services = strcmp(command, "services") == 0;
         ControlStatus st = {};
         JsonBuild b;
         int r;
 
-        r = s->cb.status ? s->cb.status(s->userdata, &st) : -EOPNOTSUPP;
+        r = s->cb.status && (!services || s->cb.services) ? s->cb.status(s->userdata, &st) : -EOPNOTSUPP;
         if (r < 0) {
                 char msg[128];
 
-                snprintf(msg, sizeof(msg), "Collecting the status failed: %s", strerror(-r));
-                return answer_error(c, "status", "failed", msg);
+                snprintf(msg, sizeof(msg), "Collecting the %s failed: %s", command, strerror(-r));
+                return answer_error(c, command, "failed", msg);
         }
-        begin_answer(&b, "status", true);
-        build_status(&b, s, &st);
+        begin_answer(&b, command, true);
+        if (services) {
+                b.max = CONTROL_SERVICES_RESPONSE_MAX;
+                s->cb.services(s->userdata, &st, &b);
+        } else
+                build_status(&b, s, &st);
         return finish_answer(&b, c);
 }
 
@@ -377,8 +383,8 @@ static int handle_request(ControlClient *c, const char *line, size_t n) {
         if (!command)
                 return answer_error(c, NULL, "invalid-request", "The request has no \"command\" string.");
 
-        if (strcmp(command, "status") == 0)
-                return do_status(c);
+        if (strcmp(command, "status") == 0 || strcmp(command, "services") == 0)
+                return do_status(c, command);
 
         if (strcmp(command, "reload") == 0 || strcmp(command, "stats-reset") == 0) {
                 /* The socket is root-only already; this holds if its mode is ever widened. */
@@ -389,11 +395,10 @@ static int handle_request(ControlClient *c, const char *line, size_t n) {
         }
 
         return answer_error(c, command, "unknown-command",
-                            "Unknown command; known: status, reload, stats-reset.");
+                            "Unknown command; known: status, services, reload, stats-reset.");
 }
 
 /* ---- client I/O ---- */
-
 
 static int client_arm_timer(ControlClient *c) {
         int r;

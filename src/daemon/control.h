@@ -17,6 +17,7 @@
 #include <sys/types.h>
 #include <systemd/sd-event.h>
 
+#include "basic/json-build.h"
 #include "basic/macro.h"
 #include "conn/stats.h"
 
@@ -38,6 +39,14 @@
  * client that never reads can pin.
  */
 #define CONTROL_RESPONSE_MAX (256u * 1024u)
+/*
+ * The `services` answer lists up to services_max rows of routes_max +
+ * templates + 1 routes, each with a sparse latency histogram: far more than
+ * a status. 8 MiB holds the defaults' worst case (64 rows of 33 routes of a
+ * few KiB) and bounds what a client that never reads pins; past it the
+ * answer is an error.
+ */
+#define CONTROL_SERVICES_RESPONSE_MAX (8u * 1024u * 1024u)
 /* Reload errors reported, and bytes of each, before the rest is summarised. */
 #define CONTROL_ERRORS_MAX 64u
 #define CONTROL_ERROR_LEN_MAX 1024u
@@ -65,6 +74,8 @@ typedef struct ControlStatus {
         uint64_t connections_tracked;
         uint64_t memory_bytes;             /* bytes held for connections and queues */
         uint64_t bpf_map_bytes;            /* BPF map memory (from the map definitions) */
+        uint64_t ringbuf_size_bytes;       /* the kernel-to-daemon ring buffer */
+        uint64_t ringbuf_used_bytes;       /* of it, written by the kernel and not yet read */
         /* Per-output counters (output_sinks()); may be NULL/0. */
         const struct OutputSinkStats *outputs;
         size_t n_outputs;
@@ -94,6 +105,12 @@ typedef struct ControlCallbacks {
         int (*reload)(void *userdata, const ControlPeer *peer, char ***ret_errors);
         /* Zero the cumulative counters (not gauges). NULL: not supported. */
         int (*stats_reset)(void *userdata, const ControlPeer *peer);
+        /*
+         * Add the `services` snapshot's members to the open answer @b (daemon/
+         * control-services.h), with the health counters @st from status. NULL:
+         * not supported.
+         */
+        void (*services)(void *userdata, const ControlStatus *st, JsonBuild *b);
 } ControlCallbacks;
 
 typedef struct ControlServer ControlServer;

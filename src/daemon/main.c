@@ -115,8 +115,9 @@ static void help(void) {
                "     --cat-config           Print the merged configuration and where each value came from\n"
                "     --generate-config      Print a complete commented default configuration\n\n"
                "  status [--json]           Show the running daemon's state and counters\n"
+               "  services [--json]         Print the per-service request counts as JSON (docs/metrics.md)\n"
                "  reload                    Have the running daemon re-read its configuration\n"
-               "  stats-reset               Zero the running daemon's counters\n"
+               "  stats-reset               Zero the running daemon's counters (not the metrics)\n"
                "  report [--json] [--html=FILE] [--since=TIME] [MATCHES...]\n"
                "                            Per service and route: counts, errors, latency, from the journal\n\n"
                "Query entries with, e.g.: journalctl SYSLOG_IDENTIFIER=http-tracer HTTP_STATUS=404\n",
@@ -243,7 +244,7 @@ static ConfigLoadOptions load_options(void) {
         };
 }
 
-/* http-tracer status|reload|stats-reset: talk to the running daemon over its control socket. */
+/* http-tracer status|services|reload|stats-reset: talk to the running daemon over its control socket. */
 static int run_verb(const char *verb, bool json) {
         _cleanup_(freep) char *req = NULL, *resp = NULL, *msg = NULL;
         int r;
@@ -263,6 +264,9 @@ static int run_verb(const char *verb, bool json) {
                 return log_error_errno(r, "%s failed: %s", verb, msg ?: "error");
         if (streq(verb, "status"))
                 return control_status_print(stdout, resp, json);
+        if (streq(verb, "services"))
+                /* For programs (http-tracer top, scripts): the answer as it came, one JSON line. */
+                return puts(resp) < 0 ? log_error_errno(EIO, "Failed to write the answer: %m") : 0;
         printf("%s: done.\n", verb);
         return 0;
 }
@@ -276,12 +280,13 @@ static int run(int argc, char *argv[]) {
 
         if (argc >= 2 && streq(argv[1], "report"))
                 return report_main(argc - 1, argv + 1);
-        if (argc >= 2 && (streq(argv[1], "status") || streq(argv[1], "reload") || streq(argv[1], "stats-reset"))) {
-                bool json = argc == 3 && streq(argv[2], "--json") && streq(argv[1], "status");
+        if (argc >= 2 && (streq(argv[1], "status") || streq(argv[1], "services") || streq(argv[1], "reload") ||
+                          streq(argv[1], "stats-reset"))) {
+                bool json = argc == 3 && streq(argv[2], "--json") && (streq(argv[1], "status") || streq(argv[1], "services"));
 
                 if (argc > 2 && !json)
-                        return log_error_errno(EINVAL, "Unexpected argument '%s'. Usage: http-tracer status [--json] | reload | stats-reset",
-                                               argv[2]);
+                        return log_error_errno(EINVAL, "Unexpected argument '%s'. Usage: http-tracer status [--json] | "
+                                               "services [--json] | reload | stats-reset", argv[2]);
                 return run_verb(argv[1], json);
         }
 

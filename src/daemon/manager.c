@@ -25,9 +25,11 @@
 #include "capture/records.h"
 #include "conn/conn.h"
 #include "daemon/control.h"
+#include "daemon/control-services.h"
 #include "daemon/drop-report.h"
 #include "daemon/filter-upkeep.h"
 #include "daemon/manager.h"
+#include "daemon/metrics.h"
 #include "daemon/statistics-log.h"
 #include "output/daemon-entries.h"
 #include "output/fields.h"
@@ -97,38 +99,18 @@ void manager_options_init(ManagerOptions *o) {
         };
 }
 
-/*
- * Mask secrets (query parameters such as token=, per the redaction
- * settings) in a copy of the request, so that nothing unmasked reaches any
- * output. Returns the exchange to emit; *ret_target is what to free.
- */
-static const Exchange *redact_exchange(Manager *m, const Exchange *x, Exchange *copy, HttpMessage *req,
-                                       char **ret_target) {
-        char *t = NULL;
-        size_t n;
-
-        *ret_target = NULL;
-        if (!m->opts.redactor || !x->request || !x->request->target)
-                return x;
-        if (redactor_url(m->opts.redactor, x->request->target, strlen(x->request->target), &t, &n) <= 0)
-                return x;
-        *req = *x->request;
-        req->target = t;
-        *copy = *x;
-        copy->request = req;
-        *ret_target = t;
-        return copy;
-}
-
 /* "Now" for decisions that depend on time: the recording's clock during a replay. */
 static uint64_t manager_now_ns(Manager *m) {
         return m->replaying ? conn_table_last_timestamp(m->conns) : now_nsec(CLOCK_MONOTONIC);
 }
 
 static bool select_exchange(Manager *m, const Exchange *x) {
-        if (!m->selector)
-                return true;
-        switch (selector_decide(m->selector, x, manager_now_ns(m))) {
+        SelectVerdict v = m->selector ? selector_decide(m->selector, x, manager_now_ns(m)) : SELECT_KEEP;
+
+        /* The metrics count what the filters let through, before sampling and the rate limit (docs/metrics.md). */
+        if (v != SELECT_FILTERED)
+                metrics_feed(m->opts.metrics, x);
+        switch (v) {
         case SELECT_KEEP:
                 return true;
         case SELECT_FILTERED:
@@ -182,7 +164,7 @@ static int on_exchange(void *userdata, const Exchange *x) {
         if (!select_exchange(m, x))
                 return 0;
 
-        x = redact_exchange(m, x, &copy, &req, &target);
+        x = redactor_exchange(m->opts.redactor, x, &copy, &req, &target);
 
         /*
          * The output counts what it cannot deliver (entries_dropped,
@@ -360,6 +342,8 @@ static int on_control_status(void *userdata, ControlStatus *ret) {
                 .connections_tracked = conn_table_size(m->conns),
                 .memory_bytes = conn_table_memory(m->conns),
                 .bpf_map_bytes = bpf_tracer_map_memory(m->tracer),
+                .ringbuf_size_bytes = m->tracer ? m->opts.bpf.ringbuf_size : 0,
+                .ringbuf_used_bytes = bpf_tracer_ringbuf_used(m->tracer),
         };
         ret->n_outputs = output_sinks(m->output, &ret->outputs);
         return 0;
@@ -390,8 +374,13 @@ static int on_control_stats_reset(void *userdata, const ControlPeer *peer) {
         return 0;
 }
 
+static void on_control_services(void *userdata, const ControlStatus *st, JsonBuild *b) {
+        control_services_build(b, st, ((Manager *) ASSERT_PTR(userdata))->opts.metrics);
+}
+
 static const ControlCallbacks control_callbacks = {
         .status = on_control_status,
+        .services = on_control_services,
         .reload = on_control_reload,
         .stats_reset = on_control_stats_reset,
 };
@@ -621,6 +610,8 @@ int manager_run(Manager *m) {
                                        HOUSEKEEPING_INTERVAL_USEC, 100 * 1000, on_housekeeping, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to add the housekeeping timer: %m");
+        if (m->opts.metrics && (r = metrics_start(m->opts.metrics, m->event, on_control_status, m)) < 0)
+                return r;
 
         /*
          * The control socket (passed by socket activation, or created under

@@ -39,6 +39,7 @@ typedef struct ManagerOptions {
         void *reload_userdata;
         const char *const *config_sources;/* files the configuration came from, for status */
         uint64_t stats_interval_usec;     /* periodic statistics entries; 0: none */
+        struct Metrics *metrics;          /* fed every exchange the filters pass (daemon/metrics.h); borrowed; NULL: none */
 } ManagerOptions;
 
 void manager_options_init(ManagerOptions *o);

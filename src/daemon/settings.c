@@ -71,6 +71,8 @@ Settings *settings_free(Settings *s) {
                 return NULL;
         kernel_filter_free(s->kernel_filter);
         selector_free(s->selector);
+        metrics_free(s->metrics);
+        route_fold_free(s->route_fold);
         format_options_free(s->format);
         redactor_free(s->redactor);
         config_free(s->config);
@@ -107,6 +109,14 @@ int settings_new(const ConfigLoadOptions *load, Config *config, Settings **ret) 
         r = kernel_filter_compile(k, &s->kernel_filter);
         if (r < 0)
                 return log_error_errno(r, "Failed to compile the kernel filter: %m");
+        r = route_fold_new(k->metrics.routes.items, k->metrics.routes.n, &s->route_fold);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up metrics.routes: %m");
+        r = metrics_options_from_config(k, s->route_fold, &s->metrics_options);
+        if (r >= 0)
+                r = metrics_new(&s->metrics_options, &s->metrics);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the metrics: %m");
 
         limits_from_config(k, &s->limits, &s->protocol_limits);
         s->bpf = bpf_tracer_options_default;
@@ -141,6 +151,7 @@ void settings_manager_options(const Settings *s, ManagerOptions *ret) {
         o.format = s->format;
         o.config_sources = s->sources;
         o.stats_interval_usec = s->stats_interval_usec;
+        o.metrics = s->metrics;
         o.reload = settings_reload;
         *ret = o;
 }
@@ -207,6 +218,13 @@ int settings_reload(Manager *m, void *userdata, char ***ret_errors) {
                 log_info("Setting %s changed.", *k);
         strv_free(changed);
         strv_free(restart);
+
+        /* The counters stay: the running table goes on with the new templates and textfile settings. */
+        metrics_free(s->metrics);
+        s->metrics = TAKE_PTR(old->metrics);
+        r = metrics_apply(s->metrics, &s->metrics_options);
+        if (r < 0)
+                log_warning_errno(r, "Failed to apply the metrics.* settings, ignoring: %m");
 
         log_set_max_level(s->config->log.level);
         manager_apply_limits(m, &s->limits, &s->protocol_limits);

@@ -26,10 +26,12 @@
 #include "config/configuration.h"
 #include "conn/protocol.h"
 #include "daemon/manager.h"
+#include "daemon/metrics.h"
 #include "output/fields.h"
 #include "output/output.h"
 #include "protocols/registry.h"
 #include "select/redact.h"
+#include "select/route-fold.h"
 #include "select/selector.h"
 
 /* Configuration files named in status at most; more are read, but not listed. */
@@ -49,6 +51,14 @@ typedef struct Settings {
         uint64_t drain_interval_usec;
         uint64_t stats_interval_usec;
         const char *sources[SETTINGS_SOURCES_MAX + 1];  /* config->files, NULL-terminated, for status */
+        RouteFold *route_fold;              /* metrics.routes; the metrics borrow it */
+        MetricsOptions metrics_options;
+        /*
+         * The service table and its textfile: made with the first Settings, then
+         * handed from the Settings in force to the next on every reload, so its
+         * counters live as long as the daemon. The manager borrows it.
+         */
+        Metrics *metrics;
 } Settings;
 
 /*

@@ -399,3 +399,21 @@ int redactor_text(const Redactor *r, const char *s, size_t len, char **ret, size
 unchanged:
         return apply_spans(r, s, len, NULL, 0, ret, ret_len);
 }
+
+const Exchange *redactor_exchange(const Redactor *r, const Exchange *x, Exchange *copy, HttpMessage *req,
+                                  char **ret_target) {
+        char *t = NULL;
+        size_t n;
+
+        *ret_target = NULL;
+        if (!r || !x->request || !x->request->target)
+                return x;
+        if (redactor_url(r, x->request->target, strlen(x->request->target), &t, &n) <= 0)
+                return x;
+        *req = *x->request;
+        req->target = t;
+        *copy = *x;
+        copy->request = req;
+        *ret_target = t;
+        return copy;
+}

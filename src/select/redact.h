@@ -24,6 +24,7 @@
 #include <stddef.h>
 
 #include "basic/macro.h"
+#include "conn/exchange.h"
 
 typedef struct Redactor Redactor;
 
@@ -57,6 +58,18 @@ bool redactor_header_is_secret(const Redactor *r, const char *name, size_t name_
  * -ENOMEM. The output is at most len * (1 + mask length) bytes.
  */
 int redactor_url(const Redactor *r, const char *s, size_t len, char **ret, size_t *ret_len);
+
+/*
+ * redactor_exchange() - @x with its request's target masked, for the outputs
+ * @r: NULL: nothing is masked
+ * @copy, @req: storage for the copy of the exchange and of its request
+ * @ret_target: the masked target, to free() after the copy was used; NULL when none
+ *
+ * Return: @copy when something was masked, otherwise @x (also when
+ * redactor_url() failed, which is only for want of memory).
+ */
+const Exchange *redactor_exchange(const Redactor *r, const Exchange *x, Exchange *copy, HttpMessage *req,
+                                  char **ret_target);
 
 /*
  * One header as it should be output: secret headers become the mask,

@@ -30,6 +30,8 @@
 #include "basic/macro.h"
 #include "daemon/control-client.h"
 #include "daemon/control.h"
+#include "daemon/control-services.h"
+#include "daemon/metrics.h"
 #include "protocols/http1/counters.h"
 
 typedef struct Fixture {
@@ -41,6 +43,7 @@ typedef struct Fixture {
         Stats stats;
         uint64_t kernel[_KERNEL_COUNTER_MAX];
         unsigned n_reloads, n_resets;
+        Metrics *metrics;
         int reload_result;
         const char *reload_errors[4];
 } Fixture;
@@ -87,10 +90,17 @@ static int cb_stats_reset(void *userdata, const ControlPeer *peer) {
         return 0;
 }
 
+static void cb_services(void *userdata, const ControlStatus *st, JsonBuild *b) {
+        Fixture *f = ASSERT_PTR(userdata);
+
+        control_services_build(b, st, f->metrics);
+}
+
 static const ControlCallbacks callbacks = {
         .status = cb_status,
         .reload = cb_reload,
         .stats_reset = cb_stats_reset,
+        .services = cb_services,
 };
 
 static int setup(void **state) {
@@ -125,6 +135,7 @@ static int teardown(void **state) {
         struct stat st;
 
         control_server_free(f->server);
+        metrics_free(f->metrics);
         /* The socket we made is gone with the server. */
         assert_int_equal(lstat(f->path, &st), -1);
         sd_event_unref(f->event);
@@ -138,7 +149,7 @@ static int teardown(void **state) {
 typedef void (*ChildFn)(Fixture *f, const void *arg, FILE *out);
 
 typedef struct Collect {
-        char buf[512 * 1024];
+        char buf[4 * 1024 * 1024];     /* a services answer can be large (test_services) */
         size_t len;
         bool done;
 } Collect;
@@ -420,6 +431,60 @@ static void test_stats_reset(void **state) {
         assert_int_equal(f->stats.exchanges_complete, 0);
 }
 
+static int no_unit(void *userdata, const ConnInfo *c, char *buf, size_t size) {
+        return -ENOENT;
+}
+
+/* The services answer: the snapshot's members, and one far larger than any status still arrives whole. */
+static void test_services(void **state) {
+        Fixture *f = *state;
+        MetricsOptions o = {
+                .table = { .services_max = 64, .routes_max = 32, .bounds_usec = { 1000 }, .n_bounds = 1, .unit = no_unit },
+        };
+        _cleanup_(json_value_freep) JsonValue *v = NULL;
+        const JsonValue *services, *row;
+        const char *resp;
+        char target[64];
+        uint64_t n;
+        int r;
+
+        assert_int_equal(metrics_new(&o, &f->metrics), 0);
+        for (unsigned c = 0; c < 64; c++)
+                for (unsigned k = 0; k < 40; k++)
+                        for (unsigned d = 0; d < 20; d++) {
+                                ConnInfo conn = { .role = CONN_ROLE_SERVER };
+                                HttpMessage req = { .kind = HTTP_MESSAGE_REQUEST, .method = (char *) "GET", .target = target };
+                                HttpMessage res = { .kind = HTTP_MESSAGE_RESPONSE, .status = 200 + k % 4 * 100 };
+                                Exchange x = { .kind = EXCHANGE_COMPLETE, .conn = &conn, .request = &req, .response = &res,
+                                               .duration_ns = (100 + d * 1000) * 1000 };
+
+                                snprintf(conn.comm, sizeof(conn.comm), "c%u", c);
+                                snprintf(target, sizeof(target), "/route%c%c/x", 'a' + k % 26, 'a' + k / 26);
+                                metrics_feed(f->metrics, &x);
+                        }
+
+        resp = call_result(run_child(f, 0, child_call, "{\"version\":1,\"command\":\"services\"}"), &r);
+        assert_int_equal(r, 0);
+        assert_true(strlen(resp) > CONTROL_RESPONSE_MAX);
+        assert_int_equal(control_response_check(resp, NULL), 0);
+        assert_int_equal(json_parse(resp, strlen(resp), &v), 0);
+        assert_int_equal(json_value_u64(json_object_get(v, "since_usec"), &n), 0);
+        assert_true(n > 0);
+        assert_non_null(json_object_get(json_object_get(v, "health"), "cpu_usec"));
+        assert_string_equal(json_value_string(json_object_get(json_object_get(v, "histogram"), "scheme")), "log-linear");
+        services = json_object_get(v, "services");
+        assert_non_null(services);
+        assert_int_equal(services->type, JSON_ARRAY);
+        assert_int_equal(services->n, 64);
+        row = services->items[0];
+        assert_string_equal(json_value_string(json_object_get(row, "unit")), "comm:c0");
+        assert_int_equal(json_value_u64(json_object_get(row, "requests"), &n), 0);
+        assert_int_equal(n, 40 * 20);
+        assert_int_equal(json_value_u64(json_object_get(row, "routes_folded"), &n), 0);
+        assert_int_equal(n, 8 * 20);
+        assert_int_equal(json_object_get(row, "routes")->n, 33);
+}
+
 static void test_oversized_request(void **state) {
         Fixture *f = *state;
         char *big = malloc(CONTROL_REQUEST_MAX + 1000 + 1);
@@ -665,6 +730,7 @@ static void test_socket_activation(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_status_round_trip, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_services, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_reload_ok, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_reload_failure, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_non_root_refused, setup, teardown),
