@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "capture/cgroup-unit.h"
 #include "capture/records.h"
 #include "capture/source.h"
 #include "conn/conn-info.h"
@@ -97,6 +98,8 @@ static int dispatch_open(ConnTable *t, Stats *stats, const struct ht_conn_open_e
         info.comm[CONN_COMM_LEN] = 0;
         exe_path(ev, info.exe, sizeof(info.exe));
         info.cgroup_id = ev->cgroup_id;
+        /* once per connection, and once per cgroup through the cache: never per exchange */
+        info.unit = cgroup_unit_resolve(NULL, NULL, info.cgroup_id, info.tgid, stats);
 
         r = conn_table_open(t, &info, protocol_registry_find(ev->protocol));
         if (r == -EPROTONOSUPPORT) {

@@ -82,7 +82,15 @@ typedef struct ConnInfo {
                                        * "/usr/sbin/nginx", or ".../bin/x" when deeper than the kernel
                                        * names; "" if unknown. NUL-terminated */
         uint64_t cgroup_id;           /* cgroup v2 id of the thread that announced it; 0 if unknown */
+        const char *unit;             /* its systemd unit ("nginx.service"), resolved once when the connection
+                                       * opened (capture/cgroup-unit.h; interned, valid for the daemon's
+                                       * life); NULL when none or unknown. Read it with conn_info_unit() */
         uint64_t opened_ns;           /* CLOCK_MONOTONIC of the connection's announcement */
         const char *tls_library;      /* CONN_SOURCE_TLS: the library file the plaintext came from
                                        * (static storage of the capture layer); NULL if unknown */
 } ConnInfo;
+
+/* The systemd unit of the process that announced the connection, or NULL (outside any unit, or unknown). */
+static inline const char *conn_info_unit(const ConnInfo *c) {
+        return c ? c->unit : (const char *) 0;
+}

@@ -33,6 +33,9 @@
         X(conns_refused)          /* over the connection cap: not tracked */ \
         X(conns_expired)          /* idle, state freed */ \
         X(conns_reopened)         /* announced again with no end seen: the kernel map evicted it (LRU) */ \
+        X(units_resolved)         /* cgroups whose unit was read from /proc/PID/cgroup (once per cgroup) */ \
+        X(units_walked)           /* cgroups found by the bounded walk of the tree (the process was gone) */ \
+        X(units_unknown)          /* cgroups not found (gone, walk gave up), or no room for another unit name */ \
         \
         /* protocols (their own counters are in Stats.protocols) */ \
         X(messages_requests) \

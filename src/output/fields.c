@@ -13,7 +13,6 @@
 #include <sys/socket.h>
 
 #include "basic/macro.h"
-#include "output/cgroup-unit.h"
 #include "output/excerpt.h"
 #include "output/fields.h"
 #include "output/http2-values.h"
@@ -448,12 +447,11 @@ static int render_const(FormatFieldContext *c, const FormatFieldSpec *f) {
 static int render_identity(FormatFieldContext *c, const FormatFieldSpec *f) {
         const ConnInfo *conn = c->x->conn;
         const char *s = f->arg[0] == 'e' ? conn->exe : conn->comm;
-        char unit[256];
 
         if (f->arg[0] == 'p')
                 return conn->tgid > 0 ? entry_add_u64(c->e, f->name, conn->tgid) : 0;
         if (f->arg[0] == 'u')
-                s = cgroup_unit_lookup(NULL, conn->cgroup_id, unit, sizeof(unit)) < 0 ? "" : unit;
+                s = conn_info_unit(conn) ?: "";   /* resolved once when the connection opened */
         return s[0] ? entry_add_escaped(c->e, f->name, s, strlen(s), FORMAT_VALUE_MAX, c->stats) : 0;
 }
 

@@ -8,7 +8,6 @@
 
 #include "basic/hashmap.h"
 #include "config/configuration.h"
-#include "output/cgroup-unit.h"
 #include "output/service-table.h"
 
 _Static_assert(SERVICE_BOUNDS_MAX == CONFIG_METRICS_BUCKETS_MAX, "metrics.buckets is checked at load");
@@ -105,9 +104,12 @@ static int default_unit(void *userdata, const ConnInfo *c, char *buf, size_t siz
         size_t n;
         int r;
 
-        r = cgroup_unit_lookup(NULL, c->cgroup_id, buf, size);
-        if (r < 0)
-                return r;
+        /* resolved once when the connection opened (capture/cgroup-unit.h), never per exchange */
+        r = snprintf(buf, size, "%s", conn_info_unit(c) ?: "");
+        if (r <= 0)
+                return -ENOENT;
+        if ((size_t) r >= size)
+                return -ENAMETOOLONG;
         /* Scopes (login sessions, containers) come and go: their processes are named by comm. */
         n = strlen(buf);
         if (n < 8 || strcmp(buf + n - 8, ".service") != 0)

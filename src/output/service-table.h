@@ -100,7 +100,7 @@ typedef struct ServiceRow {
 /*
  * The service of a connection, into buf: its unit (a .service), or -ENOENT
  * when it has none (then "comm:NAME" is used). Injected for tests; NULL:
- * the cgroup's unit (output/cgroup-unit.h).
+ * the connection's unit (conn_info_unit(), resolved when it opened).
  */
 typedef int (*ServiceUnitFn)(void *userdata, const ConnInfo *c, char *buf, size_t size);
 
