@@ -154,8 +154,9 @@ class JournaldNamespace:
     touched. Everything it creates is removed at the end.
     """
 
-    def __init__(self, ctx, name):
+    def __init__(self, ctx, name, wrap=()):
         self.name = name
+        self.wrap = list(wrap)   # argv prefix, e.g. unshare -u to give it another hostname
         self.dir = f"/run/systemd/journal.{name}"
         self.socket = os.path.join(self.dir, "socket")
         self.dropin_dir = f"/run/systemd/journald@{name}.conf.d"
@@ -167,7 +168,7 @@ class JournaldNamespace:
         with open(os.path.join(self.dropin_dir, "50-http-tracer-tests.conf"), "w") as f:
             f.write("# http-tracer's tests: no rate limit in this throw-away namespace\n"
                     "[Journal]\nRateLimitIntervalSec=0\n")
-        self.popen = subprocess.Popen([htlib.JOURNALD, self.name], stdin=subprocess.DEVNULL,
+        self.popen = subprocess.Popen(self.wrap + [htlib.JOURNALD, self.name], stdin=subprocess.DEVNULL,
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                       start_new_session=True)
         htlib.log(f"started journald namespace {self.name} (pid {self.popen.pid})")
@@ -253,6 +254,7 @@ class PrivateRunDaemon(htlib.Daemon):
     """
 
     private_run = False     # this class makes its own /run/http-tracer
+    mounts = ""             # more shell commands run in the namespace first ("mount ... && ")
 
     def start(self):
         os.makedirs("/run/http-tracer", exist_ok=True)  # the mount point; the daemon makes it anyway
@@ -260,7 +262,7 @@ class PrivateRunDaemon(htlib.Daemon):
         with open(wrapper, "w") as f:
             f.write("#!/bin/sh\n"
                     "exec unshare -m --propagation private /bin/sh -c "
-                    "'mount -t tmpfs -o mode=0755 tmpfs /run/http-tracer && exec \"$0\" \"$@\"' "
+                    f"'{self.mounts}mount -t tmpfs -o mode=0755 tmpfs /run/http-tracer && exec \"$0\" \"$@\"' "
                     f"'{htlib.HTTP_TRACER}' \"$@\"\n")
         os.chmod(wrapper, 0o755)
         real = htlib.HTTP_TRACER
