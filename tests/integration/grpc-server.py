@@ -10,7 +10,9 @@ and the status code it ended with.
 unary:PAYLOAD or stream:N, made in order on one channel; prints one JSON
 line per call with the status code the client got. `client-wait` makes
 one call first, prints "ready" and waits for a line on stdin before the
-others (a connection older than a tracer started in between)."""
+others (a connection older than a tracer started in between);
+`client-later` prints "ready" and waits for that line before it opens
+its channel (its pid known before a tracer filtered to it starts)."""
 
 import json
 import sys
@@ -20,7 +22,10 @@ import grpc
 
 
 
-def client(port, calls, wait=False):
+def client(port, calls, wait=False, later=False):
+    if later:
+        print("ready", flush=True)
+        sys.stdin.readline()
     with grpc.insecure_channel(f"127.0.0.1:{port}") as ch:
         if wait:
             # one call opens the connection; the rest go on it after a line on stdin
@@ -43,8 +48,8 @@ def client(port, calls, wait=False):
             print(json.dumps({"call": call, "code": code}), flush=True)
 
 
-if sys.argv[1] in ("client", "client-wait"):
-    client(sys.argv[2], sys.argv[3:], wait=sys.argv[1] == "client-wait")
+if sys.argv[1] in ("client", "client-wait", "client-later"):
+    client(sys.argv[2], sys.argv[3:], wait=sys.argv[1] == "client-wait", later=sys.argv[1] == "client-later")
     sys.exit(0)
 
 port, log_path = sys.argv[1], sys.argv[2]

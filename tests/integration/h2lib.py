@@ -4,10 +4,36 @@ a minimal HTTP/2 client that writes exactly the frames a test asks for, in
 the writes it asks for (HPACK literals only: no dynamic table, so every
 header block decodes the same whenever a tracer joins)."""
 
+import os
 import socket
 import struct
+import subprocess
 
 import htlib
+
+GRPC_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "grpc-server.py")
+
+
+def grpc_server(ctx):
+    """grpc-server.py's server on a free port (skips without python3-grpcio): (Proc, port, its call log)."""
+    r = htlib.run_cmd(["/usr/bin/python3", "-c", "import grpc"], check=False)
+    if r.returncode != 0:
+        htlib.skip("python3-grpcio is not installed (scripts/install-deps installs it)")
+    port = htlib.free_port()
+    log_path = os.path.join(ctx.tmp, "grpc-calls.log")
+    srv = htlib.Proc(ctx, ["/usr/bin/python3", GRPC_SCRIPT, str(port), log_path], "grpc-server")
+    htlib.wait_port(port, srv.popen, what="grpc server")
+    return srv, port, log_path
+
+
+def grpc_client(ctx, mode, port, calls):
+    """grpc-server.py's client in mode client-wait or client-later, started and waiting for a
+    line on stdin (send one with .communicate()) once it printed "ready"."""
+    cli = subprocess.Popen(["/usr/bin/python3", GRPC_SCRIPT, mode, str(port)] + calls,
+                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True)
+    ctx.cleanup.callback(cli.kill)
+    htlib.ensure(cli.stdout.readline().strip() == b"ready", f"fixture: the gRPC client ({mode}) did not get ready")
+    return cli
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 DATA, HEADERS, PRIORITY, RST_STREAM, SETTINGS, PUSH_PROMISE, PING, GOAWAY, WINDOW_UPDATE, CONTINUATION = range(10)

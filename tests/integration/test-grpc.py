@@ -8,32 +8,26 @@ client entry with HTTP_PATH /pkg.Echo/<Method>, HTTP_STATUS 200,
 HTTP_VERSION 2 and GRPC_STATUS = the code both ends saw; PRIORITY follows
 the gRPC status (OK 6, NOT_FOUND 5, UNAVAILABLE 4), GRPC_MESSAGE carries the
 server's message, and `journalctl HTTP_VERSION=2 GRPC_STATUS=14` returns
-exactly the UNAVAILABLE calls."""
+exactly the UNAVAILABLE calls. The daemon is filtered in the kernel to
+the server's and the client's pids (the client starts first and waits),
+so that other traffic on the host can neither add to nor crowd out these
+exact counts."""
 
 import json
-import os
 
 import htlib
+import h2lib
 from htlib import expect, ensure, log
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-SCRIPT = os.path.join(HERE, "grpc-server.py")
 
 
 def test(ctx):
-    r = htlib.run_cmd(["/usr/bin/python3", "-c", "import grpc"], check=False)
-    if r.returncode != 0:
-        htlib.skip("python3-grpcio is not installed (scripts/install-deps installs it)")
-    port = htlib.free_port()
-    log_path = os.path.join(ctx.tmp, "grpc-calls.log")
-    srv = htlib.Proc(ctx, ["/usr/bin/python3", SCRIPT, str(port), log_path], "grpc-server")
-    htlib.wait_port(port, srv.popen, what="grpc server")
-    daemon = htlib.Daemon(ctx).start()
-
+    srv, port, log_path = h2lib.grpc_server(ctx)
     calls = ["unary:hello", "unary:status:NOT_FOUND", "unary:again", "unary:status:UNAVAILABLE",
              "stream:5", "unary:status:UNAVAILABLE", "unary:bye"]
-    r = htlib.run_cmd(["/usr/bin/python3", SCRIPT, "client", str(port)] + calls, timeout=120)
-    got_client = [json.loads(l) for l in r.stdout.decode().splitlines() if l.strip()]
+    cli = h2lib.grpc_client(ctx, "client-later", port, calls)
+    daemon = htlib.Daemon(ctx, ["-s", f"filter.include.pids={srv.pid},{cli.pid}"]).start()
+    out, _ = cli.communicate(b"go\n", timeout=120)
+    got_client = [json.loads(l) for l in out.decode().splitlines() if l.strip()]
     want_codes = [0, 5, 0, 14, 0, 14, 0]
     ensure([c["code"] for c in got_client] == want_codes, f"fixture: client saw {got_client}")
 

@@ -18,32 +18,18 @@ entries inserted before we joined cannot be decoded: counted in
 headers_incomplete). The warm-up call is not logged."""
 
 import json
-import os
-import subprocess
 
 import htlib
+import h2lib
 from htlib import expect, ensure, log
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-SCRIPT = os.path.join(HERE, "grpc-server.py")
 
 
 def test(ctx):
-    r = htlib.run_cmd(["/usr/bin/python3", "-c", "import grpc"], check=False)
-    if r.returncode != 0:
-        htlib.skip("python3-grpcio is not installed (scripts/install-deps installs it)")
-    port = htlib.free_port()
-    log_path = os.path.join(ctx.tmp, "grpc-calls.log")
-    srv = htlib.Proc(ctx, ["/usr/bin/python3", SCRIPT, str(port), log_path], "grpc-server")
-    htlib.wait_port(port, srv.popen, what="grpc server")
-
+    srv, port, _ = h2lib.grpc_server(ctx)
     calls = ["unary:one", "unary:status:NOT_FOUND", "unary:three"]
-    cli = subprocess.Popen(["/usr/bin/python3", SCRIPT, "client-wait", str(port)] + calls,
-                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True)
-    ctx.cleanup.callback(cli.kill)
-    ensure(cli.stdout.readline().strip() == b"ready", "fixture: the client's warm-up call failed")
-
-    daemon = htlib.Daemon(ctx).start()
+    cli = h2lib.grpc_client(ctx, "client-wait", port, calls)   # "ready": its warm-up call is done
+    # filtered in the kernel to the two processes: other traffic on the host stays out
+    daemon = htlib.Daemon(ctx, ["-s", f"filter.include.pids={srv.pid},{cli.pid}"]).start()
     out, _ = cli.communicate(b"go\n", timeout=120)
     got_client = [json.loads(l) for l in out.decode().splitlines() if l.strip()]
     ensure([c["code"] for c in got_client] == [0, 5, 0], f"fixture: client saw {got_client}")
