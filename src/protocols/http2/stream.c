@@ -65,6 +65,7 @@ void http2_streams_init(Http2Streams *t, const ConnInfo *conn, const ExchangeSin
                 .conn = conn,
                 .sink = sink,
                 .stats = stats,
+                .goaway_last = UINT32_MAX,
         };
 }
 
@@ -232,7 +233,10 @@ static int stream_end(Http2Streams *t, Http2Stream *s, ExchangeEndReason reason,
         if (resp->started)
                 return emit(t, s, EXCHANGE_UNCORRELATED, EXCHANGE_END_NONE, reset, code);
         if (req->started)
-                return emit(t, s, EXCHANGE_NO_RESPONSE, reason, reset, code);
+                /* a client stream above a GOAWAY's last stream id: the server never took it */
+                return emit(t, s, EXCHANGE_NO_RESPONSE,
+                            !reset && (s->id & 1) && s->id > t->goaway_last ? EXCHANGE_END_GOAWAY : reason,
+                            reset, code);
         stream_unlink(t, s);
         stream_free(t, s);
         return 0;
@@ -362,6 +366,7 @@ int http2_stream_reset(Http2Streams *t, Http2Stream *s, uint32_t error_code, uin
 int http2_streams_goaway(Http2Streams *t, uint32_t last_stream_id) {
         int r = 0;
 
+        t->goaway_last = MIN(t->goaway_last, last_stream_id);
         for (Http2Stream *s = t->first, *next; s; s = next) {
                 next = s->next;
                 /* client-initiated (odd) streams the server says it never processed */

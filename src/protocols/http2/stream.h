@@ -17,7 +17,9 @@
  *    response begun is COMPLETE (TRUNCATED if it had not ended), else
  *    NO_RESPONSE/RESET;
  *  - a server's GOAWAY: the client's streams above its last stream id were
- *    never processed: NO_RESPONSE/GOAWAY;
+ *    never processed: NO_RESPONSE/GOAWAY, those open then at once, those
+ *    opened after it (a client that had not read it yet) when they end
+ *    without a response;
  *  - the connection's end: what is left, as above, with the caller's reason.
  *
  * Memory: at most limits->streams_max streams (a stream past it is counted
@@ -46,6 +48,7 @@ typedef struct Http2Streams {
         size_t n;
         size_t max;                   /* streams_max */
         size_t memory;                /* bytes held by streams and their lists */
+        uint32_t goaway_last;         /* lowest last-stream-id of the server's GOAWAYs (UINT32_MAX: none) */
         const ConnInfo *conn;
         const ExchangeSink *sink;
         Stats *stats;

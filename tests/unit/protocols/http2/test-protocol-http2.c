@@ -20,6 +20,7 @@
 #include "output/entry.h"
 #include "output/fields.h"
 #include "protocols/http2/counters.h"
+#include "protocols/http2/frame.h"
 #include "protocols/http1/protocol.h"
 #include "protocols/http2/protocol.h"
 #include "http2-peers.h"
@@ -282,6 +283,50 @@ static void test_reset(void **state) {
         peers_done(&p);
 }
 
+/*
+ * A server's GOAWAY names the last stream it took: a request the client sent
+ * before reading it, on a stream above that, is never answered, whether it
+ * was open at the GOAWAY or arrived after it (nginx reloaded under h2load:
+ * test-http2-push-goaway). Frames written out: HPACK literals and static
+ * entries only.
+ */
+static void test_goaway(void **state) {
+        static const uint8_t settings[] = { 0, 0, 0, 4, 0, 0, 0, 0, 0 };
+        /* HEADERS END_STREAM|END_HEADERS: :method GET, :scheme http, :path /, :authority a */
+#define REQ(id) { 0, 0, 6, 1, 5, 0, 0, 0, id, 0x82, 0x86, 0x84, 0x01, 0x01, 'a' }
+        static const uint8_t req1[] = REQ(1), req3[] = REQ(3), req5[] = REQ(5);
+#undef REQ
+        /* HEADERS :status 200, END_STREAM; then GOAWAY last stream 1, NO_ERROR */
+        static const uint8_t resp1_goaway[] = { 0, 0, 1, 1, 5, 0, 0, 0, 1, 0x88,
+                                                0, 0, 8, 7, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0 };
+        Fixture f;
+
+        fixture_init(&f, CONN_ROLE_SERVER, true);
+        assert_int_equal(protocol_http2_ops.data(f.h, CONN_DIR_INGRESS, (const uint8_t *) HTTP2_PREFACE,
+                                                 HTTP2_PREFACE_LEN, 1, 1, true), 0);
+        assert_int_equal(protocol_http2_ops.data(f.h, CONN_DIR_INGRESS, settings, sizeof(settings), 2, 1, true), 0);
+        assert_int_equal(protocol_http2_ops.data(f.h, CONN_DIR_EGRESS, settings, sizeof(settings), 3, 1, true), 0);
+        assert_int_equal(protocol_http2_ops.data(f.h, CONN_DIR_INGRESS, req1, sizeof(req1), 4, 1, true), 0);
+        assert_int_equal(protocol_http2_ops.data(f.h, CONN_DIR_INGRESS, req3, sizeof(req3), 5, 1, true), 0);
+        assert_int_equal(protocol_http2_ops.data(f.h, CONN_DIR_EGRESS, resp1_goaway, sizeof(resp1_goaway), 6, 1, true), 0);
+        /* stream 1 answered; stream 3, open at the GOAWAY, out at once */
+        assert_int_equal(f.n, 2);
+        assert_int_equal(f.x[0].kind, EXCHANGE_COMPLETE);
+        assert_int_equal(f.x[0].stream_id, 1);
+        assert_int_equal(f.x[1].kind, EXCHANGE_NO_RESPONSE);
+        assert_int_equal(f.x[1].stream_id, 3);
+        assert_int_equal(f.x[1].reason, EXCHANGE_END_GOAWAY);
+        /* stream 5, sent before the client read the GOAWAY: never answered, for the same reason */
+        assert_int_equal(protocol_http2_ops.data(f.h, CONN_DIR_INGRESS, req5, sizeof(req5), 7, 1, true), 0);
+        assert_int_equal(protocol_http2_ops.finish(f.h, 8, EXCHANGE_END_CLOSED), 0);
+        assert_int_equal(f.n, 3);
+        assert_int_equal(f.x[2].kind, EXCHANGE_NO_RESPONSE);
+        assert_int_equal(f.x[2].stream_id, 5);
+        assert_int_equal(f.x[2].reason, EXCHANGE_END_GOAWAY);
+        assert_int_equal(http2_counters(&f.stats)[HTTP2_COUNTER_GOAWAYS], 1);
+        fixture_done(&f);
+}
+
 /* Streams past streams_max are counted, not logged; the others are whole. */
 static void test_streams_cap(void **state) {
         Http2ConnLimits l = http2_limits_default;
@@ -427,6 +472,7 @@ int main(void) {
                 cmocka_unit_test(test_conversation_server),
                 cmocka_unit_test(test_conversation_client_chunked_padded),
                 cmocka_unit_test(test_reset),
+                cmocka_unit_test(test_goaway),
                 cmocka_unit_test(test_streams_cap),
                 cmocka_unit_test(test_joined_midstream),
                 cmocka_unit_test(test_upgrade),
