@@ -185,6 +185,24 @@ void json_build_i64(JsonBuild *b, const char *key, int64_t v) {
         append_str(b, num);
 }
 
+void json_build_fixed(JsonBuild *b, const char *key, double v, unsigned decimals) {
+        char num[64];
+        int n;
+
+        /* JSON has no NaN or infinity; a value beyond what a rate or percentage can be is a bug: null. */
+        if (!(v > -1e15 && v < 1e15)) {
+                json_build_null(b, key);
+                return;
+        }
+        begin_value(b, key);
+        n = snprintf(num, sizeof(num), "%.*f", (int) MIN(decimals, 9u), v);
+        /* Locale-independent: a decimal comma becomes the point JSON needs. */
+        for (int i = 0; i < n && i < (int) sizeof(num); i++)
+                if (num[i] == ',')
+                        num[i] = '.';
+        append_str(b, num);
+}
+
 void json_build_bool(JsonBuild *b, const char *key, bool v) {
         begin_value(b, key);
         append_str(b, v ? "true" : "false");

@@ -43,6 +43,8 @@ void json_build_array_end(JsonBuild *b);
 void json_build_string(JsonBuild *b, const char *key, const char *s);
 void json_build_u64(JsonBuild *b, const char *key, uint64_t v);
 void json_build_i64(JsonBuild *b, const char *key, int64_t v);
+/* @v with @decimals digits after the point (at most 9), e.g. 12.500; not finite: null. */
+void json_build_fixed(JsonBuild *b, const char *key, double v, unsigned decimals);
 void json_build_bool(JsonBuild *b, const char *key, bool v);
 void json_build_null(JsonBuild *b, const char *key);
 

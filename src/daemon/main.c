@@ -25,6 +25,7 @@
 #include "output/output.h"
 #include "protocols/registry.h"
 #include "views/report.h"
+#include "views/top.h"
 
 extern char **environ;
 
@@ -118,6 +119,7 @@ static void help(void) {
                "  services [--json]         Print the per-service request counts as JSON (docs/metrics.md)\n"
                "  reload                    Have the running daemon re-read its configuration\n"
                "  stats-reset               Zero the running daemon's counters (not the metrics)\n"
+               "  top [--once] [--json]     Live view per service: requests/s, errors, latency (q quits)\n"
                "  report [--json] [--html=FILE] [--since=TIME] [MATCHES...]\n"
                "                            Per service and route: counts, errors, latency, from the journal\n\n"
                "Query entries with, e.g.: journalctl SYSLOG_IDENTIFIER=http-tracer HTTP_STATUS=404\n",
@@ -271,6 +273,24 @@ static int run_verb(const char *verb, bool json) {
         return 0;
 }
 
+/* top's source: one `services` answer from the running daemon. */
+static int fetch_services(char **ret) {
+        _cleanup_(freep) char *req = NULL, *resp = NULL;
+        int r;
+
+        r = control_request_line("services", &req);
+        if (r < 0)
+                return r;
+        r = control_client_call(CONTROL_SOCKET_PATH, req, 0, &resp);
+        if (r < 0)
+                return r;
+        r = control_response_check(resp, NULL);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(resp);
+        return 0;
+}
+
 static int run(int argc, char *argv[]) {
         _cleanup_(manager_freep) Manager *m = NULL;
         _cleanup_(config_freep) Config *c = NULL;
@@ -280,6 +300,8 @@ static int run(int argc, char *argv[]) {
 
         if (argc >= 2 && streq(argv[1], "report"))
                 return report_main(argc - 1, argv + 1);
+        if (argc >= 2 && streq(argv[1], "top"))
+                return top_main(argc - 1, argv + 1, fetch_services);
         if (argc >= 2 && (streq(argv[1], "status") || streq(argv[1], "services") || streq(argv[1], "reload") ||
                           streq(argv[1], "stats-reset"))) {
                 bool json = argc == 3 && streq(argv[2], "--json") && (streq(argv[1], "status") || streq(argv[1], "services"));

@@ -39,6 +39,12 @@
 #define FORMAT_MESSAGE_ID_DROPS         "5178c98922794d619bfcbf3dd749dfbd"
 /* Exchanges the rate limit refused during one summary interval (format_rate_limit_summary). */
 #define FORMAT_MESSAGE_ID_RATE_LIMITED  "087dbf698cfc445a8defe71b8b00d0ef"
+/*
+ * One service's summary written by `http-tracer report --summary-journal`
+ * (the daily http-tracer-report.timer), SYSLOG_IDENTIFIER=http-tracer-report;
+ * views/report-output.c builds it.
+ */
+#define FORMAT_MESSAGE_ID_REPORT_SUMMARY "5d85a1a9d4de4f059528088c6c2d2629"
 
 #define FORMAT_SYSLOG_IDENTIFIER "http-tracer"
 

@@ -187,7 +187,7 @@ int report_send_summaries(const Report *r, uint64_t since_usec, uint64_t until_u
                         "MESSAGE=%s (%s): %" PRIu64 " requests, %" PRIu64 " 4xx, %" PRIu64 " 5xx, %" PRIu64
                         " without response, p50 %s, p99 %s", s->name, s->role, s->c.requests, s->c.status[3],
                         s->c.status[4], s->c.no_response, dur(p50, q50), dur(p99, q99),
-                        "MESSAGE_ID=" REPORT_MESSAGE_ID_SUMMARY,
+                        "MESSAGE_ID=" FORMAT_MESSAGE_ID_REPORT_SUMMARY,
                         "PRIORITY=%d", s->c.status[4] > 0 ? 5 : 6,
                         "SYSLOG_IDENTIFIER=" REPORT_SYSLOG_IDENTIFIER,
                         "REPORT_UNIT=%s", s->name,

@@ -84,7 +84,7 @@ static ReportService *find_service(const Report *r, const char *name, const char
 
 static const char *entry_route(const ReportEntry *e) {
         /* No path: CONNECT, "*", an uncorrelated response, a request whose head was not kept. */
-        return e->path && *e->path ? e->path : "(none)";
+        return e->route && *e->route ? e->route : "(none)";
 }
 
 static ReportRoute *find_route(const ReportService *s, const char *route) {

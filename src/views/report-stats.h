@@ -43,7 +43,8 @@ typedef struct ReportEntry {
         const char *unit;               /* OBJECT_SYSTEMD_UNIT */
         const char *comm;               /* OBJECT_COMM */
         const char *role;               /* HTTP_ROLE */
-        const char *method, *target, *path;
+        const char *method, *target;
+        const char *route;              /* HTTP_PATH folded (select/route-fold.h); NULL: "(none)" */
         unsigned status;                /* HTTP_STATUS, 0 if none */
         bool has_duration;
         uint64_t duration_usec;

@@ -20,6 +20,7 @@
 #include "basic/log.h"
 #include "basic/parse-util.h"
 #include "output/entry.h"
+#include "select/route-fold.h"
 #include "views/report.h"
 
 static void fclosep(FILE **f) {
@@ -36,6 +37,8 @@ static bool arg_json = false;
 static char *arg_html = NULL;
 static char *arg_state_file = NULL;
 static bool arg_summary_journal = false;
+static char **arg_routes = NULL;         /* --route templates, borrowed from argv */
+static size_t arg_n_routes = 0;
 static char **arg_matches = NULL;
 static size_t arg_n_matches = 0;
 
@@ -49,7 +52,9 @@ static void help(void) {
                "     --json              One JSON document\n"
                "     --html=FILE         Also write a self-contained HTML page\n"
                "     --state-file=FILE   Start after the cursor stored in FILE, store the last one\n"
-               "     --summary-journal   Write one summary entry per service to the journal\n\n"
+               "     --summary-journal   Write one summary entry per service to the journal\n"
+               "     --route=TEMPLATE    Name routes by this template (/api/users/*, /static/**), repeatable;\n"
+               "                         other paths are folded as the metrics fold them\n\n"
                "MATCHES are journalctl's: FIELD=VALUE (same field: either; different: both),\n"
                "\"+\" between groups (either group). TIME: \"YYYY-MM-DD [HH:MM[:SS]]\", \"@EPOCH\",\n"
                "\"now\", \"today\", \"yesterday\", \"-2h\", \"-30min\", \"-1d\".\n");
@@ -121,6 +126,7 @@ static int parse_argv(int argc, char *argv[]) {
                 ARG_HTML,
                 ARG_STATE_FILE,
                 ARG_SUMMARY_JOURNAL,
+                ARG_ROUTE,
         };
         static const struct option options[] = {
                 { "help",            no_argument,       NULL, 'h'                 },
@@ -132,6 +138,7 @@ static int parse_argv(int argc, char *argv[]) {
                 { "html",            required_argument, NULL, ARG_HTML            },
                 { "state-file",      required_argument, NULL, ARG_STATE_FILE      },
                 { "summary-journal", no_argument,       NULL, ARG_SUMMARY_JOURNAL },
+                { "route",           required_argument, NULL, ARG_ROUTE           },
                 {}
         };
         int c;
@@ -174,6 +181,19 @@ static int parse_argv(int argc, char *argv[]) {
                 case ARG_SUMMARY_JOURNAL:
                         arg_summary_journal = true;
                         break;
+                case ARG_ROUTE: {
+                        const char *why = route_template_check(optarg);
+
+                        if (why)
+                                return log_error_errno(EINVAL, "--route='%s': %s", optarg, why);
+                        if (!arg_routes) {
+                                arg_routes = calloc(argc + 1, sizeof(char *));
+                                if (!arg_routes)
+                                        return log_oom();
+                        }
+                        arg_routes[arg_n_routes++] = optarg;
+                        break;
+                }
                 case ':':
                         return log_error_errno(EINVAL, "Option '%s' needs an argument.", argv[optind - 1]);
                 default:
@@ -216,6 +236,8 @@ static int add_matches(sd_journal *j) {
 
 typedef struct Fields {
         char buf[14][4096];
+        char route[ROUTE_BUF_SIZE];
+        const RouteFold *fold;
 } Fields;
 
 static int u64_field(const char *s, uint64_t *ret) {
@@ -278,7 +300,10 @@ static int read_entry(sd_journal *j, Fields *f, ReportEntry *e, bool *ret_releva
         e->role = v[3];
         e->method = v[4];
         e->target = v[5];
-        e->path = v[6];
+        if (v[6]) {
+                (void) route_fold_path(f->fold, v[6], strlen(v[6]), f->route);
+                e->route = f->route;
+        }
         if (u64_field(v[7], &x) >= 0 && x < 1000)
                 e->status = (unsigned) x;
         if (u64_field(v[8], &e->duration_usec) >= 0)
@@ -344,6 +369,7 @@ static int open_journal(sd_journal **ret) {
 static int read_journal(Report *rep, char **ret_last_cursor) {
         _cleanup_(sd_journal_closep) sd_journal *j = NULL;
         _cleanup_(freep) char *start = NULL, *last = NULL;
+        _cleanup_(route_fold_freep) RouteFold *fold = NULL;
         _cleanup_(freep) Fields *f = NULL;
         int r;
 
@@ -357,6 +383,10 @@ static int read_journal(Report *rep, char **ret_last_cursor) {
         f = malloc(sizeof(Fields));
         if (!f)
                 return log_oom();
+        r = route_fold_new(arg_routes, arg_n_routes, &fold);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the route templates: %m");
+        f->fold = fold;
 
         if (arg_state_file) {
                 r = state_read(&start);
@@ -364,6 +394,8 @@ static int read_journal(Report *rep, char **ret_last_cursor) {
                         return log_error_errno(r, "Failed to read %s: %m", arg_state_file);
         }
         if (start) {
+                /* Resuming: everything after the stored entry counts, however old (a missed day too). */
+                arg_since = 0;
                 r = sd_journal_seek_cursor(j, start);
                 if (r < 0)
                         return log_error_errno(r, "Failed to seek to the cursor in %s: %m", arg_state_file);
@@ -439,6 +471,8 @@ int report_main(int argc, char *argv[]) {
                 goto finish;
         report_sort(rep);
         until = arg_until ?: rep->last_usec;
+        if (arg_since == 0)
+                arg_since = rep->first_usec;
 
         if (arg_html) {
                 _cleanup_(fclosep) FILE *f = fopen(arg_html, "we");
@@ -480,5 +514,6 @@ int report_main(int argc, char *argv[]) {
         r = 0;
 finish:
         arg_files = mfree(arg_files);
+        arg_routes = mfree(arg_routes);
         return r;
 }

@@ -12,8 +12,7 @@
 
 #include "views/report-stats.h"
 
-/* MESSAGE_ID of the daily summary entries (one per service); catalog: src/catalog/. */
-#define REPORT_MESSAGE_ID_SUMMARY "5c4f1d3e0b7a4e2c9a86d1f0b3e27c45"
+/* The summary entries' MESSAGE_ID is FORMAT_MESSAGE_ID_REPORT_SUMMARY (output/entry.h). */
 #define REPORT_SYSLOG_IDENTIFIER "http-tracer-report"
 
 /* argv[0] is "report". Return: 0, or a negative errno (already logged). */

@@ -96,6 +96,47 @@ else
         bad "journalctl -x shows no catalog text"
 fi
 
+# ---- the daily report: http-tracer-report.service, started once by hand ----
+# Installed, not enabled; run as a dynamic user that may only read the journal.
+# Its summary for web.service must count exactly the entries journalctl finds.
+summary_id=5d85a1a9d4de4f059528088c6c2d2629
+summary() { journalctl -q --no-pager MESSAGE_ID=$summary_id REPORT_UNIT=web.service REPORT_ROLE=server -o export; }
+web_count() { journalctl -q --no-pager -u http-tracer.service OBJECT_SYSTEMD_UNIT=web.service HTTP_ROLE=server \
+                      MESSAGE_ID=d0a21e5e3f34fda1ea3a6c8d562c83a1 "$@" -o cat | grep -c .; }
+[ "$(systemctl is-enabled http-tracer-report.timer 2>&1)" = disabled ] \
+        && pass "http-tracer-report.timer is installed, not enabled" \
+        || bad "http-tracer-report.timer: is-enabled says '$(systemctl is-enabled http-tracer-report.timer 2>&1)'"
+curl -s -o /dev/null http://127.0.0.1:8080/report-missing
+wait_for 60 journal_has HTTP_PATH=/report-missing HTTP_ROLE=server || bad "no entry for /report-missing"
+want_all=$(web_count) want_4xx=$(web_count HTTP_STATUS=404)
+if systemctl start http-tracer-report.service; then
+        pass "systemctl start http-tracer-report.service"
+else
+        bad "systemctl start http-tracer-report.service failed"
+        journalctl -q --no-pager -u http-tracer-report.service | tail -20
+fi
+s=$(summary)
+if [ -n "$s" ]; then
+        grep -qx "REPORT_REQUESTS=$want_all" <<<"$s" && grep -qx "REPORT_4XX=$want_4xx" <<<"$s" \
+                && grep -qx "SYSLOG_IDENTIFIER=http-tracer-report" <<<"$s" && grep -q '^REPORT_P99_USEC=[0-9]' <<<"$s" \
+                && pass "summary for web.service: $(sed -n 's/^MESSAGE=//p' <<<"$s")" \
+                || bad "summary for web.service is not $want_all requests, $want_4xx 4xx: $(grep '^REPORT_\|^MESSAGE=' <<<"$s" | tr '\n' ' ')"
+        grep -q "^REPORT_TOP_ERROR_ROUTES=.*/report-missing 5xx=0 4xx=1" <<<"$s" \
+                && pass "the summary names the routes with errors" || bad "REPORT_TOP_ERROR_ROUTES: $(grep '^REPORT_TOP' <<<"$s")"
+        journalctl -x -q --no-pager MESSAGE_ID=$summary_id REPORT_UNIT=web.service | grep -q 'run daily by http-tracer-report.timer' \
+                && pass "journalctl -x explains the summary" || bad "no catalog text for the summary"
+else
+        bad "no summary entry for web.service after the report service ran"
+fi
+# The next run starts after the last entry the previous one read: one new exchange, one request.
+curl -s -o /dev/null http://127.0.0.1:8080/report-again
+wait_for 60 journal_has HTTP_PATH=/report-again HTTP_ROLE=server || bad "no entry for /report-again"
+systemctl start http-tracer-report.service || bad "second start of http-tracer-report.service failed"
+last=$(journalctl -q --no-pager MESSAGE_ID=$summary_id REPORT_UNIT=web.service REPORT_ROLE=server -n 1 -o export)
+[ "$(summary | grep -c '^REPORT_REQUESTS=')" = 2 ] && grep -qx REPORT_REQUESTS=1 <<<"$last" \
+        && pass "the second run counted only the exchange since the first" \
+        || bad "second run: $(summary | grep -c '^REPORT_REQUESTS=') summaries, last $(grep '^REPORT_REQUESTS' <<<"$last")"
+
 # ---- a socket unit with Accept=yes (issue 15 item 1, docs/sockets.md) ----
 # systemd accepts, then the per-connection service gets the socket as fds 0
 # and 1: one connection, each keep-alive exchange one complete entry (not a

@@ -63,6 +63,8 @@ done
 [ -f "$doc/journal-fields.md" ] || fail "guides not installed under ${doc#$dest}"
 find "$dest" -name http-tracer.catalog | grep -q . || fail "catalog not installed"
 find "$dest" -name http-tracer.service | grep -q . || fail "service unit not installed"
+find "$dest" -name http-tracer-report.service | grep -q . || fail "report service unit not installed"
+find "$dest" -name http-tracer-report.timer | grep -q . || fail "report timer not installed"
 find "$dest" -name 'http-tracer.8*' | grep -q . || fail "man page not installed"
 
 # Nothing went outside DESTDIR: no file under the real prefix newer than our stamp.

@@ -20,7 +20,7 @@
 static ReportEntry entry(const char *unit, const char *path, unsigned status, uint64_t dur, uint64_t t) {
         return (ReportEntry) {
                 .kind = REPORT_KIND_COMPLETE, .unit = unit, .comm = "nginx", .role = "server",
-                .method = "GET", .target = path, .path = path, .status = status,
+                .method = "GET", .target = path, .route = path, .status = status,
                 .has_duration = true, .duration_usec = dur, .response_bytes = 10,
                 .realtime_usec = t,
         };
