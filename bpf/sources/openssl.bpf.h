@@ -186,8 +186,11 @@ static __always_inline void tls_return(struct pt_regs *ctx, long bytes) {
         if (call.ret_bytes) {
                 size_t n = 0;
 
-                /* _ex: 1 on success, the count in *readbytes / *written. */
-                if (bytes != 1 || bpf_probe_read_user(&n, sizeof(n), (const void *) call.ret_bytes) < 0)
+                /*
+                 * _ex: 1 on success, the count in *readbytes / *written; the
+                 * internal functions (src/capture/tls-entry.h): > 0 on success.
+                 */
+                if (bytes <= 0 || bpf_probe_read_user(&n, sizeof(n), (const void *) call.ret_bytes) < 0)
                         bytes = 0;
                 else
                         bytes = n;

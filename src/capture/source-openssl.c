@@ -35,15 +35,20 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <gelf.h>
+#include <inttypes.h>
+#include <libelf.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "basic/log.h"
 #include "basic/macro.h"
 #include "capture/source.h"
+#include "capture/tls-entry.h"
 #include "capture/tls-unseen.h"
 #include "bpf/abi.h"
 #include "http-tracer.skel.h"
@@ -100,21 +105,38 @@ typedef struct OpensslState {
 /* Index -> path for capture_tls_library(): set at attach, kept until detach. */
 static const OpensslState *current;
 
+/* Which internal function (tls-entry.h) an exported one's probes give way to. */
+enum { VIA_NONE, VIA_READ, VIA_WRITE, _VIA_MAX };
+
 static const struct {
         const char *program;
         const char *symbol;
         bool retprobe;
+        unsigned via;
 } probes[TLS_PROBES_PER_FILE] = {
-        { "ht_ssl_read",     "SSL_read",     false },
-        { "ht_ssl_write",    "SSL_write",    false },
-        { "ht_ssl_read_ex",  "SSL_read_ex",  false },
-        { "ht_ssl_write_ex", "SSL_write_ex", false },
-        { "ht_ssl_do_handshake", "SSL_do_handshake", false },
-        { "ht_ssl_return",   "SSL_read",     true },
-        { "ht_ssl_return",   "SSL_write",    true },
-        { "ht_ssl_return",   "SSL_read_ex",  true },
-        { "ht_ssl_return",   "SSL_write_ex", true },
-        { "ht_ssl_return",   "SSL_do_handshake", true },
+        { "ht_ssl_read",     "SSL_read",     false, VIA_READ },
+        { "ht_ssl_write",    "SSL_write",    false, VIA_WRITE },
+        { "ht_ssl_read_ex",  "SSL_read_ex",  false, VIA_READ },
+        { "ht_ssl_write_ex", "SSL_write_ex", false, VIA_WRITE },
+        { "ht_ssl_do_handshake", "SSL_do_handshake", false, VIA_NONE },
+        { "ht_ssl_return",   "SSL_read",     true, VIA_READ },
+        { "ht_ssl_return",   "SSL_write",    true, VIA_WRITE },
+        { "ht_ssl_return",   "SSL_read_ex",  true, VIA_READ },
+        { "ht_ssl_return",   "SSL_write_ex", true, VIA_WRITE },
+        { "ht_ssl_return",   "SSL_do_handshake", true, VIA_NONE },
+};
+
+/*
+ * The internal functions' probes: the _ex entry programs fit them (SSL *,
+ * buf, num, size_t *bytes), and the return program takes a result > 0 with
+ * the count in *bytes.
+ */
+static const struct {
+        const char *entry;
+        const char *exported[2];   /* both must call it */
+} internal[_VIA_MAX] = {
+        [VIA_READ] = { "ht_ssl_read_ex", { "SSL_read", "SSL_read_ex" } },
+        [VIA_WRITE] = { "ht_ssl_write_ex", { "SSL_write", "SSL_write_ex" } },
 };
 
 /* Where a host without running TLS processes keeps its libssl (Debian/Ubuntu, Fedora...). */
@@ -189,6 +211,115 @@ static bool known_file(const TlsLibrary *list, unsigned n, const struct stat *st
         return false;
 }
 
+/* The address of the function symbol name in e's dynamic symbols; 0 if it has none. */
+static uint64_t elf_function(Elf *e, const char *name) {
+        Elf_Scn *scn = NULL;
+        GElf_Shdr sh;
+
+        while ((scn = elf_nextscn(e, scn))) {
+                Elf_Data *data;
+
+                if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNSYM || sh.sh_entsize == 0)
+                        continue;
+                data = elf_getdata(scn, NULL);
+                for (size_t i = 0; data && i < sh.sh_size / sh.sh_entsize; i++) {
+                        const char *n;
+                        GElf_Sym sym;
+
+                        if (!gelf_getsym(data, (int) i, &sym) || GELF_ST_TYPE(sym.st_info) != STT_FUNC ||
+                            sym.st_value == 0)
+                                continue;
+                        n = elf_strptr(e, sh.sh_link, sym.st_name);
+                        if (n && strcmp(n, name) == 0)
+                                return sym.st_value;
+                }
+        }
+        return 0;
+}
+
+/*
+ * Up to n bytes of code at address addr of the ELF e open on fd, from its
+ * executable section; their file offset in *ret_off. Returns how many.
+ */
+static size_t elf_code(int fd, Elf *e, uint64_t addr, uint8_t *buf, size_t n, uint64_t *ret_off) {
+        Elf_Scn *scn = NULL;
+        GElf_Shdr sh;
+
+        while ((scn = elf_nextscn(e, scn))) {
+                ssize_t got;
+
+                if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_PROGBITS || !(sh.sh_flags & SHF_EXECINSTR) ||
+                    addr < sh.sh_addr || addr - sh.sh_addr >= sh.sh_size)
+                        continue;
+                if (n > sh.sh_size - (addr - sh.sh_addr))
+                        n = sh.sh_size - (addr - sh.sh_addr);
+                got = pread(fd, buf, n, (off_t) (sh.sh_offset + (addr - sh.sh_addr)));
+                if (got <= 0)
+                        return 0;
+                *ret_off = sh.sh_offset + (addr - sh.sh_addr);
+                return (size_t) got;
+        }
+        return 0;
+}
+
+/*
+ * The file offset of the internal function (tls-entry.h) that both of
+ * exported[] call, if it starts with an instruction uprobes emulate; 0 if
+ * there is no such one (then the exported functions are probed).
+ */
+static uint64_t internal_function(int fd, Elf *e, const char *const exported[2]) {
+        uint64_t targets[2][TLS_ENTRY_TARGETS_MAX], at, off;
+        uint8_t code[TLS_ENTRY_SCAN];
+        size_t n[2];
+
+        for (unsigned k = 0; k < 2; k++) {
+                uint64_t addr = elf_function(e, exported[k]);
+                size_t got = addr ? elf_code(fd, e, addr, code, sizeof(code), &off) : 0;
+
+                n[k] = tls_entry_targets(code, got, addr, targets[k], TLS_ENTRY_TARGETS_MAX);
+        }
+        at = tls_entry_common(targets[0], n[0], targets[1], n[1]);
+        if (at == 0 || !tls_entry_emulated(code, elf_code(fd, e, at, code, 2, &off)))
+                return 0;
+        return off;
+}
+
+/* internal_function() for reading and writing, of the file at path: offsets[VIA_*], 0 for none. */
+static void internal_functions(const char *path, uint64_t offsets[_VIA_MAX]) {
+        Elf *e;
+        int fd;
+
+        memset(offsets, 0, sizeof(uint64_t) * _VIA_MAX);
+        if (elf_version(EV_CURRENT) == EV_NONE)
+                return;
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return;
+        e = elf_begin(fd, ELF_C_READ, NULL);
+        if (e && elf_kind(e) == ELF_K_ELF && gelf_getclass(e) == ELFCLASS64)
+                for (unsigned v = VIA_READ; v < _VIA_MAX; v++)
+                        offsets[v] = internal_function(fd, e, internal[v].exported);
+        if (e)
+                elf_end(e);
+        close(fd);
+}
+
+/* One probe on path (at symbol, or at file offset off if symbol is NULL): 0, or libbpf's negative errno. */
+static int attach_probe(OpensslState *s, TlsLibrary *lib, struct bpf_object *obj, const char *program,
+                        const char *path, const char *symbol, uint64_t off, bool retprobe, __u64 cookie) {
+        LIBBPF_OPTS(bpf_uprobe_opts, opts, .func_name = symbol, .retprobe = retprobe, .bpf_cookie = cookie);
+        struct bpf_link *l;
+
+        /* The programs' presence was checked by add_library(). */
+        l = bpf_program__attach_uprobe_opts(bpf_object__find_program_by_name(obj, program), -1, path,
+                                            symbol ? 0 : off, &opts);
+        if (!l)
+                return negative_errno();
+        s->links[s->n_links++] = l;
+        lib->attached++;
+        return 0;
+}
+
 /*
  * Attach the probes to one file: real is a path that reaches it from here
  * (/proc/PID/root/...), name how its processes call it. 0 also when it is
@@ -196,14 +327,19 @@ static bool known_file(const TlsLibrary *list, unsigned n, const struct stat *st
  * -EACCES when uprobes are refused.
  */
 static int add_library(OpensslState *s, struct bpf_object *obj, const char *real, const char *name) {
+        uint64_t via[_VIA_MAX];
         TlsLibrary *lib;
         struct stat st;
+        __u64 cookie;
         int r = 0;
 
         if (stat(real, &st) < 0 || !S_ISREG(st.st_mode))
                 return 0;
         if (known_file(s->libs, s->n_libs, &st) || known_file(s->rejected, s->n_rejected, &st))
                 return 0;
+        for (size_t i = 0; i < ELEMENTSOF(probes); i++)
+                if (!bpf_object__find_program_by_name(obj, probes[i].program))
+                        return log_error_errno(ENOENT, "BPF program %s is missing.", probes[i].program);
         if (s->n_libs >= ELEMENTSOF(s->libs)) {
                 if (!s->warned_full)
                         log_warning("TLS source: more than %u distinct TLS library files, not attaching %s "
@@ -217,28 +353,39 @@ static int add_library(OpensslState *s, struct bpf_object *obj, const char *real
         if (!lib->path)
                 return log_oom();
 
-        for (size_t i = 0; i < ELEMENTSOF(probes); i++) {
-                struct bpf_program *prog = bpf_object__find_program_by_name(obj, probes[i].program);
-                LIBBPF_OPTS(bpf_uprobe_opts, opts,
-                            .func_name = probes[i].symbol,
-                            .retprobe = probes[i].retprobe,
-                            .bpf_cookie = (s->n_libs + 1) | (is_memory_bio_binary(name) ? TLS_COOKIE_MEMORY_BIO : 0));
-                struct bpf_link *l;
-
-                if (!prog)
-                        return log_error_errno(ENOENT, "BPF program %s is missing.", probes[i].program);
-                l = bpf_program__attach_uprobe_opts(prog, -1, real, 0, &opts);
-                if (!l) {
-                        r = negative_errno();
-                        if (r == -EPERM || r == -EACCES)
-                                break;
+        cookie = (s->n_libs + 1) | (is_memory_bio_binary(name) ? TLS_COOKIE_MEMORY_BIO : 0);
+        internal_functions(real, via);
+        for (unsigned v = VIA_READ; v < _VIA_MAX && r >= 0; v++) {
+                if (via[v] == 0)
+                        continue;
+                r = attach_probe(s, lib, obj, internal[v].entry, real, NULL, via[v], false, cookie);
+                if (r >= 0) {
+                        r = attach_probe(s, lib, obj, "ht_ssl_return", real, NULL, via[v], true, cookie);
+                        if (r < 0) {
+                                /* No entry without its return: the exported functions' would overlap it. */
+                                bpf_link__destroy(s->links[--s->n_links]);
+                                lib->attached--;
+                        }
+                }
+                if (r >= 0)
+                        log_debug("TLS source: %s's %s and %s probed at their common internal function (offset 0x%" PRIx64 ").",
+                                  name, internal[v].exported[0], internal[v].exported[1], via[v]);
+                else if (r != -EPERM && r != -EACCES) {
+                        /* Then the exported functions, as where there is none. */
+                        log_debug_errno(r, "TLS source: internal function at 0x%" PRIx64 " in %s not attached: %m", via[v], name);
+                        via[v] = 0;
+                        r = 0;
+                }
+        }
+        for (size_t i = 0; i < ELEMENTSOF(probes) && r >= 0; i++) {
+                if (via[probes[i].via] != 0)
+                        continue;   /* its internal function is probed: this one would count twice */
+                r = attach_probe(s, lib, obj, probes[i].program, real, probes[i].symbol, 0, probes[i].retprobe, cookie);
+                if (r < 0 && r != -EPERM && r != -EACCES) {
                         /* A symbol this file lacks (SSL_read_ex before OpenSSL 1.1.1): the others still work. */
                         log_debug_errno(r, "TLS source: %s in %s not attached: %m", probes[i].symbol, name);
                         r = 0;
-                        continue;
                 }
-                s->links[s->n_links++] = l;
-                lib->attached++;
         }
         if (lib->attached == 0) {
                 if (r == 0) {

@@ -68,7 +68,7 @@ typedef struct CaptureTlsStatus {
         bool enabled;                               /* the source is attached (tls.enabled) */
         unsigned n_libraries;                       /* library files with probes */
         const char *libraries[HT_TLS_LIBRARIES_MAX];
-        unsigned probes[HT_TLS_LIBRARIES_MAX];      /* of the 10 per file */
+        unsigned probes[HT_TLS_LIBRARIES_MAX];      /* 10 per file, 6 where the internal functions are probed */
         unsigned n_without_symbols;                 /* TLS-named files with none of the SSL_* symbols */
         const char *without_symbols[CAPTURE_TLS_WITHOUT_SYMBOLS_MAX];
         /* The last complete pass over /proc (at start; with tls.follow_new_libraries, the last round). */
