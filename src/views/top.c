@@ -111,8 +111,8 @@ static int read_file(const char *path, char **ret) {
                 if (n + 4096 + 1 > size) {
                         char *q;
 
-                        /* The control protocol's cap, with room: a larger file is not an answer. */
-                        if (size > (1u << 20)) {
+                        /* The control protocol caps a services answer at 8 MiB: a larger file is not one. */
+                        if (size > (16u << 20)) {
                                 fclose(f);
                                 return -EFBIG;
                         }
