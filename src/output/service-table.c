@@ -11,6 +11,7 @@
 #include "output/service-table.h"
 
 _Static_assert(SERVICE_BOUNDS_MAX == CONFIG_METRICS_BUCKETS_MAX, "metrics.buckets is checked at load");
+_Static_assert(CONN_COMM_LEN == 2 * sizeof(uint64_t), "the row cache keys on the comm as two words");
 
 /*
  * Connections map to rows through a direct-mapped cache keyed by what
@@ -24,7 +25,8 @@ typedef struct RowSlot {
         uint64_t cgroup_id;
         ServiceRow *row;              /* NULL: empty */
         uint8_t role;
-        char comm[CONN_COMM_LEN + 1];
+        bool folded;                  /* row is a SERVICE_OTHER row */
+        char comm[CONN_COMM_LEN];     /* the comm's bytes as the connection holds them, compared whole */
 } RowSlot;
 
 struct ServiceTable {
@@ -74,6 +76,9 @@ const char *service_status_name(ServiceStatus s) {
 }
 
 ServiceMethod service_method_from_string(const char *method) {
+        /* Most requests are GETs: without a call. */
+        if (method && method[0] == 'G' && method[1] == 'E' && method[2] == 'T' && method[3] == 0)
+                return SERVICE_METHOD_GET;
         /* Methods are case-sensitive (RFC 9110 §9.1): "get" is another method. */
         for (unsigned i = 0; method && i < SERVICE_METHOD_OTHER; i++)
                 if (strcmp(method, method_names[i]) == 0)
@@ -209,22 +214,26 @@ static ServiceRow *row_add(ServiceTable *t, const char *unit, ConnRole role) {
 
 /* The row of a connection: found, made, or (past services_max) the SERVICE_OTHER row. */
 static ServiceRow *row_of(ServiceTable *t, const ConnInfo *c, bool *ret_folded) {
+        static const char no_comm[CONN_COMM_LEN];
         char unit[SERVICE_UNIT_MAX + 1];
-        const char *comm = c ? c->comm : "";
+        const char *comm = c ? c->comm : no_comm;
         ConnRole role = c ? (ConnRole) c->role : CONN_ROLE_UNKNOWN;
-        uint64_t cg = c ? c->cgroup_id : 0;
-        RowSlot *slot = &t->cache[(hash_string(comm, HASH_SEED ^ cg * UINT64_C(0x9e3779b97f4a7c15)) ^ role) %
-                                  ROW_CACHE_SLOTS];
+        uint64_t cg = c ? c->cgroup_id : 0, k[2];
+        RowSlot *slot;
         ServiceRow *r;
+        bool folded = false;
 
-        *ret_folded = false;
-        if (slot->row && slot->cgroup_id == cg && slot->role == role && strcmp(slot->comm, comm) == 0) {
-                *ret_folded = strcmp(slot->row->unit, SERVICE_OTHER) == 0;
+        /* The comm's 16 bytes whole: a cheap key, and a miss (never a wrong hit) if bytes after its NUL differ. */
+        memcpy(k, comm, sizeof(k));
+        slot = &t->cache[((cg ^ k[0] * UINT64_C(0x9e3779b97f4a7c15) ^ k[1] * UINT64_C(0xc2b2ae3d27d4eb4f)) * 31 + role) %
+                         ROW_CACHE_SLOTS];
+        if (slot->row && slot->cgroup_id == cg && slot->role == role && memcmp(slot->comm, comm, sizeof(k)) == 0) {
+                *ret_folded = slot->folded;
                 return slot->row;
         }
 
         if (!c || t->opts.unit(t->opts.unit_userdata, c, unit, sizeof(unit)) < 0)
-                snprintf(unit, sizeof(unit), "comm:%s", comm);
+                snprintf(unit, sizeof(unit), "comm:%s", c ? c->comm : "");
         r = row_find(t, unit, role);
         if (!r) {
                 if (t->n_rows < t->opts.services_max) {
@@ -233,14 +242,15 @@ static ServiceRow *row_of(ServiceTable *t, const ConnInfo *c, bool *ret_folded) 
                                 t->n_rows++;
                 } else {
                         r = row_find(t, SERVICE_OTHER, role) ?: row_add(t, SERVICE_OTHER, role);
-                        *ret_folded = true;
+                        folded = true;
                 }
                 if (!r)
                         return NULL;
         }
-        *slot = (RowSlot) { .cgroup_id = cg, .row = r, .role = (uint8_t) role };
-        snprintf(slot->comm, sizeof(slot->comm), "%s", comm);
-        *ret_folded = *ret_folded || strcmp(r->unit, SERVICE_OTHER) == 0;
+        folded = folded || strcmp(r->unit, SERVICE_OTHER) == 0;
+        *slot = (RowSlot) { .cgroup_id = cg, .row = r, .role = (uint8_t) role, .folded = folded };
+        memcpy(slot->comm, comm, sizeof(k));
+        *ret_folded = folded;
         return r;
 }
 

@@ -163,70 +163,86 @@ static bool template_match(const Template *t, const char *path, size_t len) {
         return pos == len;
 }
 
-static bool is_hex(unsigned char c) {
-        return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
-}
+/*
+ * What each byte is, for classifying a segment in one pass (this runs for
+ * every exchange): a segment's flags ANDed tell "all digits", "all hex"...,
+ * ORed "has a digit"...
+ */
+enum {
+        C_DIGIT = 1 << 0,
+        C_ALPHA = 1 << 1,
+        C_HEX   = 1 << 2,
+        C_SAFE  = 1 << 3,             /* printable ASCII but '"' and '\\' (byte_safe()) */
+        C_END   = 1 << 4,             /* ends the segment: '/'; or the path: '?', '#' */
+        C_ALNUM = 1 << 5,             /* a digit or a letter */
+};
 
-static bool is_digit(unsigned char c) {
-        return c >= '0' && c <= '9';
-}
+static uint8_t char_class[256];
 
-static bool is_alpha(unsigned char c) {
-        return (c | 0x20) >= 'a' && (c | 0x20) <= 'z';
+static void char_class_init(void) {
+        if (char_class['/'])
+                return;
+        for (unsigned c = 0; c < 256; c++)
+                char_class[c] = (uint8_t) ((c >= '0' && c <= '9' ? C_DIGIT | C_HEX : 0) |
+                                           ((c | 0x20) >= 'a' && (c | 0x20) <= 'z' ? C_ALPHA : 0) |
+                                           ((c | 0x20) >= 'a' && (c | 0x20) <= 'f' ? C_HEX : 0) |
+                                           (byte_safe((unsigned char) c) ? C_SAFE : 0) |
+                                           (c == '/' || c == '?' || c == '#' ? C_END : 0) |
+                                           ((c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') ? C_ALNUM : 0));
 }
 
 static bool is_uuid(const char *s, size_t n) {
         if (n != 36)
                 return false;
         for (size_t i = 0; i < n; i++)
-                if (i == 8 || i == 13 || i == 18 || i == 23 ? s[i] != '-' : !is_hex((unsigned char) s[i]))
+                if (i == 8 || i == 13 || i == 18 || i == 23 ? s[i] != '-' : !(char_class[(unsigned char) s[i]] & C_HEX))
                         return false;
         return true;
 }
 
-/* Whether a path segment is an identifier (or unsafe to show) and becomes "*". */
-static bool segment_folds(const char *s, size_t n) {
-        size_t digits = 0, alphas = 0, hex = 0;
-
+/* Whether a segment of n bytes whose classes ANDed are all and ORed are any becomes "*". */
+static bool segment_folds(const char *s, size_t n, unsigned all, unsigned any) {
         if (n == 0)
                 return false;
-        if (n > ROUTE_SEGMENT_MAX)
+        if (n > ROUTE_SEGMENT_MAX || !(all & C_SAFE))
                 return true;
-        for (size_t i = 0; i < n; i++) {
-                unsigned char c = (unsigned char) s[i];
-
-                if (!byte_safe(c))
-                        return true;
-                digits += is_digit(c);
-                alphas += is_alpha(c);
-                hex += is_hex(c);
-        }
-        if (digits == n)                                        /* 12345 */
+        if (all & C_DIGIT)                                                      /* 12345 */
                 return true;
-        if (is_uuid(s, n))
+        if ((all & C_HEX) && n >= 8 && (any & C_DIGIT))                         /* 5f2b9c1e, a sha256 */
                 return true;
-        if (hex == n && n >= 8 && digits > 0)                   /* 5f2b9c1e, a sha256 */
+        if ((all & C_ALNUM) && n >= 16 && (any & C_DIGIT) && (any & C_ALPHA))   /* aZ9kq3Lm0pQ8x7Yt */
                 return true;
-        if (digits + alphas == n && n >= 16 && digits > 0 && alphas > 0)     /* aZ9kq3Lm0pQ8x7Yt */
-                return true;
-        return false;
+        return n == 36 && is_uuid(s, n);
 }
 
-int route_fold_path(const RouteFold *f, const char *path, size_t len, char buf[static ROUTE_BUF_SIZE]) {
-        size_t pos = 0, start, n, out = 0, depth = 0;
+/*
+ * The heuristic over path[0..len) (a path: starts with '/'; a '?' or '#'
+ * ends it too), in one pass: each segment is copied as it is classified,
+ * and replaced by "*" when it folds. Room is always kept for a last
+ * segment "**".
+ */
+static void fold_heuristic(const char *path, size_t len, char buf[static ROUTE_BUF_SIZE]) {
+        const char *p = path, *end = path + len;
+        size_t out = 0, depth = 0;
 
-        for (size_t i = 0; f && i < f->n; i++)
-                if (template_match(&f->templates[i], path, len)) {
-                        strcpy(buf, f->templates[i].text);
-                        return (int) i;
+        while (p < end && *p == '/') {
+                const char *seg = ++p;
+                size_t start = out + 1, n;
+                unsigned all = ~0u, any = 0;
+
+                for (; p < end; p++) {
+                        unsigned c = char_class[(unsigned char) *p];
+
+                        if (c & C_END)
+                                break;
+                        all &= c;
+                        any |= c;
+                        if (start + (size_t) (p - seg) < ROUTE_LEN_MAX)
+                                buf[start + (p - seg)] = *p;
                 }
-
-        /* Room is kept for a last segment "**" after any segment written. */
-        while (next_segment(path, len, &pos, &start, &n)) {
-                const char *seg = path + start;
-
-                if (segment_folds(seg, n)) {
-                        seg = "*";
+                n = (size_t) (p - seg);
+                if (segment_folds(seg, n, all, any)) {
+                        buf[start] = '*';
                         n = 1;
                 }
                 if (depth == ROUTE_SEGMENTS_MAX || out + 1 + n + 3 > ROUTE_LEN_MAX) {
@@ -234,14 +250,25 @@ int route_fold_path(const RouteFold *f, const char *path, size_t len, char buf[s
                         out += 3;
                         break;
                 }
-                buf[out++] = '/';
-                memcpy(buf + out, seg, n);
-                out += n;
+                buf[out] = '/';
+                out += 1 + n;
                 depth++;
+                if (p < end && *p != '/')
+                        break;                  /* '?' or '#': the path ends */
         }
         if (out == 0)
                 buf[out++] = '/';
         buf[out] = 0;
+}
+
+int route_fold_path(const RouteFold *f, const char *path, size_t len, char buf[static ROUTE_BUF_SIZE]) {
+        char_class_init();
+        for (size_t i = 0; f && i < f->n; i++)
+                if (template_match(&f->templates[i], path, len)) {
+                        strcpy(buf, f->templates[i].text);
+                        return (int) i;
+                }
+        fold_heuristic(path, len, buf);
         return -1;
 }
 
@@ -249,6 +276,12 @@ int route_fold(const RouteFold *f, const char *target, size_t len, char buf[stat
         const char *path;
         size_t n;
 
+        /* Origin-form, without templates (the common case): the heuristic stops at '?' or '#' itself. */
+        if (target && len > 0 && target[0] == '/' && route_fold_templates(f) == 0) {
+                char_class_init();
+                fold_heuristic(target, len, buf);
+                return -1;
+        }
         if (!target || !filter_target_path(target, len, &path, &n)) {
                 strcpy(buf, "*");
                 return -1;
