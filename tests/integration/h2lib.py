@@ -14,6 +14,14 @@ import htlib
 GRPC_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "grpc-server.py")
 
 
+def expect_same(what, got, want):
+    """One check that the journal's tuples (got) are the server log's (want), as sorted lists;
+    the message names what only one side has."""
+    return htlib.expect(got == want, f"{what}: journal differs from the server's log ({len(got)} vs {len(want)}):\n"
+                                     f"  only journal: {sorted(set(got) - set(want))[:10]}\n"
+                                     f"  only the server's log: {sorted(set(want) - set(got))[:10]}")
+
+
 def grpc_server(ctx):
     """grpc-server.py's server on a free port (skips without python3-grpcio): (Proc, port, its call log)."""
     r = htlib.run_cmd(["/usr/bin/python3", "-c", "import grpc"], check=False)

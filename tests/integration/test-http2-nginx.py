@@ -13,6 +13,7 @@ body size is the file's; per connection, stream ids are distinct and odd."""
 import os
 
 import htlib
+import h2lib
 from htlib import expect, ensure, log
 
 
@@ -49,9 +50,7 @@ def test(ctx):
         expect(len(es) == n, f"{role} entries {len(es)} != nginx's {n}")
         got = sorted((e.get("HTTP_METHOD"), e.get("HTTP_TARGET"), e.get("HTTP_STATUS"),
                       e.get("HTTP_RESPONSE_BODY_BYTES", "0")) for e in es)
-        expect(got == want, f"{role}: journal (method, target, status, body) differs from nginx's log:\n"
-                            f"  only journal: {sorted(set(got) - set(want))}\n"
-                            f"  only nginx: {sorted(set(want) - set(got))}")
+        h2lib.expect_same(f"{role} (method, target, status, body)", got, want)
         for e in es:
             what = f"{role} {e.get('HTTP_METHOD')} {e.get('HTTP_TARGET')}"
             expect(e.get("HTTP_VERSION") == "2", f"{what}: HTTP_VERSION={e.get('HTTP_VERSION')}")

@@ -50,43 +50,25 @@ static Stats dummy_stats;
 
 /*
  * The caps the frame parsers and inflaters count in their own stats, summed
- * over both directions and added to the daemon's counters as they grow
- * (report_caps(), after each call that may have hit one).
+ * over both directions and added to the daemon's counters as they grow:
+ * after each call that may have hit one.
  */
-static uint64_t cap_count(const Http2Conn *c, Http2Counter k) {
-        uint64_t n = 0;
-
-        for (int d = 0; d < 2; d++)
-                switch (k) {
-                case HTTP2_COUNTER_HEADER_BLOCK_OVERFLOWS:
-                        n += c->frame_stats[d].header_block_overflows;
-                        break;
-                case HTTP2_COUNTER_CONTINUATION_FLOODS:
-                        n += c->frame_stats[d].continuation_floods;
-                        break;
-                case HTTP2_COUNTER_HEADER_FIELDS_DROPPED:
-                        n += c->hpack_stats[d].fields_dropped;
-                        break;
-                case HTTP2_COUNTER_HPACK_MEMORY_REFUSED:
-                        n += c->hpack_stats[d].memory_refused;
-                        break;
-                default:
-                        break;
-                }
-        return n;
-}
-
 static void report_caps(Http2Conn *c) {
         static const Http2Counter caps[] = {
                 HTTP2_COUNTER_HEADER_BLOCK_OVERFLOWS, HTTP2_COUNTER_CONTINUATION_FLOODS,
                 HTTP2_COUNTER_HEADER_FIELDS_DROPPED, HTTP2_COUNTER_HPACK_MEMORY_REFUSED,
         };
+        uint64_t n[_HTTP2_COUNTER_MAX] = {};
 
+        for (int d = 0; d < 2; d++) {
+                n[HTTP2_COUNTER_HEADER_BLOCK_OVERFLOWS] += c->frame_stats[d].header_block_overflows;
+                n[HTTP2_COUNTER_CONTINUATION_FLOODS] += c->frame_stats[d].continuation_floods;
+                n[HTTP2_COUNTER_HEADER_FIELDS_DROPPED] += c->hpack_stats[d].fields_dropped;
+                n[HTTP2_COUNTER_HPACK_MEMORY_REFUSED] += c->hpack_stats[d].memory_refused;
+        }
         for (size_t i = 0; i < ELEMENTSOF(caps); i++) {
-                uint64_t n = cap_count(c, caps[i]);
-
-                http2_counters(c->stats)[caps[i]] += n - c->reported[caps[i]];
-                c->reported[caps[i]] = n;
+                http2_counters(c->stats)[caps[i]] += n[caps[i]] - c->reported[caps[i]];
+                c->reported[caps[i]] = n[caps[i]];
         }
 }
 
