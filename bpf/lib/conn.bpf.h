@@ -20,6 +20,20 @@
  * process sharing the fd table (clone(CLONE_FILES) without CLONE_THREAD);
  * accept() and connect() still set their fd's verdict afresh.
  *
+ * In front of the fd cache, per thread: the last verdicts this thread used,
+ * in its task storage (task_fds, a pointer walk where the fd cache is a hash
+ * lookup), FD_L1_SLOTS of them indexed by fd modulo FD_L1_SLOTS. Each
+ * remembers the generation of its fd's bucket: the process (its leader's
+ * task_fds) counts per bucket the fd numbers freed by any of its threads,
+ * at the *exit* of close(), dup2()/dup3() and close_range(), i.e. after the
+ * number is free, so that a verdict decided before that exit no longer
+ * matches (one decided in between was decided on the new file). An exec
+ * empties the thread's slots (task->self_exec_id); a thread that becomes
+ * the leader by exec'ing has storage of its own. A TCP socket whose
+ * connection was found not worth tracing (HT_PROTO_OTHER: ssh, databases,
+ * TLS seen as ciphertext) is remembered so by the syscall source, so a
+ * bystander's socket costs no connection lookup.
+ *
  * A source calls conn_get() before it touches a connection's bytes, and
  * conn_data_begin() before it emits them.
  */
@@ -30,6 +44,7 @@
 #include "filter.bpf.h"
 #include "emit.bpf.h"
 #include "protocol.bpf.h"
+#include "tls-tie.bpf.h"
 
 /* UAPI macros, so not in vmlinux.h (SOCK_STREAM and IPPROTO_TCP are enumerators there). */
 #define S_IFMT        00170000
@@ -136,6 +151,113 @@ static __always_inline void fd_cache_forget(__u32 tgid, int fd) {
         struct fd_key k = { .tgid = tgid, .fd = fd };
 
         bpf_map_delete_elem(&fd_cache, &k);
+}
+
+/*
+ * The per-thread verdicts (see the top of this file). 8 slots: a thread
+ * busy with more fds than that at once (a server with many connections)
+ * misses them and pays the fd cache's lookup as before; 8 keep each
+ * thread's storage at ~300 B (every thread that makes a read/write
+ * family syscall gets one, freed with the thread).
+ */
+#define FD_L1_SLOTS 8
+_Static_assert((FD_L1_SLOTS & (FD_L1_SLOTS - 1)) == 0, "FD_L1_SLOTS must be a power of two");
+
+enum {
+        FD_L1_NOT_WANTED = 1 << 0,   /* FD_TCP whose syscall-source connection is HT_PROTO_OTHER */
+};
+
+struct fd_l1_slot {
+        __u64 sock;              /* FD_TCP: the struct sock *; 0: not a TCP socket */
+        __u32 fd1;               /* the fd + 1; 0: empty */
+        __u32 gen;               /* the process's close_gen[fd % FD_L1_SLOTS] when decided */
+        __u32 flags;             /* FD_L1_NOT_WANTED */
+        __u32 _pad;
+};
+
+struct task_fds {
+        struct fd_l1_slot slot[FD_L1_SLOTS];   /* this thread's verdicts */
+        __u32 close_gen[FD_L1_SLOTS];          /* in the leader's: fd numbers freed, per bucket */
+        __u32 exec_id;                         /* task->self_exec_id the slots were filled under */
+        __s32 freeing;                         /* close/dup2/dup3 in flight: the fd + 1; -1 close_range */
+};
+
+struct {
+        __uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+        __uint(map_flags, BPF_F_NO_PREALLOC);
+        __type(key, int);
+        __type(value, struct task_fds);
+} task_fds SEC(".maps");
+
+/* Where a lookup of fd in this thread's verdicts stands: the slot to read or to fill, and its generation. */
+struct fd_l1 {
+        struct fd_l1_slot *slot;   /* NULL: no storage, neither read nor filled */
+        __u32 gen;
+};
+
+/* This thread's verdict on fd if it is still good (true); else l1 says where a new one goes. */
+static __always_inline bool fd_l1_find(int fd, struct fd_l1 *l1) {
+        struct task_struct *task = bpf_get_current_task_btf(), *leader = task->group_leader;
+        struct task_fds *t, *lt;
+        __u32 b = fd & (FD_L1_SLOTS - 1), exec_id = (__u32) task->self_exec_id;
+
+        l1->slot = NULL;
+        t = bpf_task_storage_get(&task_fds, task, NULL, BPF_LOCAL_STORAGE_GET_F_CREATE);
+        if (!t)
+                return false;
+        lt = leader == task ? t : bpf_task_storage_get(&task_fds, leader, NULL, BPF_LOCAL_STORAGE_GET_F_CREATE);
+        if (!lt)
+                return false;
+        if (t->exec_id != exec_id) {
+                /* An exec freed the close-on-exec fds: nothing decided before it holds. */
+                for (int i = 0; i < FD_L1_SLOTS; i++)
+                        t->slot[i].fd1 = 0;
+                t->exec_id = exec_id;
+        }
+        l1->slot = &t->slot[b];
+        l1->gen = *(volatile __u32 *) &lt->close_gen[b];
+        return l1->slot->fd1 == (__u32) fd + 1 && l1->slot->gen == l1->gen;
+}
+
+/* Remember a verdict decided after fd_l1_find() (with the generation read there, before deciding). */
+static __always_inline void fd_l1_fill(const struct fd_l1 *l1, int fd, __u64 sock) {
+        if (!l1->slot)
+                return;
+        *l1->slot = (struct fd_l1_slot) { .sock = sock, .fd1 = (__u32) fd + 1, .gen = l1->gen };
+}
+
+/* An fd-freeing syscall of the current thread starts: fd + 1, or -1 for any number (close_range). */
+static __always_inline void fd_freeing_begin(__s32 fd1) {
+        struct task_fds *t = bpf_task_storage_get(&task_fds, bpf_get_current_task_btf(), NULL, 0);
+
+        if (t)
+                t->freeing = fd1;
+}
+
+/*
+ * It returned: the numbers are free now, the verdicts decided on them before
+ * are stale. A process none of whose threads has storage has no verdicts
+ * (fd_l1_find() creates the leader's before it fills a slot); a thread
+ * without storage of its own did not note its fd: every bucket goes.
+ */
+static __always_inline void fd_freeing_end(void) {
+        struct task_struct *task = bpf_get_current_task_btf();
+        struct task_fds *t = bpf_task_storage_get(&task_fds, task, NULL, 0), *lt;
+        __s32 fd1 = 0;
+
+        if (t) {
+                fd1 = t->freeing;
+                t->freeing = 0;
+        }
+        lt = task->group_leader == task ? t : bpf_task_storage_get(&task_fds, task->group_leader, NULL, 0);
+        if (!lt)
+                return;
+        if (fd1 > 0) {
+                __sync_fetch_and_add(&lt->close_gen[(fd1 - 1) & (FD_L1_SLOTS - 1)], 1);
+                return;
+        }
+        for (int i = 0; i < FD_L1_SLOTS; i++)
+                __sync_fetch_and_add(&lt->close_gen[i], 1);
 }
 
 /*
@@ -274,18 +396,56 @@ static __always_inline void conn_create(const struct ht_op *op, __u8 role) {
                 conn_new(op, sock, role, true);
 }
 
-/* The tracked state of op's socket, starting it (mid-stream) on first sight; NULL if op's fd is no TCP socket. */
-static __always_inline struct ht_conn *conn_get(const struct ht_op *op) {
-        __u64 sock = fd_sock(op);
+/* The tracked state of socket sock (op's fd's), starting it (mid-stream) on first sight. */
+static __always_inline struct ht_conn *conn_of_fd_sock(const struct ht_op *op, __u64 sock) {
         struct ht_conn_key key = { .sock = sock };
-        struct ht_conn *c;
+        struct ht_conn *c = bpf_map_lookup_elem(conns_of(op), &key);
 
-        if (!sock)
-                return NULL;
-        c = bpf_map_lookup_elem(conns_of(op), &key);
         if (c)
                 return c;
         return conn_new(op, sock, HT_ROLE_UNKNOWN, false);
+}
+
+/* The tracked state of op's socket, starting it (mid-stream) on first sight; NULL if op's fd is no TCP socket. */
+static __always_inline struct ht_conn *conn_get(const struct ht_op *op) {
+        __u64 sock = fd_sock(op);
+
+        if (!sock)
+                return NULL;
+        return conn_of_fd_sock(op, sock);
+}
+
+/*
+ * conn_get() for the syscall source, through this thread's verdicts first;
+ * also NULL for a socket already found not worth tracing (after telling the
+ * TLS tie about it: a TLS socket is one of those). Only the syscall
+ * source's programs use the verdicts: the TLS source's return program is
+ * at the verifier's limit as it is.
+ */
+static __always_inline struct ht_conn *conn_get_syscall(const struct ht_op *op) {
+        struct ht_conn *c;
+        struct fd_l1 l1;
+        __u64 sock;
+
+        if (op->fd < 0)
+                return NULL;
+        if (fd_l1_find(op->fd, &l1)) {
+                if (l1.slot->flags & FD_L1_NOT_WANTED) {
+                        tls_tie_fd(op->fd, op->direction);
+                        return NULL;
+                }
+                sock = l1.slot->sock;
+        } else {
+                sock = fd_sock(op);
+                fd_l1_fill(&l1, op->fd, sock);
+        }
+        if (!sock)
+                return NULL;
+        c = conn_of_fd_sock(op, sock);
+        /* HT_PROTO_OTHER is final while the fd names this socket. */
+        if (c && c->protocol == HT_PROTO_OTHER && l1.slot)
+                l1.slot->flags |= FD_L1_NOT_WANTED;
+        return c;
 }
 
 /*

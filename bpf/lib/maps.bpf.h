@@ -26,6 +26,8 @@
  *   counters        _HT_CNT_MAX per CPU; conn_id_seq 1; .bss, .rodata    < 20 KiB
  *   args_map        task storage: one slot per thread (sources/syscalls.bpf.h), as threads trace
  *   tls_calls       task storage: one slot per thread that calls SSL_* (lib/tls-tie.bpf.h)
+ *   task_fds        task storage: ~300 B per thread that makes a read/write family syscall,
+ *                   its fd verdicts in front of fd_cache (lib/conn.bpf.h)
  *   total                                                  ~8.9 MiB, ~3.1 MiB left in the budget
  * (Data records used to be assembled in a per-CPU scratch value; they are
  * now written straight into the ring buffer: lib/emit.bpf.h.)

@@ -108,7 +108,7 @@ static __always_inline void data_enter(int fd, __u64 buf, __u64 iovcnt, __u8 sys
         if (!traced_task(&pid_tgid))
                 return;
         op = syscall_op(pid_tgid, fd, sys, dir);
-        c = conn_get(&op);
+        c = conn_get_syscall(&op);
         if (!c)
                 return;
         /* An SSL_* call in flight on this thread learns its socket here (a TLS socket is not wanted below). */
@@ -479,6 +479,7 @@ int ht_enter_close(struct trace_event_raw_sys_enter *ctx) {
         struct ht_op op;
         __u64 pid_tgid, sock;
 
+        fd_freeing_begin((__s32) ctx->args[0] + 1);
         if (!task_ids(&pid_tgid))
                 return 0;
         k = (struct fd_key) { .tgid = pid_tgid >> 32, .fd = ctx->args[0] };
@@ -498,22 +499,58 @@ int ht_enter_close(struct trace_event_raw_sys_enter *ctx) {
         return 0;
 }
 
-/* dup2()/dup3() free newfd first (if open): its verdict goes. A socket whose last fd that was ends at destruction. */
-SEC("tracepoint/syscalls/sys_enter_dup2")
-int ht_enter_dup2(struct trace_event_raw_sys_enter *ctx) {
+/*
+ * The exits of the syscalls that free fd numbers: the per-thread verdicts
+ * decided on them before (lib/conn.bpf.h, fd_l1_find()) go stale here, once
+ * the numbers are free; and the fd cache's entry is deleted again, in case
+ * another thread decided it anew between the enter (which deleted it) and
+ * the number's freeing.
+ */
+static __always_inline void fd_freed(void) {
+        struct task_fds *t = bpf_task_storage_get(&task_fds, bpf_get_current_task_btf(), NULL, 0);
         __u64 pid_tgid;
 
+        if (t && t->freeing > 0 && task_ids(&pid_tgid))
+                fd_cache_forget(pid_tgid >> 32, t->freeing - 1);
+        fd_freeing_end();
+}
+
+SEC("tracepoint/syscalls/sys_exit_close")
+int ht_exit_close(void *ctx) {
+        fd_freed();
+        return 0;
+}
+
+/* dup2()/dup3() free newfd first (if open): its verdict goes. A socket whose last fd that was ends at destruction. */
+static __always_inline void dup_enter(int newfd) {
+        __u64 pid_tgid;
+
+        fd_freeing_begin(newfd + 1);
         if (task_ids(&pid_tgid))
-                fd_cache_forget(pid_tgid >> 32, ctx->args[1]);
+                fd_cache_forget(pid_tgid >> 32, newfd);
+}
+
+SEC("tracepoint/syscalls/sys_enter_dup2")
+int ht_enter_dup2(struct trace_event_raw_sys_enter *ctx) {
+        dup_enter(ctx->args[1]);
+        return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_dup2")
+int ht_exit_dup2(void *ctx) {
+        fd_freed();
         return 0;
 }
 
 SEC("tracepoint/syscalls/sys_enter_dup3")
 int ht_enter_dup3(struct trace_event_raw_sys_enter *ctx) {
-        __u64 pid_tgid;
+        dup_enter(ctx->args[1]);
+        return 0;
+}
 
-        if (task_ids(&pid_tgid))
-                fd_cache_forget(pid_tgid >> 32, ctx->args[1]);
+SEC("tracepoint/syscalls/sys_exit_dup3")
+int ht_exit_dup3(void *ctx) {
+        fd_freed();
         return 0;
 }
 
@@ -540,7 +577,10 @@ int ht_enter_close_range(struct trace_event_raw_sys_enter *ctx) {
         __u64 pid_tgid;
         __u32 max_fds;
 
-        if ((ctx->args[2] & CLOSE_RANGE_CLOEXEC) || !task_ids(&pid_tgid) || !task->files)
+        if (ctx->args[2] & CLOSE_RANGE_CLOEXEC)
+                return 0;
+        fd_freeing_begin(-1);
+        if (!task_ids(&pid_tgid) || !task->files)
                 return 0;
         max_fds = task->files->fdt->max_fds;
         w = (struct range_walk) { .tgid = pid_tgid >> 32, .first = ctx->args[0], .last = ctx->args[1] };
@@ -549,6 +589,12 @@ int ht_enter_close_range(struct trace_event_raw_sys_enter *ctx) {
         if (w.last >= max_fds)
                 w.last = max_fds - 1;
         bpf_loop(CLOSE_RANGE_SCAN, range_step, &w, 0);
+        return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_close_range")
+int ht_exit_close_range(void *ctx) {
+        fd_freeing_end();
         return 0;
 }
 

@@ -14,7 +14,11 @@ into "no response" + "uncorrelated" halves.
   - fd reuse (issue #14's per-(task, fd) verdict cache): an fd number that
     was a pipe, used, then freed by close(), dup2() over it, close_range()
     or exec, becomes a TCP socket without accept()/connect() in that
-    process (dup()); its HTTP is traced."""
+    process (dup()); its HTTP is traced. The verdicts are kept per thread
+    too: in the thread-* steps a second thread uses the pipe (so it has
+    its own verdict on the number), the main thread frees the number by
+    close() or dup2() and makes it the socket, and the second thread speaks
+    HTTP on it."""
 
 import os
 import subprocess
@@ -109,11 +113,30 @@ elif step == "dup2":
     os.dup2(sfd, r); fd = r
 elif step == "close_range":
     os.closerange(r, r + 1); fd = os.dup(sfd); assert fd == r, (fd, r)
+elif step in ("thread-close", "thread-dup2"):
+    import threading
+    used, freed = threading.Event(), threading.Event()
+    def worker():
+        for _ in range(3):  # this thread's own verdict on r: a pipe
+            os.write(w, b"x" * 64); os.read(r, 64)
+        used.set(); freed.wait()
+        get(r, "/reuse-" + step)
+    t = threading.Thread(target=worker); t.start()
+    used.wait()
+    if step == "thread-close":
+        os.close(r); fd = os.dup(sfd); assert fd == r, (fd, r)
+    else:
+        os.dup2(sfd, r)
+    freed.set(); t.join()
+    sys.exit(0)
 elif step == "exec":
     os.set_inheritable(sfd, True)
     os.execv(sys.executable, [sys.executable, __file__, str(port), "after-exec", str(sfd), str(r)])
 get(fd, "/reuse-" + step)
 '''
+
+
+REUSE_STEPS = ("close", "dup2", "close_range", "exec", "thread-close", "thread-dup2")
 
 
 def test(ctx):
@@ -140,7 +163,7 @@ def test(ctx):
     fdreuse = os.path.join(ctx.tmp, "fdreuse.py")
     with open(fdreuse, "w") as f:
         f.write(FDREUSE)
-    for step in ("close", "dup2", "close_range", "exec"):
+    for step in REUSE_STEPS:
         r = subprocess.run([sys.executable, fdreuse, str(py.port), step], timeout=30,
                            capture_output=True, text=True)
         ensure(r.returncode == 0, f"fixture: fd reuse step {step} failed: {r.stderr[-800:]}")
@@ -148,7 +171,7 @@ def test(ctx):
     want_a = served(a_proc, 4)
     want_f = served(f_proc, 3)
     want_m = served(m_proc, 2)
-    htlib.wait_log_lines(py, 5)
+    htlib.wait_log_lines(py, 1 + len(REUSE_STEPS))
     daemon.stop()
 
     entries = htlib.journal_final(daemon)
@@ -163,7 +186,7 @@ def test(ctx):
            f"bash /dev/tcp client: want one complete 404 entry, got {[e.get('MESSAGE') for e in bash_e]}")
     halves = [e.get("MESSAGE") for e in client if not e.get("HTTP_METHOD") or not e.get("HTTP_STATUS")]
     expect(not halves, f"split client entries on the http.server port: {halves}")
-    for step in ("close", "dup2", "close_range", "exec"):
+    for step in REUSE_STEPS:
         t = "/reuse-" + step
         got = [e for e in client if e.get("HTTP_TARGET") == t and e.get("HTTP_STATUS") == "404"]
         expect(len(got) == 1, f"fd reuse by {step}: {len(got)} complete client entries for {t}")
