@@ -30,8 +30,9 @@ static void head_overflow_begin(Http1Parser *p, unsigned flags) {
                         http1_counters(p->stats)[HTTP1_COUNTER_HEAD_OVERFLOWS]++;
         }
         /* the stored part keeps whole lines only; the cut line continues in scratch */
+        http1_scratch_begin(p);
         partial = m->len - p->line_off;
-        p->scratch_len = MIN(partial, (size_t) HTTP1_SCRATCH_MAX);
+        p->scratch_len = MIN(partial, p->scratch_cap);
         memcpy(p->scratch, m->buf + p->line_off, p->scratch_len);
         m->len = p->line_off;
         p->overflow = true;
@@ -69,8 +70,8 @@ static void head_store(Http1Parser *p, const uint8_t *data, size_t len) {
                 }
         }
 
-        if (p->scratch_len < HTTP1_SCRATCH_MAX) {
-                size_t k = MIN(len, HTTP1_SCRATCH_MAX - p->scratch_len);
+        if (p->scratch_len < p->scratch_cap) {
+                size_t k = MIN(len, p->scratch_cap - p->scratch_len);
                 memcpy(p->scratch + p->scratch_len, data, k);
                 p->scratch_len += k;
         }
@@ -353,7 +354,7 @@ void http1_head_finalize(Http1Parser *p, size_t end, const char **ret_error, siz
 
         p->head_finalized = true;
 
-        keep = MIN(p->n_lines, p->limits->fields_max);
+        keep = MIN((size_t) m->n_lines, p->limits->fields_max);
         if (keep > 0) {
                 size_t at = (m->len + alignof(HttpHeaderField) - 1) & ~(alignof(HttpHeaderField) - 1);
                 size_t need = at + keep * sizeof(HttpHeaderField);
@@ -410,8 +411,8 @@ void http1_head_finalize(Http1Parser *p, size_t end, const char **ret_error, siz
                 const char *e;
                 FieldLine f;
 
-                if (k < HTTP1_LINES_TRACKED && k < p->n_lines)
-                        lf = m->buf + p->line_ends[k];
+                if (k < HTTP1_LINES_TRACKED && k < m->n_lines)
+                        lf = m->buf + m->line_ends[k];
                 else
                         lf = memchr(line, '\n', end - o);
                 if (!lf || lf >= m->buf + end)
@@ -597,9 +598,11 @@ static bool head_line(Http1Parser *p, size_t content, bool cr, uint64_t next_off
         }
 
         if (!p->overflow && p->start_done && p->fields_off < p->cur->len) {
-                if (p->n_lines < HTTP1_LINES_TRACKED)
-                        p->line_ends[p->n_lines] = p->cur->len - 1;
-                p->n_lines++;
+                Http1Message *m = p->cur;
+
+                if (m->n_lines < HTTP1_LINES_TRACKED)
+                        m->line_ends[m->n_lines] = m->len - 1;
+                m->n_lines++;
         }
         p->scratch_len = 0;
         p->line_off = p->cur->len;

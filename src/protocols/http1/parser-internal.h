@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "protocols/http1/parser.h"
@@ -23,12 +24,6 @@
  */
 #define HTTP1_SCRATCH_MAX 256u
 
-/*
- * Field lines whose ends are remembered while a head accumulates, so that
- * parsing it does not search for them again. Typical heads have 5-20;
- * lines past this are found with memchr.
- */
-#define HTTP1_LINES_TRACKED 48u
 
 typedef enum Http1State {
         STATE_START,            /* between messages */
@@ -74,10 +69,17 @@ struct Http1Parser {
         size_t line_off;                /* start of the current line in cur->buf */
         size_t fields_off;              /* start of the first field line in cur->buf */
         uint64_t line_start_offset;     /* stream offset of the current line */
+        /*
+         * The line being read once the head is not stored any more: allocated
+         * when that starts (rarely: a head past head_max or refused memory),
+         * freed with the message, so that the ~10,000 idle connections a
+         * server holds do not each carry it (issue 14). scratch_cap is
+         * HTTP1_SCRATCH_MAX, or 0 (scratch_none) if that allocation failed:
+         * the line then reads as empty and the head fails to parse.
+         */
+        uint8_t *scratch;               /* scratch_cap bytes + a NUL after the kept ones: field_line()'s sentinel */
+        size_t scratch_cap;
         size_t scratch_len;
-        uint8_t scratch[HTTP1_SCRATCH_MAX + 1];  /* + a NUL after the kept bytes: field_line()'s sentinel */
-        size_t n_lines;                 /* stored field lines (the final empty one included) */
-        uint32_t line_ends[HTTP1_LINES_TRACKED]; /* offset of each stored field line's LF in cur->buf */
 
         /* start line pieces, as offsets into cur->buf (valid when stored) */
         bool start_stored;
@@ -131,6 +133,18 @@ static inline bool is_ows(uint8_t c) {
 static inline void remember(Http1Parser *p, int r) {
         if (r < 0 && p->r >= 0)
                 p->r = r;
+}
+
+/* The head stops being stored: the line being read goes to scratch from now on (see Http1Parser.scratch). */
+static inline void http1_scratch_begin(Http1Parser *p) {
+        static uint8_t scratch_none[1];
+
+        if (p->scratch)
+                return;
+        p->scratch = malloc(HTTP1_SCRATCH_MAX + 1);
+        p->scratch_cap = p->scratch ? HTTP1_SCRATCH_MAX : 0;
+        if (!p->scratch)
+                p->scratch = scratch_none;
 }
 
 /*

@@ -9,6 +9,7 @@
  * the few bytes of chunk-size lines and CRLFs are looked at one by one.
  */
 
+#include <stddef.h>
 #include <string.h>
 
 #include "basic/macro.h"
@@ -114,7 +115,10 @@ static void message_reset(Http1Parser *p) {
         p->line_off = 0;
         p->fields_off = 0;
         p->scratch_len = 0;
-        p->n_lines = 0;
+        if (p->scratch_cap > 0)
+                free(p->scratch);
+        p->scratch = NULL;
+        p->scratch_cap = 0;
         p->start_stored = false;
         p->method_len = p->target_off = p->target_len = p->reason_off = 0;
         p->content_length = 0;
@@ -144,7 +148,8 @@ static int message_begin(Http1Parser *p) {
                 http1_memory_release(p->mem, want);
                 return -ENOMEM;
         }
-        memset(m, 0, sizeof(*m));
+        /* line_ends[] is written before it is read (n_lines says how far) */
+        memset(m, 0, offsetof(Http1Message, line_ends));
         http1_memory_charge(p->mem, sizeof(Http1Message));
         m->mem = p->mem;
         m->reserved = sizeof(Http1Message) + want;
@@ -161,6 +166,7 @@ static int message_begin(Http1Parser *p) {
         p->state = STATE_HEAD;
         if (capped) {
                 m->m.flags |= HTTP_MESSAGE_MEMORY_CAPPED | HTTP_MESSAGE_HEAD_TRUNCATED;
+                http1_scratch_begin(p);
                 p->overflow = true;
         }
         return 0;
@@ -280,6 +286,8 @@ Http1Parser *http1_parser_free(Http1Parser *p) {
         if (!p)
                 return NULL;
         http1_message_free(p->cur);
+        if (p->scratch_cap > 0)
+                free(p->scratch);
         return mfree(p);
 }
 

@@ -47,6 +47,13 @@
 /* Bytes of an excerpt attached to a parse error. */
 #define HTTP1_EXCERPT_MAX 64u
 
+/*
+ * Field lines whose ends are remembered while a head accumulates, so that
+ * parsing it does not search for them again. Typical heads have 5-20;
+ * lines past this are found with memchr.
+ */
+#define HTTP1_LINES_TRACKED 48u
+
 typedef enum Http1Kind {
         HTTP1_KIND_ANY,               /* not known yet: the first start line decides, then it is fixed */
         HTTP1_KIND_REQUEST,
@@ -97,6 +104,15 @@ typedef struct Http1Message {
         uint64_t run_first_ns;        /* free for the owner: first_ns of the latest of them */
         size_t cap;                   /* bytes available in buf */
         size_t len;                   /* bytes of head stored in buf */
+        /*
+         * The parser's, while the head accumulates: its stored field lines
+         * (the final empty one included) and where each of the first
+         * HTTP1_LINES_TRACKED ends (offset of its LF in buf). Here rather than
+         * in the parser: a connection between messages holds no message, and
+         * so none of this.
+         */
+        uint32_t n_lines;
+        uint32_t line_ends[HTTP1_LINES_TRACKED];
         char buf[];
 } Http1Message;
 
