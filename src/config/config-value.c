@@ -241,8 +241,9 @@ static const char *check_string(ConfigCheck check, const char *v) {
         case CHECK_DURATION: {
                 uint64_t ns;
 
-                if (parse_duration_ns(v, &ns) < 0 || ns == 0)
-                        return "must be a duration above 0 (5ms, 2500ms, 1s)";
+                /* The histogram counts microseconds. */
+                if (parse_duration_ns(v, &ns) < 0 || ns < 1000)
+                        return "must be a duration of at least 1us (5ms, 2500ms, 1s)";
                 return NULL;
         }
         case CHECK_NONE:

@@ -641,6 +641,12 @@ static const Case cases[] = {
           "2:3: limits.head_max (1048576) is larger than limits.conn_memory_max (262144): no head could ever be held\n" },
         { "log:\n  level: \"\\0\"\n",
           "2:10: NUL character in value\n" },
+        { "metrics:\n  buckets: [5ms, 500ns]\n",
+          "2:18: metrics.buckets: '500ns': must be a duration of at least 1us (5ms, 2500ms, 1s)\n" },
+        { "metrics:\n  buckets: [5ms, 1ms]\n",
+          "2:3: metrics.buckets: 1ms is not above 5ms (bounds are ascending)\n" },
+        { "metrics:\n  enabled: yes\n  textfile_directory: \"\"\n",
+          "3:3: metrics.enabled needs metrics.textfile_directory\n" },
 };
 
 static void test_diagnostics_positions(void **state) {
