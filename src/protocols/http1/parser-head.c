@@ -169,8 +169,8 @@ static inline __attribute__((always_inline)) const char *start_line(Http1Parser 
         p->start_stored = stored;
         if (p->kind == HTTP1_KIND_ANY) {
                 p->kind = response ? HTTP1_KIND_RESPONSE : HTTP1_KIND_REQUEST;
-                if (p->cb.kind)
-                        remember(p, p->cb.kind(p, p->kind, p->userdata));
+                if (p->cb->kind)
+                        remember(p, p->cb->kind(p, p->kind, p->userdata));
         }
         return NULL;
 }
@@ -516,8 +516,8 @@ static void head_done(Http1Parser *p) {
                                    MIN(m->len, (size_t) HTTP1_EXCERPT_MAX));
                         return;
                 }
-                if (p->cb.head)
-                        remember(p, p->cb.head(p, m, p->userdata));
+                if (p->cb->head)
+                        remember(p, p->cb->head(p, m, p->userdata));
                 if (p->chunked)
                         p->state = STATE_CHUNK_SIZE;
                 else if (p->has_content_length && p->content_length > 0) {
@@ -528,8 +528,8 @@ static void head_done(Http1Parser *p) {
                 return;
         }
 
-        if (p->cb.head) {
-                d = p->cb.head(p, m, p->userdata);
+        if (p->cb->head) {
+                d = p->cb->head(p, m, p->userdata);
                 remember(p, d);
         }
 

@@ -47,7 +47,7 @@ struct Http1Parser {
         const Http1Limits *limits;
         Http1Memory *mem;
         Stats *stats;
-        Http1ParserCallbacks cb;
+        const Http1ParserCallbacks *cb;  /* the caller's (it outlives the parser), or no_callbacks */
         void *userdata;
         int r;                          /* first callback error during the current call */
 

@@ -26,6 +26,8 @@
 #define HTTP1_ALLOC_INITIAL 1024u
 #define HTTP1_HEAD_INITIAL (HTTP1_ALLOC_INITIAL - sizeof(Http1Message))
 
+static const Http1ParserCallbacks no_callbacks = {};
+
 /* Placeholder for strings of a start line that could not be stored (memory or head cap). */
 static char empty_string[1];
 
@@ -97,8 +99,8 @@ Http1Method http1_method_from_string(const char *s, size_t len) {
 /* ---- callbacks (remember(): parser-internal.h) ---- */
 
 static void emit_message(Http1Parser *p, Http1Message *m) {
-        if (p->cb.message)
-                remember(p, p->cb.message(p, m, p->userdata));
+        if (p->cb->message)
+                remember(p, p->cb->message(p, m, p->userdata));
         else
                 http1_message_free(m);
 }
@@ -221,8 +223,8 @@ static void lose_sync(Http1Parser *p, unsigned flags, bool count) {
         p->maybe_tunnel = false;
         if (count && p->stats)
                 http1_counters(p->stats)[HTTP1_COUNTER_DESYNCS]++;
-        if (p->cb.desync)
-                remember(p, p->cb.desync(p, p->userdata));
+        if (p->cb->desync)
+                remember(p, p->cb->desync(p, p->userdata));
 }
 
 void http1_fail(Http1Parser *p, const char *error, uint64_t offset, const void *excerpt, size_t excerpt_len) {
@@ -237,7 +239,7 @@ void http1_fail(Http1Parser *p, const char *error, uint64_t offset, const void *
                 p->state = STATE_STOPPED;
                 return;
         }
-        if (p->cb.error) {
+        if (p->cb->error) {
                 Http1Error e = {
                         .error = error,
                         .offset = offset,
@@ -245,7 +247,7 @@ void http1_fail(Http1Parser *p, const char *error, uint64_t offset, const void *
                         .excerpt_len = MIN(excerpt_len, (size_t) HTTP1_EXCERPT_MAX),
                         .timestamp_ns = p->ts,
                 };
-                remember(p, p->cb.error(p, &e, p->userdata));
+                remember(p, p->cb->error(p, &e, p->userdata));
         }
         if (!p->start_done) {
                 /* the start line itself is bad: the error says all there is to say (after it: the excerpt may point into cur) */
@@ -275,8 +277,7 @@ int http1_parser_new(Http1Kind kind, const Http1Limits *limits, Http1Memory *mem
         p->limits = limits;
         p->mem = mem;
         p->stats = stats;
-        if (cb)
-                p->cb = *cb;
+        p->cb = cb ?: &no_callbacks;
         p->userdata = userdata;
         *ret = p;
         return 0;
