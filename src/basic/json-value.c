@@ -76,11 +76,16 @@ static size_t utf8_encode(char *out, unsigned c) {
 
 /* At the opening quote. The decoded string is never longer than its source. */
 static int parse_string(Parser *p, char **ret) {
-        const char *s = p->p + 1;
+        const char *s = p->p + 1, *q;
         size_t len = 0;
         char *out;
 
-        out = malloc((size_t) (p->end - s) + 1);
+        /* The decoded string is never longer than its source up to the closing quote:
+         * size the copy by that, not by the rest of the document (quadratic on big answers). */
+        for (q = s; q < p->end && *q != '"'; q++)
+                if (*q == '\\' && q + 1 < p->end)
+                        q++;
+        out = malloc((size_t) (q - s) + 1);
         if (!out)
                 return -ENOMEM;
 
