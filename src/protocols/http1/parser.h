@@ -33,6 +33,7 @@
  */
 #pragma once
 
+#include <stdalign.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -113,7 +114,8 @@ typedef struct Http1Message {
          */
         uint32_t n_lines;
         uint32_t line_ends[HTTP1_LINES_TRACKED];
-        char buf[];
+        /* aligned: http1_head_finalize() puts the HttpHeaderField array in it */
+        alignas(max_align_t) char buf[];
 } Http1Message;
 
 Http1Message *http1_message_free(Http1Message *m);
