@@ -15,7 +15,10 @@ nginx (200s, a few 404s and 500s, one slow body) and python's http.server
    5xx shares, and the order each sort key gives: every pane sorted by its
    key's column as displayed (r: REQ/S, e: 5XX% then 4XX%, l: P99), and the
    first row the one this traffic makes first (r: nginx, e: python, its 100 %
-   404s; l: python, whose http.server answers in ms where nginx takes µs);
+   404s). Which server is slower at p99 depends on the machine's load (a
+   stalled nginx worker beats python's ms), so under l only the order is
+   checked. Rates are the median of five refreshes under r: one interval
+   on a busy machine can hold a stall and its catch-up.
    Enter opens nginx's routes; q quits.
 """
 
@@ -172,6 +175,10 @@ def test(ctx):
                 time.sleep(0.2)
             screens[name] = pane
         htlib.run_cmd(tmux + ["send-keys", "r"])  # row 0 under sort r: nginx
+        rate_panes = []
+        for _ in range(5):
+            time.sleep(1.0)
+            rate_panes.append(htlib.run_cmd(tmux + ["capture-pane", "-p"]).stdout.decode())
         time.sleep(0.5)
         htlib.run_cmd(tmux + ["send-keys", "Enter"])
         time.sleep(1.5)
@@ -192,21 +199,31 @@ def test(ctx):
         rows = row_re.findall(pane)
         order = [r[0] for r in rows]
         expect(set(order) == {"comm:nginx", "comm:python3"}, f"sort {name}: rows {order}\n{pane}")
-        want_first = {"rate": "comm:nginx", "errors": "comm:python3", "latency": "comm:python3"}[name]
-        expect(order[:1] == [want_first], f"sort {name}: first row {order[:1]}, expected {want_first}\n{pane}")
+        want_first = {"rate": "comm:nginx", "errors": "comm:python3"}.get(name)
+        if want_first:
+            expect(order[:1] == [want_first], f"sort {name}: first row {order[:1]}, expected {want_first}\n{pane}")
         key = {"rate": lambda r: (num(r[1]),), "errors": lambda r: (float(r[3]), float(r[2])),
                "latency": lambda r: (usec(r[6]),)}[name]
         expect([key(r) for r in rows] == sorted((key(r) for r in rows), reverse=True),
                f"sort {name}: rows not in the order of their displayed values:\n{pane}")
-        byname = {r[0]: r for r in rows}
-        if name == "rate" and set(byname) == {"comm:nginx", "comm:python3"}:
-            n, p = byname["comm:nginx"], byname["comm:python3"]
-            # Paced rates; the interval is the daemon's clock. Tolerance for a busy machine.
-            expect(12 <= float(n[1]) <= 28, f"nginx REQ/S {n[1]}, sent 20/s")
-            expect(2.5 <= float(p[1]) <= 7.5, f"python REQ/S {p[1]}, sent 5/s")
-            expect(4 <= float(n[2]) <= 16, f"nginx 4XX% {n[2]}, sent 10 %")
-            expect(float(n[3]) == 0.0, f"nginx 5XX% {n[3]}, sent none")
-            expect(float(p[2]) == 100.0 and float(p[3]) == 0.0, f"python 4XX% {p[2]} 5XX% {p[3]}, sent only 404s")
+    # Rates and shares: the median of five refreshes under sort r.
+    samples = {"comm:nginx": [], "comm:python3": []}
+    for pane in rate_panes:
+        for r in row_re.findall(pane):
+            if r[0] in samples:
+                samples[r[0]].append(r)
+    if expect(all(len(v) >= 3 for v in samples.values()), f"rows under sort r: {samples}"):
+        def median(rows, i):
+            return sorted(float(r[i]) for r in rows)[len(rows) // 2]
+        n, p = samples["comm:nginx"], samples["comm:python3"]
+        log(f"REQ/S over five refreshes: nginx {[r[1] for r in n]}, python {[r[1] for r in p]}")
+        # Paced rates; the interval is the daemon's clock. Tolerance for a busy machine.
+        expect(12 <= median(n, 1) <= 28, f"nginx REQ/S median {median(n, 1)}, sent 20/s")
+        expect(2.5 <= median(p, 1) <= 7.5, f"python REQ/S median {median(p, 1)}, sent 5/s")
+        expect(4 <= median(n, 2) <= 16, f"nginx 4XX% median {median(n, 2)}, sent 10 %")
+        expect(all(float(r[3]) == 0.0 for r in n), f"nginx 5XX% {[r[3] for r in n]}, sent none")
+        expect(all(float(r[2]) == 100.0 and float(r[3]) == 0.0 for r in p),
+               f"python 4XX% {[r[2] for r in p]} 5XX% {[r[3] for r in p]}, sent only 404s")
     expect("routes of comm:nginx (server)" in routes_pane and re.search(r"^/index\.html\s", routes_pane, re.M)
            and re.search(r"^/nf\s", routes_pane, re.M), f"Enter did not open nginx's routes:\n{routes_pane}")
     # q quit: the session (its only window) is gone.
