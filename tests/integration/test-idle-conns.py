@@ -17,6 +17,8 @@ open, over the daemon's own control socket:
    one more connection;
  - each idle connection holds exactly its fixed cost: (memory_bytes - the
    empty table's) is a whole multiple of the tracked count;
+ - stopped while all are open, the final statistics entry says the same
+   connections and memory (issue 15 item 7: not the emptied table's);
  - after the stop, the journal has exactly one complete entry per tracked
    connection: requests = entries + conns_refused.
 With the defaults (64 MiB): all CONNS tracked, none refused, the same cost
@@ -152,6 +154,9 @@ def run(ctx, nginx, tag, args):
         lines = htlib.wait_log_lines(nginx, 0)
         ours = [l for l in lines if l["uri"].startswith(f"/idle?{tag}=")]
         ensure(len(ours) == CONNS, f"fixture: nginx logged {len(ours)} of {CONNS} requests ({tag})")
+        # stopped with every connection still open: its last statistics say
+        # what was tracked then, not the empty table after finishing it
+        d.stop()
     finally:
         close_all(socks)
     c = st["counters"]
@@ -159,7 +164,12 @@ def run(ctx, nginx, tag, args):
     log(f"{tag}: {tracked} tracked + {refused} refused of {CONNS}; memory_bytes {memory} "
         f"(empty table {empty}); daemon RSS {rss} KiB; memory_refused {c['memory_refused']}; "
         f"kernel conn_map_full {st['kernel'].get('conn_map_full')}")
-    d.stop()
+    htlib.wait_daemon_flushed(d)
+    final = [e for e in htlib.journal_query(d.pid, f"MESSAGE_ID={X.MID_STATISTICS}")
+             if e.get("HTTP_TRACER_RECORDS") == str(d.stat("records"))]
+    if expect(len(final) == 1, f"{tag}: {len(final)} final statistics entries"):
+        X.expect_fields(final[0], f"{tag}: the final statistics entry", HTTP_TRACER_CONNECTIONS=str(tracked),
+                        HTTP_TRACER_MEMORY_BYTES=str(memory))
     entries = htlib.journal_final(d, f"SERVER_PORT={nginx.port}",
                                   pred=lambda e: str(e.get("HTTP_TARGET", "")).startswith(f"/idle?{tag}="))
     complete = [e for e in entries if e.get("MESSAGE_ID") == X.MID_COMPLETE]
