@@ -610,8 +610,79 @@ static bool head_line(Http1Parser *p, size_t content, bool cr, uint64_t next_off
         return false;
 }
 
+/*
+ * The usual case, a whole head at the start of a message within one feed
+ * and within the message's first allocation: its lines are found in one
+ * pass over the feed, stored with one copy, and parsed as the line-by-line
+ * path below would (same state, same errors). Returns the bytes consumed,
+ * or 0 when the head does not end within min(avail, cap): then the
+ * line-by-line path takes it from the start, having lost at most one scan
+ * of cap bytes.
+ */
+static size_t head_whole(Http1Parser *p, const uint8_t *q, size_t avail) {
+        Http1Message *m = p->cur;
+        size_t lim = MIN(avail, m->cap), first, empty, o, n = 0;
+        const uint8_t *lf;
+        const char *e;
+        char *line;
+
+        lf = memchr(q, '\n', lim);
+        if (!lf)
+                return 0;
+        first = lf - q + 1;
+        for (o = first;; o = lf - q + 1) {
+                empty = o;
+                if (o < lim && q[o] == '\n') {
+                        o += 1;
+                        break;
+                }
+                if (o + 1 < lim && q[o] == '\r' && q[o + 1] == '\n') {
+                        o += 2;
+                        break;
+                }
+                lf = memchr(q + o, '\n', lim - o);
+                if (!lf)
+                        return 0;
+                if (n < HTTP1_LINES_TRACKED)
+                        m->line_ends[n] = lf - q;
+                n++;
+        }
+
+        /* [0, o) is the head: start line, n field lines, the empty line */
+        memcpy(m->buf, q, o);
+        m->len = o;
+        m->m.head_bytes += o;
+        m->m.wire_bytes += o;
+
+        line = m->buf;
+        e = start_line(p, line, first - 1 - (first >= 2 && line[first - 2] == '\r'), true, true);
+        if (e) {
+                /* as the line-by-line path leaves it: the start line alone consumed */
+                m->len = first;
+                m->m.head_bytes -= o - first;
+                m->m.wire_bytes -= o - first;
+                http1_fail(p, e, p->cur_offset, line, first - 1 - (first >= 2 && line[first - 2] == '\r'));
+                return first;
+        }
+        p->start_done = true;
+        p->maybe_tunnel = false;
+        p->fields_off = first;
+        m->n_lines = n;
+        /* where the line-by-line path would be when it meets the empty line */
+        p->line_off = empty;
+        p->line_start_offset = p->offset + empty;
+        head_done(p);
+        return o;
+}
+
 size_t http1_head_consume(Http1Parser *p, const uint8_t *q, size_t avail) {
         size_t i = 0;
+
+        if (p->cur->len == 0 && !p->overflow && p->line_len == 0) {
+                i = head_whole(p, q, avail);
+                if (i > 0)
+                        return i;
+        }
 
         while (i < avail) {
                 const uint8_t *lf = memchr(q + i, '\n', avail - i);
