@@ -243,6 +243,29 @@ typedef struct FieldLine {
         bool framing;                   /* Content-Length or Transfer-Encoding */
 } FieldLine;
 
+static inline uint64_t load8(const char *s) {
+        uint64_t x;
+
+        memcpy(&x, s, sizeof(x));
+        return x;
+}
+
+/*
+ * Whether a field name of n >= 8 token characters is `lower` (n bytes: lower
+ * case letters and '-') in any case, eight bytes at a time instead of a call
+ * to strncasecmp(): OR 0x20 maps only the two cases of a letter to the
+ * letter, and among token characters only '-' itself to '-'.
+ */
+static inline __attribute__((always_inline)) bool name_is(const char *s, size_t n, const char *lower) {
+        const uint64_t fold = UINT64_C(0x2020202020202020);
+        size_t i;
+
+        for (i = 0; i + 8 <= n; i += 8)
+                if ((load8(s + i) | fold) != load8(lower + i))
+                        return false;
+        return i == n || (load8(s + n - 8) | fold) == load8(lower + n - 8);
+}
+
 /* The Connection header's close and keep-alive tokens, in one pass over the list. */
 static void connection_tokens(Http1Parser *p, const char *v, size_t len) {
         /* comma-separated tokens with OWS, case-insensitive */
@@ -272,7 +295,8 @@ static void connection_tokens(Http1Parser *p, const char *v, size_t len) {
  * without a bounds check per byte, the hottest loop of the parser.
  * truncated: only a prefix of the line is known (scratch).
  */
-static const char *field_line(Http1Parser *p, const char *line, size_t len, bool truncated, FieldLine *ret) {
+static inline __attribute__((always_inline)) const char *field_line(Http1Parser *p, const char *line, size_t len,
+                                                                   bool truncated, FieldLine *ret) {
         size_t n = 0, a, b;
 
         assert(!tchar[(uint8_t) line[len]]);
@@ -302,7 +326,7 @@ static const char *field_line(Http1Parser *p, const char *line, size_t len, bool
         /* framing fields all start with c, t or u: skip the comparisons for the others */
         switch ((line[0] | 0x20) == 'c' || (line[0] | 0x20) == 't' || (line[0] | 0x20) == 'u' ? n : 0) {
         case 14:
-                if (strncasecmp(line, "content-length", 14) == 0) {
+                if (name_is(line, 14, "content-length")) {
                         ret->framing = true;
                         if (truncated)
                                 return "header field line too long";
@@ -310,7 +334,7 @@ static const char *field_line(Http1Parser *p, const char *line, size_t len, bool
                 }
                 break;
         case 17:
-                if (strncasecmp(line, "transfer-encoding", 17) == 0) {
+                if (name_is(line, 17, "transfer-encoding")) {
                         ret->framing = true;
                         if (truncated)
                                 return "header field line too long";
@@ -318,7 +342,7 @@ static const char *field_line(Http1Parser *p, const char *line, size_t len, bool
                 }
                 break;
         case 10:
-                if (strncasecmp(line, "connection", 10) == 0)
+                if (name_is(line, 10, "connection"))
                         connection_tokens(p, line + a, b - a);
                 break;
         case 7:
