@@ -29,6 +29,29 @@ typedef struct RowSlot {
         char comm[CONN_COMM_LEN];     /* the comm's bytes as the connection holds them, compared whole */
 } RowSlot;
 
+/*
+ * Requests map to routes through a second direct-mapped cache, keyed by
+ * (row, target): route_fold(), the route's hash and its search cost ~370
+ * instructions per exchange (issue 14, bench section 4), a slot's check a
+ * hash of the target's ends and one compare. A repeated target (a health
+ * check, an API's endpoints, a static file) is the common case; a miss
+ * costs the check and a copy. Only targets up to ROUTE_CACHE_TARGET bytes,
+ * and only routes found or made: the "other" fallback is never cached, so
+ * routes_folded goes on counting. The fold is fixed between
+ * service_table_set_routes() calls, which empty the cache, and routes are
+ * never removed, so a hit is what route_of() would answer. 128 slots
+ * (9 KiB): more routes than a service has hot.
+ */
+#define ROUTE_CACHE_SLOTS 128u
+#define ROUTE_CACHE_TARGET 48u
+
+typedef struct RouteSlot {
+        const ServiceRow *row;        /* NULL: empty */
+        ServiceRoute *route;
+        size_t len;
+        char target[ROUTE_CACHE_TARGET];
+} RouteSlot;
+
 struct ServiceTable {
         ServiceTableOptions opts;
         const RouteFold *fold;
@@ -38,6 +61,7 @@ struct ServiceTable {
         size_t n_all, allocated;      /* all rows, SERVICE_OTHER ones included */
         HashMap *by_key;              /* hash of (unit, role) -> row */
         RowSlot *cache;               /* ROW_CACHE_SLOTS */
+        RouteSlot *route_cache;       /* ROUTE_CACHE_SLOTS */
 
         uint64_t services_folded;
         uint64_t oom;
@@ -139,9 +163,10 @@ int service_table_new(const ServiceTableOptions *o, ServiceTable **ret) {
                 t->opts.unit = default_unit;
         t->by_key = hashmap_new();
         t->cache = calloc(ROW_CACHE_SLOTS, sizeof(RowSlot));
-        if (!t->by_key || !t->cache)
+        t->route_cache = calloc(ROUTE_CACHE_SLOTS, sizeof(RouteSlot));
+        if (!t->by_key || !t->cache || !t->route_cache)
                 return -ENOMEM;
-        t->memory = sizeof(*t) + ROW_CACHE_SLOTS * sizeof(RowSlot);
+        t->memory = sizeof(*t) + ROW_CACHE_SLOTS * sizeof(RowSlot) + ROUTE_CACHE_SLOTS * sizeof(RouteSlot);
         *ret = TAKE_PTR(t);
         return 0;
 }
@@ -165,11 +190,14 @@ ServiceTable *service_table_free(ServiceTable *t) {
         free(t->rows);
         hashmap_free(t->by_key);
         free(t->cache);
+        free(t->route_cache);
         return mfree(t);
 }
 
 void service_table_set_routes(ServiceTable *t, const RouteFold *f) {
         t->fold = f;
+        /* a target may fold to another route now */
+        memset(t->route_cache, 0, ROUTE_CACHE_SLOTS * sizeof(RouteSlot));
 }
 
 static ServiceRow *row_find(ServiceTable *t, const char *unit, ConnRole role) {
@@ -284,26 +312,53 @@ static ServiceRoute *route_find(ServiceRow *r, const char *route, uint64_t h) {
         return NULL;
 }
 
+/* The slot of (row, target) in the route cache: the target's length and its first and last 8 bytes. */
+static RouteSlot *route_slot(ServiceTable *t, const ServiceRow *r, const char *target, size_t len) {
+        uint64_t a = 0, b = 0, h;
+
+        memcpy(&a, target, MIN(len, sizeof(a)));
+        if (len > sizeof(b))
+                memcpy(&b, target + len - sizeof(b), sizeof(b));
+        h = (a * UINT64_C(0x9e3779b97f4a7c15)) ^ (b * UINT64_C(0xc2b2ae3d27d4eb4f)) ^ (len << 7) ^
+            (uint64_t) (uintptr_t) r;
+        return &t->route_cache[(h ^ (h >> 29)) % ROUTE_CACHE_SLOTS];
+}
+
 /* The route of a request in row r: found, made, or (past the cap) "other". */
 static ServiceRoute *route_of(ServiceTable *t, ServiceRow *r, const HttpMessage *req) {
         char route[ROUTE_BUF_SIZE];
+        size_t len = req->target ? strlen(req->target) : 0;
+        RouteSlot *slot = NULL;
         ServiceRoute *x;
         uint64_t h;
         int k;
 
-        k = route_fold(t->fold, req->target, req->target ? strlen(req->target) : 0, route);
+        if (req->target && len <= ROUTE_CACHE_TARGET) {
+                slot = route_slot(t, r, req->target, len);
+                if (slot->row == r && slot->len == len && memcmp(slot->target, req->target, len) == 0)
+                        return slot->route;
+        }
+
+        k = route_fold(t->fold, req->target, len, route);
         h = hash_string(route, HASH_SEED);
         x = route_find(r, route, h);
-        if (x)
-                return x;
         /*
          * Templates are the operator's (at most ROUTE_TEMPLATES_MAX of them per
          * configuration); the heuristic's routes are the peers' and capped.
          */
-        if (k < 0 ? r->n_heuristic < t->opts.routes_max : r->n_routes < t->opts.routes_max + ROUTE_TEMPLATES_MAX) {
+        if (!x &&
+            (k < 0 ? r->n_heuristic < t->opts.routes_max : r->n_routes < t->opts.routes_max + ROUTE_TEMPLATES_MAX)) {
                 x = route_add(t, r, route, h);
                 if (x && k < 0)
                         r->n_heuristic++;
+                if (!x)
+                        return NULL;
+        }
+        if (x) {
+                if (slot) {
+                        *slot = (RouteSlot) { .row = r, .route = x, .len = len };
+                        memcpy(slot->target, req->target, len);
+                }
                 return x;
         }
         r->routes_folded++;

@@ -179,6 +179,42 @@ static void test_route_cap(void **state) {
         route_fold_free(f);
 }
 
+/* The (row, target) -> route cache answers what the fold would, and never hides a count. */
+static void test_route_cache(void **state) {
+        unsigned calls = 0;
+        ServiceTable *t = new_table(64, 2, &calls);
+        char *templates[] = { "/a/**" };
+        const char *long_target = "/a-target-longer-than-the-cache-keeps-whole/0123456789";
+        RouteFold *f;
+        const ServiceRow *r;
+        Ex e;
+
+        for (int i = 0; i < 3; i++) {
+                service_table_add(t, ex(&e, 1, "nginx", CONN_ROLE_SERVER, "GET", "/a/1", 200, 100));
+                service_table_add(t, ex(&e, 1, "nginx", CONN_ROLE_SERVER, "GET", "/b/c", 200, 100));
+                /* past routes_max: "other" each time, and each time counted as folded */
+                service_table_add(t, ex(&e, 1, "nginx", CONN_ROLE_SERVER, "GET", "/c/d", 200, 100));
+                service_table_add(t, ex(&e, 1, "nginx", CONN_ROLE_SERVER, "GET", long_target, 200, 100));
+                /* same target, another row: its own route */
+                service_table_add(t, ex(&e, 2, "api", CONN_ROLE_SERVER, "GET", "/a/1", 200, 100));
+        }
+        r = row(t, "nginx.service", CONN_ROLE_SERVER);
+        assert_int_equal(route(r, "/a/*")->c.requests[SERVICE_METHOD_GET][SERVICE_STATUS_2XX], 3);
+        assert_int_equal(route(r, "/b/c")->c.requests[SERVICE_METHOD_GET][SERVICE_STATUS_2XX], 3);
+        assert_int_equal(route(r, "other")->c.requests[SERVICE_METHOD_GET][SERVICE_STATUS_2XX], 6);
+        assert_int_equal(r->routes_folded, 6);
+        assert_int_equal(route(row(t, "api.service", CONN_ROLE_SERVER), "/a/*")->c.duration_count, 3);
+
+        /* new templates: a cached target folds anew */
+        assert_int_equal(route_fold_new(templates, 1, &f), 0);
+        service_table_set_routes(t, f);
+        service_table_add(t, ex(&e, 2, "api", CONN_ROLE_SERVER, "GET", "/a/1", 200, 100));
+        assert_int_equal(route(row(t, "api.service", CONN_ROLE_SERVER), "/a/**")->c.duration_count, 1);
+        assert_int_equal(route(row(t, "api.service", CONN_ROLE_SERVER), "/a/*")->c.duration_count, 3);
+        service_table_free(t);
+        route_fold_free(f);
+}
+
 static void test_service_cap(void **state) {
         unsigned calls = 0;
         ServiceTable *t = new_table(3, 8, &calls);
@@ -248,6 +284,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_rows_and_counts),
                 cmocka_unit_test(test_route_cap),
+                cmocka_unit_test(test_route_cache),
                 cmocka_unit_test(test_service_cap),
                 cmocka_unit_test(test_names),
                 cmocka_unit_test(test_sparse_histogram),
