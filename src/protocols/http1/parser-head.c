@@ -277,10 +277,14 @@ static void connection_tokens(Http1Parser *p, const char *v, size_t len) {
                         a++;
                 while (b > a && is_ows(v[b - 1]))
                         b--;
-                if (b - a == 5 && strncasecmp(v + a, "close", 5) == 0)
-                        p->conn_close = true;
-                else if (b - a == 10 && strncasecmp(v + a, "keep-alive", 10) == 0)
+                /*
+                 * A value is not tokens only (a bare CR is kept, and CR | 0x20
+                 * is '-'): name_is() for the letters, '-' compared exactly.
+                 */
+                if (b - a == 10 && name_is(v + a, 10, "keep-alive") && v[a + 4] == '-')
                         p->keep_alive = true;
+                else if (b - a == 5 && strncasecmp(v + a, "close", 5) == 0)
+                        p->conn_close = true;
                 if (!comma)
                         break;
                 v = comma + 1;
