@@ -41,12 +41,16 @@
 #define HT_PAYLOAD_DEFAULT 16384u
 
 /*
- * iovecs captured one by one for readv/writev/recvmsg/sendmsg. The verifier
- * needs a bounded loop; servers write a handful of iovecs per call (nginx:
- * headers + chunk framing + body, usually < 8). Bytes in iovecs past this
- * bound are reported as one gap of known length, never dropped silently.
+ * iovecs captured one by one for readv/writev/recvmsg/sendmsg: all of them,
+ * as the kernel refuses more than UIO_MAXIOV (1024) in one call. The walk is
+ * a bpf_loop() (sources/syscalls.bpf.h), whose step the verifier checks
+ * once whatever this bound, so it costs nothing at load. A smaller bound
+ * (it was 32) cut writes that batch: node's http2 server writes 20 streams'
+ * frames in one writev() of 61 iovecs, and the bytes past the bound, one gap
+ * across many frames, made the HTTP/2 frame parser lose sync. Bytes not
+ * walked (an unreadable iovec array) are reported as a gap of known length.
  */
-#define HT_IOV_CAP 32u
+#define HT_IOV_CAP 1024u
 
 /*
  * A connection seen mid-stream (opened before the daemon started, or its
@@ -293,11 +297,11 @@ enum ht_counter {
         HT_CNT_ARGS_MAP_FULL,       /* syscalls not traced: no task storage for their arguments */
         HT_CNT_RECORDS,             /* records delivered */
         HT_CNT_CAPTURED_BYTES,      /* payload bytes delivered */
-        HT_CNT_GAP_BYTES,           /* bytes reported as gaps (over N, sendfile, iovecs past the cap) */
+        HT_CNT_GAP_BYTES,           /* bytes reported as gaps (over N, sendfile, an unreadable iovec array) */
         HT_CNT_READ_FAULTS,         /* user buffers that could not be read */
         HT_CNT_CONNS_HTTP,          /* connections classified as HTTP/1 */
         HT_CNT_CONNS_OTHER,         /* connections classified as not HTTP */
-        HT_CNT_IOV_TRUNCATED,       /* vectored syscalls with more than HT_IOV_CAP iovecs */
+        HT_CNT_IOV_TRUNCATED,       /* vectored syscalls whose iovecs were not all walked (unreadable array) */
         HT_CNT_FILTERED_CONNS,      /* connections the filter excluded (each time a decision excluded one) */
         HT_CNT_FILTERED_SYSCALLS,   /* data syscalls on excluded connections: nothing copied */
         HT_CNT_OTHER_PIDNS,         /* socket syscalls of tasks outside the daemon's PID namespace: not traced */

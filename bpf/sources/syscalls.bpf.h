@@ -132,7 +132,9 @@ struct iovec_user {
  * State of a bpf_loop() walk over an iovec array. bpf_loop() has the
  * verifier check the step once instead of once per unrolled iteration:
  * with HT_IOV_CAP unrolled copies of emit_data() in nine exit programs,
- * loading took 2.7 s here; with bpf_loop() 0.8 s.
+ * loading took 2.7 s here; with bpf_loop() 0.8 s. The bound is every
+ * iovec the kernel accepts (HT_IOV_CAP): the step is verified once however
+ * many times it runs, so walking 1024 costs the load nothing over 32.
  */
 struct iov_walk {
         struct ht_op op;
@@ -233,7 +235,7 @@ static __always_inline void data_exit(long ret) {
         };
         bpf_loop(HT_IOV_CAP, iov_step, &w, 0);
         if (w.left > 0) {
-                /* More iovecs than we walk (or an unreadable array): the rest is a gap of known size. */
+                /* An unreadable iovec array (or the connection gone meanwhile): the rest is a gap of known size. */
                 count(HT_CNT_IOV_TRUNCATED, 1);
                 emit_data(c, &op, 0, w.left, ret, w.flags);
         }
