@@ -71,7 +71,7 @@ LENGTH_REASON = 'over 800 lines'
 # by config-value.c, config.c, config-table.c, config-diff.c and
 # config-output.c, so it is a module of its own, below all of them.)
 HEADER_OWNER = {
-    # what parser.c, parser-head.c and parser-body.c share: the parser's insides
+    # what parser.c, parser-head.c, parser-body.c and parser-resync.c share: the parser's insides
     'protocols/http1/parser-internal.h': 'protocols/http1/parser',
 }
 

@@ -54,6 +54,32 @@ void http1_transfer_encoding(Http1Parser *p, const char *v, size_t len) {
         p->te_other = !p->chunked;
 }
 
+/* The Connection header's close and keep-alive tokens, in one pass over the list. */
+void http1_connection_tokens(Http1Parser *p, const char *v, size_t len) {
+        /* comma-separated tokens with OWS, case-insensitive */
+        while (len > 0) {
+                const char *comma = memchr(v, ',', len);
+                size_t l = comma ? (size_t) (comma - v) : len, a = 0, b = l;
+
+                while (a < b && is_ows(v[a]))
+                        a++;
+                while (b > a && is_ows(v[b - 1]))
+                        b--;
+                /*
+                 * A value is not tokens only (a bare CR is kept, and CR | 0x20
+                 * is '-'): name_is() for the letters, '-' compared exactly.
+                 */
+                if (b - a == 10 && name_is(v + a, 10, "keep-alive") && v[a + 4] == '-')
+                        p->keep_alive = true;
+                else if (b - a == 5 && strncasecmp(v + a, "close", 5) == 0)
+                        p->conn_close = true;
+                if (!comma)
+                        break;
+                v = comma + 1;
+                len -= l + 1;
+        }
+}
+
 /* ---- chunked framing ---- */
 
 void http1_chunk_size_done(Http1Parser *p) {

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The head of an HTTP/1.x message (RFC 9112 §3, §5): accumulating it,
- * the start line, the header fields, and recognising a start line when
- * looking for the way back after sync was lost. Part of the parser
- * (parser.c); no state of its own.
+ * The head of an HTTP/1.x message (RFC 9112 §3, §5): accumulating it
+ * (whole from one feed in one pass, or line by line), the start line and
+ * the header fields. Recognising a start line after sync was lost is in
+ * parser-resync.c, the framing fields' values in parser-body.c. Part of
+ * the parser (parser.c); no state of its own.
  */
 
 #include <assert.h>
@@ -13,9 +14,6 @@
 
 #include "basic/macro.h"
 #include "protocols/http1/parser-internal.h"
-
-/* Longest method recognised when looking for a resync point ("PROPPATCH", "VERSION-CONTROL"). */
-#define HTTP1_METHOD_MAX 32u
 
 /* ---- head ---- */
 
@@ -243,55 +241,6 @@ typedef struct FieldLine {
         bool framing;                   /* Content-Length or Transfer-Encoding */
 } FieldLine;
 
-static inline uint64_t load8(const char *s) {
-        uint64_t x;
-
-        memcpy(&x, s, sizeof(x));
-        return x;
-}
-
-/*
- * Whether a field name of n >= 8 token characters is `lower` (n bytes: lower
- * case letters and '-') in any case, eight bytes at a time instead of a call
- * to strncasecmp(): OR 0x20 maps only the two cases of a letter to the
- * letter, and among token characters only '-' itself to '-'.
- */
-static inline __attribute__((always_inline)) bool name_is(const char *s, size_t n, const char *lower) {
-        const uint64_t fold = UINT64_C(0x2020202020202020);
-        size_t i;
-
-        for (i = 0; i + 8 <= n; i += 8)
-                if ((load8(s + i) | fold) != load8(lower + i))
-                        return false;
-        return i == n || (load8(s + n - 8) | fold) == load8(lower + n - 8);
-}
-
-/* The Connection header's close and keep-alive tokens, in one pass over the list. */
-static void connection_tokens(Http1Parser *p, const char *v, size_t len) {
-        /* comma-separated tokens with OWS, case-insensitive */
-        while (len > 0) {
-                const char *comma = memchr(v, ',', len);
-                size_t l = comma ? (size_t) (comma - v) : len, a = 0, b = l;
-
-                while (a < b && is_ows(v[a]))
-                        a++;
-                while (b > a && is_ows(v[b - 1]))
-                        b--;
-                /*
-                 * A value is not tokens only (a bare CR is kept, and CR | 0x20
-                 * is '-'): name_is() for the letters, '-' compared exactly.
-                 */
-                if (b - a == 10 && name_is(v + a, 10, "keep-alive") && v[a + 4] == '-')
-                        p->keep_alive = true;
-                else if (b - a == 5 && strncasecmp(v + a, "close", 5) == 0)
-                        p->conn_close = true;
-                if (!comma)
-                        break;
-                v = comma + 1;
-                len -= l + 1;
-        }
-}
-
 /*
  * Validates one field line (without CR/LF) and applies it to the framing.
  * line[len] must be a byte that is not a token character (the CR or LF that
@@ -347,7 +296,7 @@ static inline __attribute__((always_inline)) const char *field_line(Http1Parser 
                 break;
         case 10:
                 if (name_is(line, 10, "connection"))
-                        connection_tokens(p, line + a, b - a);
+                        http1_connection_tokens(p, line + a, b - a);
                 break;
         case 7:
                 if (strncasecmp(line, "upgrade", 7) == 0)
@@ -519,18 +468,10 @@ void http1_head_finalize(Http1Parser *p, size_t end, const char **ret_error, siz
         }
 }
 
-static void head_done(Http1Parser *p) {
-        Http1Message *m;
-        const char *e = NULL;
-        size_t line = 0;
+/* The head is parsed (m->m's strings and fields set): framing, the ->head callback, what comes next. */
+static void head_dispatch(Http1Parser *p) {
+        Http1Message *m = p->cur;
         int d = HTTP1_BODY_DEFAULT;
-
-        http1_head_finalize(p, p->cur->len, &e, &line);
-        m = p->cur;
-        if (e) {
-                http1_fail(p, e, p->cur_offset + line, m->buf + line, m->len - line);
-                return;
-        }
 
         if (p->conn_close || (m->m.version == 10 && !p->keep_alive))
                 m->m.flags |= HTTP_MESSAGE_CONNECTION_CLOSE;
@@ -580,6 +521,18 @@ static void head_done(Http1Parser *p) {
                 }
         } else
                 p->state = STATE_CLOSE_DELIMITED;
+}
+
+static void head_done(Http1Parser *p) {
+        const char *e = NULL;
+        size_t line = 0;
+
+        http1_head_finalize(p, p->cur->len, &e, &line);
+        if (e) {
+                http1_fail(p, e, p->cur_offset + line, p->cur->buf + line, p->cur->len - line);
+                return;
+        }
+        head_dispatch(p);
 }
 
 /* A complete line of the head; returns true when the head ended or sync was lost. */
@@ -638,18 +591,34 @@ static bool head_line(Http1Parser *p, size_t content, bool cr, uint64_t next_off
         return false;
 }
 
+/* What field_line() may have set from a head's framing fields, as message_reset() leaves it. */
+static void framing_reset(Http1Parser *p) {
+        p->content_length = 0;
+        p->has_content_length = p->chunked = p->te_other = false;
+        p->conn_close = p->keep_alive = p->upgrade = false;
+}
+
 /*
  * The usual case, a whole head at the start of a message within one feed
- * and within the message's first allocation: its lines are found in one
- * pass over the feed, stored with one copy, and parsed as the line-by-line
- * path below would (same state, same errors). Returns the bytes consumed,
- * or 0 when the head does not end within min(avail, cap): then the
- * line-by-line path takes it from the start, having lost at most one scan
- * of cap bytes.
+ * and within the message's first allocation: its lines are found, and its
+ * field lines parsed, in one pass over the feed; it is stored with one copy
+ * and its strings put in place without a second walk. Anything unusual (an
+ * obs-fold, a bad field line, a NUL, more field lines than are tracked or
+ * kept, a field array that does not fit) drops to the line-by-line
+ * parse of the stored head by http1_head_finalize(), which gives the
+ * errors and the state of the general path. Returns the bytes consumed, or
+ * 0 when the head does not end within min(avail, cap): then the
+ * line-by-line path below takes it from the start, having lost at most one
+ * scan of cap bytes.
  */
 static size_t head_whole(Http1Parser *p, const uint8_t *q, size_t avail) {
         Http1Message *m = p->cur;
-        size_t lim = MIN(avail, m->cap), first, empty, o, n = 0;
+        size_t lim = MIN(avail, m->cap), first, empty, o, n = 0, keep, at = 0;
+        struct {
+                uint32_t off;
+                FieldLine f;
+        } fl[HTTP1_LINES_TRACKED];
+        bool simple = p->limits->fields_max > 0;
         const uint8_t *lf;
         const char *e;
         char *line;
@@ -659,6 +628,8 @@ static size_t head_whole(Http1Parser *p, const uint8_t *q, size_t avail) {
                 return 0;
         first = lf - q + 1;
         for (o = first;; o = lf - q + 1) {
+                size_t len;
+
                 empty = o;
                 if (o < lim && q[o] == '\n') {
                         o += 1;
@@ -669,12 +640,34 @@ static size_t head_whole(Http1Parser *p, const uint8_t *q, size_t avail) {
                         break;
                 }
                 lf = memchr(q + o, '\n', lim - o);
-                if (!lf)
+                if (!lf) {
+                        framing_reset(p);
                         return 0;
+                }
                 if (n < HTTP1_LINES_TRACKED)
                         m->line_ends[n] = lf - q;
+                if (simple) {
+                        /* not empty: at least one byte before an LF or a CR LF */
+                        len = lf - (q + o);
+                        len -= q[o + len - 1] == '\r';
+                        if (n >= HTTP1_LINES_TRACKED || n >= p->limits->fields_max || is_ows(q[o]) ||
+                            field_line(p, (const char *) q + o, len, false, &fl[n].f))
+                                simple = false;
+                        else
+                                fl[n].off = o;
+                }
                 n++;
         }
+        if (simple && memchr(q + first, '\0', o - first))
+                simple = false;
+        if (simple && n > 0) {
+                at = (o + alignof(HttpHeaderField) - 1) & ~(alignof(HttpHeaderField) - 1);
+                if (at + n * sizeof(HttpHeaderField) > m->cap)
+                        simple = false;
+        }
+        if (!simple)
+                /* http1_head_finalize() applies the framing fields again, from the start */
+                framing_reset(p);
 
         /* [0, o) is the head: start line, n field lines, the empty line */
         memcpy(m->buf, q, o);
@@ -685,7 +678,8 @@ static size_t head_whole(Http1Parser *p, const uint8_t *q, size_t avail) {
         line = m->buf;
         e = start_line(p, line, first - 1 - (first >= 2 && line[first - 2] == '\r'), true, true);
         if (e) {
-                /* as the line-by-line path leaves it: the start line alone consumed */
+                /* as the line-by-line path leaves it: the start line alone consumed, no field applied */
+                framing_reset(p);
                 m->len = first;
                 m->m.head_bytes -= o - first;
                 m->m.wire_bytes -= o - first;
@@ -699,7 +693,34 @@ static size_t head_whole(Http1Parser *p, const uint8_t *q, size_t avail) {
         /* where the line-by-line path would be when it meets the empty line */
         p->line_off = empty;
         p->line_start_offset = p->offset + empty;
-        head_done(p);
+        if (!simple) {
+                head_done(p);
+                return o;
+        }
+
+        /* what http1_head_finalize() would have made of it */
+        p->head_finalized = true;
+        if (m->m.kind == HTTP_MESSAGE_REQUEST) {
+                m->m.method = m->buf;
+                m->m.target = m->buf + p->target_off;
+        } else
+                m->m.reason = m->buf + p->reason_off;
+        keep = n;
+        m->m.headers = keep > 0 ? (HttpHeaderField *) (m->buf + at) : NULL;
+        m->m.n_headers = keep;
+        for (size_t k = 0; k < keep; k++) {
+                char *l = m->buf + fl[k].off;
+
+                l[fl[k].f.name_len] = '\0';
+                l[fl[k].f.value_off + fl[k].f.value_len] = '\0';
+                m->m.headers[k] = (HttpHeaderField) {
+                        .name = l,
+                        .name_len = fl[k].f.name_len,
+                        .value = l + fl[k].f.value_off,
+                        .value_len = fl[k].f.value_len,
+                };
+        }
+        head_dispatch(p);
         return o;
 }
 
@@ -734,56 +755,4 @@ size_t http1_head_consume(Http1Parser *p, const uint8_t *q, size_t avail) {
                         return i;
         }
         return i;
-}
-
-static bool looks_like_status_line(const uint8_t *s, size_t len, bool complete) {
-        /* "HTTP/1.d DDD", then end of line or SP */
-        static const char pattern[] = "HTTP/1.# ###";
-
-        for (size_t i = 0; i < 12; i++) {
-                if (i >= len)
-                        return !complete && i >= 5;
-                if (pattern[i] == '#' ? !is_digit(s[i]) : s[i] != (uint8_t) pattern[i])
-                        return false;
-        }
-        return len == 12 || s[12] == ' ';
-}
-
-static bool looks_like_request_line(const uint8_t *s, size_t len, bool complete) {
-        size_t i = 0, t;
-
-        /* real methods are upper case; that is all we trust when guessing */
-        while (i < len && i <= HTTP1_METHOD_MAX && ((s[i] >= 'A' && s[i] <= 'Z') || s[i] == '-' || s[i] == '_'))
-                i++;
-        if (i == 0 || i > HTTP1_METHOD_MAX || i >= len || s[i] != ' ')
-                return false;
-        t = ++i;
-        while (i < len && s[i] > ' ' && s[i] != 0x7f)
-                i++;
-        if (i == len)
-                return !complete;
-        if (i == t || s[i] != ' ')
-                return false;
-        i++;
-        if (!complete && len - i < 8)
-                return memcmp(s + i, "HTTP/1.", MIN(len - i, (size_t) 7)) == 0;
-        return len - i == 8 && memcmp(s + i, "HTTP/1.", 7) == 0 && is_digit(s[i + 7]);
-}
-
-bool http1_looks_like_start(const uint8_t *buf, size_t n, Http1Kind kind) {
-        const uint8_t *lf;
-        size_t len;
-
-        if (!buf || n == 0)
-                return false;
-        lf = memchr(buf, '\n', n);
-        len = lf ? (size_t) (lf - buf) : n;
-        if (lf && len > 0 && buf[len - 1] == '\r')
-                len--;
-
-        if (kind != HTTP1_KIND_REQUEST && looks_like_status_line(buf, len, lf))
-                return true;
-        if (kind != HTTP1_KIND_RESPONSE && looks_like_request_line(buf, len, lf))
-                return true;
-        return false;
 }

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * What the three files of the HTTP/1.x parser share, and nothing else may
+ * What the four files of the HTTP/1.x parser share, and nothing else may
  * include: parser.c (the per-direction state machine: message life, sync,
  * gaps, the public entry points), parser-head.c (start line and header
- * fields) and parser-body.c (body framing: Content-Length,
- * Transfer-Encoding, the chunked coding). parser.h is the contract.
+ * fields), parser-body.c (body framing: Content-Length,
+ * Transfer-Encoding, Connection, the chunked coding) and parser-resync.c
+ * (a start line recognised after sync was lost). parser.h is the contract.
  */
 #pragma once
 
@@ -190,6 +191,29 @@ static inline const char *http1_content_length(Http1Parser *p, const char *v, si
         }
 }
 
+static inline uint64_t load8(const char *s) {
+        uint64_t x;
+
+        memcpy(&x, s, sizeof(x));
+        return x;
+}
+
+/*
+ * Whether a field name of n >= 8 token characters is `lower` (n bytes: lower
+ * case letters and '-') in any case, eight bytes at a time instead of a call
+ * to strncasecmp(): OR 0x20 maps only the two cases of a letter to the
+ * letter, and among token characters only '-' itself to '-'.
+ */
+static inline __attribute__((always_inline)) bool name_is(const char *s, size_t n, const char *lower) {
+        const uint64_t fold = UINT64_C(0x2020202020202020);
+        size_t i;
+
+        for (i = 0; i + 8 <= n; i += 8)
+                if ((load8(s + i) | fold) != load8(lower + i))
+                        return false;
+        return i == n || (load8(s + n - 8) | fold) == load8(lower + n - 8);
+}
+
 /* parser.c */
 void http1_message_complete(Http1Parser *p, Http1State next, unsigned flags, bool now);
 void http1_fail(Http1Parser *p, const char *error, uint64_t offset, const void *excerpt, size_t excerpt_len);
@@ -201,6 +225,7 @@ bool http1_start_line_salvage(Http1Parser *p);
 
 /* parser-body.c */
 void http1_transfer_encoding(Http1Parser *p, const char *v, size_t len);
+void http1_connection_tokens(Http1Parser *p, const char *v, size_t len);
 void http1_chunk_size_done(Http1Parser *p);
 size_t http1_chunk_size_consume(Http1Parser *p, const uint8_t *q, size_t avail);
 size_t http1_chunk_ext_consume(Http1Parser *p, const uint8_t *q, size_t avail);
