@@ -43,6 +43,34 @@ def grpc_client(ctx, mode, port, calls):
     htlib.ensure(cli.stdout.readline().strip() == b"ready", f"fixture: the gRPC client ({mode}) did not get ready")
     return cli
 
+class Held:
+    """A client command started before the daemon and held until run(): its pid, known in advance,
+    goes into the daemon's kernel filter (filter.include.pids), so that other traffic on the host
+    can neither add to nor crowd out a test's exact counts. `sh` waits for a line on stdin, then
+    execs the command in the same process (same pid)."""
+
+    def __init__(self, ctx, argv):
+        self.argv = list(argv)
+        self.proc = subprocess.Popen(["/bin/sh", "-c", 'read go && exec "$@"', "sh"] + self.argv,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     start_new_session=True)
+        ctx.cleanup.callback(self.proc.kill)
+        self.pid = self.proc.pid
+
+    def run(self, timeout=60):
+        """Let it go; its stdout once it exited 0."""
+        out, err = self.proc.communicate(b"go\n", timeout=timeout)
+        if self.proc.returncode != 0:
+            raise htlib.Failure(f"{' '.join(self.argv)} exited {self.proc.returncode}: "
+                                f"{err.decode('utf-8', 'replace').strip()[-2000:]}")
+        return out
+
+
+def pid_filter(*pids):
+    """The daemon's arguments limiting it, in the kernel, to these processes."""
+    return ["--set", "filter.include.pids=" + ",".join(str(p) for p in pids)]
+
+
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 DATA, HEADERS, PRIORITY, RST_STREAM, SETTINGS, PUSH_PROMISE, PING, GOAWAY, WINDOW_UPDATE, CONTINUATION = range(10)
 END_STREAM, ACK, END_HEADERS = 0x1, 0x1, 0x4
