@@ -102,8 +102,10 @@ static inline __attribute__((always_inline)) const char *start_line(Http1Parser 
                 status = (line[9] - '0') * 100 + (line[10] - '0') * 10 + (line[11] - '0');
                 if (status < 100)
                         return "invalid status code";
-                if (len > 13 && (memchr(line + 13, '\0', len - 13) || memchr(line + 13, '\r', len - 13)))
-                        return "invalid character in reason phrase";
+                /* a reason phrase is a few bytes ("OK"): one loop costs less than two memchr() calls */
+                for (size_t j = 13; j < len; j++)
+                        if (line[j] == '\0' || line[j] == '\r')
+                                return "invalid character in reason phrase";
 
                 m->m.kind = HTTP_MESSAGE_RESPONSE;
                 m->m.status = status;
@@ -128,10 +130,19 @@ static inline __attribute__((always_inline)) const char *start_line(Http1Parser 
                                 return "invalid method";
 
                 if (complete) {
-                        /* the version is the last 8 bytes: look for its SP from the end */
-                        sp2 = line + len;
-                        while (sp2 > sp1 && *--sp2 != ' ')
-                                ;
+                        /*
+                         * The version is the last 8 bytes: its SP is the 9th byte from
+                         * the end when they start with "HTTP/1." (no SP in them; sp1,
+                         * the first SP, is then at or before it); otherwise look for
+                         * the last SP, for the error to say what is wrong.
+                         */
+                        if (len >= 9 && line[len - 9] == ' ' && memcmp(line + len - 8, "HTTP/1.", 7) == 0)
+                                sp2 = line + len - 9;
+                        else {
+                                sp2 = line + len;
+                                while (sp2 > sp1 && *--sp2 != ' ')
+                                        ;
+                        }
                         if (sp2 == sp1)
                                 return "missing HTTP version in request line";
                         v = sp2 + 1;
@@ -146,7 +157,10 @@ static inline __attribute__((always_inline)) const char *start_line(Http1Parser 
                 tlen = sp2 - (sp1 + 1);
                 if (tlen == 0)
                         return "invalid request line";
-                for (i = 0; i < tlen; i++) {
+                /* eight bytes a step while none is a control, SP or DEL; then byte by byte from there */
+                for (i = 0; i + 8 <= tlen && target_word_ok(load8(sp1 + 1 + i)); i += 8)
+                        ;
+                for (; i < tlen; i++) {
                         uint8_t c = sp1[1 + i];
                         if (c <= ' ' || c == 0x7f)
                                 return "invalid request target";

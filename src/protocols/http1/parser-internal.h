@@ -214,6 +214,31 @@ static inline __attribute__((always_inline)) bool name_is(const char *s, size_t 
         return i == n || (load8(s + n - 8) | fold) == load8(lower + n - 8);
 }
 
+/*
+ * A request target's bytes eight at a time (SWAR, bytes as lanes of a
+ * uint64_t); a word that fails is looked at again byte by byte. Two exact
+ * per-lane tests, no carry leaving a lane: (x & 0x7f..) + (0x80 - lo) sets
+ * a lane's high bit iff its low 7 bits are >= lo, and
+ * ~(((y & 0x7f..) + 0x7f..) | y) sets it iff the lane of y is 0. (Checked
+ * against the byte rule for every byte in every lane. The same for field
+ * names, letters, digits and '-', cost more than the byte loop on names of
+ * 4-14 bytes: not done.)
+ */
+#define SWAR_ONES UINT64_C(0x0101010101010101)
+#define SWAR_HIGHS UINT64_C(0x8080808080808080)
+
+static inline uint64_t swar_zero_lanes(uint64_t y) {
+        return ~(((y & ~SWAR_HIGHS) + ~SWAR_HIGHS) | y) & SWAR_HIGHS;
+}
+
+/* No byte of the eight is a control character, SP or DEL (the request target's rule). */
+static inline bool target_word_ok(uint64_t x) {
+        /* lanes >= 0x80 are allowed: only the low lanes are tested against 0x21 */
+        uint64_t low = ~(x | ((x & ~SWAR_HIGHS) + SWAR_ONES * (0x80 - 0x21))) & SWAR_HIGHS;
+
+        return !low && !swar_zero_lanes(x ^ (SWAR_ONES * 0x7f));
+}
+
 /* parser.c */
 void http1_message_complete(Http1Parser *p, Http1State next, unsigned flags, bool now);
 void http1_fail(Http1Parser *p, const char *error, uint64_t offset, const void *excerpt, size_t excerpt_len);
