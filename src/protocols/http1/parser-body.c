@@ -151,12 +151,23 @@ size_t http1_trailer_consume(Http1Parser *p, const uint8_t *q, size_t avail) {
         const uint8_t *lf = memchr(q, '\n', avail);
         size_t k = lf ? (size_t) (lf - q) + 1 : avail;
 
-        p->trailer_bytes += k;
-        if (p->trailer_bytes > MAX(p->limits->head_max, (size_t) HTTP1_SCRATCH_MAX)) {
-                /* trailers are not kept, but an endless trailer section means we are lost */
-                http1_fail(p, "trailer section too long", p->offset, q, avail);
+        size_t limit = MAX(p->limits->head_max, (size_t) HTTP1_SCRATCH_MAX);
+
+        if (k > limit - p->trailer_bytes) {
+                /*
+                 * Trailers are not kept, but an endless trailer section means we
+                 * are lost. Failed at the first byte past the limit, so that the
+                 * error's offset and the bytes counted do not depend on how the
+                 * stream was chunked (trailer_bytes never exceeds the limit).
+                 */
+                size_t in = limit - p->trailer_bytes;
+
+                p->trailer_bytes = limit;
+                p->cur->m.wire_bytes += in;
+                http1_fail(p, "trailer section too long", p->offset + in, q + in, avail - in);
                 return k;
         }
+        p->trailer_bytes += k;
         p->cur->m.wire_bytes += k;
         if (!lf) {
                 p->line_len += k;

@@ -953,6 +953,28 @@ static Rec *run_cut(Http1Kind kind, const char *head, size_t len, uint64_t gap, 
 
 #define CUT_FLAGS (HTTP_MESSAGE_GAP | HTTP_MESSAGE_TRUNCATED | HTTP_MESSAGE_HEAD_TRUNCATED | HTTP_MESSAGE_HEAD_CUT)
 
+/* An endless trailer section fails at the first byte past the limit, whatever the chunking. */
+static void test_trailer_too_long(void **state) {
+        static const Http1Limits small = { .head_max = 64, .fields_max = 8, .pipeline_max = 4 };
+        char in[600];
+        int k;
+
+        /* the limit is MAX(head_max, HTTP1_SCRATCH_MAX) = 256 bytes of trailer section */
+        k = snprintf(in, sizeof(in), "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nA: b\r\nX: ");
+        memset(in + k, 'a', 300);
+        memcpy(in + k + 300, "\r\n\r\n", 5);
+        {
+                _cleanup_(rec_freep) Rec *r = parse_full(HTTP1_KIND_RESPONSE, in, k + 300 + 4, &small, 0, NULL);
+                size_t trailer_start = strstr(in, "0\r\n") + 3 - in;
+
+                assert_int_equal(r->n_errors, 1);
+                assert_string_equal(r->errors[0], "trailer section too long");
+                assert_int_equal(r->error_offsets[0], trailer_start + 256);
+                assert_int_equal(r->n_msgs, 1);
+                assert_int_equal(r->msgs[0]->m.wire_bytes, trailer_start + 256);
+        }
+}
+
 static void test_start_line_cut_by_gap(void **state) {
         static const Http1Limits small = { .head_max = 64, .fields_max = 8, .pipeline_max = 4 };
         char line[20000];
@@ -1149,6 +1171,7 @@ int main(void) {
                 cmocka_unit_test(test_timestamps),
                 cmocka_unit_test(test_finish_truncates),
                 cmocka_unit_test(test_start_line_cut_by_gap),
+                cmocka_unit_test(test_trailer_too_long),
                 cmocka_unit_test(test_response_head_cut_by_gap),
                 cmocka_unit_test(test_kind_any),
                 cmocka_unit_test(test_not_synced_at_start),
