@@ -953,6 +953,91 @@ static Rec *run_cut(Http1Kind kind, const char *head, size_t len, uint64_t gap, 
 
 #define CUT_FLAGS (HTTP_MESSAGE_GAP | HTTP_MESSAGE_TRUNCATED | HTTP_MESSAGE_HEAD_TRUNCATED | HTTP_MESSAGE_HEAD_CUT)
 
+/*
+ * Generated streams, every chunking: a few hundred mutations (a byte
+ * replaced by, or a CR, LF, NUL, SP, HTAB, ':', DEL, ',' or '-' inserted,
+ * or bytes deleted) of pipelined requests and responses, each parsed whole
+ * (the one-pass head), split at every offset and in steps of 1-3 bytes
+ * (the line-by-line head), under limits that reach the fast path's every
+ * way out. Deterministic: a fixed xorshift seed.
+ */
+static uint64_t xorshift(uint64_t *x) {
+        *x ^= *x << 13;
+        *x ^= *x >> 7;
+        *x ^= *x << 17;
+        return *x;
+}
+
+static void test_generated_chunkings(void **state) {
+        static const char *const requests[] = {
+                "GET /small.html HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n",
+                "POST /api/x?y=1 HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nConnection: keep-alive\r\n\r\nhello",
+                "PUT /c HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n5\r\nhello\r\n0\r\nX: y\r\n\r\n",
+                "GET / HTTP/1.0\nHost: x\n\n",
+                "GET /f HTTP/1.1\r\nA: 1\r\n  folded\r\nB:\t2 \r\n\r\n",
+                "GET /u HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
+        };
+        static const char *const responses[] = {
+                "HTTP/1.1 200 OK\r\nServer: nginx\r\nContent-Type: text/html\r\nContent-Length: 3\r\n"
+                "Connection: keep-alive\r\nETag: \"x\"\r\nAccept-Ranges: bytes\r\n\r\nabc",
+                "HTTP/1.1 204 No Content\r\n\r\n",
+                "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+                "HTTP/1.0 200 OK\r\nContent-Length: 3, 3\r\nConnection: close\r\n\r\nabc",
+                "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
+                "HTTP/1.1 200 OK\r\nKeep-Alive: x\r\nConnection: Keep-Alive, close\r\nContent-Length: 0\r\n\r\n",
+        };
+        static const char specials[] = "\r\n\0 \t:\x7f,-";
+        static const Http1Limits limits[] = {
+                { .head_max = 16384, .fields_max = 64, .pipeline_max = 16 },
+                { .head_max = 64, .fields_max = 8, .pipeline_max = 4 },
+                { .head_max = 300, .fields_max = 2, .pipeline_max = 4 },
+                { .head_max = 16384, .fields_max = 0, .pipeline_max = 4 },
+        };
+        uint64_t x = 0x9e3779b97f4a7c15;
+
+        for (int i = 0; i < 160; i++) {
+                bool response = i % 2;
+                char in[800];
+                size_t len = 0;
+                int parts = 1 + xorshift(&x) % 3;
+
+                for (int j = 0; j < parts; j++) {
+                        const char *t = response ? responses[xorshift(&x) % ELEMENTSOF(responses)] :
+                                                   requests[xorshift(&x) % ELEMENTSOF(requests)];
+                        size_t start = len;
+
+                        memcpy(in + len, t, strlen(t));
+                        len += strlen(t);
+                        for (int k = xorshift(&x) % 4; k > 0 && len > start; k--) {
+                                size_t at = start + xorshift(&x) % (len - start);
+                                char c = specials[xorshift(&x) % (sizeof(specials) - 1)];
+
+                                switch (xorshift(&x) % 3) {
+                                case 0:
+                                        in[at] = c;
+                                        break;
+                                case 1:
+                                        memmove(in + at + 1, in + at, len - at);
+                                        in[at] = c;
+                                        len++;
+                                        break;
+                                default: {
+                                        size_t d = MIN((size_t) (1 + xorshift(&x) % 4), len - at);
+                                        memmove(in + at, in + at + d, len - at - d);
+                                        len -= d;
+                                        break;
+                                }
+                                }
+                        }
+                }
+                assert_true(len < sizeof(in));
+                for (size_t l = 0; l < ELEMENTSOF(limits); l++) {
+                        _cleanup_(rec_freep) Rec *r = parse_full(response ? HTTP1_KIND_RESPONSE : HTTP1_KIND_REQUEST,
+                                                                 in, len, &limits[l], 0, NULL);
+                }
+        }
+}
+
 /* An endless trailer section fails at the first byte past the limit, whatever the chunking. */
 static void test_trailer_too_long(void **state) {
         static const Http1Limits small = { .head_max = 64, .fields_max = 8, .pipeline_max = 4 };
@@ -1172,6 +1257,7 @@ int main(void) {
                 cmocka_unit_test(test_finish_truncates),
                 cmocka_unit_test(test_start_line_cut_by_gap),
                 cmocka_unit_test(test_trailer_too_long),
+                cmocka_unit_test(test_generated_chunkings),
                 cmocka_unit_test(test_response_head_cut_by_gap),
                 cmocka_unit_test(test_kind_any),
                 cmocka_unit_test(test_not_synced_at_start),
