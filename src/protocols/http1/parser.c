@@ -162,7 +162,12 @@ static int message_begin(Http1Parser *p) {
         m->m.first_ns = m->m.last_ns = p->ts;
         m->m.tid = p->tid;
 
-        message_reset(p);
+        /*
+         * No message_reset(p) here: every way into STATE_START leaves it done
+         * (http1_parser_new()'s zeroed struct, http1_message_complete(),
+         * lose_sync()), and nothing in STATE_START or STATE_DESYNC changes
+         * what it resets.
+         */
         p->cur = m;
         p->cur_offset = p->line_start_offset = p->offset;
         p->state = STATE_HEAD;
