@@ -283,6 +283,43 @@ else
 fi
 is_active http-tracer.service || systemctl start http-tracer.service
 
+# ---- a drop warning is in journalctl -u once (issue 15 item 14) ----
+# Under systemd stderr is a journald stream ($JOURNAL_STREAM): a warning
+# must be the structured entry alone, not that and a stderr line. A 64 KiB
+# ring, and the daemon stopped while 40 responses of 64 KiB go by (well
+# inside WatchdogSec), overflow it for real.
+warn_id=5178c98922794d619bfcbf3dd749dfbd
+head -c 65536 /dev/zero | tr '\0' x >/usr/share/doc/ht-64k.txt
+printf 'capture:\n  ring_buffer_size: 64KiB\n' >/etc/http-tracer/http-tracer.yaml.d/70-small-ring.yaml
+systemctl restart http-tracer.service
+pid=$(main_pid)
+if valid_pid "$pid" && is_active http-tracer.service; then
+        kill -STOP "$pid"
+        for i in $(seq 40); do
+                curl -s -o /dev/null "http://127.0.0.1:8080/ht-64k.txt?drop=$i"
+        done
+        kill -CONT "$pid"
+        if wait_for 60 journal_has _PID="$pid" MESSAGE_ID=$warn_id; then
+                # the structured warnings, and every line of the unit that reads like one
+                n=$(journalctl -q --no-pager -u http-tracer.service _PID="$pid" MESSAGE_ID=$warn_id -o cat | wc -l)
+                like=$(journalctl -q --no-pager -u http-tracer.service _PID="$pid" -o cat \
+                        | grep -c 'dropped in the kernel since the last report')
+                stream=$(journalctl -q --no-pager -u http-tracer.service _PID="$pid" _TRANSPORT=stdout -o cat \
+                        | grep -c 'dropped in the kernel' || true)
+                if [ "$n" -ge 1 ] && [ "$like" -eq "$n" ] && [ "$stream" -eq 0 ]; then
+                        pass "each drop warning is in journalctl -u http-tracer once ($n warning(s), no stderr copy)"
+                else
+                        bad "drop warnings in journalctl -u: $n structured, $like lines like one, $stream on the stderr stream"
+                fi
+        else
+                bad "no drop warning after a forced ring buffer overflow"
+        fi
+else
+        bad "the daemon did not restart with a 64 KiB ring buffer"
+fi
+rm -f /etc/http-tracer/http-tracer.yaml.d/70-small-ring.yaml /usr/share/doc/ht-64k.txt
+systemctl restart http-tracer.service
+
 # ---- restart on crash, watchdog ----
 pid=$(main_pid)
 if ! valid_pid "$pid"; then
