@@ -66,6 +66,7 @@ int conn_table_new(const Limits *limits, Stats *stats, const ExchangeSink *sink,
         t->stats = stats;
         t->sink = *sink;
         t->budget.max = t->limits.global_memory_max;
+        t->budget.spare_max = MEM_SPARE_MAX;
         /* The table and its empty maps count too: status shows budget.used, never more than the cap. */
         t->budget.used = sizeof(*t) + 2 * _CONN_SOURCE_MAX * hashmap_memory_empty();
         for (size_t i = 0; i < _CONN_SOURCE_MAX; i++) {
@@ -177,6 +178,7 @@ ConnTable *conn_table_free(ConnTable *t) {
         }
         for (size_t i = 0; i < _CONN_PROTOCOL_MAX; i++)
                 free(t->protocol_limits[i]);
+        mem_budget_spare_free(&t->budget);
         free(t);
         return NULL;
 }

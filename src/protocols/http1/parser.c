@@ -68,6 +68,10 @@ Http1Message *http1_message_free(Http1Message *m) {
         if (!m)
                 return NULL;
         http1_memory_release(m->mem, m->reserved);
+        /* A block never grown or cut (cap as message_begin() made it) is kept for the next message. */
+        if (m->cap == HTTP1_HEAD_INITIAL && m->mem &&
+            mem_budget_spare_put(m->mem->budget, m, HTTP1_ALLOC_INITIAL))
+                return NULL;
         return mfree(m);
 }
 
@@ -145,7 +149,9 @@ static int message_begin(Http1Parser *p) {
                 capped = true;
         }
 
-        m = malloc(sizeof(Http1Message) + want);
+        m = want == HTTP1_HEAD_INITIAL && p->mem ? mem_budget_spare_take(p->mem->budget, HTTP1_ALLOC_INITIAL) : NULL;
+        if (!m)
+                m = malloc(sizeof(Http1Message) + want);
         if (!m) {
                 http1_memory_release(p->mem, want);
                 return -ENOMEM;
