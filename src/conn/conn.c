@@ -47,6 +47,7 @@ struct ConnTable {
         HashMap *by_id[_CONN_SOURCE_MAX];   /* per source: two views of one socket never collide */
         HashMap *by_sock[_CONN_SOURCE_MAX];  /* ConnInfo.sock (0: unknown, not indexed) */
         Conn *oldest, *newest;
+        Conn *last;                         /* the last one a record named: most records name it again */
         ConnForgetFn forget;
         void *forget_userdata;
         uint64_t last_ts;
@@ -152,6 +153,8 @@ static void conn_drop(ConnTable *t, Conn *c, uint64_t ts, ExchangeEndReason reas
         if (c->info.sock != 0 && hashmap_get(t->by_sock[c->info.source], c->info.sock) == c)
                 (void) hashmap_remove(t->by_sock[c->info.source], c->info.sock);
         activity_unlink(t, c);
+        if (t->last == c)
+                t->last = NULL;
         t->stats->conns_closed++;
         if (t->stats->conns_active > 0)
                 t->stats->conns_active--;
@@ -278,9 +281,14 @@ static inline Conn *conn_touch(ConnTable *t, ConnSource source, uint64_t id, uin
                 return NULL;
         if (ts > t->last_ts)
                 t->last_ts = ts;
-        c = conn_find(t, source, id);
-        if (c)
-                activity_touch(t, c, ts);
+        c = t->last;
+        if (!c || c->info.id != id || c->info.source != source) {
+                c = conn_find(t, source, id);
+                if (!c)
+                        return NULL;
+                t->last = c;
+        }
+        activity_touch(t, c, ts);
         return c;
 }
 
