@@ -20,6 +20,7 @@ _Static_assert(HISTOGRAM_BUCKETS <= UINT16_MAX + 1u, "bucket indexes fit uint16_
 
 typedef struct SparseHistogram {
         uint32_t n, allocated;
+        uint32_t last;                /* position of the bucket recorded last: checked first */
         uint16_t *index;              /* ascending */
         uint64_t *count;
 } SparseHistogram;
@@ -32,4 +33,6 @@ void sparse_histogram_done(SparseHistogram *h);
 void sparse_histogram_add_to(const SparseHistogram *h, Histogram *dst);
 /* [[index,count],...] as histogram_to_json() writes it. */
 void sparse_histogram_to_json(const SparseHistogram *h, JsonBuild *b, const char *key);
-size_t sparse_histogram_memory(const SparseHistogram *h);
+static inline size_t sparse_histogram_memory(const SparseHistogram *h) {
+        return (size_t) h->allocated * (sizeof(uint16_t) + sizeof(uint64_t));
+}

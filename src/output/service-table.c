@@ -99,7 +99,8 @@ const char *service_status_name(ServiceStatus s) {
         return (unsigned) s < _SERVICE_STATUS_MAX ? status_names[s] : NULL;
 }
 
-ServiceMethod service_method_from_string(const char *method) {
+/* Inline in service_table_add(), once per exchange; the exported names call them. */
+static inline ServiceMethod method_of(const char *method) {
         /* Most requests are GETs: without a call. */
         if (method && method[0] == 'G' && method[1] == 'E' && method[2] == 'T' && method[3] == 0)
                 return SERVICE_METHOD_GET;
@@ -110,10 +111,18 @@ ServiceMethod service_method_from_string(const char *method) {
         return SERVICE_METHOD_OTHER;
 }
 
-ServiceStatus service_status_from_code(unsigned status) {
+static inline ServiceStatus status_of(unsigned status) {
         if (status < 100 || status > 599)
                 return SERVICE_STATUS_OTHER;
         return (ServiceStatus) (status / 100 - 1);
+}
+
+ServiceMethod service_method_from_string(const char *method) {
+        return method_of(method);
+}
+
+ServiceStatus service_status_from_code(unsigned status) {
+        return status_of(status);
 }
 
 /* FNV-1a: the keys are our own labels (bounded, already folded), not raw peer bytes. */
@@ -316,7 +325,11 @@ static ServiceRoute *route_find(ServiceRow *r, const char *route, uint64_t h) {
 static RouteSlot *route_slot(ServiceTable *t, const ServiceRow *r, const char *target, size_t len) {
         uint64_t a = 0, b = 0, h;
 
-        memcpy(&a, target, MIN(len, sizeof(a)));
+        /* A constant size where it can be (most targets): one load rather than a copy of len bytes. */
+        if (len >= sizeof(a))
+                memcpy(&a, target, sizeof(a));
+        else
+                memcpy(&a, target, len);
         if (len > sizeof(b))
                 memcpy(&b, target + len - sizeof(b), sizeof(b));
         h = (a * UINT64_C(0x9e3779b97f4a7c15)) ^ (b * UINT64_C(0xc2b2ae3d27d4eb4f)) ^ (len << 7) ^
@@ -397,8 +410,7 @@ void service_table_add(ServiceTable *t, const Exchange *x) {
                 return;
         }
         c = &route->c;
-        c->requests[service_method_from_string(req->method)]
-                   [resp ? service_status_from_code(resp->status) : SERVICE_STATUS_NONE]++;
+        c->requests[method_of(req->method)][resp ? status_of(resp->status) : SERVICE_STATUS_NONE]++;
         c->request_bytes += req->body_bytes;
         if (!resp)
                 return;
