@@ -2,7 +2,6 @@
 /* Recording and replaying ring-buffer records; see recording.h. */
 
 #include <errno.h>
-#include <stdalign.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,8 +92,12 @@ static ssize_t replay_fill(FILE *f, uint8_t *buf, size_t have, size_t size) {
 }
 
 int replay_file(const char *path, struct ht_record_file_header *ret_header, ReplayFn fn, void *userdata) {
-        /* Records are 8-byte aligned in the ring buffer; in the file only the length prefix is. */
-        _cleanup_(freep) uint64_t *aligned = NULL;
+        /*
+         * Records are 8-byte aligned in the ring buffer; in the file only the length prefix is
+         * (4 bytes), and records are handed over where they lie: their reader copies, doesn't
+         * cast (records_dispatch()). Copying each one to an aligned buffer first cost the replay
+         * ~130 instructions per exchange that the live daemon never spends.
+         */
         _cleanup_(freep) uint8_t *buf = NULL;
         size_t size = REPLAY_CHUNK + RECORD_MAX_SIZE + sizeof(uint32_t), pos = 0, have = 0;
         struct ht_record_file_header h;
@@ -114,8 +117,7 @@ int replay_file(const char *path, struct ht_record_file_header *ret_header, Repl
         }
 
         buf = malloc(size);
-        aligned = malloc(RECORD_MAX_SIZE);
-        if (!buf || !aligned) {
+        if (!buf) {
                 fclose(f);
                 return -ENOMEM;
         }
@@ -149,8 +151,6 @@ int replay_file(const char *path, struct ht_record_file_header *ret_header, Repl
                         break;
                 }
                 data = buf + pos + sizeof(len);
-                if ((uintptr_t) data % alignof(uint64_t) != 0)
-                        data = memcpy(aligned, data, len);
                 pos += sizeof(len) + len;
 
                 r = fn(userdata, data, len);

@@ -26,7 +26,9 @@ int recorder_close(Recorder *r);
 typedef int (*ReplayFn)(void *userdata, const void *data, size_t size);
 
 /*
- * Read a recording and call fn for each record, in order. Returns the
+ * Read a recording and call fn for each record, in order. A record's data
+ * is only 4-byte aligned (the file's length prefixes): fn copies, doesn't
+ * cast, as it must for the ring buffer's records anyway. Returns the
  * number of records, or -EBADMSG on a bad header, a version we do not
  * read, or a truncated/oversized record (records before it were delivered).
  */
