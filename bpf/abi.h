@@ -53,6 +53,14 @@
 #define HT_IOV_CAP 1024u
 
 /*
+ * Records one buffer or iovec of an HTTP/2 connection may take, payload_max
+ * bytes each (sources/syscalls.bpf.h, emit_segment()), so that no gap spans
+ * frame headers: 4096 of the default 16 KiB cover 64 MiB, more than a socket
+ * call moves at once. What is left past them is a gap of known length.
+ */
+#define HT_SEGMENT_CHUNKS 4096u
+
+/*
  * A connection seen mid-stream (opened before the daemon started, or its
  * first bytes lost) is re-examined on each data syscall until its bytes look
  * like an HTTP message start, for at most this many syscalls of

@@ -10,7 +10,8 @@
  * and stashes the arguments; sys_exit_* knows the byte count, infers the
  * protocol if still unknown, announces the connection once, and emits data
  * records — one per iovec for vectored I/O, each carrying up to payload_max
- * bytes and the rest as a gap of known length.
+ * bytes and the rest as a gap of known length (on HTTP/2, the rest in more
+ * records: emit_segment()).
  *
  * Entry points are thin; the logic is in the helpers above them and in lib/.
  */
@@ -129,6 +130,80 @@ struct iovec_user {
 };
 
 /*
+ * One segment of a data syscall (its buffer, or one iovec) in records of at
+ * most chunk bytes each. Outside HTTP/2 the chunk is the whole segment: one
+ * record carries payload_max bytes of it and the rest as a gap of known
+ * length, which keeps HTTP/1 in sync (a body's size is in its head). On
+ * HTTP/2 frame headers sit between DATA payloads, and one gap over them
+ * costs the frame parser its sync (a node client reading 64 KiB responses
+ * lost it in 27 of 72 streams), so there a segment longer than payload_max
+ * goes in records of payload_max each, for up to HT_SEGMENT_CHUNKS of them.
+ *
+ * The step keeps no state: the chunk's offset is the loop index times the
+ * chunk. A step that changed its state by a constant (payload_max is known
+ * at load) would never let the verifier's states converge.
+ */
+struct segment_walk {
+        struct ht_op op;
+        __u64 sock;
+        __u64 base;
+        __u64 len;
+        __u64 chunk;
+        __u64 syscall_bytes;
+        __u8 flags;             /* of the segment's first record */
+};
+
+static long chunk_step(__u32 i, void *ctx) {
+        struct segment_walk *s = ctx;
+        struct ht_conn *c;
+        __u64 off = (__u64) i * s->chunk, n;
+
+        if (off >= s->len)
+                return 1;
+        n = s->len - off < s->chunk ? s->len - off : s->chunk;
+        c = conn_of_sock(&s->op, s->sock);
+        if (!c)
+                return 1;
+        emit_data(c, &s->op, s->base + off, n, s->syscall_bytes, i == 0 ? s->flags : 0);
+        return 0;
+}
+
+/*
+ * A global (not inlined) function, verified once on its own rather than at
+ * each of its two call sites and for every path leading to them (as
+ * ht_emit_data()): inlined, it added 32,152 instructions to each exit program.
+ */
+__attribute__((noinline)) int ht_emit_segment(struct ht_conn *c, const struct segment_walk *seg) {
+        struct segment_walk s;
+        __u64 walked;
+
+        if (!c || !seg)
+                return 0;
+        s = *seg;
+        s.chunk = payload_max;
+        if (c->protocol != HT_PROTO_HTTP2 || s.len <= s.chunk || s.chunk == 0) {
+                emit_data(c, &s.op, s.base, s.len, s.syscall_bytes, s.flags);
+                return 0;
+        }
+        bpf_loop(HT_SEGMENT_CHUNKS, chunk_step, &s, 0);
+        /* A segment of more than HT_SEGMENT_CHUNKS chunks: the rest is a gap of known size. */
+        walked = (__u64) HT_SEGMENT_CHUNKS * s.chunk;
+        if (s.len > walked)
+                emit_data(c, &s.op, 0, s.len - walked, s.syscall_bytes, 0);
+        return 0;
+}
+
+static __always_inline void emit_segment(struct ht_conn *c, const struct ht_op *op, __u64 sock, __u64 base,
+                                         __u64 len, __u64 syscall_bytes, __u8 flags) {
+        struct segment_walk s = {
+                .op = *op, .sock = sock, .base = base, .len = len, .syscall_bytes = syscall_bytes,
+                .flags = flags,
+        };
+
+        ht_emit_segment(c, &s);
+}
+
+/*
  * State of a bpf_loop() walk over an iovec array. bpf_loop() has the
  * verifier check the step once instead of once per unrolled iteration:
  * with HT_IOV_CAP unrolled copies of emit_data() in nine exit programs,
@@ -162,7 +237,7 @@ static long iov_step(__u32 i, void *ctx) {
         c = conn_of_sock(&w->op, w->sock);
         if (!c)
                 return 1;
-        emit_data(c, &w->op, iv.base, seg, w->syscall_bytes, w->flags);
+        emit_segment(c, &w->op, w->sock, iv.base, seg, w->syscall_bytes, w->flags);
         w->flags = 0;
         w->left -= seg;
         return 0;
@@ -224,7 +299,7 @@ static __always_inline void data_exit(long ret) {
                 return;
 
         if (!a.iovcnt) {
-                emit_data(c, &op, a.buf, ret, ret, HT_DATA_SEGMENT_START);
+                emit_segment(c, &op, a.sock, a.buf, ret, ret, HT_DATA_SEGMENT_START);
                 return;
         }
 
