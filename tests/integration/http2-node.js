@@ -3,7 +3,8 @@
 //   node http2-node.js server PORT LOG        on SERVER_ADDR; one JSON line per stream in LOG, written
 //                                             when its response is handed to node
 //   node http2-node.js client PORT WAVES N    from CLIENT_ADDR, one session; WAVES times, N streams at
-//                                             once (GET, 404, POST with a body, 2 KiB GET in turn),
+//                                             once (GET, 404, POST with a body, 2 KiB GET, 64 KiB GET
+//                                             in turn),
 //                                             the next wave when all have ended; one JSON line per stream
 // node answers many streams of one session in one writev() of many iovecs (61 for 20 streams):
 // the case the kernel's iovec walk (HT_IOV_CAP) must cover whole.
@@ -18,10 +19,12 @@ const SERVER_ADDR = '127.0.0.15';
 const CLIENT_ADDR = '127.0.0.16';
 const POST_BYTES = 3000;
 const BIG_BYTES = 2048;
+const HUGE_BYTES = 65536;   // read by the client in reads of many frames
 
 if (mode === 'server') {
   const log = fs.openSync(process.argv[4], 'a');
   const big = Buffer.alloc(BIG_BYTES, 98);
+  const huge = Buffer.alloc(HUGE_BYTES, 104);
   const server = http2.createServer();
   server.on('stream', (stream, headers) => {
     const method = headers[':method'];
@@ -32,6 +35,7 @@ if (mode === 'server') {
       let status = 200;
       let body = Buffer.from('ok\n');
       if (path.startsWith('/big')) body = big;
+      else if (path.startsWith('/huge')) body = huge;
       else if (path.startsWith('/missing')) { status = 404; body = Buffer.from('not found\n'); }
       else if (method === 'POST') body = Buffer.from(`got ${n}\n`);
       stream.respond({ ':status': status, 'content-length': body.length });
@@ -44,7 +48,7 @@ if (mode === 'server') {
 } else {
   const waves = +process.argv[4];
   const n = +process.argv[5];
-  const plan = [['GET', '/ok'], ['GET', '/missing'], ['POST', '/post', 'x'.repeat(POST_BYTES)], ['GET', '/big']];
+  const plan = [['GET', '/ok'], ['GET', '/missing'], ['POST', '/post', 'x'.repeat(POST_BYTES)], ['GET', '/big'], ['GET', '/huge']];
   const session = http2.connect(`http://${SERVER_ADDR}:${port}`, {
     createConnection: () => net.connect({ host: SERVER_ADDR, port, localAddress: CLIENT_ADDR }),
   });
