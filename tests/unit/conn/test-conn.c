@@ -408,6 +408,32 @@ static void test_memory_cap_counts_connections(void **state) {
         assert_int_equal(conn_table_memory(f->t), base);
 }
 
+/* The spare blocks: off until turned on, one size, at most spare_max, never in used. */
+static void test_mem_budget_spares(void **state) {
+        MemBudget off = { .max = 4096 }, b = { .max = 4096, .spare_max = 2 };
+        void *p = malloc(64), *q = malloc(64), *r = malloc(64), *o = malloc(32);
+
+        assert_false(mem_budget_spare_put(&off, p, 64));
+        assert_null(mem_budget_spare_take(&off, 64));
+        assert_null(mem_budget_spare_take(NULL, 64));
+
+        assert_true(mem_budget_spare_put(&b, p, 64));
+        assert_false(mem_budget_spare_put(&b, o, 32));      /* another size while one is kept */
+        assert_true(mem_budget_spare_put(&b, q, 64));
+        assert_false(mem_budget_spare_put(&b, r, 64));      /* the bound */
+        assert_int_equal(mem_budget_spare_bytes(&b), 128);
+        assert_int_equal(b.used, 0);
+        assert_null(mem_budget_spare_take(&b, 32));
+        assert_ptr_equal(mem_budget_spare_take(&b, 64), q);
+        assert_int_equal(b.spare_reused, 1);
+        mem_budget_spare_free(&b);
+        assert_int_equal(b.n_spare, 0);
+        assert_null(mem_budget_spare_take(&b, 64));
+        free(q);
+        free(r);
+        free(o);
+}
+
 static void test_bad_records(void **state) {
         Fixture *f = *state;
         struct ht_data_event ev = {};
@@ -634,6 +660,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_two_views_of_one_socket, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_open_without_handler, setup, teardown),
                 cmocka_unit_test(test_registry),
+                cmocka_unit_test(test_mem_budget_spares),
                 cmocka_unit_test(test_registry_counters),
                 cmocka_unit_test(test_registry_describe),
                 cmocka_unit_test_setup_teardown(test_open_records_not_traced, setup, teardown),
