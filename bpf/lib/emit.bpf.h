@@ -280,8 +280,8 @@ __attribute__((noinline)) int ht_emit_data(struct ht_conn *c, const struct ht_op
 
 /*
  * One data record of op: up to payload_max bytes of buf, and (length -
- * captured) bytes of gap. buf == 0 means a pure gap (sendfile, iovecs past
- * the cap); kernel_buf says buf is kernel memory (the connection's stash).
+ * captured) bytes of gap. buf == 0 means a pure gap (sendfile, splice, an
+ * iovec that could not be read); kernel_buf says buf is kernel memory (the connection's stash).
  * op_bytes is the operation's whole byte count (ht_data_event.syscall_bytes);
  * ts, if not 0, replaces the record's timestamp.
  */

@@ -68,7 +68,7 @@ const ConfigSetting config_settings[] = {
         /* The kernel's scratch buffer is the hard limit (CONFIG_PAYLOAD_SIZE_MAX); below 256 B not even a request line fits. */
         { "capture.payload_size", CONFIG_SIZE, offsetof(Config, capture.payload_size), "16KiB",
           256, CONFIG_PAYLOAD_SIZE_MAX, CONFIG_RESTART,
-          .description = "Bytes of payload copied per syscall; the rest is counted as a gap (headers beyond it are lost)." },
+          .description = "Bytes of payload copied per record. HTTP/1: the rest of a syscall's buffer is counted as a gap (headers beyond it are lost); HTTP/2 (a connection the kernel classified as such): a longer buffer goes up as several records of this size, so frame headers are never skipped." },
         /* The BPF ring buffer must be a power of two and a multiple of the page size. Default = HT_RINGBUF_DEFAULT (bpf/abi.h: the measurement behind it). */
         { "capture.ring_buffer_size", CONFIG_SIZE, offsetof(Config, capture.ring_buffer_size), "2MiB",
           64 * KIB, 1 * GIB, CONFIG_RESTART | CONFIG_POWER_OF_TWO,

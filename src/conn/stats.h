@@ -96,7 +96,7 @@ typedef struct Stats {
         X(READ_FAULTS,        read_faults,        "user buffers that could not be read") \
         X(CONNS_HTTP,         conns_http,         "connections classified as HTTP/1") \
         X(CONNS_OTHER,        conns_other,        "connections classified as not HTTP") \
-        X(IOV_TRUNCATED,      iov_truncated,      "vectored syscalls with more iovecs than are captured") \
+        X(IOV_TRUNCATED,      iov_truncated,      "vectored syscalls whose iovec array could not be read whole (the walk covers up to 1024, the kernel's limit)") \
         X(FILTERED_CONNS,     filtered_conns,     "connections the filter excluded (each time a decision excluded one)") \
         X(FILTERED_SYSCALLS,  filtered_syscalls,  "data syscalls on excluded connections: nothing copied") \
         X(OTHER_PIDNS,        other_pidns,        "socket syscalls of tasks outside the daemon's PID namespace: not traced") \
