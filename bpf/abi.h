@@ -319,6 +319,7 @@ enum ht_counter {
         HT_CNT_TLS_CONNS_EVICTED,   /* TLS views evicted from tls_conns (LRU) while their SSL* still spoke */
         HT_CNT_CLOSES_LOST,         /* CONN_CLOSE records that did not fit: the loss they carried stays unattached */
         HT_CNT_IO_URING_SOCKETS,    /* TCP sockets seen driven through io_uring: their bytes are not traced */
+        HT_CNT_EXCHANGES_LOST_UNSEEN, /* request starts lost with their whole connection: no delivered record carried them */
         _HT_CNT_MAX,
 };
 

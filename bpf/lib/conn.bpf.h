@@ -311,6 +311,8 @@ static __always_inline __u64 next_conn_id(void) {
 static __always_inline void conn_exclude(struct ht_conn *c, const struct ht_op *op) {
         if (c->flags & HT_CONN_ANNOUNCED)
                 emit_close(c, op, HT_CLOSE_FILTERED);
+        else
+                lose_unreported(c);
         c->flags = (c->flags & ~HT_CONN_ANNOUNCED) | HT_CONN_FILTERED;
         c->stash_len = 0;
         count(HT_CNT_FILTERED_CONNS, 1);
@@ -363,6 +365,8 @@ static __always_inline struct ht_conn *conn_new(const struct ht_op *op, __u64 so
         old = bpf_map_lookup_elem(conns_of(op), &key);
         if (old && (old->flags & HT_CONN_ANNOUNCED))
                 emit_close(old, op, HT_CLOSE_REUSED);
+        else if (old)
+                lose_unreported(old);
 
         conn_fill_addrs(&c, sock);
         c.id = next_conn_id();
@@ -497,7 +501,12 @@ static __always_inline struct ht_conn *conn_of_sock(const struct ht_op *op, __u6
         return bpf_map_lookup_elem(conns_of(op), &key);
 }
 
-/* End source's view of socket sock (closed for good, or destroyed): user space finishes it. */
+/*
+ * End source's view of socket sock (closed for good, or destroyed): user
+ * space finishes it, told what was lost since its last record; the requests
+ * lost with a connection user space never heard of, or whose close record
+ * was lost too, are counted here. Not seen: an entry the LRU map evicts.
+ */
 static __always_inline void conn_end(__u64 sock, const struct ht_op *op, __u32 reason) {
         struct ht_conn_key key = { .sock = sock };
         struct ht_conn *c = bpf_map_lookup_elem(conns_of(op), &key);
@@ -506,5 +515,7 @@ static __always_inline void conn_end(__u64 sock, const struct ht_op *op, __u32 r
                 return;
         if (c->flags & HT_CONN_ANNOUNCED)
                 emit_close(c, op, reason);
+        else
+                lose_unreported(c);
         bpf_map_delete_elem(conns_of(op), &key);
 }

@@ -8,7 +8,9 @@
  *
  * Nothing is lost silently: a record that does not fit in the ring buffer is
  * counted per CPU, and a data record's bytes are carried to user space as
- * lost_before on the next record of the same direction.
+ * lost_before on the next record of the same direction (lost_other on the
+ * other's), or on the close record; when no record of the connection gets
+ * through, its lost requests are counted in the kernel (lose_unreported()).
  */
 #pragma once
 
@@ -91,19 +93,54 @@ static __always_inline void lose(struct ht_conn *c, __u8 dir, __u64 buf, bool ke
         }
 }
 
+/*
+ * c ends for user space with losses that no delivered record reported: it
+ * was never announced, or its close record did not fit either. The bytes go
+ * with it; each request start among them is an exchange that user space
+ * will never hear of (its request, and whatever answered it, were lost in
+ * the full ring), so it is counted here, where it is still known. The role
+ * says which direction holds the requests; lose() counts a start only in
+ * bytes that classified, and classifying tells the role, so an unknown role
+ * with starts is a mid-stream guess at most: the larger direction then.
+ * Cleared, so that nothing is reported or counted twice.
+ */
+static __always_inline void lose_unreported(struct ht_conn *c) {
+        __u32 in = c->lost_starts[HT_DIR_INGRESS], out = c->lost_starts[HT_DIR_EGRESS];
+        __u32 requests = c->role == HT_ROLE_SERVER ? in : c->role == HT_ROLE_CLIENT ? out : in > out ? in : out;
+
+        if (requests)
+                count(HT_CNT_EXCHANGES_LOST_UNSEEN, requests);
+        c->lost[0] = c->lost[1] = 0;
+        c->lost_starts[0] = c->lost_starts[1] = 0;
+}
+
 static __always_inline void emit_close(struct ht_conn *c, const struct ht_op *op, __u32 reason) {
         struct ht_conn_close_event ev = {};
+        __u64 lost0 = c->lost[0], lost1 = c->lost[1];
+        __u32 starts0 = c->lost_starts[0], starts1 = c->lost_starts[1];
 
         fill_header(&ev.hdr, HT_EVENT_CONN_CLOSE, sizeof(ev), c->id, op);
         ev.reason = reason;
         ev.source = op->source;
         /* what was lost since the last record, reported before the connection ends */
-        ev.lost[0] = c->lost[0];
-        ev.lost[1] = c->lost[1];
-        ev.lost_starts[0] = starts16(c->lost_starts[0]);
-        ev.lost_starts[1] = starts16(c->lost_starts[1]);
-        if (!emit_record(&ev, sizeof(ev)))
+        ev.lost[0] = lost0;
+        ev.lost[1] = lost1;
+        ev.lost_starts[0] = starts16(starts0);
+        ev.lost_starts[1] = starts16(starts1);
+        if (!emit_record(&ev, sizeof(ev))) {
                 count(HT_CNT_CLOSES_LOST, 1);
+                lose_unreported(c);
+                return;
+        }
+        /* Reported: an entry that stays (a filtered connection) must not report it again. */
+        if (lost0)
+                __sync_fetch_and_add(&c->lost[0], -lost0);
+        if (lost1)
+                __sync_fetch_and_add(&c->lost[1], -lost1);
+        if (starts0)
+                __sync_fetch_and_add(&c->lost_starts[0], -starts0);
+        if (starts1)
+                __sync_fetch_and_add(&c->lost_starts[1], -starts1);
 }
 
 /*

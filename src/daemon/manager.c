@@ -75,9 +75,14 @@ struct Manager {
         bool final_known;
 };
 
-/* The kernel's counters since the last stats-reset, into m->kernel. */
+/*
+ * The kernel's counters since the last stats-reset, into m->kernel. The
+ * exchanges lost with their whole connection are counted by the kernel
+ * alone (no record told us of them): they join exchanges_lost here, so that
+ * exchanges = entries + exchanges_lost wherever exchanges_lost is read.
+ */
 static int read_kernel(Manager *m) {
-        uint64_t raw[_KERNEL_COUNTER_MAX];
+        uint64_t raw[_KERNEL_COUNTER_MAX], unseen = m->kernel[KERNEL_COUNTER_EXCHANGES_LOST_UNSEEN];
         int r;
 
         r = bpf_tracer_read_counters(m->tracer, raw);
@@ -85,6 +90,8 @@ static int read_kernel(Manager *m) {
                 return r;
         for (size_t i = 0; i < _KERNEL_COUNTER_MAX; i++)
                 m->kernel[i] = raw[i] >= m->kernel_base[i] ? raw[i] - m->kernel_base[i] : 0;
+        if (m->kernel[KERNEL_COUNTER_EXCHANGES_LOST_UNSEEN] > unseen)
+                m->stats.exchanges_lost += m->kernel[KERNEL_COUNTER_EXCHANGES_LOST_UNSEEN] - unseen;
         return 0;
 }
 

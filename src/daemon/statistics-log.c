@@ -17,7 +17,7 @@ void statistics_log(const Stats *s, const uint64_t kernel[static _KERNEL_COUNTER
 
         log_info("Statistics: records=%" PRIu64 " exchanges=%" PRIu64 " complete=%" PRIu64 " no_response=%" PRIu64
                  " uncorrelated=%" PRIu64 " exchanges_lost=%" PRIu64 " messages_lost=%" PRIu64 " closes_lost=%" PRIu64
-                 " parse_errors=%" PRIu64
+                 " exchanges_lost_unseen=%" PRIu64 " parse_errors=%" PRIu64
                  " ringbuf_drops=%" PRIu64 " bytes_lost=%" PRIu64 " entries_written=%" PRIu64
                  " entries_dropped=%" PRIu64 " daemon_entries_written=%" PRIu64 " daemon_entries_dropped=%" PRIu64
                  " output_errors=%" PRIu64 " records_orphan=%" PRIu64
@@ -29,7 +29,7 @@ void statistics_log(const Stats *s, const uint64_t kernel[static _KERNEL_COUNTER
                  s->records, statistics_exchanges(s), s->exchanges_complete, s->exchanges_no_response,
                  s->exchanges_uncorrelated,
                  s->exchanges_lost, s->messages_lost, kernel[KERNEL_COUNTER_CLOSES_LOST],
-                 s->parse_errors, kernel[KERNEL_COUNTER_RINGBUF_DROPS], s->bytes_lost,
+                 kernel[KERNEL_COUNTER_EXCHANGES_LOST_UNSEEN], s->parse_errors, kernel[KERNEL_COUNTER_RINGBUF_DROPS], s->bytes_lost,
                  s->entries_written, s->entries_dropped, s->daemon_entries_written, s->daemon_entries_dropped,
                  s->output_errors, s->records_orphan,
                  s->records_invalid, s->conns_opened, s->conns_refused, s->memory_refused,
