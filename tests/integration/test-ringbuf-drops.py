@@ -19,7 +19,9 @@ Asserted: drops happened and were warned about with the documented
 fields; the warnings add up (each DROPPED_TOTAL is the sum of the DROPPED
 so far, the last one equals the exit statistics' ringbuf_drops); every
 exchange is either logged complete and correct or lost with records
-counted as dropped (no silent loss: missing exchanges ≤ dropped records);
+counted as dropped (no silent loss: missing exchanges ≤ dropped records),
+and exactly: sent = logged + exchanges_lost, the exchanges whose whole
+connection was lost (exchanges_lost_unseen) included;
 and after the overflow, tracing goes on: 20 more exchanges made with the
 daemon running are all logged.
 """
@@ -110,6 +112,25 @@ def test(ctx):
         f"entries, {drops} records dropped")
     expect(missing > 0, "no exchange of the burst was lost: the ring buffer never overflowed")
     expect(missing <= drops, f"{missing} exchanges missing but only {drops} records counted as dropped")
+    # Exact: every exchange of the burst has one entry or is counted lost,
+    # including those whose whole connection (open, data and close records)
+    # was lost, which the kernel counts (exchanges_lost_unseen, a part of
+    # exchanges_lost). The 20 exchanges after it are all logged (above), so
+    # every counted loss is the burst's.
+    # Logged: the burst's entries, and those of its responses whose request
+    # was lost (uncorrelated: no target).
+    logged = [e for e in entries if not str(e.get("HTTP_TARGET", "")).startswith("/eat/after/")]
+    burst_targets = [e.get("HTTP_TARGET") for e in burst]
+    expect(len(burst_targets) == len(set(burst_targets)), f"a burst exchange logged twice: {sorted(burst_targets)}")
+    lost, unseen = d.stat("exchanges_lost"), d.stat("exchanges_lost_unseen")
+    log(f"burst equation: sent={BURST} = logged={len(logged)} (complete={len(complete)}, "
+        f"uncorrelated={len(logged) - len(burst)}) + exchanges_lost={lost} "
+        f"(of which whole connection lost: exchanges_lost_unseen={unseen}); "
+        f"messages_lost={d.stat('messages_lost')} closes_lost={d.stat('closes_lost')}")
+    expect(BURST == len(logged) + lost,
+           f"burst: sent {BURST} != logged {len(logged)} + exchanges_lost {lost} (= {len(logged) + lost}; "
+           f"exchanges_lost_unseen={unseen})")
+    expect(unseen <= lost, f"exchanges_lost_unseen={unseen} is not a part of exchanges_lost={lost}")
     # A response lost on a connection that then closes: the close record
     # carries the loss, so its request is "no response (lost)", flagged.
     # Not when the close record was lost too (the ring still full): the
