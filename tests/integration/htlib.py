@@ -650,7 +650,10 @@ NGINX_LOG_FIELDS = ("pid", "msec", "method", "uri", "status", "request_time",
 class Nginx(Server):
     """nginx 1 worker, daemon off, tab-separated access log (NGINX_LOG_FIELDS)."""
 
-    def __init__(self, ctx, extra_server="", extra_http=""):
+    def __init__(self, ctx, extra_server="", extra_http="", connections=512, keepalive_timeout=60,
+                 listen_options=""):
+        """connections: worker_connections, and the worker's fd limit (with room for its files)
+        when more than the default; listen_options: appended to the listen directive."""
         self.ctx = ctx
         self.port = free_port()
         self.dir = os.path.join(ctx.tmp, "nginx")
@@ -663,11 +666,12 @@ class Nginx(Server):
         with open(conf, "w") as f:
             f.write(f"""
 worker_processes 1;
+{f"worker_rlimit_nofile {connections + 100};" if connections > 512 else ""}
 daemon off;
 master_process on;
 pid {t}/nginx.pid;
 error_log {self.error_log} info;
-events {{ worker_connections 512; }}
+events {{ worker_connections {connections}; }}
 http {{
     types {{ text/html html; text/plain txt; application/octet-stream bin; }}
     default_type application/octet-stream;
@@ -681,12 +685,12 @@ http {{
     uwsgi_temp_path {t}/uwsgi;
     scgi_temp_path {t}/scgi;
     sendfile on;
-    keepalive_timeout 60;
+    keepalive_timeout {keepalive_timeout};
     keepalive_requests 100000;
     large_client_header_buffers 4 16k;
     {extra_http}
     server {{
-        listen 127.0.0.1:{self.port};
+        listen 127.0.0.1:{self.port}{listen_options};
         root {self.www};
         location /gz/ {{
             gzip on;
@@ -1224,3 +1228,33 @@ def run(test_fn, needs_root=True, tools=("bpftool", "journalctl")):
         sys.exit(1)
     log(f"OK: {CHECKS.passed} checks passed")
     sys.exit(code)
+
+
+def node_exchange(ctx, script, port, server_args, client_args, logpath, n, name):
+    """A node server (`node SCRIPT server PORT SERVER_ARGS... LOGPATH`, one JSON line per request
+    in LOGPATH) and then its client (`node SCRIPT client PORT CLIENT_ARGS...`, one JSON line per
+    request on stdout) making n requests. The listening socket is awaited in /proc/net/tcp,
+    without connecting (a connection of the test's own would be traced too). Returns
+    (server Proc, the client's lines, the server's n log lines, the client's run in µs)."""
+    open(logpath, "w").close()
+    server = Proc(ctx, ["node", script, "server", str(port), *server_args, logpath], name)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and f":{port:04X}" not in open("/proc/net/tcp").read():
+        ensure(server.poll() is None, "fixture: the node server exited")
+        time.sleep(0.05)
+
+    t0 = time.monotonic()
+    r = run_cmd(["node", script, "client", str(port), *client_args], timeout=120)
+    elapsed_us = (time.monotonic() - t0) * 1e6
+    client_view = [json.loads(l) for l in r.stdout.decode().splitlines() if l.strip()]
+    ensure(len(client_view) == n, f"fixture: the client made {len(client_view)} requests, planned {n}")
+
+    deadline = time.monotonic() + 60
+    while True:
+        with open(logpath) as f:
+            lines = [json.loads(l) for l in f if l.strip()]
+        if len(lines) >= n or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    ensure(len(lines) == n, f"fixture: the server logged {len(lines)} requests, the client made {n}")
+    return server, client_view, lines, elapsed_us

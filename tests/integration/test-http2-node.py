@@ -17,7 +17,6 @@ no desync, no iovec left unwalked."""
 
 import json
 import os
-import time
 
 import h2lib
 import htlib
@@ -33,30 +32,10 @@ def test(ctx):
 
     port = htlib.free_port()
     logpath = os.path.join(ctx.tmp, "access.jsonl")
-    open(logpath, "w").close()
     script = os.path.join(HERE, "http2-node.js")
-    server = htlib.Proc(ctx, ["node", script, "server", str(port), logpath], "http2-node-server")
-    # Listening, seen without connecting (a connection of the test's own would be traced too).
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and f":{port:04X}" not in open("/proc/net/tcp").read():
-        ensure(server.poll() is None, "fixture: the node server exited")
-        time.sleep(0.05)
-
-    t0 = time.monotonic()
-    r = htlib.run_cmd(["node", script, "client", str(port), str(WAVES), str(STREAMS)], timeout=120)
-    elapsed_us = (time.monotonic() - t0) * 1e6
-    client_view = [json.loads(l) for l in r.stdout.decode().splitlines() if l.strip()]
     n = WAVES * STREAMS
-    ensure(len(client_view) == n, f"fixture: the client made {len(client_view)} requests, planned {n}")
-
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        with open(logpath) as f:
-            lines = [json.loads(l) for l in f if l.strip()]
-        if len(lines) >= n:
-            break
-        time.sleep(0.05)
-    ensure(len(lines) == n, f"fixture: the server logged {len(lines)} streams, the client made {n}")
+    server, client_view, lines, elapsed_us = htlib.node_exchange(
+        ctx, script, port, [], [str(WAVES), str(STREAMS)], logpath, n, "http2-node-server")
     # The client's own view agrees with the server's log (else the fixture, not the tracer, is wrong).
     ensure(sorted((c["id"], c["path"], c["status"], c["resp"]) for c in client_view) ==
            sorted((l["id"], l["path"], l["status"], l["resp"]) for l in lines),

@@ -50,55 +50,6 @@ CAP = 1024 * 1024
 NGINX_FDS = CONNS + 2000
 
 
-class BigNginx(htlib.Server):
-    """nginx with room for CONNS idle keep-alive connections (htlib.Nginx's has 512)."""
-
-    def __init__(self, ctx):
-        self.port = htlib.free_port()
-        self.dir = os.path.join(ctx.tmp, "nginx-idle")
-        os.makedirs(self.dir, exist_ok=True)
-        self.www = htlib.make_docroot(ctx)
-        self.access_log = os.path.join(self.dir, "access.log")
-        self.error_log = os.path.join(self.dir, "error.log")
-        conf = os.path.join(self.dir, "nginx.conf")
-        t = self.dir
-        with open(conf, "w") as f:
-            f.write(f"""
-worker_processes 1;
-worker_rlimit_nofile {NGINX_FDS};
-daemon off;
-master_process on;
-pid {t}/nginx.pid;
-error_log {self.error_log} warn;
-events {{ worker_connections {NGINX_FDS - 100}; }}
-http {{
-    log_format ht '$pid\\t$msec\\t$request_method\\t$request_uri\\t$status\\t$request_time\\t'
-                  '$body_bytes_sent\\t$request_length\\t$remote_port\\t$connection\\t'
-                  '$connection_requests\\t$server_protocol';
-    access_log {self.access_log} ht;
-    client_body_temp_path {t}/client_body;
-    proxy_temp_path {t}/proxy;
-    fastcgi_temp_path {t}/fastcgi;
-    uwsgi_temp_path {t}/uwsgi;
-    scgi_temp_path {t}/scgi;
-    keepalive_timeout 600;
-    keepalive_requests 100000;
-    server {{
-        listen 127.0.0.1:{self.port} backlog=4096;
-        root {self.www};
-        location /idle {{ return 200 "idle\\n"; }}
-    }}
-}}
-""")
-        r = htlib.run_cmd(["nginx", "-t", "-q", "-p", t, "-e", self.error_log, "-c", conf], check=False)
-        ensure(r.returncode == 0, f"fixture: nginx config test failed: {r.stderr.decode()}")
-        self.proc = htlib.Proc(ctx, ["nginx", "-p", t, "-e", self.error_log, "-c", conf], "nginx")
-        htlib.wait_port(self.port, self.proc.popen, what="nginx")
-
-    def log_lines(self):
-        return htlib.read_tsv(self.access_log, htlib.NGINX_LOG_FIELDS)
-
-
 def open_idle(port, tag, n):
     """n connections, each after one request answered; returned open."""
     socks = []
@@ -207,7 +158,9 @@ def test(ctx):
             htlib.skip(f"RLIMIT_NOFILE hard limit {hard} < {need} and cannot be raised")
     elif soft < need:
         resource.setrlimit(resource.RLIMIT_NOFILE, (need, hard))
-    nginx = BigNginx(ctx)
+    # Room for CONNS idle keep-alive connections (the default nginx has 512).
+    nginx = htlib.Nginx(ctx, extra_server='location /idle { return 200 "idle\\n"; }',
+                        connections=NGINX_FDS - 100, keepalive_timeout=600, listen_options=" backlog=4096")
 
     tracked, refused, memory, empty, rss, mem_refused, n_capped = run(ctx, nginx, "capped", ["-s", f"limits.global_memory_max={CAP}"])
     per_conn = (memory - empty) // tracked if tracked else 0

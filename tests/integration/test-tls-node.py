@@ -11,9 +11,7 @@ and one client entry, on the right connection (CLIENT_PORT = the port the
 server logged), with the right method, target, status and body sizes,
 TLS_LIBRARY=/usr/bin/node; nothing untied; tls_tied_by_read counted."""
 
-import json
 import os
-import time
 
 import htlib
 import tlslib
@@ -33,29 +31,10 @@ def test(ctx):
 
     port = htlib.free_port()
     logpath = os.path.join(ctx.tmp, "access.jsonl")
-    open(logpath, "w").close()
     script = os.path.join(HERE, "tls-node.js")
-    server = htlib.Proc(ctx, ["node", script, "server", str(port), key, cert, logpath], "tls-node-server")
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and f":{port:04X}" not in open("/proc/net/tcp").read():
-        ensure(server.poll() is None, "fixture: the node server exited")
-        time.sleep(0.05)
-
-    t0 = time.monotonic()
-    r = htlib.run_cmd(["node", script, "client", str(port), str(CONNS), str(ROUNDS)], timeout=120)
-    elapsed_us = (time.monotonic() - t0) * 1e6
-    client_view = [json.loads(l) for l in r.stdout.decode().splitlines() if l.strip()]
     n = CONNS * ROUNDS * 5
-    ensure(len(client_view) == n, f"fixture: the client made {len(client_view)} requests, planned {n}")
-
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        with open(logpath) as f:
-            lines = [json.loads(l) for l in f if l.strip()]
-        if len(lines) >= n:
-            break
-        time.sleep(0.05)
-    ensure(len(lines) == n, f"fixture: the server logged {len(lines)} requests, sent {n}")
+    server, client_view, lines, elapsed_us = htlib.node_exchange(
+        ctx, script, port, [key, cert], [str(CONNS), str(ROUNDS)], logpath, n, "tls-node-server")
     stats = daemon.stop()
 
     entries = htlib.journal_final(daemon, f"SERVER_PORT={port}")
