@@ -169,7 +169,11 @@ def test(ctx):
                                       why_low=f"the server's side took {sd} us and lies inside the client's, "
                                               f"-{htlib.SCHED_SLACK_US} us scheduling slack")
 
-    expect(daemon.stat("ringbuf_drops") == 0, f"ringbuf_drops={daemon.stat('ringbuf_drops')} at this low rate")
+    # The daemon traces the whole host: ring buffer drops may be other traffic's on a loaded machine,
+    # so they are not asserted zero (the entries above are exact: none of ours was lost). What holds
+    # whatever the load: no byte lost without a counted drop.
+    drops, lost = daemon.stat("ringbuf_drops"), daemon.stat("bytes_lost")
+    expect(lost == 0 or drops > 0, f"bytes_lost={lost} with ringbuf_drops={drops}")
     expect(daemon.stat("entries_dropped") == 0, f"entries_dropped={daemon.stat('entries_dropped')}")
 
 
