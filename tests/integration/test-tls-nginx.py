@@ -31,6 +31,10 @@ from htlib import expect, ensure, log
 
 ADDR, CLIENT_ADDR = "127.0.0.11", "127.0.0.12"
 FILTER = ["--set", f"filter.include.addresses={ADDR}/32,{CLIENT_ADDR}/32"]
+# The TLS source copies each 16 KiB record of the 1 MiB body twice (nginx's SSL_write, curl's
+# SSL_read): about 2 MiB, the whole default ring. 16 MiB leaves a slow daemon (a loaded machine,
+# ASan) room to drain; with 64 KiB the body's end and curl's entry were lost (messages_lost=1).
+RING = ["--set", "capture.ring_buffer_size=16MiB"]
 
 
 def tls_connect(port):
@@ -137,7 +141,7 @@ def test(ctx):
     early.sendall(request("GET", "/index.html?before=1", tls_port))
     ensure(read_response(early)[0] == 200, "fixture: request before the daemon failed")
 
-    daemon = htlib.Daemon(ctx, FILTER).start()
+    daemon = htlib.Daemon(ctx, [*FILTER, *RING]).start()
     on_attach = attach_fds(daemon.pid)
     t0 = time.monotonic()
 
