@@ -86,3 +86,13 @@ srv = http.server.HTTPServer(("127.0.0.1", port), H)
 srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
 srv.serve_forever()
 '''
+
+
+def log_untied(daemon):
+    """tls_untied is not a count of this test's traffic, so it is logged, never asserted: a chunk
+    whose SSL* has no known socket has no address or port either, so it is counted in the kernel
+    before any filter can look at it, for every process on the host using a traced TLS library
+    (a daemon under a pid filter, with no TLS traffic of its own, saw 155 while other tests ran).
+    A chunk of the test's own left untied is dropped, so its exchange's entry would be missing or
+    wrong: the tests' exact entries are the check."""
+    htlib.log(f"tls_untied={daemon.stat('tls_untied')} (host-wide, not asserted)")
