@@ -34,6 +34,7 @@ enum {
         HTTP_MESSAGE_PUSHED          = 1 << 11, /* HTTP/2: a server-pushed request (PUSH_PROMISE) and its response */
         HTTP_MESSAGE_LOST            = 1 << 12, /* the kernel lost some of the exchange (ring buffer full): bytes of this message, or the other message */
         HTTP_MESSAGE_START_LOST      = 1 << 13, /* protocol-internal: stands for requests whose starts the kernel lost; never output */
+        HTTP_MESSAGE_REQUEST_INVALID = 1 << 14, /* the parser rejected this request (see the parse-error entry beside it): only what was sane of its start line, or what was parsed before the error */
 };
 
 typedef struct HttpHeaderField {

@@ -279,7 +279,8 @@ static int entry_add_message(FormatEntry *e, const Exchange *x, const Endpoint *
 
         /* The request part: "GET /index.html"; said so when its head was not kept (memory cap, pipeline_max) */
         if (req && req->method && req->target && !req->method[0] && !req->target[0])
-                entry_builder_puts(&b, "(request not kept) ");
+                entry_builder_puts(&b, req->flags & HTTP_MESSAGE_REQUEST_INVALID ? "(invalid request) " :
+                                                                                   "(request not kept) ");
         else if (req && req->method && req->target) {
                 entry_builder_escape(&b, req->method, strlen(req->method), FORMAT_VALUE_MAX);
                 entry_builder_puts(&b, " ");
@@ -337,6 +338,8 @@ static void exchange_flags(char *buf, size_t size, const Exchange *x, bool field
                 flags_add(buf, size, "headers-incomplete");
         if (f & HTTP_MESSAGE_PUSHED)
                 flags_add(buf, size, "pushed");
+        if (f & HTTP_MESSAGE_REQUEST_INVALID)
+                flags_add(buf, size, "request-invalid");
         if (x->stream_reset)
                 flags_add(buf, size, "reset");
         if (f & HTTP_MESSAGE_LOST || x->reason == EXCHANGE_END_LOST)

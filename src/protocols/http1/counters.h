@@ -17,7 +17,8 @@
         X(MESSAGES_INTERIM,   messages_interim)    /* 1xx other than 101 */ \
         X(DESYNCS,            desyncs)             /* streams that lost message framing after a gap */ \
         X(HEAD_OVERFLOWS,     head_overflows)      /* heads over the size or field limit */ \
-        X(PIPELINE_OVERFLOWS, pipeline_overflows)  /* requests past limits.pipeline_max waiting: paired, head not kept */
+        X(PIPELINE_OVERFLOWS, pipeline_overflows)  /* requests past limits.pipeline_max waiting: paired, head not kept */ \
+        X(REQUESTS_INVALID,   requests_invalid)    /* requests the parser rejected (request-direction parse errors): paired, flagged request-invalid */
 
 typedef enum Http1Counter {
 #define X(id, name) HTTP1_COUNTER_##id,

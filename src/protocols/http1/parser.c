@@ -92,6 +92,39 @@ Http1Message *http1_message_drop_head(Http1Message *m) {
         return n ?: m;
 }
 
+Http1Message *http1_message_new_request(Http1Memory *mem, const char *method, size_t method_len,
+                                        const char *target, size_t target_len, uint64_t ts_ns) {
+        size_t want = method_len + target_len + 2;      /* both NUL-terminated */
+        bool capped = !http1_memory_reserve(mem, want);
+        Http1Message *m;
+
+        if (capped)
+                want = 0;
+        m = malloc(sizeof(Http1Message) + want);
+        if (!m) {
+                http1_memory_release(mem, want);
+                return NULL;
+        }
+        memset(m, 0, offsetof(Http1Message, line_ends));
+        http1_memory_charge(mem, sizeof(Http1Message));
+        m->mem = mem;
+        m->reserved = sizeof(Http1Message) + want;
+        m->cap = m->len = want;
+        m->m.kind = HTTP_MESSAGE_REQUEST;
+        m->m.method = m->m.target = m->m.reason = empty_string;
+        m->m.first_ns = m->m.last_ns = ts_ns;
+        m->method_id = http1_method_from_string(method, method_len);
+        if (capped) {
+                m->m.flags |= HTTP_MESSAGE_MEMORY_CAPPED;
+                return m;
+        }
+        m->m.method = memcpy(m->buf, method, method_len);
+        m->buf[method_len] = '\0';
+        m->m.target = memcpy(m->buf + method_len + 1, target, target_len);
+        m->m.target[target_len] = '\0';
+        return m;
+}
+
 Http1Method http1_method_from_string(const char *s, size_t len) {
         if (len == 4 && memcmp(s, "HEAD", 4) == 0)
                 return HTTP1_METHOD_HEAD;

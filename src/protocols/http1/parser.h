@@ -127,6 +127,17 @@ Http1Message *http1_message_free(Http1Message *m);
  */
 Http1Message *http1_message_drop_head(Http1Message *m);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Http1Message *, http1_message_free);
+/*
+ * A request known only by its start line's first bytes (one the parser
+ * rejected, for the pairing layer to pair with its response): method and
+ * target copied in (no NUL inside; either may be empty), version 0, no
+ * fields, sizes 0. Charged to mem like a parsed message; when mem refuses
+ * the strings, they are empty and the message is HTTP_MESSAGE_MEMORY_CAPPED.
+ * NULL when out of memory.
+ */
+Http1Message *http1_message_new_request(Http1Memory *mem, const char *method, size_t method_len,
+                                        const char *target, size_t target_len, uint64_t ts_ns);
+
 
 typedef struct Http1Error {
         const char *error;            /* static description */

@@ -29,10 +29,22 @@
  *    in the lost bytes, and pairing later responses with them would be
  *    guessing. The truncated response in progress (if its status line was
  *    seen) still pairs first.
+ *  - A request the parser rejects (parse error on the request direction)
+ *    was still seen, and the server usually answers it (400, 505): it keeps
+ *    its place in the FIFO, so that answer pairs with it and what follows
+ *    stays in order. If its start line was parsed, the parser reports it
+ *    truncated; if the start line itself was bad, a stand-in takes its
+ *    place, with the method and target prefix of the error's excerpt when
+ *    they are sane bytes (else empty). Either way it is flagged
+ *    HTTP_MESSAGE_REQUEST_INVALID and counted (requests_invalid); the
+ *    parse-error entry stays the record of the bytes. It counts against
+ *    pipeline_max like any request, and one that gets no response ends as
+ *    EXCHANGE_NO_RESPONSE like any other.
  */
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "basic/macro.h"
 #include "conn/protocol.h"
@@ -56,6 +68,7 @@ typedef struct Http1Conn {
         size_t n_runs;                  /* runs of counted requests at its tail */
 
         Http1Message *early;            /* final response whose request's body is still arriving */
+        Http1Message *rejected;         /* stand-in for a request being rejected: from ->error until ->desync */
         uint64_t now;                   /* timestamp of the call being handled */
         bool in_loss;                   /* a kernel loss with counted message starts is being applied */
 
@@ -319,13 +332,56 @@ static int on_message(Http1Parser *p, Http1Message *m, void *userdata) {
 
         c->wire_end[direction_of(c, p)] += m->m.wire_bytes;
 
-        if (m->m.kind == HTTP_MESSAGE_REQUEST)
+        if (m->m.kind == HTTP_MESSAGE_REQUEST) {
+                if (c->rejected) {
+                        /* the request the error was in, reported cut: it is its own stand-in */
+                        m->m.flags |= HTTP_MESSAGE_REQUEST_INVALID;
+                        c->rejected = http1_message_free(c->rejected);
+                }
                 return on_request(c, m);
+        }
         return on_response(c, direction_of(c, p), m);
+}
+
+static bool is_tchar(uint8_t b) {
+        return (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9') ||
+                (b && strchr("!#$%&'*+-.^_`|~", b));
+}
+
+/*
+ * A stand-in for the request whose start line the parser rejects, from the
+ * error's excerpt (the line's first bytes): a method (a token followed by
+ * SP) and the visible ASCII that follows it up to SP, CR, LF or any other
+ * byte, else both empty. Kept until the parser says whether it reports the
+ * request itself (->message) before losing sync (->desync).
+ */
+static int rejected_new(Http1Conn *c, const Http1Error *e) {
+        const uint8_t *s = e->excerpt;
+        size_t n = s ? e->excerpt_len : 0, ml = 0, t, tl = 0;
+        Http1Message *m;
+
+        while (ml < n && is_tchar(s[ml]))
+                ml++;
+        if (ml == 0 || ml == n || s[ml] != ' ')
+                ml = 0;
+        else
+                for (t = ml + 1; t + tl < n && s[t + tl] > ' ' && s[t + tl] < 0x7f; tl++)
+                        ;
+        m = http1_message_new_request(&c->mem, (const char *) s, ml, (const char *) s + ml + 1, tl,
+                                      e->timestamp_ns);
+        if (!m)
+                return -ENOMEM;
+        if (m->m.flags & HTTP_MESSAGE_MEMORY_CAPPED)
+                c->stats->memory_refused += ml + tl + 2;
+        m->m.flags |= HTTP_MESSAGE_REQUEST_INVALID | HTTP_MESSAGE_TRUNCATED | HTTP_MESSAGE_HEAD_CUT;
+        http1_message_free(c->rejected);
+        c->rejected = m;
+        return 0;
 }
 
 static int on_error(Http1Parser *p, const Http1Error *e, void *userdata) {
         Http1Conn *c = ASSERT_PTR(userdata);
+        int d = direction_of(c, p), r, k = 0;
         Exchange x = {
                 .kind = EXCHANGE_PARSE_ERROR,
                 .conn = c->conn,
@@ -338,13 +394,21 @@ static int on_error(Http1Parser *p, const Http1Error *e, void *userdata) {
         };
 
         c->stats->parse_errors++;
-        return exchange_sink_emit(c->sink, &x);
+        r = exchange_sink_emit(c->sink, &x);
+        if (d == c->request_dir) {
+                http1_counters(c->stats)[HTTP1_COUNTER_REQUESTS_INVALID]++;
+                k = rejected_new(c, e);
+        }
+        return r < 0 ? r : k;
 }
 
 static int on_desync(Http1Parser *p, void *userdata) {
         Http1Conn *c = ASSERT_PTR(userdata);
         int d = direction_of(c, p);
 
+        if (d == c->request_dir && c->rejected)
+                /* the parser did not report the rejected request: its stand-in takes its place */
+                return on_request(c, TAKE_PTR(c->rejected));
         /* within a loss whose message starts the kernel counted, http1_loss() pairs exactly instead */
         if (c->request_dir >= 0 && d != c->request_dir && !c->in_loss)
                 return queue_flush(c, EXCHANGE_END_DESYNC);
@@ -371,6 +435,7 @@ static void *http1_free(void *p) {
                 http1_message_free(m);
         }
         http1_message_free(c->early);
+        http1_message_free(c->rejected);
         protocol_http2_ops.free(c->h2);
         http1_parser_free(c->parser[0]);
         http1_parser_free(c->parser[1]);
@@ -597,7 +662,7 @@ static size_t http1_memory(const void *p) {
 static bool http1_pending(const void *p) {
         const Http1Conn *c = p;
 
-        return c && (c->queue_head || c->early || (c->h2 && protocol_http2_ops.pending(c->h2)) ||
+        return c && (c->queue_head || c->early || c->rejected || (c->h2 && protocol_http2_ops.pending(c->h2)) ||
                      http1_parser_busy(c->parser[0]) || http1_parser_busy(c->parser[1]));
 }
 

@@ -318,6 +318,28 @@ static void test_heads_not_kept(void **state) {
         assert_string_equal(get(f, "HTTP_STATUS"), "200");
 }
 
+/* A request the parser rejected, paired with its answer: said so, with what was sane of its line. */
+static void test_request_invalid(void **state) {
+        Fixture *f = *state;
+
+        f->req.n_headers = 0;
+        f->req.version = 0;
+        f->req.flags = HTTP_MESSAGE_REQUEST_INVALID | HTTP_MESSAGE_TRUNCATED | HTTP_MESSAGE_HEAD_CUT;
+        f->resp.status = 400;
+        format_ok(f);
+        assert_entry_clean(&f->e);
+        assert_string_equal(get(f, "HTTP_FLAGS"), "truncated,request-invalid");
+        assert_string_equal(get(f, "HTTP_METHOD"), "GET");
+        assert_null(get(f, "HTTP_VERSION"));
+
+        f->req.method[0] = f->req.target[0] = '\0';
+        format_ok(f);
+        assert_string_equal(get(f, "MESSAGE"),
+                            "(invalid request) → 400 in 1.2 ms (nginx[812] 127.0.0.1:50432 → 127.0.0.1:80)");
+        assert_null(get(f, "HTTP_METHOD"));
+        assert_null(get(f, "HTTP_TARGET"));
+}
+
 static void test_parse_error(void **state) {
         Fixture *f = *state;
         static const uint8_t excerpt[] = "zz\r\nHTTP/1.1 200";
@@ -1405,6 +1427,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_no_response, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_uncorrelated, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_heads_not_kept, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_request_invalid, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_parse_error, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_invalid, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_priority, setup, teardown),

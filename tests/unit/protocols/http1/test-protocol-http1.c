@@ -484,7 +484,8 @@ static void test_parse_error_then_recovery(void **state) {
         assert_int_equal(f->n, 3);
         assert_int_equal(f->x[2].kind, EXCHANGE_COMPLETE);
         assert_string_equal(f->x[2].target, "/bad");
-        assert_int_equal(f->x[2].req_flags, HTTP_MESSAGE_TRUNCATED | HTTP_MESSAGE_HEAD_TRUNCATED | HTTP_MESSAGE_HEAD_CUT);
+        assert_int_equal(f->x[2].req_flags, HTTP_MESSAGE_TRUNCATED | HTTP_MESSAGE_HEAD_TRUNCATED | HTTP_MESSAGE_HEAD_CUT |
+                                           HTTP_MESSAGE_REQUEST_INVALID);
         assert_int_equal(f->x[2].status, 400);
 
         data(f, IN, "GET /again HTTP/1.1\r\n\r\n");
@@ -493,6 +494,150 @@ static void test_parse_error_then_recovery(void **state) {
         assert_int_equal(f->x[3].kind, EXCHANGE_COMPLETE);
         assert_string_equal(f->x[3].target, "/again");
         finish(f, EXCHANGE_END_CLOSED);
+}
+
+/* A request line the parser rejects: its stand-in pairs with the server's answer, in order. */
+static void test_rejected_request_line(void **state) {
+        _cleanup_(fixture_freep) Fixture *f = start(CONN_ROLE_SERVER);
+
+        data(f, IN, "GET /a b HTTP/1.1\r\nHost: x\r\n\r\n");
+        assert_int_equal(f->n, 1);
+        assert_int_equal(f->x[0].kind, EXCHANGE_PARSE_ERROR);
+        assert_int_equal(f->x[0].error_direction, IN);
+        assert_true(protocol_http1_ops.pending(f->h));
+        /* a valid request pipelined behind it, in a send of its own: the parser resyncs on it */
+        data(f, IN, "GET /good HTTP/1.1\r\n\r\n");
+        data(f, OUT, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+        data(f, OUT, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        assert_int_equal(f->n, 3);
+        assert_int_equal(f->x[1].kind, EXCHANGE_COMPLETE);
+        assert_string_equal(f->x[1].method, "GET");
+        assert_string_equal(f->x[1].target, "/a");
+        assert_int_equal(f->x[1].status, 400);
+        assert_int_equal(f->x[1].req_flags,
+                         HTTP_MESSAGE_REQUEST_INVALID | HTTP_MESSAGE_TRUNCATED | HTTP_MESSAGE_HEAD_CUT);
+        assert_int_equal(f->x[1].duration, 2000);
+        assert_int_equal(f->x[2].kind, EXCHANGE_COMPLETE);
+        assert_string_equal(f->x[2].target, "/good");
+        assert_int_equal(f->x[2].req_flags, 0);
+        assert_int_equal(f->x[2].status, 200);
+        finish(f, EXCHANGE_END_CLOSED);
+        assert_int_equal(f->n, 3);
+        assert_int_equal(f->stats.parse_errors, 1);
+        assert_int_equal(f->stats.messages_requests, 2);
+        assert_int_equal(f->stats.exchanges_complete, 2);
+        assert_int_equal(f->stats.exchanges_uncorrelated, 0);
+        assert_int_equal(http1_counters(&f->stats)[HTTP1_COUNTER_REQUESTS_INVALID], 1);
+}
+
+/* What is kept of a rejected line: a token and visible ASCII only; else nothing, said by the flag. */
+static void test_rejected_request_line_contents(void **state) {
+        static const struct {
+                const char *line, *method, *target;
+        } cases[] = {
+                { "GET /version HTTP/9.x\r\n\r\n",            "GET",  "/version" },
+                { "POST /t\x01x HTTP/1.1\r\n\r\n",            "POST", "/t" },
+                { "GET /caf\xc3\xa9 HTTP/9.9\r\n\r\n",       "GET",  "/caf" },     /* UTF-8 is accepted; the version not */
+                { "\x01\x02 not http\r\n\r\n",                "",     "" },
+                { "G(T / HTTP/1.1\r\n\r\n",                     "",     "" },
+                { "GET\t/ HTTP/1.1\r\n\r\n",                   "",     "" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_(fixture_freep) Fixture *f = start(CONN_ROLE_SERVER);
+
+                data(f, IN, cases[i].line);
+                assert_int_equal(f->n, 1);
+                assert_int_equal(f->x[0].kind, EXCHANGE_PARSE_ERROR);
+                data(f, OUT, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+                finish(f, EXCHANGE_END_CLOSED);
+                assert_int_equal(f->n, 2);
+                assert_int_equal(f->x[1].kind, EXCHANGE_COMPLETE);
+                assert_string_equal(f->x[1].method, cases[i].method);
+                assert_string_equal(f->x[1].target, cases[i].target);
+                assert_true(f->x[1].req_flags & HTTP_MESSAGE_REQUEST_INVALID);
+                assert_int_equal(f->x[1].status, 400);
+        }
+}
+
+/* A head rejected after its start line: the parser's truncated request is the one flagged. */
+static void test_rejected_head(void **state) {
+        _cleanup_(fixture_freep) Fixture *f = start(CONN_ROLE_SERVER);
+
+        data(f, IN, "POST /cl HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 10\r\n\r\nhello");
+        assert_int_equal(f->n, 1);
+        assert_int_equal(f->x[0].kind, EXCHANGE_PARSE_ERROR);
+        data(f, OUT, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+        assert_int_equal(f->n, 2);
+        assert_string_equal(f->x[1].target, "/cl");
+        assert_int_equal(f->x[1].status, 400);
+        assert_true(f->x[1].req_flags & HTTP_MESSAGE_REQUEST_INVALID);
+        assert_true(f->x[1].req_flags & HTTP_MESSAGE_TRUNCATED);
+        finish(f, EXCHANGE_END_CLOSED);
+        assert_int_equal(f->n, 2);
+        assert_int_equal(f->stats.messages_requests, 1);
+        assert_int_equal(http1_counters(&f->stats)[HTTP1_COUNTER_REQUESTS_INVALID], 1);
+}
+
+/* A rejected request the server never answers ends like any other unanswered request. */
+static void test_rejected_then_close(void **state) {
+        _cleanup_(fixture_freep) Fixture *f = start(CONN_ROLE_SERVER);
+
+        data(f, IN, "GET /x HTTP/9.x\r\n\r\n");
+        finish(f, EXCHANGE_END_CLOSED);
+        assert_int_equal(f->n, 2);
+        assert_int_equal(f->x[0].kind, EXCHANGE_PARSE_ERROR);
+        assert_int_equal(f->x[1].kind, EXCHANGE_NO_RESPONSE);
+        assert_int_equal(f->x[1].reason, EXCHANGE_END_CLOSED);
+        assert_string_equal(f->x[1].target, "/x");
+        assert_true(f->x[1].req_flags & HTTP_MESSAGE_REQUEST_INVALID);
+        assert_int_equal(f->stats.exchanges_no_response, 1);
+}
+
+/* The client's side: its own bad request line, the answer it reads, then its next request. */
+static void test_rejected_client_role(void **state) {
+        _cleanup_(fixture_freep) Fixture *f = start(CONN_ROLE_CLIENT);
+
+        data(f, OUT, "GET /a\x7f" "b HTTP/1.1\r\n\r\n");
+        data(f, IN, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+        data(f, OUT, "GET /next HTTP/1.1\r\n\r\n");
+        data(f, IN, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+        finish(f, EXCHANGE_END_CLOSED);
+        assert_int_equal(f->n, 3);
+        assert_int_equal(f->x[0].kind, EXCHANGE_PARSE_ERROR);
+        assert_int_equal(f->x[0].error_direction, OUT);
+        assert_int_equal(f->x[1].kind, EXCHANGE_COMPLETE);
+        assert_string_equal(f->x[1].target, "/a");
+        assert_int_equal(f->x[1].status, 400);
+        assert_true(f->x[1].req_flags & HTTP_MESSAGE_REQUEST_INVALID);
+        assert_int_equal(f->x[2].kind, EXCHANGE_COMPLETE);
+        assert_string_equal(f->x[2].target, "/next");
+        assert_int_equal(f->x[2].status, 200);
+}
+
+/* Rejected requests are requests for pipeline_max: past it they are counted and paired, not kept. */
+static void test_rejected_past_pipeline_max(void **state) {
+        _cleanup_(fixture_freep) Fixture *f = fixture_new(CONN_ROLE_SERVER);
+
+        f->h1.pipeline_max = 1;
+        fixture_start(f);
+        data(f, IN, "GET /one HTTP/1.1\r\n\r\n");
+        data(f, IN, "GET /two HTTP/9.9\r\n\r\n");
+        data(f, IN, "GET /three HTTP/1.1\r\n\r\n");
+        data(f, OUT, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+        data(f, OUT, "HTTP/1.1 505 Version Not Supported\r\nContent-Length: 0\r\n\r\n");
+        data(f, OUT, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+        finish(f, EXCHANGE_END_CLOSED);
+        assert_int_equal(f->n, 4);
+        assert_int_equal(f->x[0].kind, EXCHANGE_PARSE_ERROR);
+        assert_string_equal(f->x[1].target, "/one");
+        assert_int_equal(f->x[2].status, 505);
+        assert_int_equal(f->x[2].req_flags & (HTTP_MESSAGE_REQUEST_INVALID | HTTP_MESSAGE_PIPELINE_OVERFLOW),
+                         HTTP_MESSAGE_REQUEST_INVALID | HTTP_MESSAGE_PIPELINE_OVERFLOW);
+        assert_string_equal(f->x[2].target, "");
+        assert_int_equal(f->x[3].status, 200);
+        assert_true(f->x[3].req_flags & HTTP_MESSAGE_PIPELINE_OVERFLOW);
+        assert_int_equal(f->stats.exchanges_complete, 3);
 }
 
 static void test_response_desync(void **state) {
@@ -667,6 +812,12 @@ int main(void) {
                 cmocka_unit_test(test_pipeline_overflow),
                 cmocka_unit_test(test_pipeline_overflow_runs_bounded),
                 cmocka_unit_test(test_parse_error_then_recovery),
+                cmocka_unit_test(test_rejected_request_line),
+                cmocka_unit_test(test_rejected_request_line_contents),
+                cmocka_unit_test(test_rejected_head),
+                cmocka_unit_test(test_rejected_then_close),
+                cmocka_unit_test(test_rejected_client_role),
+                cmocka_unit_test(test_rejected_past_pipeline_max),
                 cmocka_unit_test(test_response_desync),
                 cmocka_unit_test(test_body_gap_stays_in_sync),
                 cmocka_unit_test(test_role_unknown),
