@@ -89,6 +89,14 @@ seeds = {
     'response-head-cut': header(CLIENT) + data(OUT, b'GET /big HTTP/1.1\r\n\r\n') +
         data(IN, b'HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-Big: ' + b'b' * 400) + gap(IN, 140) +
         data(OUT, b'GET /n HTTP/1.1\r\n\r\n') + data(IN, b'HTTP/1.1 204 No Content\r\n\r\n'),
+    # a request line the parser rejects keeps its place: its answer, then the next request's
+    'rejected-request': header(SERVER) + data(IN, b'GET /a b HTTP/1.1\r\nHost: x\r\n\r\n') +
+        data(IN, b'HEAD /v HTTP/9.x\r\n\r\n') + data(IN, b'GET /ok HTTP/1.1\r\n\r\n') +
+        data(OUT, b'HTTP/1.1 400 Bad Request\r\nContent-Length: 3\r\n\r\nbad'
+                  b'HTTP/1.1 505 Version Not Supported\r\nContent-Length: 0\r\n\r\n'
+                  b'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'),
+    'rejected-request-client': header(CLIENT, limits=2) + data(OUT, b'\x01GET / HTTP/1.1\r\n\r\n') +
+        data(OUT, b'GET /x\x00 HTTP/1.1\r\n\r\n') + data(IN, b'HTTP/1.1 400 Bad Request\r\n\r\n'),
 }
 
 os.makedirs('corpus/http1', exist_ok=True)

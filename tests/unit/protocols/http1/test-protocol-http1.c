@@ -530,6 +530,28 @@ static void test_rejected_request_line(void **state) {
         assert_int_equal(http1_counters(&f->stats)[HTTP1_COUNTER_REQUESTS_INVALID], 1);
 }
 
+/*
+ * The same, pipelined in one send: after the error the parser finds its way
+ * back only at a send's start, so the valid request is not seen. The 400
+ * still pairs with the rejected one; an answer to the unseen one (a lenient
+ * server's) is uncorrelated, never given to the wrong request.
+ */
+static void test_rejected_request_line_one_send(void **state) {
+        _cleanup_(fixture_freep) Fixture *f = start(CONN_ROLE_SERVER);
+
+        data(f, IN, "GET /a b HTTP/1.1\r\n\r\nGET /good HTTP/1.1\r\n\r\n");
+        data(f, OUT, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+        data(f, OUT, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+        finish(f, EXCHANGE_END_CLOSED);
+        assert_int_equal(f->n, 3);
+        assert_int_equal(f->x[0].kind, EXCHANGE_PARSE_ERROR);
+        assert_int_equal(f->x[1].kind, EXCHANGE_COMPLETE);
+        assert_string_equal(f->x[1].target, "/a");
+        assert_int_equal(f->x[1].status, 400);
+        assert_int_equal(f->x[2].kind, EXCHANGE_UNCORRELATED);
+        assert_int_equal(f->x[2].status, 200);
+}
+
 /* What is kept of a rejected line: a token and visible ASCII only; else nothing, said by the flag. */
 static void test_rejected_request_line_contents(void **state) {
         static const struct {
@@ -814,6 +836,7 @@ int main(void) {
                 cmocka_unit_test(test_parse_error_then_recovery),
                 cmocka_unit_test(test_rejected_request_line),
                 cmocka_unit_test(test_rejected_request_line_contents),
+                cmocka_unit_test(test_rejected_request_line_one_send),
                 cmocka_unit_test(test_rejected_head),
                 cmocka_unit_test(test_rejected_then_close),
                 cmocka_unit_test(test_rejected_client_role),
