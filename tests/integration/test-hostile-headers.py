@@ -5,10 +5,11 @@
 Each hostile request goes on a connection of its own to nginx (kernel
 filter on nginx's port: the daemon sees only this traffic, so its counters
 speak of it alone): a head past the 16 KiB capture size, a header flood
-past limits.fields_max, bad request lines, conflicting Content-Length,
-Content-Length with Transfer-Encoding, a Transfer-Encoding that is not
-chunked, a body smuggling a second request, bare LF line ends, a NUL in a
-field value, bytes that are no HTTP at all, and a lower-case method.
+past limits.fields_max, bad request lines (one with a secret in its
+target), conflicting Content-Length, Content-Length with
+Transfer-Encoding, a Transfer-Encoding that is not chunked, a body
+smuggling a second request, bare LF line ends, a NUL in a field value,
+bytes that are no HTTP at all, and a lower-case method.
 Then one plain request, to show the daemon still traces exactly.
 
 Asserted, after the stopped daemon's final entry is in the journal:
@@ -71,6 +72,10 @@ CASES = [
     ("bad-version", b"GET /hostile/version HTTP/9.x\r\n" + H + b"\r\n", "505",
      ["parse-error", "complete"], dict(error="invalid request line", flags={"request-invalid", "truncated"},
                                        method="GET", target="/hostile/version")),
+    # what is kept of a rejected line is redacted like any target
+    ("secret-in-bad-line", b"GET /hostile/secret?token=hunter2&a=1 HTTP/9.x\r\n" + H + b"\r\n", "505",
+     ["parse-error", "complete"], dict(error="invalid request line", flags={"request-invalid", "truncated"},
+                                       method="GET", target="/hostile/secret?token=***&a=1")),
     # framing the parser refuses: the error, and the head salvaged into a
     # truncated exchange with nginx's answer
     ("cl-conflict", b"POST /hostile/cl-conflict HTTP/1.1\r\n" + H +
@@ -192,6 +197,9 @@ def test(ctx):
                 wf = want.get("flags", set())
                 # nginx sends its files with sendfile(): a gap on the server's side
                 expect(wf <= fl <= wf | {"gap"}, f"{what}: HTTP_FLAGS {sorted(fl)}, expected {sorted(wf)} (+ gap)")
+
+    leaked = [e.get("MESSAGE") for e in entries if "hunter2" in str(e)]
+    expect(not leaked, f"a secret in a rejected request line reached the journal: {leaked}")
 
     # The accounting: every request sent (and logged by nginx) has its one
     # exchange entry or is counted as a connection that is not HTTP; parse
