@@ -7,7 +7,8 @@
  * corpus is this target's too):
  *
  *   byte 0: bit 0 seen from the start (else joined mid-stream), bit 1 role
- *           (0 server, 1 client), bits 2-4 pick a set of limits
+ *           (0 server, 1 client), bits 2-4 pick a set of limits, bits 5-7
+ *           the global memory budget (budgets[])
  *   then records: op byte, length byte, payload
  *     op bit 0: direction (0 client to server, 1 server to client);
  *     bits 1-2: 0 data + segment start, 1 data, 2 gap of length * 7 bytes
@@ -15,8 +16,11 @@
  *
  * Invariants: every exchange is well formed for its kind (a stream id on
  * all but parse errors, HTTP/2 messages, a duration only for complete
- * ones) and formats; memory stays bounded by the caps; finish() leaves
- * nothing pending and everything is freed (ASan/LSan).
+ * ones) and formats; memory stays bounded by the caps, equals what is
+ * charged to the global budget, and stays within it but for what is
+ * charged without asking (protocols/http2/memory.h); finish() leaves
+ * nothing pending, everything is freed (ASan/LSan) and the budget is back
+ * to zero.
  */
 
 #include <stdio.h>
@@ -50,6 +54,15 @@ static const Http2ConnLimits limit_sets[8] = {
         { .streams_max = 16 },
         { .streams_max = 4, .header_block_max = 300, .fields_max = 3 },
 };
+
+/* Global budgets, from none at all to more than any input can take. */
+static const size_t budgets[8] = { SIZE_MAX / 2, 0, 600, 2048, 8192, 32768, 256 * 1024, SIZE_MAX / 2 };
+
+/*
+ * Charged past the caps without asking, per stream: its struct and three
+ * pseudo-header prefixes of HTTP2_PSEUDO_CAPPED_MAX (stream.h).
+ */
+#define STREAM_UNASKED_MAX (2048u + 3u * 257u)
 
 static FormatEntry entry;
 static Stats stats;
@@ -90,7 +103,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         Limits limits = { .conn_memory_max = 1 << 20, .global_memory_max = 1 << 24, .conns_max = 1 };
         const Http2ConnLimits *l;
         ConnInfo conn = { .id = 1, .protocol = CONN_PROTOCOL_HTTP2 };
-        ProtocolContext ctx = { .conn = &conn, .sink = &sink, .stats = &stats, .limits = &limits };
+        MemBudget budget = {};
+        ProtocolContext ctx = { .conn = &conn, .sink = &sink, .stats = &stats, .limits = &limits, .budget = &budget };
         uint64_t ts = 1;
         size_t i = 1, list_max, cap;
         void *h;
@@ -101,6 +115,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         conn.role = data[0] & 2 ? CONN_ROLE_CLIENT : CONN_ROLE_SERVER;
         l = &limit_sets[data[0] >> 2 & 7];
         ctx.protocol_limits = l;
+        budget.max = budgets[data[0] >> 5];
         list_max = l->list_bytes_max ?: 16 * 1024;
         /* per stream two messages, each a head and trailers (each a list, its copies, a field array) */
         cap = l->streams_max * (512 + 2 * 2 * (3 * list_max + 64 * (l->fields_max ?: 128) + 4096)) +
@@ -127,10 +142,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         i += n;
                 }
                 check(protocol_http2_ops.memory(h) <= cap);
+                check(protocol_http2_ops.memory(h) == budget.used);
+                check(budget.used <= MIN(budget.max, limits.conn_memory_max) + l->streams_max * STREAM_UNASKED_MAX);
         }
 
         check(protocol_http2_ops.finish(h, ts + 1, EXCHANGE_END_CLOSED) >= 0);
-        check(!protocol_http2_ops.pending(h) || protocol_http2_ops.memory(h) > 0);
+        check(!protocol_http2_ops.pending(h) || protocol_http2_ops.memory(h) > 0 || budget.max < 8192);
         protocol_http2_ops.free(h);
+        check(budget.used == 0);
         return 0;
 }

@@ -72,6 +72,8 @@ struct Http2FrameParser {
         uint8_t *block;
         size_t block_len, block_alloc;
         bool block_overflow;            /* counted once per block */
+        bool block_in_prefix;           /* the block is in prefix[] (frame.h: HTTP2_BLOCK_PREFIX_MAX) */
+        uint8_t prefix[HTTP2_BLOCK_PREFIX_MAX];
 };
 
 static const char preface[] = HTTP2_PREFACE;
@@ -255,6 +257,8 @@ bool http2_frame_looks_like_start(const uint8_t *buf, size_t n, uint32_t max_fra
 
 /* ---- life ---- */
 
+_Static_assert(sizeof(Http2FrameParser) <= HTTP2_FRAME_PARSER_STATE_SIZE, "HTTP2_FRAME_PARSER_STATE_SIZE too small");
+
 int http2_frame_parser_new(Http2Direction dir, const Http2Limits *limits, Http2FrameStats *stats,
                            const Http2FrameCallbacks *cb, void *userdata, bool synced,
                            Http2FrameParser **ret) {
@@ -288,6 +292,7 @@ int http2_frame_parser_new(Http2Direction dir, const Http2Limits *limits, Http2F
 Http2FrameParser *http2_frame_parser_free(Http2FrameParser *p) {
         if (!p)
                 return NULL;
+        http2_memory_release(p->limits.mem, p->block_alloc);
         free(p->block);
         return mfree(p);
 }
@@ -320,6 +325,7 @@ static void block_drop(Http2FrameParser *p) {
         p->in_block = false;
         p->block_len = 0;
         p->block_overflow = false;
+        p->block_in_prefix = false;
 }
 
 static void lose_sync(Http2FrameParser *p) {
@@ -374,14 +380,18 @@ static void block_append(Http2FrameParser *p, const uint8_t *buf, size_t n) {
                 while (want < p->block_len + n)
                         want *= 2;
                 want = MIN(want, p->limits.header_block_max);
-                b = realloc(p->block, want);
+                if (!http2_memory_reserve(p->limits.mem, want - p->block_alloc))
+                        b = NULL;
+                else if (!(b = realloc(p->block, want)))
+                        http2_memory_release(p->limits.mem, want - p->block_alloc);
                 if (!b) {
-                        /* counted like the cap: the block cannot be decoded */
-                        p->blk.parser_flags |= HTTP2_FRAME_BLOCK_INCOMPLETE;
-                        if (!p->block_overflow) {
-                                p->block_overflow = true;
-                                STAT_INC(p, header_block_overflows, 1);
-                        }
+                        /* refused (memory_refused) or out of memory: not decodable, its start is kept */
+                        size_t k = MIN(n, (p->block_alloc ?: sizeof(p->prefix)) - p->block_len);
+
+                        p->block_in_prefix = p->block_alloc == 0;
+                        memcpy((p->block_in_prefix ? p->prefix : p->block) + p->block_len, buf, k);
+                        p->block_len += k;
+                        p->blk.parser_flags |= HTTP2_FRAME_BLOCK_INCOMPLETE | HTTP2_FRAME_BLOCK_MEMORY_CAPPED;
                         return;
                 }
                 p->block = b;
@@ -392,7 +402,7 @@ static void block_append(Http2FrameParser *p, const uint8_t *buf, size_t n) {
 }
 
 static void block_emit(Http2FrameParser *p) {
-        p->blk.block = p->block_len > 0 ? p->block : (const uint8_t *) "";
+        p->blk.block = p->block_len == 0 ? (const uint8_t *) "" : p->block_in_prefix ? p->prefix : p->block;
         p->blk.block_len = p->block_len;
         p->blk.flags |= HTTP2_FLAG_END_HEADERS;
         if (p->blk.gap_bytes > 0)
@@ -464,6 +474,7 @@ static void frame_begin(Http2FrameParser *p) {
                 p->in_block = true;
                 p->block_len = 0;
                 p->block_overflow = false;
+                p->block_in_prefix = false;
         }
 }
 

@@ -20,7 +20,8 @@
  *    out with their type number and no decoded fields.
  *
  * Memory: only header blocks are buffered, in one buffer per parser that
- * grows up to Http2Limits.header_block_max; SETTINGS entries are decoded as
+ * grows up to Http2Limits.header_block_max, each growth asked of
+ * Http2Limits.mem (memory.h: the connection's and the global cap) first; SETTINGS entries are decoded as
  * they stream by into a fixed table, GOAWAY debug data keeps a fixed-size
  * excerpt. Nothing else is kept, whatever the frame lengths say. No logging,
  * no I/O, no dependence on the connection layer: this module is pure so that
@@ -75,6 +76,7 @@
 #include <stdint.h>
 
 #include "basic/macro.h"
+#include "protocols/http2/memory.h"
 
 /* The client connection preface (RFC 9113 §3.4), 24 bytes. */
 #define HTTP2_PREFACE "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
@@ -149,6 +151,7 @@ typedef enum Http2SettingId {
 enum {
         HTTP2_FRAME_GAP              = 1u << 0,  /* some of its bytes were not captured */
         HTTP2_FRAME_BLOCK_INCOMPLETE = 1u << 1,  /* header block bytes lost or over header_block_max */
+        HTTP2_FRAME_BLOCK_MEMORY_CAPPED = 1u << 2, /* and INCOMPLETE: Http2Limits.mem (or malloc) refused its buffer */
 };
 
 typedef struct Http2Settings {
@@ -208,6 +211,7 @@ typedef struct Http2Error {
 typedef struct Http2Limits {
         size_t header_block_max;
         unsigned continuation_max;
+        Http2Memory *mem;             /* charged for the block buffer; NULL: not charged */
 } Http2Limits;
 
 /* Counters, each incremented where something is given up or a cap is hit. */
@@ -232,6 +236,23 @@ typedef enum Http2Direction {
 } Http2Direction;
 
 typedef struct Http2FrameParser Http2FrameParser;
+
+/*
+ * When the memory caps refuse a block's buffer, its first bytes are kept
+ * (in this many bytes of the parser's own, or in what its buffer already
+ * holds), and the block comes out with them, HTTP2_FRAME_BLOCK_INCOMPLETE
+ * and HTTP2_FRAME_BLOCK_MEMORY_CAPPED: what the static table says of them
+ * (:method, :scheme, usually :status, often a literal :path) stays in the
+ * entry, as HTTP/1 keeps a capped head's start line.
+ */
+#define HTTP2_BLOCK_PREFIX_MAX 48u
+
+/*
+ * At least sizeof(Http2FrameParser) (frame.c asserts it): the parser's own
+ * struct is part of a connection's fixed cost (ProtocolOps.state_size),
+ * counted when the connection opens, not with what grows.
+ */
+#define HTTP2_FRAME_PARSER_STATE_SIZE 768u
 
 /*
  * Callbacks, all optional. A negative return is remembered and returned by

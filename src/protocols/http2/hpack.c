@@ -41,6 +41,7 @@ struct Http2Hpack {
         nghttp2_mem mem;
         size_t mem_used;
         bool mem_refused;               /* the cap refused an allocation during this call */
+        bool mem_capped;                /* limits.mem refused one during this call */
         const char *last_error;
 
         /* scratch for the block being decoded */
@@ -51,6 +52,7 @@ struct Http2Hpack {
         size_t pseudo_off[_HTTP2_PSEUDO_MAX], pseudo_len[_HTTP2_PSEUDO_MAX];
         bool has_pseudo[_HTTP2_PSEUDO_MAX];
         bool seen_regular;
+        bool scratch_capped;            /* limits.mem refused scratch for this block: fields dropped */
 };
 
 static const char *const pseudo_names[_HTTP2_PSEUDO_MAX] = {
@@ -67,6 +69,8 @@ const char *http2_pseudo_to_string(Http2Pseudo p) {
 }
 
 Http2HeaderList *http2_header_list_free(Http2HeaderList *l) {
+        if (l)
+                http2_memory_release(l->mem, l->charged);
         return mfree(l);
 }
 
@@ -90,9 +94,15 @@ static void *mem_malloc(size_t size, void *userdata) {
                 h->mem_refused = true;
                 return NULL;
         }
-        m = malloc(sizeof(MemHeader) + size);
-        if (!m)
+        if (!http2_memory_reserve(h->limits.mem, sizeof(MemHeader) + size)) {
+                h->mem_capped = true;
                 return NULL;
+        }
+        m = malloc(sizeof(MemHeader) + size);
+        if (!m) {
+                http2_memory_release(h->limits.mem, sizeof(MemHeader) + size);
+                return NULL;
+        }
         m->size = size;
         h->mem_used += sizeof(MemHeader) + size;
         return m + 1;
@@ -106,6 +116,7 @@ static void mem_free(void *ptr, void *userdata) {
                 return;
         m = (MemHeader *) ptr - 1;
         h->mem_used -= sizeof(MemHeader) + m->size;
+        http2_memory_release(h->limits.mem, sizeof(MemHeader) + m->size);
         free(m);
 }
 
@@ -133,15 +144,26 @@ static void *mem_realloc(void *ptr, size_t size, void *userdata) {
                 h->mem_refused = true;
                 return NULL;
         }
-        m = realloc(m, sizeof(MemHeader) + size);
-        if (!m)
+        if (size > old && !http2_memory_reserve(h->limits.mem, size - old)) {
+                h->mem_capped = true;
                 return NULL;
+        }
+        m = realloc(m, sizeof(MemHeader) + size);
+        if (!m) {
+                if (size > old)
+                        http2_memory_release(h->limits.mem, size - old);
+                return NULL;
+        }
+        if (size < old)
+                http2_memory_release(h->limits.mem, old - size);
         h->mem_used = h->mem_used - old + size;
         m->size = size;
         return m + 1;
 }
 
 /* ---- life ---- */
+
+_Static_assert(sizeof(Http2Hpack) <= HTTP2_HPACK_STATE_SIZE, "HTTP2_HPACK_STATE_SIZE too small");
 
 static int inflater_new(Http2Hpack *h) {
         nghttp2_hd_inflater *inf = NULL;
@@ -151,14 +173,15 @@ static int inflater_new(Http2Hpack *h) {
                 nghttp2_hd_inflate_del(h->inflater);
                 h->inflater = NULL;
         }
+        h->mem_capped = false;
         r = nghttp2_hd_inflate_new2(&inf, &h->mem);
         if (r < 0)
-                return -ENOMEM;
+                return h->mem_capped ? -ENOSPC : -ENOMEM;
         /* raising the limit asks nothing of the encoder (no size update is expected) */
         r = nghttp2_hd_inflate_change_table_size(inf, h->table_size_max);
         if (r < 0) {
                 nghttp2_hd_inflate_del(inf);
-                return -ENOMEM;
+                return h->mem_capped ? -ENOSPC : -ENOMEM;
         }
         h->inflater = inf;
         return 0;
@@ -192,7 +215,7 @@ int http2_hpack_new(const Http2HpackLimits *limits, Http2HpackStats *stats, Http
         };
 
         r = inflater_new(h);
-        if (r < 0)
+        if (r < 0 && r != -ENOSPC)
                 return r;
         *ret = TAKE_PTR(h);
         return 0;
@@ -203,16 +226,21 @@ Http2Hpack *http2_hpack_free(Http2Hpack *h) {
                 return NULL;
         if (h->inflater)
                 nghttp2_hd_inflate_del(h->inflater);
+        http2_memory_release(h->limits.mem, h->bytes_alloc + h->slots_alloc * sizeof(Slot));
         free(h->bytes);
         free(h->slots);
         return mfree(h);
 }
 
 int http2_hpack_reset(Http2Hpack *h) {
+        int r;
+
         assert(h);
         if (h->stats)
                 h->stats->resets++;
-        return inflater_new(h);
+        r = inflater_new(h);
+        /* refused by the memory caps: not an error, the next decode asks again (and says -ENOSPC) */
+        return r == -ENOSPC ? 0 : r;
 }
 
 int http2_hpack_set_table_size_max(Http2Hpack *h, uint32_t size) {
@@ -247,6 +275,7 @@ static void scratch_reset(Http2Hpack *h) {
         h->n_slots = 0;
         memset(h->has_pseudo, 0, sizeof(h->has_pseudo));
         h->seen_regular = false;
+        h->scratch_capped = false;
 }
 
 /* Copies s (and a NUL) into the scratch bytes; false when over list_bytes_max or out of memory. */
@@ -263,9 +292,15 @@ static bool scratch_put(Http2Hpack *h, const uint8_t *s, size_t n, size_t *ret_o
                 while (want < need)
                         want *= 2;
                 want = MIN(want, h->limits.list_bytes_max);
-                b = realloc(h->bytes, want);
-                if (!b)
+                if (!http2_memory_reserve(h->limits.mem, want - h->bytes_alloc)) {
+                        h->scratch_capped = true;
                         return false;
+                }
+                b = realloc(h->bytes, want);
+                if (!b) {
+                        http2_memory_release(h->limits.mem, want - h->bytes_alloc);
+                        return false;
+                }
                 h->bytes = b;
                 h->bytes_alloc = want;
         }
@@ -283,10 +318,17 @@ static bool slot_add(Http2Hpack *h, const nghttp2_nv *nv) {
                 return false;
         if (h->n_slots == h->slots_alloc) {
                 size_t want = MIN(MAX(h->slots_alloc * 2, (size_t) HPACK_SLOTS_INITIAL), h->limits.fields_max);
-                Slot *s = realloc(h->slots, want * sizeof(Slot));
+                Slot *s;
 
-                if (!s)
+                if (!http2_memory_reserve(h->limits.mem, (want - h->slots_alloc) * sizeof(Slot))) {
+                        h->scratch_capped = true;
                         return false;
+                }
+                s = realloc(h->slots, want * sizeof(Slot));
+                if (!s) {
+                        http2_memory_release(h->limits.mem, (want - h->slots_alloc) * sizeof(Slot));
+                        return false;
+                }
                 h->slots = s;
                 h->slots_alloc = want;
         }
@@ -382,10 +424,21 @@ static int list_build(Http2Hpack *h, unsigned flags, size_t n_dropped, uint64_t 
         Http2HeaderList *l;
         char *bytes;
 
+        /* the block is decoded and the table exact: a refusal here costs the list only */
+        if (!http2_memory_reserve(h->limits.mem, bytes_off + h->bytes_len)) {
+                h->last_error = "connection memory cap reached";
+                if (h->stats)
+                        h->stats->memory_capped++;
+                return -ENOSPC;
+        }
         l = malloc(bytes_off + h->bytes_len);
-        if (!l)
+        if (!l) {
+                http2_memory_release(h->limits.mem, bytes_off + h->bytes_len);
                 return -ENOMEM;
+        }
         memset(l, 0, sizeof(*l));
+        l->mem = h->limits.mem;
+        l->charged = bytes_off + h->bytes_len;
         l->fields = (Http2Field *) ((char *) l + fields_off);
         bytes = (char *) l + bytes_off;
         if (h->bytes_len > 0)
@@ -426,6 +479,11 @@ static int fail(Http2Hpack *h, int lib_error) {
                 r = -ENOBUFS;
                 if (h->stats)
                         h->stats->memory_refused++;
+        } else if (h->mem_capped) {
+                h->last_error = "connection memory cap reached";
+                r = -ENOSPC;
+                if (h->stats)
+                        h->stats->memory_capped++;
         } else if (lib_error == NGHTTP2_ERR_NOMEM) {
                 h->last_error = nghttp2_strerror(lib_error);
                 r = -ENOMEM;
@@ -451,13 +509,21 @@ int http2_hpack_decode(Http2Hpack *h, const uint8_t *block, size_t len, Http2Hea
         assert(block || len == 0);
         assert(ret);
 
+        h->mem_refused = h->mem_capped = false;
+        h->last_error = NULL;
         if (!h->inflater) {
                 r = inflater_new(h);
+                if (r == -ENOSPC) {
+                        h->last_error = "connection memory cap reached";
+                        if (h->stats) {
+                                h->stats->memory_capped++;
+                                h->stats->errors++;
+                        }
+                        return -ENOSPC;
+                }
                 if (r < 0)
                         return r;
         }
-        h->mem_refused = false;
-        h->last_error = NULL;
         scratch_reset(h);
 
         for (;;) {
@@ -485,6 +551,8 @@ int http2_hpack_decode(Http2Hpack *h, const uint8_t *block, size_t len, Http2Hea
         if (left > 0)
                 return fail(h, NGHTTP2_ERR_HEADER_COMP);
 
+        if (h->scratch_capped)
+                flags |= HTTP2_HEADERS_MEMORY_CAPPED;
         r = list_build(h, flags, n_dropped, list_size, ret);
         if (r < 0)
                 return r;

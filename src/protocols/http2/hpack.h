@@ -13,7 +13,9 @@
  * :protocol), the regular fields in order, and what was malformed.
  *
  * Memory: the inflater's allocations go through a counting allocator capped
- * at Http2HpackLimits.memory_max; the dynamic table may not be made larger
+ * at Http2HpackLimits.memory_max and charged to Http2HpackLimits.mem
+ * (memory.h: the connection's and the global cap), as are the scratch
+ * buffers and each list made; the dynamic table may not be made larger
  * than HTTP2_HPACK_TABLE_SIZE_MAX whatever the encoder asks; what is copied
  * out is capped at fields_max fields and list_bytes_max bytes (the rest is
  * decoded, so the table stays exact, and counted as dropped).
@@ -47,6 +49,7 @@
 #include <stdint.h>
 
 #include "basic/macro.h"
+#include "protocols/http2/memory.h"
 
 /*
  * Largest dynamic table accepted (SETTINGS_HEADER_TABLE_SIZE is the
@@ -94,6 +97,7 @@ enum {
         HTTP2_HEADERS_PSEUDO_UNKNOWN   = 1u << 3,  /* an unknown pseudo-header (not kept) */
         HTTP2_HEADERS_NAME_UPPERCASE   = 1u << 4,  /* a field name with upper-case letters (kept) */
         HTTP2_HEADERS_STATUS_INVALID   = 1u << 5,  /* :status not three digits (status stays 0) */
+        HTTP2_HEADERS_MEMORY_CAPPED    = 1u << 6,  /* and FIELDS_DROPPED: Http2HpackLimits.mem refused scratch */
 };
 
 typedef struct Http2Field {
@@ -113,6 +117,8 @@ typedef struct Http2HeaderList {
         size_t n_dropped;             /* fields decoded but not kept (caps) */
         unsigned flags;               /* HTTP2_HEADERS_* */
         uint64_t list_size;           /* RFC 9113 §6.5.2 size of the whole block: names + values + 32 each */
+        Http2Memory *mem;             /* where this allocation is charged (released by the free) */
+        size_t charged;               /* its bytes */
         /* the field array and the strings follow in the same allocation */
 } Http2HeaderList;
 
@@ -127,6 +133,7 @@ typedef struct Http2HpackLimits {
         size_t memory_max;
         size_t fields_max;
         size_t list_bytes_max;
+        Http2Memory *mem;             /* charged for every allocation; NULL: not charged */
 } Http2HpackLimits;
 
 typedef struct Http2HpackStats {
@@ -135,12 +142,20 @@ typedef struct Http2HpackStats {
         uint64_t fields_dropped;      /* over fields_max or list_bytes_max */
         uint64_t errors;              /* blocks that failed (memory_refused included) */
         uint64_t memory_refused;      /* failures because of memory_max */
+        uint64_t memory_capped;       /* failures because limits.mem refused (-ENOSPC) */
         uint64_t resets;              /* fresh inflaters: after failures and http2_hpack_reset() */
 } Http2HpackStats;
 
 typedef struct Http2Hpack Http2Hpack;
 
-/* limits may be NULL (defaults) and is copied; stats may be NULL. */
+/* At least sizeof(Http2Hpack) (hpack.c asserts it): part of a connection's fixed cost, like the parser's. */
+#define HTTP2_HPACK_STATE_SIZE 320u
+
+/*
+ * limits may be NULL (defaults) and is copied; stats may be NULL. When
+ * limits->mem refuses the inflater's first allocations, the decoder is made
+ * without one (decode tries again, -ENOSPC meanwhile).
+ */
 int http2_hpack_new(const Http2HpackLimits *limits, Http2HpackStats *stats, Http2Hpack **ret);
 Http2Hpack *http2_hpack_free(Http2Hpack *h);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Http2Hpack *, http2_hpack_free);
@@ -148,8 +163,10 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Http2Hpack *, http2_hpack_free);
 /*
  * Decodes one complete header block. On success *ret is a new list (the
  * caller frees it). Errors: -EBADMSG the block is not valid HPACK or refers
- * to entries we do not have; -ENOBUFS memory_max was hit; -ENOMEM. After
- * each of them the dynamic table starts empty (see above).
+ * to entries we do not have; -ENOBUFS memory_max was hit; -ENOSPC limits.mem
+ * refused (the connection's or the global cap); -ENOMEM. After each of them
+ * the dynamic table starts empty (see above), except -ENOSPC when only the
+ * list could not be made: the block was decoded, the table is still exact.
  */
 int http2_hpack_decode(Http2Hpack *h, const uint8_t *block, size_t len, Http2HeaderList **ret);
 
@@ -159,7 +176,8 @@ const char *http2_hpack_last_error(const Http2Hpack *h);
 /*
  * A block of this direction was not fed (lost, truncated, sync lost): start
  * over with an empty dynamic table. -ENOMEM leaves the decoder unusable
- * until a later reset succeeds (decode returns -ENOMEM meanwhile).
+ * until a later reset succeeds (decode returns -ENOMEM meanwhile); a
+ * refusal of limits.mem is not an error: the next decode asks again.
  */
 int http2_hpack_reset(Http2Hpack *h);
 

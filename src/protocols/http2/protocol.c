@@ -36,6 +36,7 @@ typedef struct Http2Conn {
         const ExchangeSink *sink;
         Stats *stats;
         const Http2ConnLimits *h2;
+        Http2Memory mem;                /* everything below that grows with the peers' bytes is charged here */
         int client_dir;                 /* ConnDirection carrying the client's frames */
         Http2FrameParser *parser[2];    /* by ConnDirection */
         Http2Hpack *hpack[2];
@@ -78,23 +79,31 @@ static int direction_of(const Http2Conn *c, const Http2FrameParser *p) {
 
 /*
  * Decodes f's header block with direction d's inflater. On success *ret_list
- * is set; otherwise *ret_peek holds what the static table says and true is
- * returned (incomplete).
+ * is set and 0 returned; otherwise *ret_peek holds what the static table
+ * says and the message's flags are returned: HTTP_MESSAGE_HEADERS_INCOMPLETE,
+ * and HTTP_MESSAGE_MEMORY_CAPPED when the memory caps (memory.h) refused the
+ * block's buffer or its decoding.
  */
-static bool decode_block(Http2Conn *c, int d, const Http2Frame *f, Http2HeaderList **ret_list,
-                         Http2StaticPeek *ret_peek) {
+static unsigned decode_block(Http2Conn *c, int d, const Http2Frame *f, Http2HeaderList **ret_list,
+                             Http2StaticPeek *ret_peek) {
+        unsigned flags = HTTP_MESSAGE_HEADERS_INCOMPLETE;
         int r;
 
         *ret_list = NULL;
         if (!(f->parser_flags & HTTP2_FRAME_BLOCK_INCOMPLETE)) {
                 r = http2_hpack_decode(c->hpack[d], f->block, f->block_len, ret_list);
                 if (r >= 0)
-                        return false;
-        } else
+                        return 0;
+                if (r == -ENOSPC)
+                        flags |= HTTP_MESSAGE_MEMORY_CAPPED;
+        } else {
+                if (f->parser_flags & HTTP2_FRAME_BLOCK_MEMORY_CAPPED)
+                        flags |= HTTP_MESSAGE_MEMORY_CAPPED;
                 (void) http2_hpack_reset(c->hpack[d]);
+        }
         http2_counters(c->stats)[HTTP2_COUNTER_HEADERS_INCOMPLETE]++;
         http2_hpack_peek_static(f->block, f->block_len, ret_peek);
-        return true;
+        return flags;
 }
 
 static Http2FrameInfo frame_info(const Http2Frame *f) {
@@ -115,9 +124,9 @@ static int on_header_block(Http2Conn *c, int d, const Http2Frame *f) {
         Http2StaticPeek peek = {};
         Http2FrameInfo fi = frame_info(f);
         Http2Stream *s;
-        bool incomplete;
+        unsigned flags;
 
-        incomplete = decode_block(c, d, f, &list, &peek);
+        flags = decode_block(c, d, f, &list, &peek);
         if (f->type == HTTP2_PUSH_PROMISE) {
                 /* the promised request, written by the server: the pushed stream's request, already ended */
                 c->last_opened[f->promised_stream_id & 1] = MAX(c->last_opened[f->promised_stream_id & 1],
@@ -130,7 +139,7 @@ static int on_header_block(Http2Conn *c, int d, const Http2Frame *f) {
                 http2_counters(c->stats)[HTTP2_COUNTER_STREAMS_PUSHED]++;
                 http2_stream_set_pushed(s);
                 fi.end_stream = true;
-                return http2_stream_headers(&c->streams, s, HTTP2_SIDE_REQUEST, list, &peek, incomplete, &fi);
+                return http2_stream_headers(&c->streams, s, HTTP2_SIDE_REQUEST, list, &peek, flags, &fi);
         }
 
         /*
@@ -146,7 +155,7 @@ static int on_header_block(Http2Conn *c, int d, const Http2Frame *f) {
                 http2_header_list_free(list);
                 return 0;
         }
-        return http2_stream_headers(&c->streams, s, side, list, &peek, incomplete, &fi);
+        return http2_stream_headers(&c->streams, s, side, list, &peek, flags, &fi);
 }
 
 static int on_frame(Http2FrameParser *p, const Http2Frame *f, void *userdata) {
@@ -240,17 +249,24 @@ static int new_handler(const ProtocolContext *ctx, bool synced, Http2Conn **ret)
         c->stats = ctx->stats ?: &dummy_stats;
         c->h2 = ctx->protocol_limits ?: &http2_limits_default;
         c->client_dir = ctx->conn->role == CONN_ROLE_CLIENT ? CONN_DIR_EGRESS : CONN_DIR_INGRESS;
-        http2_streams_init(&c->streams, c->conn, c->sink, c->stats, MAX(c->h2->streams_max, (size_t) 1));
+        c->mem = (Http2Memory) {
+                .limits = ctx->limits,
+                .budget = ctx->budget,
+                .stats = c->stats,
+        };
+        http2_streams_init(&c->streams, c->conn, c->sink, c->stats, &c->mem, MAX(c->h2->streams_max, (size_t) 1));
 
         for (int d = 0; d < 2; d++) {
                 Http2Limits fl = {
                         .header_block_max = c->h2->header_block_max,
                         .continuation_max = (unsigned) MIN(c->h2->continuations_max, (size_t) UINT_MAX),
+                        .mem = &c->mem,
                 };
                 Http2HpackLimits hl = {
                         .memory_max = c->h2->hpack_memory_max,
                         .fields_max = c->h2->fields_max,
                         .list_bytes_max = c->h2->list_bytes_max,
+                        .mem = &c->mem,
                 };
 
                 r = http2_frame_parser_new(d == c->client_dir ? HTTP2_FROM_CLIENT : HTTP2_FROM_SERVER, &fl,
@@ -328,16 +344,11 @@ static int http2_finish(void *p, uint64_t ts_ns, ExchangeEndReason reason) {
         return http2_streams_finish(&c->streams, reason);
 }
 
+/* What the connection has charged to the caps (memory.h): its parsers, inflaters, lists and streams. */
 static size_t http2_memory(const void *p) {
         const Http2Conn *c = p;
-        size_t n = 0;
 
-        if (!c)
-                return 0;
-        n = c->streams.memory;
-        for (int d = 0; d < 2; d++)
-                n += http2_frame_parser_memory(c->parser[d]) + http2_hpack_memory(c->hpack[d]);
-        return n;
+        return c ? c->mem.used : 0;
 }
 
 static bool http2_pending(const void *p) {
@@ -372,7 +383,8 @@ const ProtocolOps protocol_http2_ops = {
         .name = "http2",
         .title = "HTTP/2",
         .limits_size = sizeof(Http2ConnLimits),
-        .state_size = sizeof(Http2Conn),      /* its parsers and tables: http2_memory(), bounded by its caps */
+        /* its parsers' and inflaters' structs too; what grows is charged as it grows (memory.h) */
+        .state_size = sizeof(Http2Conn) + 2 * (HTTP2_FRAME_PARSER_STATE_SIZE + HTTP2_HPACK_STATE_SIZE),
         .limits_default = &http2_limits_default,
         .counter_names = http2_counter_names,
         .n_counters = _HTTP2_COUNTER_MAX,

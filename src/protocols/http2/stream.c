@@ -15,6 +15,8 @@ typedef struct Http2Message {
         Http2HeaderList *head;        /* the (final) header block */
         Http2HeaderList *trailers;
         char *method, *target, *authority;  /* NUL-terminated copies of the pseudo-headers */
+        size_t charged;               /* bytes of those copies and of m.headers charged to Http2Streams.mem */
+        size_t headers_charged;       /* of which m.headers */
         bool started, ended, has_head;
 } Http2Message;
 
@@ -25,24 +27,9 @@ struct Http2Stream {
         Http2Message msg[2];          /* by Http2Side */
 };
 
-/* Counted per stream beyond the lists (the field array is small and bounded by fields_max). */
-static size_t list_memory(const Http2HeaderList *l) {
-        size_t n = 0;
-
-        if (!l)
-                return 0;
-        n += sizeof(*l) + l->n_fields * (sizeof(Http2Field) + sizeof(HttpHeaderField));
-        for (size_t i = 0; i < l->n_fields; i++)
-                n += l->fields[i].name_len + l->fields[i].value_len + 2;
-        for (size_t p = 0; p < _HTTP2_PSEUDO_MAX; p++)
-                n += l->pseudo[p] ? l->pseudo_len[p] + 1 : 0;
-        return n;
-}
-
+/* The lists release their own charge (hpack.h); the copies and the field array are the message's. */
 static void message_done(Http2Streams *t, Http2Message *m) {
-        size_t used = list_memory(m->head) + list_memory(m->trailers);
-
-        t->memory = used > t->memory ? 0 : t->memory - used;
+        http2_memory_release(t->mem, m->charged);
         http2_header_list_free(m->head);
         http2_header_list_free(m->trailers);
         free(m->m.headers);
@@ -55,13 +42,15 @@ static void message_done(Http2Streams *t, Http2Message *m) {
 static Http2Stream *stream_free(Http2Streams *t, Http2Stream *s) {
         message_done(t, &s->msg[0]);
         message_done(t, &s->msg[1]);
-        t->memory = sizeof(*s) > t->memory ? 0 : t->memory - sizeof(*s);
+        http2_memory_release(t->mem, sizeof(*s));
         return mfree(s);
 }
 
-void http2_streams_init(Http2Streams *t, const ConnInfo *conn, const ExchangeSink *sink, Stats *stats, size_t max) {
+void http2_streams_init(Http2Streams *t, const ConnInfo *conn, const ExchangeSink *sink, Stats *stats,
+                        Http2Memory *mem, size_t max) {
         *t = (Http2Streams) {
                 .max = max,
+                .mem = mem,
                 .conn = conn,
                 .sink = sink,
                 .stats = stats,
@@ -102,7 +91,8 @@ Http2Stream *http2_streams_get(Http2Streams *t, uint32_t id, bool create) {
         s->next = t->first;
         t->first = s;
         t->n++;
-        t->memory += sizeof(*s);
+        /* without asking (memory.h): bounded by streams_max, and the exchange is counted and logged */
+        http2_memory_charge(t->mem, sizeof(*s));
         return s;
 }
 
@@ -132,13 +122,24 @@ static int append_fields(HttpHeaderField *out, size_t *n, const Http2HeaderList 
  * fields.request_headers see HTTP/2's Host), then the trailers' fields
  * (gRPC's grpc-status lives there).
  */
-static int rebuild_fields(Http2Message *m) {
+static int rebuild_fields(Http2Streams *t, Http2Message *m) {
         size_t n = 0, max = 1 + (m->head ? m->head->n_fields : 0) + (m->trailers ? m->trailers->n_fields : 0);
         HttpHeaderField *f;
 
+        if (!http2_memory_reserve(t->mem, max * sizeof(*f))) {
+                /* the head's fields stay (an earlier trailer block's, now freed, do not) */
+                size_t head = (m->authority && !(m->head && http2_header_list_get(m->head, "host"))) +
+                              (m->head ? m->head->n_fields : 0);
+
+                m->m.n_headers = MIN(m->m.n_headers, head);
+                m->m.flags |= HTTP_MESSAGE_MEMORY_CAPPED | HTTP_MESSAGE_HEAD_TRUNCATED;
+                return 0;
+        }
         f = calloc(max, sizeof(*f));
-        if (!f)
+        if (!f) {
+                http2_memory_release(t->mem, max * sizeof(*f));
                 return -ENOMEM;
+        }
         if (m->authority && !(m->head && http2_header_list_get(m->head, "host")))
                 f[n++] = (HttpHeaderField) {
                         .name = "host",
@@ -149,16 +150,40 @@ static int rebuild_fields(Http2Message *m) {
         append_fields(f, &n, m->head);
         append_fields(f, &n, m->trailers);
         free(m->m.headers);
+        http2_memory_release(t->mem, m->headers_charged);
+        m->charged = m->charged - m->headers_charged + max * sizeof(*f);
+        m->headers_charged = max * sizeof(*f);
         m->m.headers = f;
         m->m.n_headers = n;
         return 0;
 }
 
-static char *pseudo_dup(const Http2HeaderList *l, const Http2StaticPeek *peek, Http2Pseudo p) {
+/* A copy of s (n bytes) charged to the message; refused, its first HTTP2_PSEUDO_CAPPED_MAX bytes. */
+static char *message_strndup(Http2Streams *t, Http2Message *m, const char *s, size_t n) {
+        char *c;
+
+        if (!s)
+                return NULL;
+        if (!http2_memory_reserve(t->mem, n + 1)) {
+                m->m.flags |= HTTP_MESSAGE_MEMORY_CAPPED | HTTP_MESSAGE_HEAD_TRUNCATED;
+                n = MIN(n, (size_t) HTTP2_PSEUDO_CAPPED_MAX);
+                http2_memory_charge(t->mem, n + 1);
+        }
+        c = strndup(s, n);
+        if (!c) {
+                http2_memory_release(t->mem, n + 1);
+                return NULL;
+        }
+        m->charged += n + 1;
+        return c;
+}
+
+static char *pseudo_dup(Http2Streams *t, Http2Message *m, const Http2HeaderList *l, const Http2StaticPeek *peek,
+                        Http2Pseudo p) {
         if (l)
-                return l->pseudo[p] ? strndup(l->pseudo[p], l->pseudo_len[p]) : NULL;
+                return message_strndup(t, m, l->pseudo[p], l->pseudo_len[p]);
         if (peek)
-                return peek->pseudo[p] ? strndup(peek->pseudo[p], peek->pseudo_len[p]) : NULL;
+                return message_strndup(t, m, peek->pseudo[p], peek->pseudo_len[p]);
         return NULL;
 }
 
@@ -252,7 +277,7 @@ static int stream_maybe_done(Http2Streams *t, Http2Stream *s) {
 }
 
 int http2_stream_headers(Http2Streams *t, Http2Stream *s, Http2Side side, Http2HeaderList *list,
-                         const Http2StaticPeek *peek, bool incomplete, const Http2FrameInfo *fi) {
+                         const Http2StaticPeek *peek, unsigned flags, const Http2FrameInfo *fi) {
         _cleanup_(http2_header_list_freep) Http2HeaderList *l = list;
         Http2Message *m = &s->msg[side];
         unsigned status = l ? l->status : peek ? peek->status : 0;
@@ -267,25 +292,26 @@ int http2_stream_headers(Http2Streams *t, Http2Stream *s, Http2Side side, Http2H
         account(m, fi, !m->has_head);
         if (!m->has_head)
                 m->m.flags &= ~HTTP_MESSAGE_HEADERS_INCOMPLETE;   /* the head is here after all */
-        if (incomplete)
-                m->m.flags |= HTTP_MESSAGE_HEADERS_INCOMPLETE;
+        m->m.flags |= flags;
         if (l && (l->flags & HTTP2_HEADERS_FIELDS_DROPPED))
                 m->m.flags |= HTTP_MESSAGE_HEAD_TRUNCATED;   /* fields past hpack's caps: decoded, not kept */
+        if (l && (l->flags & HTTP2_HEADERS_MEMORY_CAPPED))
+                m->m.flags |= HTTP_MESSAGE_MEMORY_CAPPED;
 
         if (!m->has_head) {
                 /* the message's head */
                 m->has_head = true;
                 m->m.version = 20;
                 if (side == HTTP2_SIDE_REQUEST) {
-                        m->method = pseudo_dup(l, peek, HTTP2_PSEUDO_METHOD);
-                        m->authority = pseudo_dup(l, peek, HTTP2_PSEUDO_AUTHORITY);
+                        m->method = pseudo_dup(t, m, l, peek, HTTP2_PSEUDO_METHOD);
+                        m->authority = pseudo_dup(t, m, l, peek, HTTP2_PSEUDO_AUTHORITY);
                         /* CONNECT has no :path: its target is the authority (RFC 9113 §8.5) */
-                        m->target = pseudo_dup(l, peek, HTTP2_PSEUDO_PATH) ?: (m->authority ? strdup(m->authority) : NULL);
+                        m->target = pseudo_dup(t, m, l, peek, HTTP2_PSEUDO_PATH) ?:
+                                    (m->authority ? message_strndup(t, m, m->authority, strlen(m->authority)) : NULL);
                         m->m.method = m->method;
                         m->m.target = m->target;
                 } else
                         m->m.status = status;
-                t->memory += list_memory(l);
                 m->head = TAKE_PTR(l);
                 if (side == HTTP2_SIDE_REQUEST)
                         t->stats->messages_requests++;
@@ -293,14 +319,10 @@ int http2_stream_headers(Http2Streams *t, Http2Stream *s, Http2Side side, Http2H
                         t->stats->messages_responses++;
         } else if (l) {
                 /* trailers (a second trailer block would be a protocol error: the last one wins) */
-                size_t old = list_memory(m->trailers);
-
-                t->memory = old > t->memory ? 0 : t->memory - old;
                 http2_header_list_free(m->trailers);
-                t->memory += list_memory(l);
                 m->trailers = TAKE_PTR(l);
         }
-        r = rebuild_fields(m);
+        r = rebuild_fields(t, m);
         if (r < 0)
                 return r;
 
@@ -328,9 +350,9 @@ int http2_stream_seed_request(Http2Streams *t, Http2Stream *s, const HttpMessage
         Http2Message *m = &s->msg[HTTP2_SIDE_REQUEST];
         const HttpHeaderField *host = http_message_header(req, "Host");
 
-        m->method = req->method ? strdup(req->method) : NULL;
-        m->target = req->target ? strdup(req->target) : NULL;
-        m->authority = host ? strndup(host->value, host->value_len) : NULL;
+        m->method = req->method ? message_strndup(t, m, req->method, strlen(req->method)) : NULL;
+        m->target = req->target ? message_strndup(t, m, req->target, strlen(req->target)) : NULL;
+        m->authority = host ? message_strndup(t, m, host->value, host->value_len) : NULL;
         if ((req->method && !m->method) || (req->target && !m->target) || (host && !m->authority))
                 return -ENOMEM;
         m->m.method = m->method;
@@ -343,10 +365,10 @@ int http2_stream_seed_request(Http2Streams *t, Http2Stream *s, const HttpMessage
         m->m.first_ns = req->first_ns;
         m->m.last_ns = req->last_ns;
         m->m.tid = req->tid;
-        m->m.flags = (req->flags & (HTTP_MESSAGE_GAP | HTTP_MESSAGE_TRUNCATED)) | HTTP_MESSAGE_UPGRADE;
+        m->m.flags |= (req->flags & (HTTP_MESSAGE_GAP | HTTP_MESSAGE_TRUNCATED)) | HTTP_MESSAGE_UPGRADE;
         m->started = m->ended = m->has_head = true;
         t->stats->messages_requests++;
-        return rebuild_fields(m);
+        return rebuild_fields(t, m);
 }
 
 void http2_stream_set_pushed(Http2Stream *s) {

@@ -24,7 +24,11 @@
  *
  * Memory: at most limits->streams_max streams (a stream past it is counted
  * in streams_overflows and never logged); per stream, the decoded header
- * lists (capped by hpack.h) and one field array per message.
+ * lists (capped by hpack.h) and one field array per message. All of it is
+ * charged to Http2Streams.mem (memory.h): a field array or a pseudo-header
+ * copy it refuses is not made (the copy keeps its first
+ * HTTP2_PSEUDO_CAPPED_MAX bytes) and the message is flagged
+ * HTTP_MESSAGE_MEMORY_CAPPED and HTTP_MESSAGE_HEAD_TRUNCATED.
  */
 #pragma once
 
@@ -35,6 +39,15 @@
 #include "conn/exchange.h"
 #include "conn/stats.h"
 #include "protocols/http2/hpack.h"
+#include "protocols/http2/memory.h"
+
+/*
+ * Bytes of a pseudo-header (:method, :path, :authority) kept, charged
+ * without asking, when the memory caps refuse its whole copy: the method and
+ * the start of the target stay in the entry, as HTTP/1 keeps a capped
+ * head's start line. 256 holds any method and the path of most requests.
+ */
+#define HTTP2_PSEUDO_CAPPED_MAX 256u
 
 typedef enum Http2Side {
         HTTP2_SIDE_REQUEST,
@@ -47,7 +60,7 @@ typedef struct Http2Streams {
         Http2Stream *first;
         size_t n;
         size_t max;                   /* streams_max */
-        size_t memory;                /* bytes held by streams and their lists */
+        Http2Memory *mem;             /* where streams, copies and field arrays are charged; may be NULL */
         uint32_t goaway_last;         /* lowest last-stream-id of the server's GOAWAYs (UINT32_MAX: none) */
         const ConnInfo *conn;
         const ExchangeSink *sink;
@@ -62,7 +75,8 @@ typedef struct Http2FrameInfo {
         bool end_stream;
 } Http2FrameInfo;
 
-void http2_streams_init(Http2Streams *t, const ConnInfo *conn, const ExchangeSink *sink, Stats *stats, size_t max);
+void http2_streams_init(Http2Streams *t, const ConnInfo *conn, const ExchangeSink *sink, Stats *stats,
+                        Http2Memory *mem, size_t max);
 /* Frees every stream without emitting. */
 void http2_streams_done(Http2Streams *t);
 
@@ -72,10 +86,11 @@ Http2Stream *http2_streams_get(Http2Streams *t, uint32_t id, bool create);
 /*
  * A header block of side for stream s. list (taken, may be NULL when the
  * block could not be decoded) or else peek (what the static table says)
- * fills the message; incomplete flags it HTTP_MESSAGE_HEADERS_INCOMPLETE.
+ * fills the message; flags (HTTP_MESSAGE_*: HEADERS_INCOMPLETE, MEMORY_CAPPED)
+ * are added to it.
  */
 int http2_stream_headers(Http2Streams *t, Http2Stream *s, Http2Side side, Http2HeaderList *list,
-                         const Http2StaticPeek *peek, bool incomplete, const Http2FrameInfo *fi);
+                         const Http2StaticPeek *peek, unsigned flags, const Http2FrameInfo *fi);
 
 /* A DATA frame: data_bytes of payload (padding excluded). */
 int http2_stream_data(Http2Streams *t, Http2Stream *s, Http2Side side, uint64_t data_bytes,

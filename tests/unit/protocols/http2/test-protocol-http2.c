@@ -467,6 +467,78 @@ static void test_upgrade(void **state) {
         peers_done(&p);
 }
 
+/*
+ * Everything an HTTP/2 connection holds is charged to the global budget
+ * and its own cap (memory.h): http2_memory() equals the budget's use at
+ * every step, the budget returns to zero when the handler is freed, and
+ * under caps too small for the conversation the refusals are counted
+ * (memory_refused), every exchange still comes out, paired, with its
+ * method, and those the caps cut are flagged memory-capped (a status
+ * outside the static table, 201 here, may be lost with its block). Beyond a cap
+ * only what is charged without asking: a stream's struct and a capped
+ * pseudo-header's prefix (at most 4 streams here, 2 KiB each is ample).
+ */
+static void test_memory_budget(void **state) {
+        /* caps as fractions (1/8ths) of the ample run's peak; the first run sets that peak */
+        static const struct {
+                unsigned global, conn;   /* 0: no cap (conn) */
+        } caps[] = {
+                { 64, 0 }, { 0, 0 }, { 1, 0 }, { 2, 0 }, { 4, 0 }, { 6, 0 }, { 7, 0 },
+                { 64, 1 }, { 64, 4 }, { 64, 7 },
+        };
+        size_t peak = 0;
+        Peers p;
+
+        make_conversation(&p, 0);
+        for (size_t k = 0; k < ELEMENTSOF(caps); k++) {
+                uint8_t c2s = CONN_DIR_INGRESS;
+                MemBudget budget = { .max = k == 0 ? SIZE_MAX / 2 : peak * caps[k].global / 8 };
+                size_t conn_max = k == 0 || caps[k].conn == 0 ? 0 : peak * caps[k].conn / 8, capped = 0;
+                size_t max = MIN(budget.max, conn_max ?: SIZE_MAX);
+                uint64_t ts = 1000;
+                Fixture f;
+
+                fixture_init(&f, CONN_ROLE_SERVER, true);
+                protocol_http2_ops.free(f.h);
+                f.limits.conn_memory_max = conn_max;
+                f.ctx.budget = &budget;
+                assert_int_equal(protocol_http2_ops.new(&f.ctx, &f.h), 0);
+
+                /* the client's bytes, then the server's, 100 at a time */
+                for (int d = 0; d < 2; d++) {
+                        const uint8_t *b = d == 0 ? p.c2s : p.s2c;
+                        size_t len = d == 0 ? p.c2s_len : p.s2c_len;
+
+                        for (size_t i = 0; i < len; i += 100) {
+                                assert_int_equal(protocol_http2_ops.data(f.h, d == 0 ? c2s : !c2s, b + i,
+                                                                         MIN((size_t) 100, len - i), ts++, 7, true), 0);
+                                assert_int_equal(protocol_http2_ops.memory(f.h), budget.used);
+                                assert_true(budget.used <= max + 4 * 2048);
+                                if (k == 0)
+                                        peak = MAX(peak, budget.used);
+                        }
+                }
+                assert_int_equal(f.n, 4);
+                for (size_t i = 0; i < f.n; i++) {
+                        assert_int_equal(f.x[i].kind, EXCHANGE_COMPLETE);
+                        assert_true(strcmp(f.x[i].method, "GET") == 0 || strcmp(f.x[i].method, "POST") == 0);
+                        capped += !!((f.x[i].req_flags | f.x[i].resp_flags) & HTTP_MESSAGE_MEMORY_CAPPED);
+                }
+                if (k == 0) {
+                        check_conversation(&f);
+                        assert_int_equal(f.stats.memory_refused, 0);
+                        assert_true(peak > 0);
+                } else {
+                        assert_true(f.stats.memory_refused > 0);
+                        assert_true(capped > 0);
+                }
+                assert_false(protocol_http2_ops.pending(f.h));
+                fixture_done(&f);
+                assert_int_equal(budget.used, 0);
+        }
+        peers_done(&p);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_conversation_server),
@@ -476,6 +548,7 @@ int main(void) {
                 cmocka_unit_test(test_streams_cap),
                 cmocka_unit_test(test_joined_midstream),
                 cmocka_unit_test(test_upgrade),
+                cmocka_unit_test(test_memory_budget),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
