@@ -439,6 +439,82 @@ static void test_caps(void **state) {
 }
 
 /*
+ * With Http2HpackLimits.mem (memory.h), every byte the decoder holds is
+ * charged there and released: the inflater's, its scratch's and each
+ * list's (its own charge, released when the list is freed). When the caps
+ * refuse the inflater a table entry the block fails -ENOSPC (counted in
+ * memory_refused and memory_capped) and the decoder recovers once there
+ * is room; freed, the budget is back to zero.
+ */
+static void test_memory_charged(void **state) {
+        static char value[3000];
+        nghttp2_nv nv[] = {
+                { (uint8_t *) ":status", (uint8_t *) "200", 7, 3, NGHTTP2_NV_FLAG_NONE },
+                { (uint8_t *) "x-val", (uint8_t *) value, 5, sizeof(value), NGHTTP2_NV_FLAG_NONE },
+        };
+        MemBudget budget = { .max = SIZE_MAX / 2 };
+        Stats stats = {};
+        Http2Memory mem = { .budget = &budget, .stats = &stats };
+        Http2HpackStats hs = {};
+        Deflater *d = calloc(1, sizeof(Deflater));
+        Http2HeaderList *l = NULL;
+        Http2Hpack *h;
+        size_t empty;
+
+        assert_non_null(d);
+        memset(value, 'v', sizeof(value));
+        assert_int_equal(nghttp2_hd_deflate_new(&d->d, 4096), 0);
+
+        h = decoder(&(Http2HpackLimits) { .mem = &mem }, &hs);
+        empty = mem.used;
+        assert_true(empty > 0);                         /* the inflater itself */
+        assert_int_equal(budget.used, mem.used);
+        deflate_nv(d, nv, ELEMENTSOF(nv));
+        assert_int_equal(http2_hpack_decode(h, d->buf, d->len, &l), 0);
+        assert_int_equal(mem.used, http2_hpack_memory(h) + l->charged);
+        assert_int_equal(budget.used, mem.used);
+        l = http2_header_list_free(l);
+        assert_int_equal(mem.used, http2_hpack_memory(h));
+        h = http2_hpack_free(h);
+        assert_int_equal(mem.used, 0);
+        assert_int_equal(budget.used, 0);
+        assert_int_equal(stats.memory_refused, 0);
+
+        /* room for the inflater but not for the 3000-byte entry its table takes */
+        nghttp2_hd_deflate_del(d->d);
+        assert_int_equal(nghttp2_hd_deflate_new(&d->d, 4096), 0);
+        budget.max = empty + 1024;
+        h = decoder(&(Http2HpackLimits) { .mem = &mem }, &hs);
+        deflate_nv(d, nv, ELEMENTSOF(nv));
+        assert_int_equal(http2_hpack_decode(h, d->buf, d->len, &l), -ENOSPC);
+        assert_null(l);
+        assert_int_equal(hs.memory_capped, 1);
+        assert_int_equal(hs.memory_refused, 0);         /* not the decoder's own cap */
+        assert_true(stats.memory_refused > 0);
+        assert_true(budget.used <= budget.max);
+        budget.max = SIZE_MAX / 2;
+        assert_int_equal(http2_hpack_decode(h, (const uint8_t *) "\x82\x84", 2, &l), 0);
+        assert_pseudo(l, HTTP2_PSEUDO_PATH, "/");
+        l = http2_header_list_free(l);
+        h = http2_hpack_free(h);
+        assert_int_equal(budget.used, 0);
+
+        /* no room even for the inflater: made without one, decoding says -ENOSPC until there is */
+        budget.max = 0;
+        h = decoder(&(Http2HpackLimits) { .mem = &mem }, &hs);
+        assert_int_equal(http2_hpack_decode(h, (const uint8_t *) "\x82\x84", 2, &l), -ENOSPC);
+        assert_int_equal(http2_hpack_reset(h), 0);
+        budget.max = SIZE_MAX / 2;
+        assert_int_equal(http2_hpack_decode(h, (const uint8_t *) "\x82\x84", 2, &l), 0);
+        l = http2_header_list_free(l);
+        h = http2_hpack_free(h);
+        assert_int_equal(budget.used, 0);
+
+        nghttp2_hd_deflate_del(d->d);
+        free(d);
+}
+
+/*
  * A 64 KiB dynamic table full of the smallest entries costs the most
  * allocations per accounted byte: the default memory cap must hold it.
  */
@@ -926,6 +1002,7 @@ int main(void) {
                 cmocka_unit_test(test_join_midstream),
                 cmocka_unit_test(test_join_recovers),
                 cmocka_unit_test(test_peek_static),
+                cmocka_unit_test(test_memory_charged),
                 cmocka_unit_test(test_conversation),
                 cmocka_unit_test(test_recorded_h2load),
                 cmocka_unit_test(test_recorded_nghttp_curl),
