@@ -68,6 +68,7 @@ int conn_table_new(const Limits *limits, Stats *stats, const ExchangeSink *sink,
         t->sink = *sink;
         t->budget.max = t->limits.global_memory_max;
         t->budget.spare_max = MEM_SPARE_MAX;
+        t->budget.spare_reused = &stats->spare_reused;   /* a cost, shown in status */
         /* The table and its empty maps count too: status shows budget.used, never more than the cap. */
         t->budget.used = sizeof(*t) + 2 * _CONN_SOURCE_MAX * hashmap_memory_empty();
         for (size_t i = 0; i < _CONN_SOURCE_MAX; i++) {

@@ -50,7 +50,7 @@ typedef struct MemBudget {
         size_t spare_max;             /* blocks kept at most: 0 (none) or up to MEM_SPARE_MAX */
         size_t spare_size;            /* their size: set by the first block kept, others are freed */
         size_t n_spare;
-        uint64_t spare_reused;        /* allocations served from spare[] */
+        uint64_t *spare_reused;       /* where allocations served from spare[] are counted (Stats.spare_reused), or NULL */
         void *spare[MEM_SPARE_MAX];
 } MemBudget;
 
@@ -58,7 +58,8 @@ typedef struct MemBudget {
 static inline void *mem_budget_spare_take(MemBudget *b, size_t size) {
         if (!b || b->n_spare == 0 || b->spare_size != size)
                 return NULL;
-        b->spare_reused++;
+        if (b->spare_reused)
+                (*b->spare_reused)++;
         return b->spare[--b->n_spare];
 }
 

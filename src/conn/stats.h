@@ -62,6 +62,9 @@
         X(output_errors)          /* send/write failures */ \
         X(fields_truncated)       /* values cut to their length limit */ \
         X(fields_dropped)         /* header fields not logged: over FORMAT_HEADER_FIELDS_MAX per entry */ \
+        \
+        /* cost, not loss: in no loss sum */ \
+        X(spare_reused)           /* message blocks taken from the table's spare list instead of malloc() */ \
         /* end */
 
 /*
@@ -114,3 +117,72 @@ typedef enum KernelCounter {
 #undef X
         _KERNEL_COUNTER_MAX,
 } KernelCounter;
+
+/* Every exchange the protocols finished: complete + no_response + uncorrelated. */
+static inline uint64_t statistics_exchanges(const Stats *s) {
+        return s->exchanges_complete + s->exchanges_no_response + s->exchanges_uncorrelated;
+}
+
+/* Finished exchanges that got an entry: no selection verdict against them (0, never less). */
+static inline uint64_t statistics_logged(const Stats *s) {
+        uint64_t e = statistics_exchanges(s), n = s->exchanges_filtered + s->exchanges_sampled_out +
+                s->exchanges_rate_limited;
+
+        return e > n ? e - n : 0;
+}
+
+/*
+ * The statistics as people read them, one list for both places they are
+ * read: the "Statistics:" line on stderr (daemon/statistics-log.c) and the
+ * journal's statistics entry (output/daemon-entries.c), so that neither can
+ * lack a counter the other has. X(key, FIELD, value): key=N on the line,
+ * HTTP_TRACER_<FIELD>=N in the entry, value an expression over s (const
+ * Stats *) and k (the kernel counters since the last stats-reset). A new
+ * row is documented in docs/journal-fields.md ("Statistics entries"); the
+ * protocols' own counters follow the rows in both places
+ * (protocol_registry_counter()). Meanings are those of the status answer
+ * (docs/control-protocol.md).
+ */
+#define STATISTICS_ROWS(X) \
+        X(records,                RECORDS,                s->records) \
+        X(exchanges,              EXCHANGES,              statistics_exchanges(s)) \
+        X(complete,               COMPLETE,               s->exchanges_complete) \
+        X(no_response,            NO_RESPONSE,            s->exchanges_no_response) \
+        X(uncorrelated,           UNCORRELATED,           s->exchanges_uncorrelated) \
+        X(logged,                 LOGGED,                 statistics_logged(s)) \
+        X(filtered,               FILTERED,               s->exchanges_filtered) \
+        X(sampled_out,            SAMPLED_OUT,            s->exchanges_sampled_out) \
+        X(rate_limited,           RATE_LIMITED,           s->exchanges_rate_limited) \
+        /* losses */ \
+        X(exchanges_lost,         EXCHANGES_LOST,         s->exchanges_lost) \
+        X(exchanges_lost_unseen,  EXCHANGES_LOST_UNSEEN,  k[KERNEL_COUNTER_EXCHANGES_LOST_UNSEEN]) \
+        X(messages_lost,          MESSAGES_LOST,          s->messages_lost) \
+        X(closes_lost,            CLOSES_LOST,            k[KERNEL_COUNTER_CLOSES_LOST]) \
+        X(parse_errors,           PARSE_ERRORS,           s->parse_errors) \
+        X(dropped,                DROPPED,                k[KERNEL_COUNTER_RINGBUF_DROPS] + s->entries_dropped) \
+        X(ringbuf_drops,          RINGBUF_DROPS,          k[KERNEL_COUNTER_RINGBUF_DROPS]) \
+        X(bytes_lost,             BYTES_LOST,             s->bytes_lost) \
+        X(entries_written,        ENTRIES_WRITTEN,        s->entries_written) \
+        X(entries_queued,         ENTRIES_QUEUED,         s->entries_queued) \
+        X(entries_dropped,        ENTRIES_DROPPED,        s->entries_dropped) \
+        X(daemon_entries_written, DAEMON_ENTRIES_WRITTEN, s->daemon_entries_written) \
+        X(daemon_entries_dropped, DAEMON_ENTRIES_DROPPED, s->daemon_entries_dropped) \
+        X(output_errors,          OUTPUT_ERRORS,          s->output_errors) \
+        X(fields_truncated,       FIELDS_TRUNCATED,       s->fields_truncated) \
+        X(fields_dropped,         FIELDS_DROPPED,         s->fields_dropped) \
+        X(records_orphan,         RECORDS_ORPHAN,         s->records_orphan) \
+        X(records_invalid,        RECORDS_INVALID,        s->records_invalid) \
+        X(conns_opened,           CONNS_OPENED,           s->conns_opened) \
+        X(conns_refused,          CONNS_REFUSED,          s->conns_refused) \
+        X(memory_refused,         MEMORY_REFUSED,         s->memory_refused) \
+        X(map_full,               MAP_FULL,               k[KERNEL_COUNTER_CONN_MAP_FULL] + k[KERNEL_COUNTER_ARGS_MAP_FULL]) \
+        /* what is not traced, by design or configuration */ \
+        X(filtered_conns,         FILTERED_CONNS,         k[KERNEL_COUNTER_FILTERED_CONNS]) \
+        X(filtered_syscalls,      FILTERED_SYSCALLS,      k[KERNEL_COUNTER_FILTERED_SYSCALLS]) \
+        X(other_pidns,            OTHER_PIDNS,            k[KERNEL_COUNTER_OTHER_PIDNS]) \
+        X(tls_untied,             TLS_UNTIED,             k[KERNEL_COUNTER_TLS_UNTIED]) \
+        X(tls_tied_by_read,       TLS_TIED_BY_READ,       k[KERNEL_COUNTER_TLS_TIED_BY_READ]) \
+        X(tls_conns_evicted,      TLS_CONNS_EVICTED,      k[KERNEL_COUNTER_TLS_CONNS_EVICTED]) \
+        X(io_uring_sockets,       IO_URING_SOCKETS,       k[KERNEL_COUNTER_IO_URING_SOCKETS]) \
+        /* cost, not loss */ \
+        X(spare_reused,           SPARE_REUSED,           s->spare_reused)

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The daemon's "Statistics:" line on stderr (at exit, after a replay): the
- * same counters, with the same meanings, as the status answer
- * (docs/control-protocol.md) and the statistics entries
- * (docs/journal-fields.md). "exchanges" is every exchange the protocols
+ * rows of STATISTICS_ROWS (conn/stats.h), as the statistics entries
+ * (docs/journal-fields.md), with the meanings of the status answer
+ * (docs/control-protocol.md). "exchanges" is every exchange the protocols
  * finished: complete + no_response + uncorrelated, as HTTP_TRACER_EXCHANGES
  * and the status line's "Tracing: N exchanges".
  */
@@ -13,10 +13,6 @@
 #include <stdint.h>
 
 #include "conn/stats.h"
-
-static inline uint64_t statistics_exchanges(const Stats *s) {
-        return s->exchanges_complete + s->exchanges_no_response + s->exchanges_uncorrelated;
-}
 
 /* sd_notify's STATUS= line: "Tracing: N exchanges, N dropped, N connections". */
 void statistics_status(const Stats *s, const uint64_t kernel[static _KERNEL_COUNTER_MAX], size_t conns,

@@ -11,8 +11,9 @@
 #include <syslog.h>
 
 #include "basic/macro.h"
-#include "conn/stats.h"               /* KERNEL_COUNTER_* (the kernel counters) */
+#include "conn/stats.h"               /* STATISTICS_ROWS, KERNEL_COUNTER_* */
 #include "output/daemon-entries.h"
+#include "protocols/registry.h"       /* the protocols' own counters, named by them */
 
 static int entry_add_common(FormatEntry *e, const char *message_id, int priority) {
         TRY(entry_addf(e, "PRIORITY", FORMAT_NUMBER, "%d", priority));
@@ -20,13 +21,12 @@ static int entry_add_common(FormatEntry *e, const char *message_id, int priority
         return entry_add_str(e, "SYSLOG_IDENTIFIER", FORMAT_SYSLOG_IDENTIFIER);
 }
 
-/* A field named HTTP_TRACER_OUTPUT_<OUTPUT>_<WHAT>; the name lives in the entry's storage. */
-static int entry_add_output_u64(FormatEntry *e, const char *output, const char *what, uint64_t v) {
-        char name[FORMAT_FIELD_NAME_MAX + 1], suffix[FORMAT_FIELD_NAME_MAX + 1];
+/* A field named <prefix><SUFFIX> (upper-cased, as a header's); the name lives in the entry's storage. */
+static int entry_add_named_u64(FormatEntry *e, const char *prefix, const char *suffix, uint64_t v) {
+        char name[FORMAT_FIELD_NAME_MAX + 1];
         EntryBuilder b;
 
-        snprintf(suffix, sizeof(suffix), "%s_%s", output, what);
-        if (format_header_field_name(name, "HTTP_TRACER_OUTPUT_", suffix) < 0)
+        if (format_header_field_name(name, prefix, suffix) < 0)
                 return -EINVAL;
         b = entry_builder_start(e, strlen(name));
         entry_builder_puts(&b, name);
@@ -36,8 +36,28 @@ static int entry_add_output_u64(FormatEntry *e, const char *output, const char *
         return entry_add_u64(e, b.buf, v);
 }
 
-static uint64_t sub_sat(uint64_t a, uint64_t b) {
-        return a > b ? a - b : 0;
+/* A field named HTTP_TRACER_OUTPUT_<OUTPUT>_<WHAT>. */
+static int entry_add_output_u64(FormatEntry *e, const char *output, const char *what, uint64_t v) {
+        char suffix[FORMAT_FIELD_NAME_MAX + 1];
+
+        snprintf(suffix, sizeof(suffix), "%s_%s", output, what);
+        return entry_add_named_u64(e, "HTTP_TRACER_OUTPUT_", suffix, v);
+}
+
+/*
+ * Every row of the Statistics: line (STATISTICS_ROWS, the same table), then
+ * the protocols' own counters as HTTP_TRACER_<NAME>, as on the line.
+ */
+static int entry_add_statistics_rows(FormatEntry *e, const Stats *s, const uint64_t k[static _KERNEL_COUNTER_MAX]) {
+        const char *name;
+        uint64_t v;
+
+#define X(key, field, value) TRY(entry_add_u64(e, "HTTP_TRACER_" #field, (uint64_t) (value)));
+        STATISTICS_ROWS(X)
+#undef X
+        for (size_t i = 0; (name = protocol_registry_counter(s, i, &v)); i++)
+                TRY(entry_add_named_u64(e, "HTTP_TRACER_", name, v));
+        return 0;
 }
 
 static void builder_size(EntryBuilder *b, uint64_t bytes) {
@@ -49,7 +69,9 @@ static void builder_size(EntryBuilder *b, uint64_t bytes) {
 }
 
 int format_statistics(FormatEntry *e, const FormatStatistics *s) {
+        static const uint64_t no_kernel[_KERNEL_COUNTER_MAX];
         const Stats *st;
+        const uint64_t *k;
         uint64_t exchanges, logged, ringbuf, dropped;
         size_t n_outputs;
         char dur[FORMAT_DURATION_MAX];
@@ -60,9 +82,10 @@ int format_statistics(FormatEntry *e, const FormatStatistics *s) {
         st = s->stats;
         entry_reset(e);
 
-        exchanges = st->exchanges_complete + st->exchanges_no_response + st->exchanges_uncorrelated;
-        logged = sub_sat(exchanges, st->exchanges_filtered + st->exchanges_sampled_out + st->exchanges_rate_limited);
-        ringbuf = s->kernel ? s->kernel[KERNEL_COUNTER_RINGBUF_DROPS] : 0;
+        k = s->kernel ?: no_kernel;
+        exchanges = statistics_exchanges(st);
+        logged = statistics_logged(st);
+        ringbuf = k[KERNEL_COUNTER_RINGBUF_DROPS];
         dropped = ringbuf + st->entries_dropped;
         n_outputs = s->outputs ? MIN(s->n_outputs, (size_t) FORMAT_STATISTICS_OUTPUTS_MAX) : 0;
 
@@ -82,30 +105,7 @@ int format_statistics(FormatEntry *e, const FormatStatistics *s) {
         TRY(entry_builder_commit(e, &b, "MESSAGE", FORMAT_STRING));
         TRY(entry_add_common(e, FORMAT_MESSAGE_ID_STATISTICS, LOG_INFO));
 
-        const struct {
-                const char *name;
-                uint64_t value;
-        } counters[] = {
-                { "HTTP_TRACER_RECORDS",          st->records },
-                { "HTTP_TRACER_EXCHANGES",        exchanges },
-                { "HTTP_TRACER_LOGGED",           logged },
-                { "HTTP_TRACER_FILTERED",         st->exchanges_filtered },
-                { "HTTP_TRACER_SAMPLED_OUT",      st->exchanges_sampled_out },
-                { "HTTP_TRACER_RATE_LIMITED",     st->exchanges_rate_limited },
-                { "HTTP_TRACER_NO_RESPONSE",      st->exchanges_no_response },
-                { "HTTP_TRACER_UNCORRELATED",     st->exchanges_uncorrelated },
-                { "HTTP_TRACER_PARSE_ERRORS",     st->parse_errors },
-                { "HTTP_TRACER_DROPPED",          dropped },
-                { "HTTP_TRACER_RINGBUF_DROPS",    ringbuf },
-                { "HTTP_TRACER_ENTRIES_DROPPED",  st->entries_dropped },
-                { "HTTP_TRACER_ENTRIES_QUEUED",   st->entries_queued },
-                { "HTTP_TRACER_DAEMON_ENTRIES_DROPPED", st->daemon_entries_dropped },
-                { "HTTP_TRACER_BYTES_LOST",       st->bytes_lost },
-                { "HTTP_TRACER_FIELDS_TRUNCATED", st->fields_truncated },
-                { "HTTP_TRACER_FIELDS_DROPPED",   st->fields_dropped },
-        };
-        for (size_t i = 0; i < ELEMENTSOF(counters); i++)
-                TRY(entry_add_u64(e, counters[i].name, counters[i].value));
+        TRY(entry_add_statistics_rows(e, st, k));
         for (size_t i = 0; i < n_outputs; i++) {
                 const FormatOutputStats *o = &s->outputs[i];
 

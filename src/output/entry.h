@@ -86,8 +86,11 @@
  * most 19 fields of FORMAT_VALUE_MAX + 1 bytes, about 10 KiB. The margin
  * is for fields added later (format_exchange() fails with -ENOBUFS rather
  * than overflow; tests/unit/output/test-format.c fills every field at its limit).
+ * The daemon's statistics entry has the most fields: every row of
+ * STATISTICS_ROWS and the protocols' counters, three per output (up to
+ * FORMAT_STATISTICS_OUTPUTS_MAX), about 75; test-format checks it fits.
  */
-#define FORMAT_FIELDS_MAX   64u
+#define FORMAT_FIELDS_MAX   96u
 #define FORMAT_BUFFER_SIZE  (32u * 1024u)
 
 typedef enum FormatType {

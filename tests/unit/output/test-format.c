@@ -1293,8 +1293,12 @@ static void test_statistics(void **state) {
                 .exchanges_uncorrelated = 40, .exchanges_filtered = 100, .exchanges_sampled_out = 200,
                 .exchanges_rate_limited = 50, .parse_errors = 3, .entries_dropped = 7, .entries_queued = 2,
                 .daemon_entries_dropped = 5, .bytes_lost = 1234, .fields_truncated = 4, .fields_dropped = 1,
+                .exchanges_lost = 9, .messages_lost = 13, .spare_reused = 33,
         };
-        uint64_t kernel[_KERNEL_COUNTER_MAX] = { [KERNEL_COUNTER_RINGBUF_DROPS] = 11 };
+        uint64_t kernel[_KERNEL_COUNTER_MAX] = {
+                [KERNEL_COUNTER_RINGBUF_DROPS] = 11, [KERNEL_COUNTER_EXCHANGES_LOST_UNSEEN] = 4,
+                [KERNEL_COUNTER_CLOSES_LOST] = 2,
+        };
         FormatOutputStats outs[] = {
                 { .name = "journal", .written = 640, .dropped = 7, .queued = 2 },
                 { .name = "json", .written = 650 },
@@ -1343,7 +1347,35 @@ static void test_statistics(void **state) {
         assert_string_equal(format_entry_get(e, "HTTP_TRACER_CONNECTIONS"), "12");
         assert_string_equal(format_entry_get(e, "HTTP_TRACER_MEMORY_BYTES"), "3670016");
         assert_string_equal(format_entry_get(e, "HTTP_TRACER_INTERVAL_USEC"), "300000000");
+        /* every loss the Statistics: line has (one table, STATISTICS_ROWS), and the cost apart */
+        assert_string_equal(format_entry_get(e, "HTTP_TRACER_EXCHANGES_LOST"), "9");
+        assert_string_equal(format_entry_get(e, "HTTP_TRACER_EXCHANGES_LOST_UNSEEN"), "4");
+        assert_string_equal(format_entry_get(e, "HTTP_TRACER_MESSAGES_LOST"), "13");
+        assert_string_equal(format_entry_get(e, "HTTP_TRACER_CLOSES_LOST"), "2");
+        assert_string_equal(format_entry_get(e, "HTTP_TRACER_SPARE_REUSED"), "33");
+        assert_string_equal(format_entry_get(e, "HTTP_TRACER_COMPLETE"), "900");
+        assert_string_equal(format_entry_get(e, "HTTP_TRACER_DESYNCS"), "0");   /* a protocol's own */
+#define X(key, field, value) assert_non_null(format_entry_get(e, "HTTP_TRACER_" #field));
+        STATISTICS_ROWS(X)
+#undef X
         assert_catalog_fields_present(e, DOC_ID_STATISTICS);
+
+        /* The most fields any entry has: the rows, every protocol counter, FORMAT_STATISTICS_OUTPUTS_MAX outputs. */
+        {
+                static const char *const names[] = { "journal", "json", "syslog", "syslog2", "syslog3" };
+                FormatOutputStats many[FORMAT_STATISTICS_OUTPUTS_MAX + 1];
+
+                _Static_assert(ELEMENTSOF(names) >= ELEMENTSOF(many), "a name per output");
+                for (size_t i = 0; i < ELEMENTSOF(many); i++)
+                        many[i] = (FormatOutputStats) { .name = names[i] };
+                s.outputs = many;
+                s.n_outputs = ELEMENTSOF(many);
+                assert_int_equal(format_statistics(e, &s), 0);
+                assert_entry_clean(e);
+                assert_true(e->n_fields <= FORMAT_FIELDS_MAX);
+                s.outputs = outs;
+                s.n_outputs = ELEMENTSOF(outs);
+        }
 
         /* Unknown kernel counters, no outputs, more not-logged than seen (a reset in between): no underflow. */
         st = (Stats) { .exchanges_complete = 1, .exchanges_filtered = 5 };
