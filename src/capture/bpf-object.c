@@ -70,6 +70,8 @@ struct BpfTracer {
         uint32_t filter_seq;          /* generations handed out so far; the active one is in the BPF .bss */
         /* The ring buffer's consumer and producer positions, mapped read-only: how much waits (status, top). */
         void *rb_consumer, *rb_producer;
+        /* Exchanges lost with connections user space forgot (bpf_tracer_forget()): part of exchanges_lost_unseen. */
+        uint64_t unseen_forgotten;
 };
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap) {
@@ -415,6 +417,7 @@ int bpf_tracer_read_counters(BpfTracer *t, uint64_t ret[_KERNEL_COUNTER_MAX]) {
                 for (int c = 0; c < t->ncpus; c++)
                         ret[i] += v[c];
         }
+        ret[KERNEL_COUNTER_EXCHANGES_LOST_UNSEEN] += t->unseen_forgotten;
         return 0;
 }
 
@@ -461,6 +464,27 @@ uint64_t bpf_tracer_map_memory(const BpfTracer *t) {
         return sum;
 }
 
+uint32_t bpf_tracer_unreported_requests(uint8_t role, uint32_t lost_starts_ingress, uint32_t lost_starts_egress) {
+        /* As lose_unreported() in bpf/lib/emit.bpf.h: the role says which direction holds requests. */
+        if (role == HT_ROLE_SERVER)
+                return lost_starts_ingress;
+        if (role == HT_ROLE_CLIENT)
+                return lost_starts_egress;
+        return MAX(lost_starts_ingress, lost_starts_egress);
+}
+
+/*
+ * User space is done with a connection (its process exited, or it was idle
+ * for limits.idle_timeout): its kernel entry is deleted, or kept to be
+ * classified and announced again. Either way the losses no record reported
+ * yet would reach no one, so they are ended as the kernel ends them
+ * (lose_unreported()): the request starts among them are exchanges lost
+ * unseen, counted here and added to the kernel's exchanges_lost_unseen by
+ * bpf_tracer_read_counters(), and the entry keeps none of them. The read
+ * and the write are two syscalls: a syscall of that connection in between
+ * (none is expected from an exited process or an idle connection) could
+ * add a loss that goes uncounted, or report one counted here.
+ */
 void bpf_tracer_forget(BpfTracer *t, const ConnInfo *info, bool reannounce) {
         struct ht_conn_key key = { .sock = t ? info->sock ^ t->skel->rodata->sock_salt : 0 };
         struct ht_conn c;
@@ -477,6 +501,8 @@ void bpf_tracer_forget(BpfTracer *t, const ConnInfo *info, bool reannounce) {
                 return;
         if (bpf_map_lookup_elem(fd, &key, &c) < 0 || c.id != info->id)
                 return;   /* already gone or replaced: nothing of ours to forget */
+        t->unseen_forgotten += bpf_tracer_unreported_requests(c.role, c.lost_starts[HT_DIR_INGRESS],
+                                                              c.lost_starts[HT_DIR_EGRESS]);
         if (!reannounce) {
                 (void) bpf_map_delete_elem(fd, &key);
                 return;
@@ -487,6 +513,7 @@ void bpf_tracer_forget(BpfTracer *t, const ConnInfo *info, bool reannounce) {
         c.probes = 0;
         c.tail[0] = c.tail[1] = HT_TAIL_UNKNOWN;
         c.lost[0] = c.lost[1] = 0;
+        c.lost_starts[0] = c.lost_starts[1] = 0;
         (void) bpf_map_update_elem(fd, &key, &c, BPF_EXIST);
 }
 

@@ -62,5 +62,11 @@ uint64_t bpf_tracer_ringbuf_used(const BpfTracer *t);
  * (unresolved units) match nothing.
  */
 int bpf_tracer_set_filter(BpfTracer *t, const KernelFilter *f);
-/* Forget a connection in the kernel map, or have it re-classified and re-announced. */
+/*
+ * Forget a connection in the kernel map, or have it re-classified and
+ * re-announced; the request starts it lost and no record reported are
+ * counted in exchanges_lost_unseen (bpf_tracer_read_counters()), once.
+ */
 void bpf_tracer_forget(BpfTracer *t, const ConnInfo *info, bool reannounce);
+/* Of a connection's unreported lost message starts, the requests: by role (HT_ROLE_*), else the larger. */
+uint32_t bpf_tracer_unreported_requests(uint8_t role, uint32_t lost_starts_ingress, uint32_t lost_starts_egress);

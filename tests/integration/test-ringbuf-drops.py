@@ -24,6 +24,13 @@ and exactly: sent = logged + exchanges_lost, the exchanges whose whole
 connection was lost (exchanges_lost_unseen) included;
 and after the overflow, tracing goes on: 20 more exchanges made with the
 daemon running are all logged.
+
+test_forgotten: a kept-alive connection loses a whole exchange in the full
+ring, then idles past limits.idle_timeout so that user space forgets it
+(bpf_tracer_forget()) with the loss still unreported in its kernel entry:
+the lost request is counted then (sent = logged + exchanges_lost, read in a
+statistics entry, the connection still open), and not again when the
+connection, traced anew, carries one more exchange and closes.
 """
 
 import os
@@ -232,8 +239,96 @@ def test_wrk_equation(ctx):
         X.expect_fields(e, f"{e.get('MESSAGE')!r}", HTTP_NO_RESPONSE_REASON="lost")
 
 
+# A connection user space forgets (idle past limits.idle_timeout) while the
+# kernel still holds its unreported loss: the request it lost is counted
+# then (exchanges_lost_unseen, in exchanges_lost), once, and the connection
+# traced again afterwards carries no stale loss.
+FORGET_BURST = 20
+FORGET_PADDED = 10
+
+
+def test_forgotten(ctx):
+    srv = X.RawServer(ctx, name="raw-server-forget")
+    d = htlib.Daemon(ctx, ["-s", "capture.ring_buffer_size=64KiB", "-s", "limits.idle_timeout=2s",
+                           "-s", "stats.interval=1s", "-s", f"filter.include.local_ports={srv.port}"],
+                     name="http-tracer-forget").start()
+    pad = [("X-Pad", "p" * 1024)]
+    held = X.client(srv.port)
+    ctx.cleanup.callback(held.close)
+
+    def on_held(target, pad=pad):
+        held.sendall(X.request(target, headers=pad))
+        buf = b""
+        while not buf.endswith(b"\r\n\r\nxx"):
+            b = held.recv(4096)
+            htlib.ensure(b, f"{target}: the server closed the held connection")
+            buf += b
+
+    on_held("/eat/held/a")
+    X.wait_entries(d.pid, srv.port, 1, pred=lambda e: e.get("HTTP_TARGET") == "/eat/held/a")
+    os.kill(d.pid, signal.SIGSTOP)
+    try:
+        for i in range(FORGET_BURST):
+            exchange(srv.port, f"/eat/fburst/{i}?size={BODY}")
+        # The 16 KiB records leave holes that smaller ones fill: requests padded to 1 KiB
+        # until one does not fit; from then on no hole holds the held one's, larger still.
+        for i in range(FORGET_PADDED):
+            with X.client(srv.port) as c:
+                c.sendall(X.request(f"/eat/fpad/{i}", headers=pad))
+                buf = b""
+                while not buf.endswith(b"\r\n\r\nxx"):
+                    b = c.recv(4096)
+                    htlib.ensure(b, f"/eat/fpad/{i}: short response")
+                    buf += b
+        on_held("/eat/held/b", pad=[("X-Pad", "p" * 1200)])   # lost whole: request and response
+    finally:
+        os.kill(d.pid, signal.SIGCONT)
+    resumed_usec = int(time.time() * 1e6)
+    # The held connection idles past limits.idle_timeout: user space forgets it, the kernel
+    # entry (its loss not reported) is kept for a re-announce. Then, once the burst's entries
+    # are all in: sent = logged + exchanges_lost (a statistics entry's, with 0 connections
+    # tracked), the held connection still open. Polled: the deadline only bounds a failure.
+    last = {}
+
+    def settled():
+        stats = [e for e in htlib.journal_query(d.pid, f"MESSAGE_ID={htlib.STATISTICS_MESSAGE_ID}")
+                 if int(e.get("__REALTIME_TIMESTAMP", 0)) > resumed_usec
+                 and e.get("HTTP_TRACER_CONNECTIONS") == "0" and e.get("HTTP_TRACER_ENTRIES_QUEUED") == "0"]
+        if not stats:
+            return False
+        last["entries"] = X.wait_entries(d.pid, srv.port, 0)
+        last["lost"] = int(stats[-1].get("HTTP_TRACER_EXCHANGES_LOST", -1))
+        last["unseen"] = int(stats[-1].get("HTTP_TRACER_EXCHANGES_LOST_UNSEEN", -1))
+        return FORGET_BURST + FORGET_PADDED + 2 == len(last["entries"]) + last["lost"]
+    try:
+        X.poll(settled, "sent = logged + exchanges_lost with the held connection forgotten", timeout=60,
+               interval=0.5)
+    except htlib.Failure as f:
+        expect(False, f"{f}: sent {FORGET_BURST + FORGET_PADDED + 2}, logged {len(last.get('entries', []))}, exchanges_lost "
+               f"{last.get('lost')} (unseen {last.get('unseen')}): the held connection's lost request not counted")
+    log(f"forgotten: sent={FORGET_BURST + FORGET_PADDED + 2} logged={len(last.get('entries', []))} exchanges_lost={last.get('lost')} "
+        f"exchanges_lost_unseen={last.get('unseen')}, the held connection forgotten and still open")
+    held_b = [e for e in last.get("entries", []) if e.get("HTTP_TARGET") == "/eat/held/b"]
+    expect(not held_b, f"/eat/held/b was logged although the ring was full: {held_b}")
+
+    # Traced again: the next exchange is logged as it was, with no stand-in for the old loss.
+    on_held("/eat/held/c")
+    X.wait_entries(d.pid, srv.port, 1, pred=lambda e: e.get("HTTP_TARGET") == "/eat/held/c")
+    held.close()
+    d.stop()
+    entries = X.wait_entries(d.pid, srv.port, 0)
+    c = [e for e in entries if e.get("HTTP_TARGET") == "/eat/held/c"]
+    expect(len(c) == 1 and c[0].get("MESSAGE_ID") == X.MID_COMPLETE and "lost" not in c[0].get("HTTP_FLAGS", ""),
+           f"/eat/held/c after the re-announce: {[(e.get('MESSAGE'), e.get('HTTP_FLAGS')) for e in c]}")
+    lost = d.stat("exchanges_lost")
+    expect(FORGET_BURST + FORGET_PADDED + 3 == len(entries) + lost,
+           f"forgotten, at exit: sent {FORGET_BURST + FORGET_PADDED + 3} != logged {len(entries)} + exchanges_lost {lost} "
+           f"(unseen {d.stat('exchanges_lost_unseen')}): the held connection's loss counted twice or never")
+
+
 def both(ctx):
     test(ctx)
+    test_forgotten(ctx)
     test_wrk_equation(ctx)
 
 
