@@ -109,7 +109,7 @@ typedef struct Stats {
         X(TLS_CONNS_EVICTED,  tls_conns_evicted,  "TLS views of sockets evicted from the full tls_conns map while in use: traced again mid-stream") \
         X(CLOSES_LOST,        closes_lost,        "close records that did not fit: their connection ends at exit or idle timeout, its last loss unattached") \
         X(IO_URING_SOCKETS,   io_uring_sockets,   "TCP sockets seen driven through io_uring: their bytes are not traced") \
-        X(EXCHANGES_LOST_UNSEEN, exchanges_lost_unseen, "exchanges whose whole connection was lost in a full ring: no record carried their request's start (also in exchanges_lost)")
+        X(EXCHANGES_LOST_UNSEEN, exchanges_lost_unseen, "exchanges whose whole connection was lost in a full ring, or lost by a connection the daemon forgot: no record carried their request's start (also in exchanges_lost)")
 
 typedef enum KernelCounter {
 #define X(id, name, doc) KERNEL_COUNTER_##id,
