@@ -406,6 +406,23 @@ static int apply_file(Config *c, const char *path, bool must_exist, Diagnostics 
         return config_apply_yaml(c, path, buf, n, d);
 }
 
+/*
+ * Our variables that are not settings: read where they are used, for tests
+ * and experts (docs/configuration.md). Not warned about. Each name is also
+ * defined beside its use; test-config checks the two agree.
+ */
+const char *const config_env_other[] = {
+        "HTTP_TRACER_JOURNAL_SOCKET",   /* journald's socket (output/journal-writer.h, JOURNAL_SOCKET_ENV) */
+        NULL,
+};
+
+static bool env_is_other(const char *name) {
+        for (const char *const *o = config_env_other; *o; o++)
+                if (strcmp(*o, name) == 0)
+                        return true;
+        return false;
+}
+
 static int apply_environment(Config *c, char *const *env, Diagnostics *d) {
         size_t plen = strlen(CONFIG_ENV_PREFIX);
         int r, ret = 0;
@@ -430,6 +447,8 @@ static int apply_environment(Config *c, char *const *env, Diagnostics *d) {
                         if (strcmp(en, name) == 0)
                                 s = &config_settings[i];
                 }
+                if (!s && env_is_other(name))
+                        continue;
                 if (!s) {
                         /* Others may share our prefix (a wrapper's own variables): warn, do not fail. */
                         r = diagnostics_warning(d, origin, 0, 0, "not a known setting, ignoring");

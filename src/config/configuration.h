@@ -332,6 +332,8 @@ int config_setting_env_name(const ConfigSetting *s, char **ret);
 #define CONFIG_MAIN_FILE "/etc/http-tracer/" CONFIG_MAIN_NAME
 #define CONFIG_DROPIN_DIR_NAME "http-tracer.yaml.d"
 #define CONFIG_ENV_PREFIX "HTTP_TRACER_"
+/* Variables with our prefix that are not settings (HTTP_TRACER_JOURNAL_SOCKET): known, not warned about. NULL-terminated. */
+extern const char *const config_env_other[];
 /* Largest configuration file read: far above any real one; bounds memory and time on garbage. */
 #define CONFIG_FILE_SIZE_MAX (1024u * 1024u)
 

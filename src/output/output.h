@@ -46,7 +46,7 @@ typedef struct OutputSinkStats {
         uint64_t dropped;            /* exchange entries given up: queue full, receiver gone at exit */
         uint64_t daemon_written;     /* the daemon's own entries (statistics, warnings, summaries) accepted */
         uint64_t daemon_dropped;     /* the daemon's own entries given up */
-        uint64_t errors;             /* failed sends/writes, lost connections */
+        uint64_t errors;             /* failed sends/writes, lost connections (a reconnect is not one) */
         uint64_t queued;             /* entries of either kind waiting now */
         uint64_t reconnects;         /* connections re-established (syslog, journal) */
         uint64_t truncated;          /* messages cut to the size bound (syslog) */

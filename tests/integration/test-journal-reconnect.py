@@ -12,7 +12,8 @@ behind HTTP_TRACER_JOURNAL_SOCKET, the daemon in a private /run/http-tracer
  2. journald SIGKILLed once it has stored them (nothing in flight is lost
     with it), started again; ROUND more exchanges: all in the new
     journald, each once;
- 3. asserted: `status` says reconnects 1 for the journal output, exactly;
+ 3. asserted: `status` says reconnects 1 and errors 1 (the lost connection;
+    the reconnect is not an error) for the journal output, exactly;
     the daemon said "Reconnected to the journal output" once on stderr;
     no entry dropped, none written twice; the final statistics entry
     (in the restarted journald) agrees.
@@ -86,10 +87,15 @@ def test(ctx):
     log(f"after the restart: journal output {out}")
     expect(out.get("reconnects") == 1, f"journal output reconnects={out.get('reconnects')}, expected 1: {out}")
     expect(out.get("dropped") == 0, f"journal output dropped={out.get('dropped')}: {out}")
+    # docs/control-protocol.md: the lost connection is one error, the reconnect is not another
+    expect(out.get("errors") == 1, f"journal output errors={out.get('errors')}, expected 1 (the lost connection): {out}")
 
     d.stop()
     err = d.proc.stderr_text()
     notices = [l for l in err.splitlines() if NOTICE in l]
+    # HTTP_TRACER_JOURNAL_SOCKET is a known variable, not an unknown setting (docs/configuration.md)
+    unknown = [l for l in err.splitlines() if "HTTP_TRACER_JOURNAL_SOCKET" in l]
+    expect(not unknown, f"the daemon warned about HTTP_TRACER_JOURNAL_SOCKET: {unknown}")
     expect(len(notices) == 1, f"{len(notices)} '{NOTICE}' lines on stderr, expected 1: {notices}")
     # the final statistics entry is the last the daemon wrote: once it is
     # there, so is everything before it

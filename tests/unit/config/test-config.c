@@ -27,6 +27,7 @@
 #include "basic/strv.h"
 #include "config/configuration.h"
 #include "daemon/settings.h"
+#include "output/journal-writer.h"      /* JOURNAL_SOCKET_ENV */
 
 /* --- helpers ------------------------------------------------------------------------------- */
 
@@ -477,6 +478,7 @@ static void test_environment(void **state) {
                 "HTTP_TRACER_REDACTION_ENABLED=no",
                 "HTTP_TRACER_FIELDS_PRIORITY_5XX=err",
                 "HTTP_TRACER_NOT_A_SETTING=1",
+                JOURNAL_SOCKET_ENV "=/run/test/journal.sock",   /* known, not a setting: no warning */
                 "HTTP_TRACERX=1",
                 "OTHER=1",
                 NULL,
@@ -497,7 +499,7 @@ static void test_environment(void **state) {
         assert_int_equal(c->output.types, CONFIG_OUTPUT_JOURNAL | CONFIG_OUTPUT_JSON);
         assert_false(c->redaction.enabled);
         assert_int_equal(c->fields.priority[PRIORITY_5XX], LOG_ERR);
-        /* The unknown one is a warning, not an error. */
+        /* The unknown one is a warning, not an error; the journal socket's variable is known. */
         assert_int_equal(d.n, 1);
         assert_int_equal(d.items[0].severity, DIAGNOSTIC_WARNING);
         assert_string_equal(d.items[0].origin, "environment HTTP_TRACER_NOT_A_SETTING");
