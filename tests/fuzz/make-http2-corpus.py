@@ -218,6 +218,9 @@ http {{ access_log {tmp}/access.log; client_body_temp_path {tmp};
     return out
 
 
+BUDGET_SEEDS = ('exchange', 'nginx-curl-post', 'nginx-h2load')
+
+
 def main():
     os.makedirs('corpus/http2', exist_ok=True)
     seeds = dict(hand)
@@ -227,6 +230,17 @@ def main():
         with open(os.path.join('corpus/http2', name), 'wb') as f:
             f.write(b)
         print(f'{name}: {len(b)} bytes')
+    # fuzz-http2-protocol reads bits 5-7 of the first byte as a global memory
+    # budget (its budgets[]; fuzz-http2 ignores them): these conversations
+    # again under budgets of 600 bytes, 2 KiB and 8 KiB, which refuse parts of them
+    for name in BUDGET_SEEDS:
+        with open(os.path.join('corpus/http2', name), 'rb') as f:
+            b = f.read()
+        for k in (2, 3, 4):
+            v = bytes([b[0] & 0x1f | k << 5]) + b[1:]
+            with open(os.path.join('corpus/http2', f'{name}-budget{k}'), 'wb') as f:
+                f.write(v)
+            print(f'{name}-budget{k}: {len(v)} bytes')
 
 
 if __name__ == '__main__':
