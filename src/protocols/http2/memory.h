@@ -12,10 +12,11 @@
  *
  * Charged without asking, as HTTP/1 charges its message structs: a stream's
  * own struct (without it the exchange could not even be counted; their
- * number per connection is bounded by limits.http2_streams_max) and the
+ * number per connection is bounded by limits.http2_streams_max), the
  * short prefix of a pseudo-header kept when its whole copy is refused
  * (HTTP2_PSEUDO_CAPPED_MAX), so that a capped entry still has its method and
- * the start of its target.
+ * the start of its target, and on an h2c Upgrade the handler's fixed cost
+ * (ProtocolOps.state_size), which HTTP/1's fixed cost did not include.
  *
  * Everything charged is released when it is freed: the budget returns to
  * what it was when the connection closes (test-protocol-http2 checks it).

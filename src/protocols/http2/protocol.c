@@ -37,6 +37,7 @@ typedef struct Http2Conn {
         Stats *stats;
         const Http2ConnLimits *h2;
         Http2Memory mem;                /* everything below that grows with the peers' bytes is charged here */
+        size_t state_charged;           /* upgraded: our fixed cost, charged to mem (HTTP/1's did not count it) */
         int client_dir;                 /* ConnDirection carrying the client's frames */
         Http2FrameParser *parser[2];    /* by ConnDirection */
         Http2Hpack *hpack[2];
@@ -231,6 +232,7 @@ static void *http2_free(void *p) {
                 http2_frame_parser_free(c->parser[d]);
                 http2_hpack_free(c->hpack[d]);
         }
+        http2_memory_release(&c->mem, c->state_charged);
         return mfree(c);
 }
 
@@ -304,6 +306,9 @@ int protocol_http2_new_upgraded(const ProtocolContext *ctx, const HttpMessage *u
         r = new_handler(ctx, true, &c);
         if (r < 0)
                 return r;
+        /* without asking, as a connection's fixed cost is: one per connection, and the upgrade must go on */
+        c->state_charged = protocol_http2_ops.state_size;
+        http2_memory_charge(&c->mem, c->state_charged);
         c->last_opened[1] = 1;
         s = http2_streams_get(&c->streams, 1, true);
         r = s ? http2_stream_seed_request(&c->streams, s, upgrade_request) : -ENOMEM;

@@ -410,6 +410,7 @@ static void test_upgrade(void **state) {
         nghttp2_settings_entry iv[] = { { NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, 100 } };
         nghttp2_nv nva[] = { { (uint8_t *) ":status", (uint8_t *) "200", 7, 3, 0 } };
         uint8_t payload[64], buf[4096];
+        MemBudget budget = { .max = SIZE_MAX / 2 };
         size_t c1, s1, n;
         ssize_t plen;
         Fixture f;
@@ -435,6 +436,7 @@ static void test_upgrade(void **state) {
         fixture_init(&f, CONN_ROLE_SERVER, true);
         protocol_http2_ops.free(f.h);
         f.conn.protocol = CONN_PROTOCOL_HTTP1;
+        f.ctx.budget = &budget;
         assert_int_equal(protocol_http1_ops.new(&f.ctx, &f.h), 0);
         assert_int_equal(protocol_http1_ops.data(f.h, CONN_DIR_INGRESS, (const uint8_t *) req, strlen(req), 10, 1, true), 0);
         /* the 101 and the server's first HTTP/2 bytes in one read */
@@ -463,7 +465,10 @@ static void test_upgrade(void **state) {
         assert_string_equal(f.x[1].target, "/after");
         assert_int_equal(f.x[1].status, 404);
         assert_false(protocol_http1_ops.pending(f.h));
+        /* HTTP/2's state, made by the upgrade, is in the budget (HTTP/1's fixed cost did not count it) */
+        assert_true(budget.used >= protocol_http2_ops.state_size);
         protocol_http1_ops.free(f.h);
+        assert_int_equal(budget.used, 0);
         peers_done(&p);
 }
 
