@@ -430,11 +430,12 @@ size_t conn_table_size(const ConnTable *t) {
 
 /*
  * What is counted against limits.global_memory_max: the table, each
- * connection's fixed cost, HTTP/1's buffers and messages. Never more than
- * the cap, except message structs (Http1Message, charged without asking:
- * a message must exist to be paired) begun while the cap is reached.
- * HTTP/2's streams and header tables are bounded per connection by its own
- * caps and are not in it. O(1).
+ * connection's fixed cost, HTTP/1's buffers and messages, HTTP/2's frame
+ * buffers, HPACK inflaters, header lists and streams
+ * (protocols/http2/memory.h). Never more than the cap, except what must
+ * exist to pair a message and is charged without asking while the cap is
+ * reached: HTTP/1 message structs, an HTTP/2 stream's struct and its three
+ * short copies (:method, :path, :authority). O(1).
  */
 size_t conn_table_memory(const ConnTable *t) {
         return t ? t->budget.used : 0;
