@@ -24,7 +24,8 @@
         X(HEADER_BLOCK_OVERFLOWS, header_block_overflows) /* blocks over limits.http2_header_block_max: not decoded */ \
         X(CONTINUATION_FLOODS, continuation_floods)  /* blocks over limits.http2_continuations_max: protocol error */ \
         X(HEADER_FIELDS_DROPPED, header_fields_dropped) /* fields decoded, not kept: limits.fields_max, http2_header_list_max */ \
-        X(HPACK_MEMORY_REFUSED, hpack_memory_refused) /* blocks not decoded: limits.http2_hpack_memory_max */
+        X(HPACK_MEMORY_REFUSED, hpack_memory_refused) /* blocks not decoded: limits.http2_hpack_memory_max */ \
+        X(STREAMS_LOST,        streams_lost)         /* streams opened in bytes not captured, by their ids (stream-ids.h): also in exchanges_lost */
 
 typedef enum Http2Counter {
 #define X(id, name) HTTP2_COUNTER_##id,

@@ -29,6 +29,7 @@
 #include "protocols/http2/frame.h"
 #include "protocols/http2/hpack.h"
 #include "protocols/http2/protocol.h"
+#include "protocols/http2/stream-ids.h"
 #include "protocols/http2/stream.h"
 
 typedef struct Http2Conn {
@@ -46,6 +47,7 @@ typedef struct Http2Conn {
         uint64_t reported[_HTTP2_COUNTER_MAX];  /* of the caps' counts below, what is already in c->stats */
         Http2Streams streams;
         uint32_t last_opened[2];        /* highest stream id opened by a request (by odd/even id: client/pushed) */
+        Http2StreamIds ids[2];          /* streams opened in lost bytes (by odd/even id), stream-ids.h */
 } Http2Conn;
 
 static Stats dummy_stats;
@@ -119,6 +121,17 @@ static Http2FrameInfo frame_info(const Http2Frame *f) {
         };
 }
 
+/* A header block names stream id: the streams its initiator opened since the last seen, in lost bytes. */
+static void count_lost(Http2Conn *c, uint32_t id) {
+        uint32_t n;
+
+        if (id == 0)
+                return;
+        n = http2_stream_ids_seen(&c->ids[id & 1], id);
+        http2_counters(c->stats)[HTTP2_COUNTER_STREAMS_LOST] += n;
+        c->stats->exchanges_lost += n;
+}
+
 static int on_header_block(Http2Conn *c, int d, const Http2Frame *f) {
         Http2Side side = d == c->client_dir ? HTTP2_SIDE_REQUEST : HTTP2_SIDE_RESPONSE;
         Http2HeaderList *list = NULL;
@@ -130,6 +143,7 @@ static int on_header_block(Http2Conn *c, int d, const Http2Frame *f) {
         flags = decode_block(c, d, f, &list, &peek);
         if (f->type == HTTP2_PUSH_PROMISE) {
                 /* the promised request, written by the server: the pushed stream's request, already ended */
+                count_lost(c, f->promised_stream_id);
                 c->last_opened[f->promised_stream_id & 1] = MAX(c->last_opened[f->promised_stream_id & 1],
                                                                 f->promised_stream_id);
                 s = http2_streams_get(&c->streams, f->promised_stream_id, true);
@@ -146,12 +160,16 @@ static int on_header_block(Http2Conn *c, int d, const Http2Frame *f) {
         /*
          * A response opens a stream only when its request was never seen
          * (joined mid-stream, a push whose promise was lost): a stream whose
-         * request went untracked (over streams_max) stays untracked.
+         * request went untracked (over streams_max) stays untracked, and so
+         * does one already counted in streams_lost.
          */
+        count_lost(c, f->stream_id);
         if (side == HTTP2_SIDE_REQUEST)
                 c->last_opened[f->stream_id & 1] = MAX(c->last_opened[f->stream_id & 1], f->stream_id);
         s = http2_streams_get(&c->streams, f->stream_id,
-                              side == HTTP2_SIDE_REQUEST || f->stream_id > c->last_opened[f->stream_id & 1]);
+                              side == HTTP2_SIDE_REQUEST ||
+                              (f->stream_id > c->last_opened[f->stream_id & 1] &&
+                               !http2_stream_ids_counted(&c->ids[f->stream_id & 1], f->stream_id)));
         if (!s) {
                 http2_header_list_free(list);
                 return 0;
@@ -257,6 +275,8 @@ static int new_handler(const ProtocolContext *ctx, bool synced, Http2Conn **ret)
                 .stats = c->stats,
         };
         http2_streams_init(&c->streams, c->conn, c->sink, c->stats, &c->mem, MAX(c->h2->streams_max, (size_t) 1));
+        for (unsigned parity = 0; parity < 2; parity++)
+                http2_stream_ids_init(&c->ids[parity], parity, synced);
 
         for (int d = 0; d < 2; d++) {
                 Http2Limits fl = {
@@ -309,6 +329,7 @@ int protocol_http2_new_upgraded(const ProtocolContext *ctx, const HttpMessage *u
         /* without asking, as a connection's fixed cost is: one per connection, and the upgrade must go on */
         c->state_charged = protocol_http2_ops.state_size;
         http2_memory_charge(&c->mem, c->state_charged);
+        count_lost(c, 1);
         c->last_opened[1] = 1;
         s = http2_streams_get(&c->streams, 1, true);
         r = s ? http2_stream_seed_request(&c->streams, s, upgrade_request) : -ENOMEM;
@@ -338,6 +359,8 @@ static int http2_gap(void *p, uint8_t direction, uint64_t n, uint64_t ts_ns) {
 
         if (direction > CONN_DIR_EGRESS)
                 return -EINVAL;
+        /* the client opens odd streams, the server pushes even ones: either may be in these bytes */
+        http2_stream_ids_gap(&c->ids[direction == c->client_dir]);
         r = http2_frame_parser_gap(c->parser[direction], n, ts_ns);
         report_caps(c);
         return r;

@@ -544,6 +544,84 @@ static void test_memory_budget(void **state) {
         peers_done(&p);
 }
 
+/*
+ * Streams whose HEADERS were in lost bytes (stream-ids.h): three rounds of
+ * requests, streams 1 3 5, then 7 9, then 11; the client's bytes of the
+ * second round are a gap. mode 0: the server's bytes after all the client's
+ * (7 and 9 counted lost, their responses make no entry); 1: the responses to
+ * 7 and 9 come before request 11 (entries of their own, nothing lost); 2:
+ * joined mid-stream at stream 7 with a gap after 9: nothing before 7 counted.
+ */
+static void run_lost_streams(int mode) {
+        size_t c[3], s[3];
+        Fixture f;
+        Peers p;
+
+        peers_init(&p, 0);
+        for (int round = 0; round < 3; round++) {
+                for (int i = 0; i < 3 - round; i++)
+                        peers_request(&p, "GET", "/r", NULL, NULL, 0, (PeersResponse) { .status = "200", .body_len = 5 });
+                peers_run(&p);
+                c[round] = p.c2s_len;
+                s[round] = p.s2c_len;
+        }
+        assert_int_equal(p.n_requests_done, 6);
+
+        fixture_init(&f, CONN_ROLE_SERVER, mode != 2);
+        if (mode == 2) {
+                /* joined at 7: the client's bytes of the third round are lost */
+                assert_int_equal(protocol_http2_ops.data(f.h, CONN_DIR_INGRESS, p.c2s + c[0], c[1] - c[0], 1, 1, true), 0);
+                assert_int_equal(protocol_http2_ops.gap(f.h, CONN_DIR_INGRESS, c[2] - c[1], 2), 0);
+                assert_int_equal(protocol_http2_ops.data(f.h, CONN_DIR_EGRESS, p.s2c + s[0], s[2] - s[0], 3, 1, true), 0);
+                /* 11 has only its response: it opens the stream; nothing before 7 is counted */
+                assert_int_equal(f.stats.exchanges_lost, 0);
+                assert_int_equal(http2_counters(&f.stats)[HTTP2_COUNTER_STREAMS_LOST], 0);
+                assert_int_equal(protocol_http2_ops.finish(f.h, 4, EXCHANGE_END_CLOSED), 0);
+                assert_int_equal(f.n, 3);
+                assert_int_equal(f.x[2].kind, EXCHANGE_UNCORRELATED);
+                assert_int_equal(f.x[2].stream_id, 11);
+                fixture_done(&f);
+                peers_done(&p);
+                return;
+        }
+        assert_int_equal(protocol_http2_ops.data(f.h, CONN_DIR_INGRESS, p.c2s, c[0], 1, 1, true), 0);
+        assert_int_equal(protocol_http2_ops.data(f.h, CONN_DIR_EGRESS, p.s2c, s[0], 2, 1, true), 0);
+        assert_int_equal(protocol_http2_ops.gap(f.h, CONN_DIR_INGRESS, c[1] - c[0], 3), 0);
+        if (mode == 1)
+                assert_int_equal(protocol_http2_ops.data(f.h, CONN_DIR_EGRESS, p.s2c + s[0], s[1] - s[0], 4, 1, true), 0);
+        assert_int_equal(protocol_http2_ops.data(f.h, CONN_DIR_INGRESS, p.c2s + c[1], c[2] - c[1], 5, 1, true), 0);
+        if (mode == 0)
+                assert_int_equal(protocol_http2_ops.data(f.h, CONN_DIR_EGRESS, p.s2c + s[0], s[1] - s[0], 6, 1, true), 0);
+        assert_int_equal(protocol_http2_ops.data(f.h, CONN_DIR_EGRESS, p.s2c + s[1], s[2] - s[1], 7, 1, true), 0);
+        assert_int_equal(protocol_http2_ops.finish(f.h, 8, EXCHANGE_END_CLOSED), 0);
+
+        assert_int_equal(f.n, mode == 0 ? 4 : 6);
+        assert_int_equal(f.stats.exchanges_lost, mode == 0 ? 2 : 0);
+        assert_int_equal(http2_counters(&f.stats)[HTTP2_COUNTER_STREAMS_LOST], mode == 0 ? 2 : 0);
+        for (size_t i = 0; i < f.n; i++) {
+                uint32_t id = f.x[i].stream_id;
+
+                assert_int_equal(f.x[i].kind, id == 7 || id == 9 ? EXCHANGE_UNCORRELATED : EXCHANGE_COMPLETE);
+                assert_true(mode == 1 || (id != 7 && id != 9));
+        }
+        /* exchanges served = entries + exchanges_lost */
+        assert_int_equal(f.n + f.stats.exchanges_lost, 6);
+        fixture_done(&f);
+        peers_done(&p);
+}
+
+static void test_lost_streams(void **state) {
+        run_lost_streams(0);
+}
+
+static void test_lost_streams_answered(void **state) {
+        run_lost_streams(1);
+}
+
+static void test_lost_streams_joined(void **state) {
+        run_lost_streams(2);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_conversation_server),
@@ -554,6 +632,9 @@ int main(void) {
                 cmocka_unit_test(test_joined_midstream),
                 cmocka_unit_test(test_upgrade),
                 cmocka_unit_test(test_memory_budget),
+                cmocka_unit_test(test_lost_streams),
+                cmocka_unit_test(test_lost_streams_answered),
+                cmocka_unit_test(test_lost_streams_joined),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
