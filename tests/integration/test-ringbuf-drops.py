@@ -31,6 +31,9 @@ ring, then idles past limits.idle_timeout so that user space forgets it
 the lost request is counted then (sent = logged + exchanges_lost, read in a
 statistics entry, the connection still open), and not again when the
 connection, traced anew, carries one more exchange and closes.
+test_forgotten_exit: the same loss on a one-connection server's kept-alive
+connection, forgotten because the server's process is killed (the kernel
+entry deleted), the client's end still open: counted then, 32 = 23 + 9.
 """
 
 import os
@@ -247,72 +250,82 @@ FORGET_BURST = 20
 FORGET_PADDED = 10
 
 
+PAD = [("X-Pad", "p" * 1024)]
+PAD_LARGER = [("X-Pad", "p" * 1200)]
+
+
+def small_exchange(sock, target, pad=PAD):
+    """One padded request on sock, its 2-byte answer read (RawServer's /eat, the one-shot server)."""
+    sock.sendall(X.request(target, headers=pad))
+    buf = b""
+    while not buf.endswith(b"\r\n\r\nxx"):
+        b = sock.recv(4096)
+        htlib.ensure(b, f"{target}: the server closed the connection")
+        buf += b
+
+
+def fill_ring(port, tag):
+    """With the daemon stopped: FORGET_BURST + FORGET_PADDED exchanges on their own connections."""
+    for i in range(FORGET_BURST):
+        exchange(port, f"/eat/{tag}burst/{i}?size={BODY}")
+    # The 16 KiB records leave holes that smaller ones fill: requests padded to 1 KiB
+    # until one does not fit; from then on no hole holds a PAD_LARGER one.
+    for i in range(FORGET_PADDED):
+        with X.client(port) as c:
+            small_exchange(c, f"/eat/{tag}pad/{i}")
+
+
+def settled_equation(d, ports, sent, since_usec, what):
+    """Poll until a statistics entry after since_usec says 0 connections and nothing queued, and
+    sent = logged (entries on ports) + its exchanges_lost; the deadline only bounds a failure."""
+    last = {}
+
+    def settled():
+        stats = [e for e in htlib.journal_query(d.pid, f"MESSAGE_ID={htlib.STATISTICS_MESSAGE_ID}")
+                 if int(e.get("__REALTIME_TIMESTAMP", 0)) > since_usec
+                 and e.get("HTTP_TRACER_CONNECTIONS") == "0" and e.get("HTTP_TRACER_ENTRIES_QUEUED") == "0"]
+        if not stats:
+            return False
+        last["entries"] = [e for p in ports for e in X.wait_entries(d.pid, p, 0)]
+        last["lost"] = int(stats[-1].get("HTTP_TRACER_EXCHANGES_LOST", -1))
+        last["unseen"] = int(stats[-1].get("HTTP_TRACER_EXCHANGES_LOST_UNSEEN", -1))
+        return sent == len(last["entries"]) + last["lost"]
+    try:
+        X.poll(settled, f"sent = logged + exchanges_lost ({what})", timeout=60, interval=0.5)
+    except htlib.Failure as f:
+        expect(False, f"{f}: sent {sent}, logged {len(last.get('entries', []))}, exchanges_lost "
+               f"{last.get('lost')} (unseen {last.get('unseen')}): the held connection's lost request not counted")
+    log(f"{what}: sent={sent} logged={len(last.get('entries', []))} exchanges_lost={last.get('lost')} "
+        f"exchanges_lost_unseen={last.get('unseen')}")
+    return last.get("entries", [])
+
+
 def test_forgotten(ctx):
     srv = X.RawServer(ctx, name="raw-server-forget")
     d = htlib.Daemon(ctx, ["-s", "capture.ring_buffer_size=64KiB", "-s", "limits.idle_timeout=2s",
                            "-s", "stats.interval=1s", "-s", f"filter.include.local_ports={srv.port}"],
                      name="http-tracer-forget").start()
-    pad = [("X-Pad", "p" * 1024)]
     held = X.client(srv.port)
     ctx.cleanup.callback(held.close)
 
-    def on_held(target, pad=pad):
-        held.sendall(X.request(target, headers=pad))
-        buf = b""
-        while not buf.endswith(b"\r\n\r\nxx"):
-            b = held.recv(4096)
-            htlib.ensure(b, f"{target}: the server closed the held connection")
-            buf += b
-
-    on_held("/eat/held/a")
+    small_exchange(held, "/eat/held/a")
     X.wait_entries(d.pid, srv.port, 1, pred=lambda e: e.get("HTTP_TARGET") == "/eat/held/a")
     os.kill(d.pid, signal.SIGSTOP)
     try:
-        for i in range(FORGET_BURST):
-            exchange(srv.port, f"/eat/fburst/{i}?size={BODY}")
-        # The 16 KiB records leave holes that smaller ones fill: requests padded to 1 KiB
-        # until one does not fit; from then on no hole holds the held one's, larger still.
-        for i in range(FORGET_PADDED):
-            with X.client(srv.port) as c:
-                c.sendall(X.request(f"/eat/fpad/{i}", headers=pad))
-                buf = b""
-                while not buf.endswith(b"\r\n\r\nxx"):
-                    b = c.recv(4096)
-                    htlib.ensure(b, f"/eat/fpad/{i}: short response")
-                    buf += b
-        on_held("/eat/held/b", pad=[("X-Pad", "p" * 1200)])   # lost whole: request and response
+        fill_ring(srv.port, "f")
+        small_exchange(held, "/eat/held/b", PAD_LARGER)   # lost whole: request and response
     finally:
         os.kill(d.pid, signal.SIGCONT)
     resumed_usec = int(time.time() * 1e6)
     # The held connection idles past limits.idle_timeout: user space forgets it, the kernel
-    # entry (its loss not reported) is kept for a re-announce. Then, once the burst's entries
-    # are all in: sent = logged + exchanges_lost (a statistics entry's, with 0 connections
-    # tracked), the held connection still open. Polled: the deadline only bounds a failure.
-    last = {}
-
-    def settled():
-        stats = [e for e in htlib.journal_query(d.pid, f"MESSAGE_ID={htlib.STATISTICS_MESSAGE_ID}")
-                 if int(e.get("__REALTIME_TIMESTAMP", 0)) > resumed_usec
-                 and e.get("HTTP_TRACER_CONNECTIONS") == "0" and e.get("HTTP_TRACER_ENTRIES_QUEUED") == "0"]
-        if not stats:
-            return False
-        last["entries"] = X.wait_entries(d.pid, srv.port, 0)
-        last["lost"] = int(stats[-1].get("HTTP_TRACER_EXCHANGES_LOST", -1))
-        last["unseen"] = int(stats[-1].get("HTTP_TRACER_EXCHANGES_LOST_UNSEEN", -1))
-        return FORGET_BURST + FORGET_PADDED + 2 == len(last["entries"]) + last["lost"]
-    try:
-        X.poll(settled, "sent = logged + exchanges_lost with the held connection forgotten", timeout=60,
-               interval=0.5)
-    except htlib.Failure as f:
-        expect(False, f"{f}: sent {FORGET_BURST + FORGET_PADDED + 2}, logged {len(last.get('entries', []))}, exchanges_lost "
-               f"{last.get('lost')} (unseen {last.get('unseen')}): the held connection's lost request not counted")
-    log(f"forgotten: sent={FORGET_BURST + FORGET_PADDED + 2} logged={len(last.get('entries', []))} exchanges_lost={last.get('lost')} "
-        f"exchanges_lost_unseen={last.get('unseen')}, the held connection forgotten and still open")
-    held_b = [e for e in last.get("entries", []) if e.get("HTTP_TARGET") == "/eat/held/b"]
+    # entry (its loss not reported) is kept for a re-announce; the connection stays open.
+    entries = settled_equation(d, [srv.port], FORGET_BURST + FORGET_PADDED + 2, resumed_usec,
+                               "forgotten idle, still open")
+    held_b = [e for e in entries if e.get("HTTP_TARGET") == "/eat/held/b"]
     expect(not held_b, f"/eat/held/b was logged although the ring was full: {held_b}")
 
     # Traced again: the next exchange is logged as it was, with no stand-in for the old loss.
-    on_held("/eat/held/c")
+    small_exchange(held, "/eat/held/c")
     X.wait_entries(d.pid, srv.port, 1, pred=lambda e: e.get("HTTP_TARGET") == "/eat/held/c")
     held.close()
     d.stop()
@@ -326,9 +339,70 @@ def test_forgotten(ctx):
            f"(unseen {d.stat('exchanges_lost_unseen')}): the held connection's loss counted twice or never")
 
 
+# A server of one connection: answers each request head with a 2-byte 200 until killed.
+ONE_CONNECTION_SERVER = r"""
+import socket
+ls = socket.socket()
+ls.bind(("127.0.0.1", 0))
+ls.listen(1)
+print(ls.getsockname()[1], flush=True)
+c, _ = ls.accept()
+buf = b""
+while True:
+    b = c.recv(65536)
+    if not b:
+        break
+    buf += b
+    while b"\r\n\r\n" in buf:
+        _, _, buf = buf.partition(b"\r\n\r\n")
+        c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nxx")
+"""
+
+
+# The same loss, forgotten because the server's process exits: user space
+# deletes the kernel entry (bpf_tracer_forget(), reannounce=false). The
+# client keeps its end open, so the server's socket is not destroyed (FIN_WAIT2)
+# and no close record can report the loss first.
+def test_forgotten_exit(ctx):
+    one = X.Proc(ctx, ["/usr/bin/python3", "-c", ONE_CONNECTION_SERVER], "one-connection-server")
+    X.poll(lambda: one.stdout_text().strip(), "the one-connection server's port")
+    one_port = int(one.stdout_text().split()[0])
+    srv = X.RawServer(ctx, name="raw-server-exit")
+    d = htlib.Daemon(ctx, ["-s", "capture.ring_buffer_size=64KiB", "-s", "stats.interval=1s",
+                           "-s", f"filter.include.local_ports={srv.port},{one_port}"],
+                     name="http-tracer-exit").start()
+    held = X.client(one_port)
+    ctx.cleanup.callback(held.close)
+
+    small_exchange(held, "/held/a")
+    X.wait_entries(d.pid, one_port, 1, pred=lambda e: e.get("HTTP_TARGET") == "/held/a")
+    os.kill(d.pid, signal.SIGSTOP)
+    try:
+        fill_ring(srv.port, "x")
+        small_exchange(held, "/held/b", PAD_LARGER)   # lost whole: request and response
+    finally:
+        os.kill(d.pid, signal.SIGCONT)
+    # The ring drained (a statistics entry written after the resume), the server is killed:
+    # its exit record reaches the daemon, which forgets the connection.
+    resumed_usec = int(time.time() * 1e6)
+    X.poll(lambda: [e for e in htlib.journal_query(d.pid, f"MESSAGE_ID={htlib.STATISTICS_MESSAGE_ID}")
+                    if int(e.get("__REALTIME_TIMESTAMP", 0)) > resumed_usec],
+           "a statistics entry after the resume")
+    one.popen.kill()
+    one.popen.wait(10)
+    killed_usec = int(time.time() * 1e6)
+    entries = settled_equation(d, [srv.port, one_port], FORGET_BURST + FORGET_PADDED + 2, killed_usec,
+                               "forgotten at exit, client still open")
+    held_b = [e for e in entries if e.get("HTTP_TARGET") == "/held/b"]
+    expect(not held_b, f"/held/b was logged although the ring was full: {held_b}")
+    held.close()
+    d.stop()
+
+
 def both(ctx):
     test(ctx)
     test_forgotten(ctx)
+    test_forgotten_exit(ctx)
     test_wrk_equation(ctx)
 
 
