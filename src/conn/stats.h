@@ -131,6 +131,11 @@ static inline uint64_t statistics_logged(const Stats *s) {
         return e > n ? e - n : 0;
 }
 
+/* Records the kernel dropped and exchange entries the outputs dropped: "dropped" wherever it is shown. */
+static inline uint64_t statistics_dropped(const Stats *s, const uint64_t k[static _KERNEL_COUNTER_MAX]) {
+        return k[KERNEL_COUNTER_RINGBUF_DROPS] + s->entries_dropped;
+}
+
 /*
  * The statistics as people read them, one list for both places they are
  * read: the "Statistics:" line on stderr (daemon/statistics-log.c) and the
@@ -159,7 +164,7 @@ static inline uint64_t statistics_logged(const Stats *s) {
         X(messages_lost,          MESSAGES_LOST,          s->messages_lost) \
         X(closes_lost,            CLOSES_LOST,            k[KERNEL_COUNTER_CLOSES_LOST]) \
         X(parse_errors,           PARSE_ERRORS,           s->parse_errors) \
-        X(dropped,                DROPPED,                k[KERNEL_COUNTER_RINGBUF_DROPS] + s->entries_dropped) \
+        X(dropped,                DROPPED,                statistics_dropped(s, k)) \
         X(ringbuf_drops,          RINGBUF_DROPS,          k[KERNEL_COUNTER_RINGBUF_DROPS]) \
         X(bytes_lost,             BYTES_LOST,             s->bytes_lost) \
         X(entries_written,        ENTRIES_WRITTEN,        s->entries_written) \

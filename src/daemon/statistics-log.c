@@ -35,5 +35,5 @@ void statistics_log(const Stats *s, const uint64_t k[static _KERNEL_COUNTER_MAX]
 void statistics_status(const Stats *s, const uint64_t kernel[static _KERNEL_COUNTER_MAX], size_t conns,
                        char *buf, size_t size) {
         snprintf(buf, size, "Tracing: %" PRIu64 " exchanges, %" PRIu64 " dropped, %zu connections",
-                 statistics_exchanges(s), kernel[KERNEL_COUNTER_RINGBUF_DROPS] + s->entries_dropped, conns);
+                 statistics_exchanges(s), statistics_dropped(s, kernel), conns);
 }

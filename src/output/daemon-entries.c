@@ -86,7 +86,7 @@ int format_statistics(FormatEntry *e, const FormatStatistics *s) {
         exchanges = statistics_exchanges(st);
         logged = statistics_logged(st);
         ringbuf = k[KERNEL_COUNTER_RINGBUF_DROPS];
-        dropped = ringbuf + st->entries_dropped;
+        dropped = statistics_dropped(st, k);
         n_outputs = s->outputs ? MIN(s->n_outputs, (size_t) FORMAT_STATISTICS_OUTPUTS_MAX) : 0;
 
         b = entry_builder_start(e, FORMAT_MESSAGE_MAX);
