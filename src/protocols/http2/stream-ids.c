@@ -17,8 +17,9 @@ uint32_t http2_stream_ids_seen(Http2StreamIds *ids, uint32_t id) {
         if (ids->last != INT64_MIN && ids->gap && ((int64_t) id - ids->last) % 2 == 0) {
                 n = (uint32_t) (((int64_t) id - ids->last) / 2 - 1);
                 if (n > 0) {
-                        ids->counted_lo = ids->last;
-                        ids->counted_hi = id;
+                        ids->counted[ids->next].lo = ids->last;
+                        ids->counted[ids->next].hi = id;
+                        ids->next = (ids->next + 1) % HTTP2_STREAM_IDS_RANGES;
                 }
         }
         ids->last = id;
@@ -27,5 +28,8 @@ uint32_t http2_stream_ids_seen(Http2StreamIds *ids, uint32_t id) {
 }
 
 bool http2_stream_ids_counted(const Http2StreamIds *ids, uint32_t id) {
-        return (int64_t) id > ids->counted_lo && (int64_t) id < ids->counted_hi;
+        for (unsigned i = 0; i < HTTP2_STREAM_IDS_RANGES; i++)
+                if ((int64_t) id > ids->counted[i].lo && (int64_t) id < ids->counted[i].hi)
+                        return true;
+        return false;
 }

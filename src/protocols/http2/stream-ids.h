@@ -18,20 +18,26 @@
  * connection seen from its start, the ids before the first seen (1 for
  * the client, 2 for pushes) are counted when bytes were lost before it.
  *
- * The last counted range is kept so that a response for one of those
- * streams arriving later does not make an entry as well (it is already
- * counted); a response for a stream of an older counted range cannot
- * arrive below the last request seen (protocol.c makes no stream for it).
+ * The last HTTP2_STREAM_IDS_RANGES counted ranges are kept so that a
+ * response for one of those streams arriving later does not make an entry
+ * as well (it is already counted). A response below the last request seen
+ * makes no stream anyway (protocol.c), so an older range matters only
+ * when responses alone (requests lost) moved the count on more times than
+ * that before the response came: then it has an entry and is counted.
  */
 #pragma once
 
 #include <stdbool.h>
 #include <stdint.h>
 
+#define HTTP2_STREAM_IDS_RANGES 4
+
 typedef struct Http2StreamIds {
         int64_t last;           /* highest id seen, or -1 (odd) / 0 (even) from the start; INT64_MIN: none */
-        int64_t counted_lo;     /* the last range counted lost: (counted_lo, counted_hi), exclusive */
-        int64_t counted_hi;
+        struct {
+                int64_t lo, hi; /* ids counted lost: (lo, hi), exclusive */
+        } counted[HTTP2_STREAM_IDS_RANGES];     /* the last ranges counted, a ring */
+        unsigned next;          /* the ring's next slot */
         bool gap;               /* bytes of the opening direction not captured since last */
 } Http2StreamIds;
 
@@ -46,5 +52,5 @@ static inline void http2_stream_ids_gap(Http2StreamIds *ids) {
 /* A header block for stream id was seen: returns how many streams before it were lost. */
 uint32_t http2_stream_ids_seen(Http2StreamIds *ids, uint32_t id);
 
-/* Whether id was counted lost in the last counted range (no entry may be made for it). */
+/* Whether id was counted lost in one of the last counted ranges (no entry may be made for it). */
 bool http2_stream_ids_counted(const Http2StreamIds *ids, uint32_t id);

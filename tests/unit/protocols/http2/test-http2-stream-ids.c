@@ -90,6 +90,34 @@ static void test_pushes(void **state) {
         assert_int_equal(http2_stream_ids_seen(&ids, 6), 2);
 }
 
+/*
+ * Counted by responses alone (their requests lost): each range stays counted
+ * while HTTP2_STREAM_IDS_RANGES newer ones are kept.
+ */
+static void test_ranges(void **state) {
+        Http2StreamIds ids;
+        uint32_t id = 1;
+
+        http2_stream_ids_init(&ids, 1, true);
+        assert_int_equal(http2_stream_ids_seen(&ids, id), 0);
+        for (unsigned i = 0; i < HTTP2_STREAM_IDS_RANGES; i++) {
+                http2_stream_ids_gap(&ids);
+                id += 4;
+                assert_int_equal(http2_stream_ids_seen(&ids, id), 1);
+        }
+        for (unsigned i = 0; i < HTTP2_STREAM_IDS_RANGES; i++) {
+                assert_true(http2_stream_ids_counted(&ids, 3 + 4 * i));
+                assert_false(http2_stream_ids_counted(&ids, 5 + 4 * i));
+        }
+        /* one more: the oldest range is forgotten */
+        http2_stream_ids_gap(&ids);
+        id += 4;
+        assert_int_equal(http2_stream_ids_seen(&ids, id), 1);
+        assert_false(http2_stream_ids_counted(&ids, 3));
+        assert_true(http2_stream_ids_counted(&ids, 7));
+        assert_true(http2_stream_ids_counted(&ids, id - 2));
+}
+
 /* Ids near the top of the space. */
 static void test_large_ids(void **state) {
         Http2StreamIds ids;
@@ -108,6 +136,7 @@ int main(void) {
                 cmocka_unit_test(test_joined),
                 cmocka_unit_test(test_from_start),
                 cmocka_unit_test(test_pushes),
+                cmocka_unit_test(test_ranges),
                 cmocka_unit_test(test_large_ids),
         };
 
