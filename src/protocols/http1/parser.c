@@ -33,24 +33,6 @@ static char empty_string[1];
 
 /* ---- memory accounting ---- */
 
-bool http1_memory_reserve(Http1Memory *mem, size_t n) {
-        if (!mem)
-                return true;
-        if (mem->max > 0 && (n > mem->max || mem->used > mem->max - n))
-                return false;
-        if (!mem_budget_reserve(mem->budget, n))
-                return false;
-        mem->used += n;
-        return true;
-}
-
-void http1_memory_release(Http1Memory *mem, size_t n) {
-        if (!mem)
-                return;
-        mem_budget_release(mem->budget, n);
-        mem->used = n > mem->used ? 0 : mem->used - n;
-}
-
 /*
  * Charge without asking: the message struct itself. It is small and their
  * number per connection is bounded by pipeline_max (+ one per direction in

@@ -86,9 +86,28 @@ typedef struct Http1Memory {
         MemBudget *budget;            /* global cap, may be NULL */
 } Http1Memory;
 
-/* Reserve n bytes against both caps; false (and nothing reserved) when either refuses. */
-bool http1_memory_reserve(Http1Memory *mem, size_t n);
-void http1_memory_release(Http1Memory *mem, size_t n);
+/*
+ * Reserve n bytes against both caps; false (and nothing reserved) when either refuses.
+ * Inline: called twice per message (reserve in message_begin(), release when it is freed),
+ * and the out-of-line calls cost more than their bodies.
+ */
+static inline bool http1_memory_reserve(Http1Memory *mem, size_t n) {
+        if (!mem)
+                return true;
+        if (mem->max > 0 && (n > mem->max || mem->used > mem->max - n))
+                return false;
+        if (!mem_budget_reserve(mem->budget, n))
+                return false;
+        mem->used += n;
+        return true;
+}
+
+static inline void http1_memory_release(Http1Memory *mem, size_t n) {
+        if (!mem)
+                return;
+        mem_budget_release(mem->budget, n);
+        mem->used = n > mem->used ? 0 : mem->used - n;
+}
 
 /*
  * A parsed message: the HttpMessage outputs see, followed in the same
