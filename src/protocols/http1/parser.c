@@ -152,6 +152,14 @@ static void message_reset(Http1Parser *p) {
         p->trailer_bytes = 0;
 }
 
+/* What message_begin() starts a message from: all zero but these. */
+static const Http1Message message_template = {
+        .m.method = empty_string,
+        .m.target = empty_string,
+        .m.reason = empty_string,
+        .m.version = 11,
+};
+
 static int message_begin(Http1Parser *p) {
         size_t want = MIN(p->limits->head_max, (size_t) HTTP1_HEAD_INITIAL);
         bool capped = false;
@@ -171,15 +179,17 @@ static int message_begin(Http1Parser *p) {
                 http1_memory_release(p->mem, want);
                 return -ENOMEM;
         }
-        /* line_ends[] is written before it is read (n_lines says how far) */
-        memset(m, 0, offsetof(Http1Message, line_ends));
+        /*
+         * line_ends[] is written before it is read (n_lines says how far).
+         * Copied from a template rather than memset() and set: gcc makes that
+         * memset a rep stos, a store per word; this copy is a few vector moves.
+         */
+        memcpy(m, &message_template, offsetof(Http1Message, line_ends));
         http1_memory_charge(p->mem, sizeof(Http1Message));
         m->mem = p->mem;
         m->reserved = sizeof(Http1Message) + want;
         m->cap = want;
         m->m.kind = p->kind == HTTP1_KIND_RESPONSE ? HTTP_MESSAGE_RESPONSE : HTTP_MESSAGE_REQUEST;
-        m->m.method = m->m.target = m->m.reason = empty_string;
-        m->m.version = 11;
         m->m.first_ns = m->m.last_ns = p->ts;
         m->m.tid = p->tid;
 
