@@ -629,8 +629,12 @@ static void framing_reset(Http1Parser *p) {
  * 0 when the head does not end within min(avail, cap): then the
  * line-by-line path below takes it from the start, having lost at most one
  * scan of cap bytes.
+ * Always inline into its one caller: measured 82 instructions per exchange
+ * fewer than as a call (callgrind, 2 s wrk recording), more than the call
+ * itself costs; gcc's code for this function moves with small changes, so
+ * measure any change to it.
  */
-static size_t head_whole(Http1Parser *p, const uint8_t *q, size_t avail) {
+static inline __attribute__((always_inline)) size_t head_whole(Http1Parser *p, const uint8_t *q, size_t avail) {
         Http1Message *m = p->cur;
         size_t lim = MIN(avail, m->cap), first, empty, o, n = 0, keep, at = 0;
         struct {
