@@ -488,7 +488,7 @@ void http1_head_finalize(Http1Parser *p, size_t end, const char **ret_error, siz
 }
 
 /* The head is parsed (m->m's strings and fields set): framing, the ->head callback, what comes next. */
-static void head_dispatch(Http1Parser *p) {
+static inline __attribute__((always_inline)) void head_dispatch(Http1Parser *p) {
         Http1Message *m = p->cur;
         int d = HTTP1_BODY_DEFAULT;
 
