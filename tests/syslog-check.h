@@ -16,7 +16,8 @@
 
 #include "basic/utf8.h"
 
-#define SYSLOG_CHECK_PARAMS_MAX 64
+/* At least FORMAT_FIELDS_MAX (output/entry.h): every field of an entry may be a parameter. */
+#define SYSLOG_CHECK_PARAMS_MAX 128
 #define SYSLOG_CHECK_VALUE_MAX (64 * 1024)
 
 typedef struct SyslogCheckParam {

@@ -28,6 +28,8 @@ static const char *const names[] = {
         "TRACE_ID", "bad name", "HTTP_FLAGS",
 };
 
+_Static_assert(SYSLOG_CHECK_PARAMS_MAX >= FORMAT_FIELDS_MAX, "the checker must hold every field an entry may have");
+
 static SyslogChecked checked;
 static char buf[SYSLOG_MESSAGE_MAX];
 static char values[FORMAT_FIELDS_MAX][SYSLOG_MESSAGE_MAX];
