@@ -375,6 +375,32 @@ static void test_malformed_lists(void **state) {
         assert_string_equal(http2_header_list_get(l, "grpc-message")->value, "unavailable");
         l = http2_header_list_free(l);
 
+        /* An upper-case letter anywhere in a name, whatever its length and its place in a
+         * word; bytes >= 0x80 whose low 7 bits are letters ('A' | 0x80) are not letters. */
+        static const struct {
+                const char *name;
+                bool upper;
+        } names[] = {
+                { "x", false }, { "X", true }, { "abC", true }, { "abc", false }, { "Abcd", true },
+                { "abcD", true }, { "abcd", false }, { "abCde", true }, { "abcdef", false }, { "aBcdef", true },
+                { "abcdefg", false }, { "abcdefG", true }, { "abcDefg", true },
+                { "abcdefgh", false }, { "Abcdefgh", true }, { "abcdefgH", true }, { "abcdefghi", false },
+                { "abcdefghI", true }, { "x-request-id-0123456789", false }, { "x-request-id-0123456789Z", true },
+                { "x-request-iD-0123456789", true }, { "@[`{abcdefgh", false }, { "\xc1\xda\xc1\xc1\xc1\xc1\xc1\xc1", false },
+                { "\xc1\xda\xc1\xc1\xc1\xc1\xc1\xc1M", true },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+                nghttp2_nv nv[] = { NV(":status", "200"),
+                                    { (uint8_t *) names[i].name, (uint8_t *) "v", strlen(names[i].name), 1,
+                                      NGHTTP2_NV_FLAG_NONE } };
+
+                deflate_nv(d, nv, ELEMENTSOF(nv));
+                assert_int_equal(http2_hpack_decode(h, d->buf, d->len, &l), 0);
+                if (!!(l->flags & HTTP2_HEADERS_NAME_UPPERCASE) != names[i].upper)
+                        fail_msg("name %zu (%s): upper-case flag %s", i, names[i].name, names[i].upper ? "missing" : "set");
+                l = http2_header_list_free(l);
+        }
+
         nghttp2_hd_deflate_del(d->d);
         free(d);
 }
