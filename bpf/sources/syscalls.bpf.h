@@ -302,6 +302,12 @@ static __always_inline void data_exit(long ret) {
                 emit_segment(c, &op, a.sock, a.buf, ret, ret, HT_DATA_SEGMENT_START);
                 return;
         }
+        if (a.iovcnt == 1) {
+                /* One iovec (nginx's response head, most writev()s): read above, no walk, no
+                 * second iovec read and connection lookup (ret never exceeds that iovec). */
+                emit_segment(c, &op, a.sock, first, first_len, ret, HT_DATA_SEGMENT_START);
+                return;
+        }
 
         /* Vectored: a record per iovec, in order, until ret bytes are accounted for. */
         struct iov_walk w = {
