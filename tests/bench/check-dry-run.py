@@ -40,6 +40,19 @@ with tempfile.TemporaryDirectory() as out:
            f"the plan has no bystander step with every variant:\n{r.stderr}")
     expect(" / floor / floor-raw / tracer-none" in r.stderr, f"section 1 plans no floor variant:\n{r.stderr}")
 
+# --unpinned: its own report name, and the report says nothing is pinned (the pinned one says it is).
+with tempfile.TemporaryDirectory() as out:
+    r = subprocess.run([run, "--quick", "--dry-run", "--unpinned", "--sections", "1", "--out", out],
+                       capture_output=True, text=True, timeout=50)
+    expect(r.returncode == 0, f"bench/run --dry-run --unpinned exited {r.returncode}: {r.stderr[-2000:]}")
+    reports = [f for f in os.listdir(out) if f.endswith("-unpinned.md")]
+    expect(len(reports) == 1, f"expected one ...-unpinned.md report in {out}, found {os.listdir(out)}")
+    if reports:
+        with open(os.path.join(out, reports[0])) as f:
+            text = f.read()
+        expect("not pinned (`--unpinned`)" in text and "pinned to CPU 0" not in text,
+               "the --unpinned report does not say that nothing is pinned")
+
 r = subprocess.run([run, "--sections", "99", "--dry-run"], capture_output=True, text=True, timeout=50)
 expect(r.returncode == 2 and "unknown section 99" in r.stderr, f"a bad section is not refused: {r.returncode} {r.stderr}")
 
