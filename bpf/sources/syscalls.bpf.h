@@ -302,9 +302,11 @@ static __always_inline void data_exit(long ret) {
                 emit_segment(c, &op, a.sock, a.buf, ret, ret, HT_DATA_SEGMENT_START);
                 return;
         }
-        if (a.iovcnt == 1) {
+        if (a.iovcnt == 1 && first_len == ret) {
                 /* One iovec (nginx's response head, most writev()s): read above, no walk, no
-                 * second iovec read and connection lookup (ret never exceeds that iovec). */
+                 * second iovec read and connection lookup. An iovec found shorter than ret
+                 * (changed by another thread since the call) takes the walk, which counts
+                 * and gaps what it cannot read. */
                 emit_segment(c, &op, a.sock, first, first_len, ret, HT_DATA_SEGMENT_START);
                 return;
         }
